@@ -1,0 +1,62 @@
+"""``python -m bot`` runs the bot; ``python -m bot keygen`` prints a new ENCRYPTION_KEY;
+``python -m bot migrate`` applies database migrations and exits."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+USAGE = "usage: python -m bot [run | migrate | keygen]"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    command = args[0] if args else "run"
+    if command in {"-h", "--help", "help"}:
+        print(USAGE)
+        return 0
+    if command == "keygen":
+        from cryptography.fernet import Fernet
+
+        print(Fernet.generate_key().decode())
+        return 0
+    if command not in {"run", "migrate"}:
+        print(USAGE, file=sys.stderr)
+        return 2
+
+    from pydantic import ValidationError
+
+    from bot.config import Settings, describe_error
+
+    try:
+        settings = Settings()  # type: ignore[call-arg]
+    except ValidationError as exc:
+        print(describe_error(exc), file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    if command == "migrate":
+        return asyncio.run(_migrate(settings))
+    from bot.app import run
+
+    asyncio.run(run(settings))
+    return 0
+
+
+async def _migrate(settings: object) -> int:
+    from db import migrate
+    from db.engine import create_engine
+
+    engine = create_engine(settings.database_url)  # type: ignore[attr-defined]
+    try:
+        await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
+    print("migrations applied")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

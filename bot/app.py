@@ -1,0 +1,178 @@
+"""The composition root: builds everything from Settings and runs it (long polling or webhook)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.utils.i18n import I18n
+from aiogram_dialog import setup_dialogs
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.config import Settings
+from bot.context import AppContext, _utcnow
+from bot.i18n import N_, create_i18n
+from bot.middlewares import DbSession, InFlight, LocaleMiddleware, WhoIsSpeaking
+from bot.services import catalog, users
+from bot.services.crisis import CrisisDetector
+from bot.telegram_session import create_session
+from db import migrate
+from db.engine import create_engine, create_session_factory
+from db.fsm_storage import SqlStorage
+from db.types import configure_encryption
+from handlers import build_router
+
+log = logging.getLogger(__name__)
+DRAIN_TIMEOUT = 25.0  # Docker gives 10 s by default, systemd 90 s; in-flight updates are short.
+
+COMMANDS = (
+    ("start", N_("Begin again: the menu")),
+    ("help", N_("How to use the bot")),
+    ("settings", N_("Language and region")),
+    ("privacy", N_("What we keep and how to delete it")),
+    ("sos", N_("Urgent help: phone numbers")),
+)
+
+
+@dataclass
+class Application:
+    settings: Settings
+    bot: Bot
+    dispatcher: Dispatcher
+    engine: AsyncEngine
+    storage: BaseStorage
+    i18n: I18n
+    inflight: InFlight
+    context: AppContext
+    ready: asyncio.Event
+    _stop: asyncio.Event | None = None
+
+    async def serve(self, *, handle_signals: bool = True) -> None:
+        """Runs until SIGTERM/SIGINT (or ``stop()``); in-flight updates finish, then everything closes."""
+        if self.settings.webhook_url is not None:
+            await _run_webhook(self, handle_signals=handle_signals)
+        else:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            await self.dispatcher.start_polling(
+                self.bot,
+                handle_signals=handle_signals,
+                allowed_updates=self.dispatcher.resolve_used_update_types(),
+            )
+
+    async def stop(self) -> None:
+        if self._stop is not None:
+            self._stop.set()
+        else:
+            await self.dispatcher.stop_polling()
+
+
+def build(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -> Application:
+    configure_encryption(settings.fernet_keys)
+    content = Path(settings.content_dir)
+    engine = create_engine(settings.database_url)
+    factory = create_session_factory(engine)
+    storage: BaseStorage
+    if settings.redis_url:
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        storage = RedisStorage.from_url(
+            settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
+        )
+    else:
+        storage = SqlStorage(engine, factory)
+    i18n = create_i18n(content, settings.default_locale)
+    context = AppContext(
+        settings=settings,
+        crisis=CrisisDetector.from_dir(content / "crisis"),
+        default_region=settings.default_region or None,
+        clock=clock,
+    )
+    bot = Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=create_session(str(settings.telegram_api_url), timeout=settings.telegram_timeout),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+    dp = Dispatcher(storage=storage, app=context)
+    inflight = InFlight()
+    dp.update.outer_middleware(inflight)
+    dp.update.outer_middleware(DbSession(factory))
+    dp.update.outer_middleware(WhoIsSpeaking())
+    dp.update.outer_middleware(LocaleMiddleware(i18n))
+    dp.include_router(build_router(i18n))
+    setup_dialogs(dp)
+
+    application = Application(settings, bot, dp, engine, storage, i18n, inflight, context, asyncio.Event())
+
+    async def on_startup() -> None:
+        await migrate.upgrade(engine)
+        async with factory() as session:
+            live = await catalog.sync_from_files(session, content / "regions", now=clock())
+            await users.bootstrap_admins(session, settings.admin_ids, now=clock())
+        log.info("catalog: %d live entries; admins: %d", live, len(settings.admin_ids))
+        await _set_commands(bot, i18n)
+        application.ready.set()
+
+    async def on_shutdown() -> None:
+        await inflight.drain(DRAIN_TIMEOUT)
+        await storage.close()
+        await engine.dispose()
+
+    dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
+    return application
+
+
+async def _set_commands(bot: Bot, i18n: I18n) -> None:
+    for locale in i18n.available_locales:
+        commands = [BotCommand(command=c, description=i18n.gettext(d, locale=locale)) for c, d in COMMANDS]
+        language = None if locale == i18n.default_locale else locale
+        await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=language)
+
+
+async def run(settings: Settings) -> None:
+    await build(settings).serve()
+
+
+async def _run_webhook(app: Application, *, handle_signals: bool) -> None:
+    from aiohttp import web
+    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+
+    settings = app.settings
+    assert settings.webhook_secret is not None  # Settings refuses a webhook without a secret
+    web_app = web.Application()
+    # Dispatcher start-up and shutdown (migrations, drain) first, then the handler's own clean-up.
+    setup_application(web_app, app.dispatcher, bot=app.bot)
+    SimpleRequestHandler(
+        dispatcher=app.dispatcher, bot=app.bot, secret_token=settings.webhook_secret.get_secret_value()
+    ).register(web_app, path=settings.webhook_path)
+    web_app.router.add_get("/healthz", lambda _request: web.Response(text="ok"))
+
+    runner = web.AppRunner(web_app, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.webhook_listen_host, settings.webhook_listen_port)
+    await site.start()
+    await app.bot.set_webhook(
+        str(settings.webhook_url),
+        secret_token=settings.webhook_secret.get_secret_value(),
+        allowed_updates=app.dispatcher.resolve_used_update_types(),
+    )
+    log.info("webhook mode: listening on %s:%d", settings.webhook_listen_host, settings.webhook_listen_port)
+    stop = app._stop = asyncio.Event()
+    if handle_signals:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()

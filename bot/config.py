@@ -1,0 +1,163 @@
+"""Typed settings, read once in ``main`` from the environment and ``.env``.
+
+A missing or malformed value stops start-up with one line that names the variable
+(see ``bot.__main__``); nothing here is built at import time.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+from urllib.parse import urlparse
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SUPPORTED_LOCALES = ("ru", "en")
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/bot.sqlite3"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr = Field(description="the bot's token from @BotFather, like 123456:ABC-DEF…")
+    telegram_api_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://api.telegram.org"),
+        description="base URL of the Bot API server, like http://127.0.0.1:8081",
+    )
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        description="an SQLAlchemy async URL: sqlite+aiosqlite:///path or postgresql+asyncpg://user:pass@host/db",
+    )
+    encryption_key: Annotated[list[SecretStr], NoDecode] = Field(
+        description="one or more comma-separated Fernet keys (python -m bot keygen); the first encrypts",
+    )
+    admin_ids: Annotated[list[int], NoDecode] = Field(
+        default_factory=list, description="comma-separated numeric Telegram user ids, like 1234,5678"
+    )
+    curator_chat_id: int | None = Field(default=None, description="numeric id of the curators' supergroup")
+    default_locale: Literal["ru", "en"] = Field(default="ru", description="ru or en")
+    default_timezone: str = Field(default="Asia/Barnaul", description="an IANA time zone, like Asia/Barnaul")
+    redis_url: str | None = Field(default=None, description="redis://host:port/db, for dialog state")
+    webhook_url: AnyHttpUrl | None = Field(default=None, description="public https URL Telegram posts to")
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="1-256 characters of A-Z, a-z, 0-9, _ and -"
+    )
+    webhook_listen_host: str = Field(default="0.0.0.0", description="address the webhook server binds")
+    webhook_listen_port: int = Field(default=8080, ge=1, le=65535, description="a port number, 1-65535")
+    default_region: str = Field(
+        default="altai_krai",
+        description="region code shown to people who have not chosen one (a file in content/regions); empty for none",
+    )
+    telegram_timeout: float = Field(default=30.0, gt=0, le=300, description="seconds, like 30")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="DEBUG, INFO, WARNING or ERROR"
+    )
+    content_dir: str = Field(default="content", description="folder with locales, regions and crisis words")
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr) -> SecretStr:
+        raw = value.get_secret_value()
+        head, sep, tail = raw.partition(":")
+        if not (sep and head.isdigit() and tail and " " not in raw):
+            raise ValueError("expected the token from @BotFather, like 123456:ABC-DEF…")
+        return value
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not all(p.lstrip("-").isdigit() for p in parts):
+                raise ValueError("expected comma-separated numeric Telegram user ids, like 1234,5678")
+            return [int(p) for p in parts]
+        return value
+
+    @field_validator("encryption_key", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            keys = [k.strip() for k in value.split(",") if k.strip()]
+            if not keys:
+                raise ValueError("expected a Fernet key (python -m bot keygen)")
+            return keys
+        return value
+
+    @field_validator("encryption_key")
+    @classmethod
+    def _valid_fernet(cls, value: list[SecretStr]) -> list[SecretStr]:
+        from cryptography.fernet import Fernet
+
+        for key in value:
+            try:
+                Fernet(key.get_secret_value())
+            except (ValueError, TypeError):
+                raise ValueError("expected a Fernet key: 32 url-safe base64 bytes (python -m bot keygen)")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0]
+        if scheme not in {"sqlite+aiosqlite", "postgresql+asyncpg"}:
+            raise ValueError("expected sqlite+aiosqlite:///path or postgresql+asyncpg://user:pass@host/db")
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone, like Asia/Barnaul")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        raw = value.get_secret_value()
+        if not (1 <= len(raw) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-") for c in raw)):
+            raise ValueError("expected 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError("WEBHOOK_SECRET: required when WEBHOOK_URL is set (1-256 of A-Z, a-z, 0-9, _ -)")
+        return self
+
+    @property
+    def webhook_path(self) -> str:
+        assert self.webhook_url is not None
+        return urlparse(str(self.webhook_url)).path or "/"
+
+    @property
+    def fernet_keys(self) -> list[str]:
+        return [k.get_secret_value() for k in self.encryption_key]
+
+
+def describe_error(exc: Exception) -> str:
+    """One line naming the variable at fault and what it expects; never echoes a secret."""
+    from pydantic import ValidationError
+
+    if not isinstance(exc, ValidationError):
+        return f"configuration error: {type(exc).__name__}"
+    lines = []
+    for err in exc.errors(include_input=False, include_url=False):
+        loc = err.get("loc") or ()
+        if loc:
+            name = str(loc[0]).upper()
+            field = Settings.model_fields.get(str(loc[0]))
+            expected = field.description if field is not None else ""
+            if err["type"] == "missing":
+                lines.append(f"{name}: required, {expected}")
+            else:
+                msg = err["msg"].removeprefix("Value error, ")
+                lines.append(f"{name}: {msg}" if "expected" in msg else f"{name}: {msg}; {expected}")
+        else:
+            lines.append(err["msg"].removeprefix("Value error, "))
+    return "configuration error: " + "; ".join(lines)

@@ -1,0 +1,29 @@
+"""What every handler and dialog may need besides the update: settings, the clock, content."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.config import Settings
+from bot.services.crisis import CrisisDetector
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class AppContext:
+    settings: Settings
+    crisis: CrisisDetector
+    default_region: str | None = None
+    clock: Callable[[], datetime] = field(default=_utcnow)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    def today(self, timezone: str | None = None) -> date:
+        return self.now().astimezone(ZoneInfo(timezone or self.settings.default_timezone)).date()

@@ -1,0 +1,89 @@
+"""Per-update plumbing: one database session, who is speaking, in which language, and a count
+of updates in flight so a shutdown can wait for them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, User
+from aiogram.utils.i18n import I18n, I18nMiddleware
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services import users
+from bot.services.users import Profile
+
+log = logging.getLogger(__name__)
+Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class InFlight(BaseMiddleware):
+    """Counts updates being handled; ``drain`` waits until none is left (or the timeout passes)."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        self._count += 1
+        self._idle.clear()
+        try:
+            return await handler(event, data)
+        finally:
+            self._count -= 1
+            if self._count == 0:
+                self._idle.set()
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    async def drain(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+            return True
+        except TimeoutError:
+            log.warning("shutdown: %d update(s) still running after %.0fs", self._count, timeout)
+            return False
+
+
+class DbSession(BaseMiddleware):
+    """One session per update; the service that owns a use case commits."""
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+        self._factory = factory
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        async with self._factory() as session:
+            data["session"] = session
+            return await handler(event, data)
+
+
+class WhoIsSpeaking(BaseMiddleware):
+    """Resolves the speaker once per update: registers a first visit, loads role, language, region."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        tg_user: User | None = data.get("event_from_user")
+        if tg_user is not None and not tg_user.is_bot:
+            data["profile"] = await users.touch(data["session"], tg_user.id)
+        return await handler(event, data)
+
+
+class LocaleMiddleware(I18nMiddleware):
+    """Her own choice, else her Telegram app's language, else DEFAULT_LOCALE."""
+
+    def __init__(self, i18n: I18n) -> None:
+        super().__init__(i18n)
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        profile: Profile | None = data.get("profile")
+        tg_user: User | None = data.get("event_from_user")
+        return users.resolve_locale(
+            profile.chosen_locale if profile else None,
+            tg_user.language_code if tg_user else None,
+            self.i18n.default_locale,
+        )

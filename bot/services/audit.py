@@ -1,0 +1,33 @@
+"""The audit trail: who did or read what. Ids and codes only, never names or message text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import AuditEvent
+
+
+def record(
+    session: AsyncSession,
+    *,
+    actor_id: int | None,
+    action: str,
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+    now: datetime | None = None,
+    **details: Any,
+) -> None:
+    """Adds the event to the session; the use case that calls it commits."""
+    session.add(
+        AuditEvent(
+            at=now or datetime.now(UTC),
+            actor_id=actor_id,
+            action=action,
+            object_type=object_type,
+            object_id=None if object_id is None else str(object_id),
+            details=details or None,
+        )
+    )

@@ -1,0 +1,270 @@
+"""Regions, crisis contacts and support measures.
+
+The files in ``content/regions/*.yaml`` are the source; ``sync_from_files`` loads them into the
+database at start (upsert by region and key; entries that left the files are archived), and the
+bot reads only the database. ``_federal.yaml`` applies to every region.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import MeasureKind, Region, SupportMeasure
+
+FEDERAL = "federal"
+CATEGORIES = ("housing", "work", "documents", "children_family", "health_addiction", "legal", "money")
+LANGS = ("ru", "en")
+_KEY = re.compile(r"^[a-z0-9_]{1,64}$")
+# Sizes that keep a page of four entries well inside Telegram's 4096 characters.
+_MAX_TITLE = 120
+_MAX_DESCRIPTION = 600
+
+
+class CatalogError(ValueError):
+    """A content file that does not follow the schema; the message names the file and the entry."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    key: str
+    kind: str
+    category: str | None
+    title: dict[str, str]
+    description: dict[str, str]
+    address: dict[str, str] | None
+    phone: str | None
+    url: str | None
+    valid_until: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class RegionFile:
+    code: str
+    name: dict[str, str]
+    timezone: str
+    entries: list[Entry]
+
+
+def _texts(value: Any, where: str, *, limit: int) -> dict[str, str]:
+    if not isinstance(value, dict) or set(value) != set(LANGS):
+        raise CatalogError(f"{where}: expected texts for exactly {', '.join(LANGS)}")
+    out = {}
+    for lang in LANGS:
+        text = value[lang]
+        if not isinstance(text, str) or not text.strip():
+            raise CatalogError(f"{where}.{lang}: empty text")
+        if len(text) > limit:
+            raise CatalogError(f"{where}.{lang}: longer than {limit} characters")
+        out[lang] = text.strip()
+    return out
+
+
+def _entry(raw: Any, kind: MeasureKind, where: str) -> Entry:
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{where}: expected a mapping")
+    key = raw.get("key")
+    if not isinstance(key, str) or not _KEY.match(key):
+        raise CatalogError(f"{where}.key: expected [a-z0-9_]+")
+    where = f"{where} ({key})"
+    category = raw.get("category")
+    if kind is MeasureKind.SUPPORT and category not in CATEGORIES:
+        raise CatalogError(f"{where}.category: expected one of {', '.join(CATEGORIES)}")
+    if kind is MeasureKind.CRISIS:
+        category = None
+    url = raw.get("url")
+    if url is not None and not (isinstance(url, str) and re.match(r"^https?://\S+$", url)):
+        raise CatalogError(f"{where}.url: expected an http(s) address")
+    phone = raw.get("phone")
+    if phone is not None and not (isinstance(phone, str) and re.match(r"^[0-9+()\- ]{2,40}$", phone)):
+        raise CatalogError(f"{where}.phone: expected digits, spaces, +, - and brackets")
+    valid_until = raw.get("valid_until")
+    if valid_until is not None and not isinstance(valid_until, date):
+        raise CatalogError(f"{where}.valid_until: expected a date like 2027-12-31")
+    address = raw.get("address")
+    return Entry(
+        key=key,
+        kind=kind.value,
+        category=category,
+        title=_texts(raw.get("title"), f"{where}.title", limit=_MAX_TITLE),
+        description=_texts(raw.get("description"), f"{where}.description", limit=_MAX_DESCRIPTION),
+        address=None if address is None else _texts(address, f"{where}.address", limit=_MAX_TITLE),
+        phone=phone,
+        url=url,
+        valid_until=valid_until,
+    )
+
+
+def parse_region_file(path: Path) -> RegionFile:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CatalogError(f"{path.name}: not valid YAML ({exc.__class__.__name__})") from exc
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{path.name}: expected a mapping at the top")
+    code = raw.get("code")
+    if not isinstance(code, str) or not _KEY.match(code):
+        raise CatalogError(f"{path.name}.code: expected [a-z0-9_]+")
+    try:
+        ZoneInfo(str(raw.get("timezone")))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise CatalogError(f"{path.name}.timezone: expected an IANA time zone") from exc
+    entries: list[Entry] = []
+    for section, kind in (("crisis", MeasureKind.CRISIS), ("measures", MeasureKind.SUPPORT)):
+        items = raw.get(section) or []
+        if not isinstance(items, list):
+            raise CatalogError(f"{path.name}.{section}: expected a list")
+        entries.extend(_entry(item, kind, f"{path.name}.{section}[{i}]") for i, item in enumerate(items))
+    keys = [e.key for e in entries]
+    if len(keys) != len(set(keys)):
+        raise CatalogError(f"{path.name}: a key is used twice")
+    return RegionFile(
+        code=code, name=_texts(raw.get("name"), f"{path.name}.name", limit=80), timezone=raw["timezone"],
+        entries=entries,
+    )
+
+
+def load_region_files(regions_dir: Path) -> list[RegionFile]:
+    files = [parse_region_file(p) for p in sorted(regions_dir.glob("*.yaml"))]
+    codes = [f.code for f in files]
+    if len(codes) != len(set(codes)):
+        raise CatalogError(f"{regions_dir}: two files share a region code")
+    if FEDERAL not in codes:
+        raise CatalogError(f"{regions_dir}: the federal file (code: federal) is missing")
+    return files
+
+
+async def sync_from_files(session: AsyncSession, regions_dir: Path, *, now: datetime | None = None) -> int:
+    """Loads every region file into the database; returns how many entries are live."""
+    now = now or datetime.now(UTC)
+    files = load_region_files(regions_dir)
+    live = 0
+    ordered = sorted(files, key=lambda f: (f.code != FEDERAL, f.name["ru"]))
+    for position, region_file in enumerate(ordered):
+        region = await session.get(Region, region_file.code)
+        if region is None:
+            region = Region(code=region_file.code)
+            session.add(region)
+        region.name, region.timezone, region.position = region_file.name, region_file.timezone, position
+        await session.flush()
+        existing = {
+            m.key: m
+            for m in await session.scalars(
+                select(SupportMeasure).where(SupportMeasure.region_code == region_file.code)
+            )
+        }
+        for index, entry in enumerate(region_file.entries):
+            row = existing.pop(entry.key, None)
+            if row is None:
+                row = SupportMeasure(region_code=region_file.code, key=entry.key)
+                session.add(row)
+            row.kind, row.category, row.position = entry.kind, entry.category, index
+            row.title, row.description, row.address = entry.title, entry.description, entry.address
+            row.phone, row.url, row.valid_until = entry.phone, entry.url, entry.valid_until
+            row.archived_at, row.updated_at = None, now
+            live += 1
+        for gone in existing.values():
+            if gone.archived_at is None:
+                gone.archived_at = now
+    await session.commit()
+    return live
+
+
+@dataclass(frozen=True, slots=True)
+class RegionInfo:
+    code: str
+    name: dict[str, str]
+    timezone: str
+
+    def title(self, locale: str) -> str:
+        return self.name.get(locale) or self.name["ru"]
+
+    @property
+    def is_federal(self) -> bool:
+        return self.code == FEDERAL
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    key: str
+    region_code: str
+    category: str | None
+    title: str
+    description: str
+    address: str | None
+    phone: str | None
+    url: str | None
+
+
+async def regions(session: AsyncSession) -> list[RegionInfo]:
+    """The regions a person can choose (the federal pseudo-region is not one)."""
+    rows = await session.scalars(select(Region).where(Region.code != FEDERAL).order_by(Region.position))
+    return [RegionInfo(r.code, r.name, r.timezone) for r in rows]
+
+
+async def region(session: AsyncSession, code: str | None) -> RegionInfo | None:
+    if not code:
+        return None
+    row = await session.get(Region, code)
+    return RegionInfo(row.code, row.name, row.timezone) if row else None
+
+
+async def _entries(
+    session: AsyncSession, region_code: str | None, kind: MeasureKind, category: str | None, today: date
+) -> list[Contact]:
+    codes = [c for c in (region_code, FEDERAL) if c]
+    stmt = (
+        select(SupportMeasure)
+        .join(Region, Region.code == SupportMeasure.region_code)
+        .where(
+            SupportMeasure.region_code.in_(codes),
+            SupportMeasure.kind == kind.value,
+            SupportMeasure.archived_at.is_(None),
+            or_(SupportMeasure.valid_until.is_(None), SupportMeasure.valid_until >= today),
+        )
+        # The person's own region first, then what holds everywhere.
+        .order_by((SupportMeasure.region_code == FEDERAL), SupportMeasure.position)
+    )
+    if category is not None:
+        stmt = stmt.where(SupportMeasure.category == category)
+    return list(await session.scalars(stmt))  # type: ignore[arg-type]
+
+
+def _localize(row: SupportMeasure, locale: str) -> Contact:
+    def pick(texts: dict[str, str] | None) -> str | None:
+        if not texts:
+            return None
+        return texts.get(locale) or texts.get("ru")
+
+    return Contact(
+        key=row.key,
+        region_code=row.region_code,
+        category=row.category,
+        title=pick(row.title) or "",
+        description=pick(row.description) or "",
+        address=pick(row.address),
+        phone=row.phone,
+        url=row.url,
+    )
+
+
+async def crisis_contacts(session: AsyncSession, region_code: str | None, locale: str, today: date) -> list[Contact]:
+    rows = await _entries(session, region_code, MeasureKind.CRISIS, None, today)
+    return [_localize(r, locale) for r in rows]  # type: ignore[arg-type]
+
+
+async def measures(
+    session: AsyncSession, region_code: str | None, category: str, locale: str, today: date
+) -> list[Contact]:
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown category {category!r}")
+    rows = await _entries(session, region_code, MeasureKind.SUPPORT, category, today)
+    return [_localize(r, locale) for r in rows]  # type: ignore[arg-type]

@@ -1,0 +1,171 @@
+"""People and their preferences. A person is known by the Telegram id alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import audit
+from db.models import FsmRecord, Region, Role, User
+
+SUPPORTED_LOCALES = ("ru", "en")
+# last_seen is a coarse "is she still around" mark; writing it on every update would double the writes.
+_SEEN_RESOLUTION = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    user_id: int
+    role: Role | None
+    chosen_locale: str | None
+    timezone: str | None
+    region: str | None
+    first_seen: datetime
+    blocked_bot: bool
+    is_new: bool
+
+    def has_role(self, *roles: Role) -> bool:
+        return self.role in roles
+
+
+def _profile(user: User, *, is_new: bool = False) -> Profile:
+    return Profile(
+        user_id=user.id,
+        role=Role(user.role) if user.role else None,
+        chosen_locale=user.locale,
+        timezone=user.timezone,
+        region=user.region,
+        first_seen=user.first_seen,
+        blocked_bot=user.blocked_bot,
+        is_new=is_new,
+    )
+
+
+def resolve_locale(chosen: str | None, telegram_code: str | None, default: str) -> str:
+    """Her own choice, else the language of her Telegram app, else the service default."""
+    if chosen in SUPPORTED_LOCALES:
+        return chosen
+    if telegram_code:
+        base = telegram_code.split("-", 1)[0].lower()
+        if base in SUPPORTED_LOCALES:
+            return base
+    return default
+
+
+async def get_profile(session: AsyncSession, user_id: int) -> Profile | None:
+    user = await session.get(User, user_id)
+    return _profile(user) if user else None
+
+
+async def touch(session: AsyncSession, user_id: int, *, now: datetime | None = None) -> Profile:
+    """Registers a first visit or refreshes last_seen; someone who writes has not blocked the bot."""
+    now = now or datetime.now(UTC)
+    user = await session.get(User, user_id)
+    if user is None:
+        user = User(id=user_id, first_seen=now, last_seen=now, blocked_bot=False)
+        session.add(user)
+        await session.commit()
+        return _profile(user, is_new=True)
+    if user.blocked_bot or now - user.last_seen >= _SEEN_RESOLUTION:
+        user.last_seen = now
+        user.blocked_bot = False
+        await session.commit()
+    return _profile(user)
+
+
+async def set_locale(session: AsyncSession, user_id: int, locale: str) -> None:
+    if locale not in SUPPORTED_LOCALES:
+        raise ValueError(f"unsupported locale {locale!r}")
+    user = await _require(session, user_id)
+    user.locale = locale
+    await session.commit()
+
+
+class UnknownRegion(ValueError):
+    pass
+
+
+async def set_region(session: AsyncSession, user_id: int, region_code: str | None) -> Region | None:
+    """Her region (and with it her time zone). None means "mine is not in the list": she then sees
+    what holds everywhere in Russia, recorded as the federal pseudo-region so no default overrides it."""
+    user = await _require(session, user_id)
+    region = await session.get(Region, region_code or "federal")
+    if region is None:
+        raise UnknownRegion(region_code)
+    user.region = region.code
+    user.timezone = region.timezone
+    await session.commit()
+    return region
+
+
+async def set_blocked(session: AsyncSession, user_id: int, blocked: bool) -> None:
+    user = await session.get(User, user_id)
+    if user is not None and user.blocked_bot != blocked:
+        user.blocked_bot = blocked
+        audit.record(session, actor_id=user_id, action="bot_blocked" if blocked else "bot_unblocked")
+        await session.commit()
+
+
+async def bootstrap_admins(session: AsyncSession, admin_ids: list[int], *, now: datetime | None = None) -> None:
+    """ADMIN_IDS become admins at start; nobody else is ever promoted by configuration."""
+    now = now or datetime.now(UTC)
+    for admin_id in admin_ids:
+        user = await session.get(User, admin_id)
+        if user is None:
+            session.add(User(id=admin_id, role=Role.ADMIN, first_seen=now, last_seen=now, blocked_bot=False))
+        elif user.role != Role.ADMIN:
+            user.role = Role.ADMIN
+        else:
+            continue
+        audit.record(session, actor_id=None, action="role_granted", object_type="user", object_id=admin_id,
+                     role=Role.ADMIN.value, source="ADMIN_IDS")
+    await session.commit()
+
+
+class NotAllowed(PermissionError):
+    pass
+
+
+async def set_role(session: AsyncSession, *, actor: Profile, target_id: int, role: Role | None) -> None:
+    """Only an admin changes roles, and an admin cannot demote herself (the service would lose its last key)."""
+    if actor.role != Role.ADMIN:
+        audit.record(session, actor_id=actor.user_id, action="denied", object_type="user", object_id=target_id,
+                     attempted="set_role")
+        await session.commit()
+        raise NotAllowed("only an admin changes roles")
+    if target_id == actor.user_id and role != Role.ADMIN:
+        raise NotAllowed("an admin cannot remove her own admin role")
+    now = datetime.now(UTC)
+    user = await session.get(User, target_id)
+    if user is None:
+        user = User(id=target_id, first_seen=now, last_seen=now, blocked_bot=False)
+        session.add(user)
+    user.role = role.value if role else None
+    audit.record(session, actor_id=actor.user_id, action="role_set", object_type="user", object_id=target_id,
+                 role=role.value if role else None)
+    await session.commit()
+
+
+async def forget(session: AsyncSession, user_id: int) -> None:
+    """Deletes the person and her dialog state. The audit trail keeps only that it happened."""
+    await session.execute(delete(FsmRecord).where(FsmRecord.user_id == user_id))
+    await session.execute(delete(User).where(User.id == user_id))
+    audit.record(session, actor_id=user_id, action="data_deleted", object_type="user", object_id=user_id)
+    await session.commit()
+
+
+async def counts_by_role_and_region(session: AsyncSession) -> list[tuple[str | None, str | None, int]]:
+    rows = await session.execute(
+        select(User.role, User.region, func.count()).group_by(User.role, User.region).order_by(User.role, User.region)
+    )
+    return [(role, region, count) for role, region, count in rows.all()]
+
+
+async def _require(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise LookupError("unknown user")
+    return user

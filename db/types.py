@@ -1,0 +1,90 @@
+"""Column types shared by every model.
+
+``EncryptedText`` / ``EncryptedJSON`` are the one way to store personal free text: the value is
+encrypted with Fernet (AES-128-CBC + HMAC) before it reaches the database, so a dump or a backup
+leaks nothing readable. Keys come from ``ENCRYPTION_KEY``; ``configure_encryption`` is called by
+the composition root before the first query. Several keys may be given: the first encrypts, all
+decrypt, which is how a key is rotated.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import DateTime, Text
+from sqlalchemy.types import TypeDecorator
+
+_cipher: MultiFernet | None = None
+
+
+class EncryptionNotConfigured(RuntimeError):
+    pass
+
+
+def configure_encryption(keys: list[str]) -> None:
+    global _cipher
+    _cipher = MultiFernet([Fernet(k) for k in keys])
+
+
+def _get_cipher() -> MultiFernet:
+    if _cipher is None:
+        raise EncryptionNotConfigured("configure_encryption() must run before encrypted columns are used")
+    return _cipher
+
+
+def encrypt(plain: str) -> str:
+    return _get_cipher().encrypt(plain.encode("utf-8")).decode("ascii")
+
+
+def decrypt(token: str) -> str:
+    try:
+        return _get_cipher().decrypt(token.encode("ascii")).decode("utf-8")
+    except InvalidToken as exc:  # wrong key or tampered row: never hand back garbage
+        raise ValueError("an encrypted value could not be decrypted with the configured keys") from exc
+
+
+class EncryptedText(TypeDecorator[str]):
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else encrypt(value)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else decrypt(value)
+
+
+class EncryptedJSON(TypeDecorator[Any]):
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        if value is None:
+            return None
+        return encrypt(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+    def process_result_value(self, value: str | None, dialect: Any) -> Any:
+        return None if value is None else json.loads(decrypt(value))
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both backends (SQLite hands back naive values otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -1,0 +1,19 @@
+"""Multi-step flows, one package each, built with aiogram_dialog."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+
+def dialogs_router() -> Router:
+    from dialogs.about.dialog import dialog as about
+    from dialogs.crisis.dialog import dialog as crisis
+    from dialogs.menu.dialog import dialog as menu
+    from dialogs.privacy.dialog import dialog as privacy
+    from dialogs.region.dialog import dialog as region
+    from dialogs.settings.dialog import dialog as settings
+    from dialogs.support.dialog import dialog as support
+
+    router = Router(name="dialogs")
+    router.include_routers(menu, about, support, crisis, settings, privacy, region)
+    return router

@@ -1,0 +1,38 @@
+"""Widgets every flow shares: translated text, the crisis button, menu and back buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.utils.i18n import gettext
+from aiogram_dialog import DialogManager, StartMode
+from aiogram_dialog.widgets.common import WhenCondition
+from aiogram_dialog.widgets.kbd import Start
+from aiogram_dialog.widgets.text import Text
+
+from dialogs.states import CrisisSG, MenuSG
+
+
+class Tr(Text):
+    """A gettext message rendered in the reader's language; ``{name}`` fields come from the getter.
+
+    ``pybabel extract -k Tr`` collects these msgids into the catalogs.
+    """
+
+    def __init__(self, msgid: str, when: WhenCondition = None) -> None:
+        super().__init__(when=when)
+        self.msgid = msgid
+
+    async def _render_text(self, data: dict[str, Any], manager: DialogManager) -> str:
+        text = gettext(self.msgid)
+        return text.format_map(data) if "{" in text else text
+
+
+def crisis_button() -> Start:
+    return Start(Tr("🆘 Urgent help"), id="sos", state=CrisisSG.main)
+
+
+def menu_button() -> Start:
+    return Start(Tr("☰ Menu"), id="menu", state=MenuSG.main, mode=StartMode.RESET_STACK)
+
+

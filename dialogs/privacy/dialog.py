@@ -1,0 +1,76 @@
+"""What is stored, who sees it, and deleting it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import CallbackQuery, ReplyKeyboardRemove
+from aiogram.utils.i18n import gettext
+from aiogram_dialog import Dialog, DialogManager, Window
+from aiogram_dialog.widgets.kbd import Button, Row, SwitchTo
+
+from bot.context import AppContext
+from bot.services import users
+from bot.services.formatting import format_date
+from dialogs.common.getters import locale_of
+from dialogs.common.widgets import Tr, crisis_button, menu_button
+from dialogs.states import PrivacySG
+
+
+async def privacy_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    app: AppContext = dialog_manager.middleware_data["app"]
+    profile = await users.get_profile(dialog_manager.middleware_data["session"], dialog_manager.event.from_user.id)  # type: ignore[union-attr]
+    first_seen = profile.first_seen if profile else app.now()
+    timezone = (profile.timezone if profile else None) or app.settings.default_timezone
+    return {"first_seen": format_date(first_seen, locale_of(dialog_manager), timezone)}
+
+
+async def on_delete(callback: CallbackQuery, _widget: Any, manager: DialogManager) -> None:
+    # Close the dialogs first, so nothing of this conversation is written back after the deletion.
+    await manager.reset_stack(remove_keyboard=False)
+    await users.forget(manager.middleware_data["session"], callback.from_user.id)
+    await callback.answer()
+    if callback.message is not None:
+        await callback.message.answer(
+            gettext(
+                "Done: everything we kept about you is deleted. "
+                "If you write to the bot again, it will start from the beginning, as with a new person."
+            ),
+            reply_markup=ReplyKeyboardRemove(),
+        )
+
+
+dialog = Dialog(
+    Window(
+        Tr(
+            "<b>🔒 What we keep about you</b>\n\n"
+            "• Your Telegram account number (not your phone number), so the bot can answer you.\n"
+            "• The language and region you chose.\n"
+            "• The day you first wrote to the bot: {first_seen}.\n"
+            "• Where you are in the bot's menus, so nothing is lost if the bot restarts. "
+            "This is stored encrypted.\n"
+            "• A record of important actions, such as a deletion, without the content of messages.\n\n"
+            "<b>Who sees it:</b> only the programme team, and only what they need for their work. "
+            "Each time someone from the team opens a person's data, it is recorded.\n\n"
+            "<b>What we never ask:</b> your surname, your offence or your sentence.\n\n"
+            "You can delete everything at any time with the button below."
+        ),
+        SwitchTo(Tr("🗑 Delete my data"), id="delete", state=PrivacySG.confirm_delete),
+        menu_button(),
+        crisis_button(),
+        getter=privacy_getter,
+        state=PrivacySG.main,
+    ),
+    Window(
+        Tr(
+            "Delete everything we keep about you? The bot will forget your language, region and "
+            "settings. This cannot be undone."
+        ),
+        Row(
+            Button(Tr("Yes, delete"), id="yes", on_click=on_delete),
+            SwitchTo(Tr("No, keep it"), id="no", state=PrivacySG.main),
+        ),
+        crisis_button(),
+        state=PrivacySG.confirm_delete,
+    ),
+)

@@ -1,0 +1,58 @@
+"""Choosing a region: it decides which phone numbers and addresses she sees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import CallbackQuery
+from aiogram.utils.i18n import gettext
+from aiogram_dialog import Dialog, DialogManager, Window
+from aiogram_dialog.widgets.kbd import Button, Cancel, Column, Select
+from aiogram_dialog.widgets.text import Format
+
+from bot.services import catalog, users
+from dialogs.common.getters import locale_of
+from dialogs.common.widgets import Tr, crisis_button
+from dialogs.states import RegionSG
+
+
+async def regions_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    locale = locale_of(dialog_manager)
+    regions = await catalog.regions(dialog_manager.middleware_data["session"])
+    return {"regions": [(r.code, r.title(locale)) for r in regions]}
+
+
+async def on_region(callback: CallbackQuery, _widget: Any, manager: DialogManager, code: str) -> None:
+    try:
+        await users.set_region(manager.middleware_data["session"], callback.from_user.id, code)
+    except users.UnknownRegion:
+        await callback.answer(gettext("This button no longer works."))
+        return
+    await callback.answer(gettext("Region saved."))
+    await manager.done()
+
+
+async def on_not_listed(callback: CallbackQuery, _widget: Any, manager: DialogManager) -> None:
+    await users.set_region(manager.middleware_data["session"], callback.from_user.id, None)
+    await callback.answer(gettext("We will show what works everywhere in Russia."))
+    await manager.done()
+
+
+dialog = Dialog(
+    Window(
+        Tr(
+            "<b>📍 Your region</b>\n\n"
+            "Where do you live now, or plan to live? We only use it to show phone numbers "
+            "and addresses near you."
+        ),
+        Column(
+            Select(Format("{item[1]}"), id="reg", item_id_getter=lambda item: item[0], items="regions",
+                   on_click=on_region),
+        ),
+        Button(Tr("My region is not in the list"), id="none", on_click=on_not_listed),
+        Cancel(Tr("◀ Back")),
+        crisis_button(),
+        getter=regions_getter,
+        state=RegionSG.pick,
+    ),
+)

@@ -1,0 +1,72 @@
+"""Settings: language and region."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import CallbackQuery
+from aiogram.utils.i18n import I18n, gettext
+from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
+from aiogram_dialog.widgets.kbd import Button, Row, Start, SwitchTo
+from aiogram_dialog.widgets.text import Const
+
+from bot.services import users
+from dialogs.common.getters import region_getter
+from dialogs.common.keyboards import reply_keyboard
+from dialogs.common.widgets import Tr, crisis_button, menu_button
+from dialogs.states import RegionSG, SettingsSG
+
+LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
+
+
+async def settings_getter(dialog_manager: DialogManager, **kwargs: Any) -> dict[str, Any]:
+    data = await region_getter(dialog_manager, **kwargs)
+    i18n: I18n = dialog_manager.middleware_data["i18n"]
+    data["language_name"] = LANGUAGE_NAMES[i18n.current_locale]
+    return data
+
+
+async def _choose(callback: CallbackQuery, manager: DialogManager, locale: str) -> None:
+    i18n: I18n = manager.middleware_data["i18n"]
+    await users.set_locale(manager.middleware_data["session"], callback.from_user.id, locale)
+    i18n.current_locale = locale  # the rest of this update already speaks the new language
+    await callback.answer()
+    # The keyboard under the text field carries words too: send it again in the new language.
+    if callback.message is not None:
+        await callback.bot.send_message(  # type: ignore[union-attr]
+            callback.message.chat.id, gettext("Done. I will speak English now."), reply_markup=reply_keyboard()
+        )
+    await manager.switch_to(SettingsSG.main, show_mode=ShowMode.SEND)
+
+
+async def on_ru(callback: CallbackQuery, _widget: Any, manager: DialogManager) -> None:
+    await _choose(callback, manager, "ru")
+
+
+async def on_en(callback: CallbackQuery, _widget: Any, manager: DialogManager) -> None:
+    await _choose(callback, manager, "en")
+
+
+dialog = Dialog(
+    Window(
+        Tr("<b>⚙️ Settings</b>\n\nLanguage: {language_name}\nRegion: {region_name}"),
+        Row(
+            SwitchTo(Tr("🌐 Language"), id="lang", state=SettingsSG.language),
+            Start(Tr("📍 Region"), id="region", state=RegionSG.pick),
+        ),
+        menu_button(),
+        crisis_button(),
+        getter=settings_getter,
+        state=SettingsSG.main,
+    ),
+    Window(
+        Tr("Which language is easier for you?"),
+        Row(
+            Button(Const(LANGUAGE_NAMES["ru"]), id="ru", on_click=on_ru),
+            Button(Const(LANGUAGE_NAMES["en"]), id="en", on_click=on_en),
+        ),
+        SwitchTo(Tr("◀ Back"), id="back", state=SettingsSG.main),
+        crisis_button(),
+        state=SettingsSG.language,
+    ),
+)

@@ -1,0 +1,27 @@
+"""Thin routers, one per audience, each guarded by its role filter. ``build_router`` alone fixes their
+order: errors first, then everyone's commands, the team's routers, the dialogs, and the catch-all last."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.utils.i18n import I18n
+
+from dialogs import dialogs_router
+from handlers.admin import admin_router
+from handlers.errors import errors_router
+from handlers.fallback import fallback_router
+from handlers.public import public_router
+from handlers.staff import staff_router
+
+
+def build_router(i18n: I18n) -> Router:
+    root = Router(name="root")
+    root.include_routers(
+        errors_router(),
+        public_router(i18n),
+        staff_router(),
+        admin_router(),
+        dialogs_router(),
+        fallback_router(),
+    )
+    return root

@@ -1,0 +1,43 @@
+"""Admins: who has which role. (Invitations with roles come with cases; ADMIN_IDS bootstrap.)"""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import users
+from bot.services.users import Profile
+from db.models import Role
+from handlers.filters import HasRole
+from handlers.staff import role_name
+
+ADMIN_COMMANDS = ("setrole",)
+
+
+def admin_router() -> Router:
+    router = Router(name="admin")
+    router.message.filter(HasRole(Role.ADMIN))
+
+    @router.message(Command("setrole"))
+    async def setrole(message: Message, command: CommandObject, session: AsyncSession, profile: Profile) -> None:
+        parts = (command.args or "").split()
+        roles = [r.value for r in Role] + ["none"]
+        if len(parts) != 2 or not parts[0].isdigit() or parts[1] not in roles:
+            await message.answer(
+                gettext("Usage: /setrole <Telegram id> <role>\nRoles: {roles}").format(roles=", ".join(roles))
+            )
+            return
+        target, role = int(parts[0]), None if parts[1] == "none" else Role(parts[1])
+        try:
+            await users.set_role(session, actor=profile, target_id=target, role=role)
+        except users.NotAllowed:
+            await message.answer(gettext("You cannot take the admin role away from yourself."))
+            return
+        await message.answer(
+            gettext("Done: {user} is now «{role}».").format(user=target, role=role_name(role.value if role else None))
+        )
+
+    return router

@@ -1,0 +1,19 @@
+"""Small helpers the routers share."""
+
+from __future__ import annotations
+
+from aiogram_dialog import DialogManager, ShowMode, StartMode
+
+from dialogs.states import MenuSG
+
+
+async def show_menu(dialog_manager: DialogManager) -> None:
+    await dialog_manager.start(MenuSG.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+
+
+async def show_again_or_menu(dialog_manager: DialogManager) -> None:
+    """Puts the current screen (or the menu) back under her eyes as a new message."""
+    if dialog_manager.has_context():
+        await dialog_manager.show(ShowMode.SEND)
+    else:
+        await show_menu(dialog_manager)

@@ -1,0 +1,57 @@
+"""What happens when a handler fails: the person gets a calm sentence, the log gets the type."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Router
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import ErrorEvent
+from aiogram.utils.i18n import gettext
+from aiogram_dialog import DialogManager
+from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent, UnknownState
+
+from bot.services import users
+from dialogs.common.keyboards import reply_keyboard
+from handlers.common import show_menu
+
+log = logging.getLogger(__name__)
+
+
+def errors_router() -> Router:
+    router = Router(name="errors")
+
+    @router.error(ExceptionTypeFilter(UnknownIntent, OutdatedIntent, UnknownState))
+    async def stale_dialog(event: ErrorEvent, dialog_manager: DialogManager) -> None:
+        """A button of a screen that no longer exists (an old message, or a forged callback)."""
+        if event.update.callback_query:
+            await _quietly(event.update.callback_query.answer(gettext("This button is out of date. Here is the menu.")))
+        await show_menu(dialog_manager)
+
+    @router.error(ExceptionTypeFilter(TelegramForbiddenError))
+    async def blocked(event: ErrorEvent, **data: object) -> None:
+        """She blocked the bot while we were answering: remember it, say nothing (we cannot)."""
+        user = data.get("event_from_user")
+        session = data.get("session")
+        if user is not None and session is not None:
+            await users.set_blocked(session, user.id, True)  # type: ignore[arg-type, attr-defined]
+
+    @router.error()
+    async def anything(event: ErrorEvent, **data: object) -> None:
+        log.error("update %s failed: %s", event.update.update_id, type(event.exception).__name__,
+                  exc_info=event.exception)
+        text = gettext("Sorry, something went wrong on our side. Please try again, or press /start.")
+        if event.update.callback_query:
+            await _quietly(event.update.callback_query.answer(text, show_alert=True))
+        elif event.update.message:
+            await _quietly(event.update.message.answer(text, reply_markup=reply_keyboard()))
+
+    return router
+
+
+async def _quietly(call: object) -> None:
+    try:
+        await call  # type: ignore[misc]
+    except (TelegramBadRequest, TelegramForbiddenError) as exc:
+        log.info("could not tell the person about an error: %s", type(exc).__name__)

@@ -1,0 +1,92 @@
+"""Everyone: /start, the commands of the menu, the keyboard under the text field, block/unblock."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter, Command, CommandObject, CommandStart
+from aiogram.types import ChatMemberUpdated, Message
+from aiogram.utils.i18n import I18n, gettext
+from aiogram_dialog import DialogManager, ShowMode, StartMode
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import audit, start_payload, users
+from bot.services.start_payload import RegionLink, Unknown
+from bot.services.users import Profile
+from dialogs.common.keyboards import MENU_LABEL, SOS_LABEL, labels_in_all_locales, reply_keyboard
+from dialogs.states import CrisisSG, MenuSG, PrivacySG, SettingsSG
+from handlers.common import show_menu
+
+
+def public_router(i18n: I18n) -> Router:
+    router = Router(name="public")
+    router.message.filter(F.chat.type == "private")
+
+    @router.message(CommandStart())
+    async def start(message: Message, command: CommandObject, session: AsyncSession, profile: Profile,
+                    dialog_manager: DialogManager) -> None:
+        payload = start_payload.parse(command.args)
+        if isinstance(payload, RegionLink):
+            try:
+                await users.set_region(session, profile.user_id, payload.region_code)
+            except users.UnknownRegion:
+                payload = Unknown("unrecognised")
+        if isinstance(payload, Unknown):
+            audit.record(session, actor_id=profile.user_id, action="start_link_unknown", reason=payload.reason)
+            await session.commit()
+            await message.answer(gettext(
+                "This link does not work: it may be out of date or copied with a mistake. "
+                "That is all right, everything here is open to you anyway. "
+                "If someone gave you the link, you can ask them for a new one."
+            ))
+        if profile.is_new:
+            text = gettext(
+                "Hello! 👋\n\n"
+                "This bot is for women who have come back from prison, and for their families. "
+                "Here you can calmly learn about the restorative programme, find help near you "
+                "and get urgent phone numbers.\n\n"
+                "Nobody here judges you. You decide what to do and at what pace."
+            )
+        else:
+            text = gettext("Hello again! Here is the menu.")
+        await message.answer(text, reply_markup=reply_keyboard())
+        await show_menu(dialog_manager)
+
+    @router.message(Command("menu"))
+    @router.message(F.text.in_(labels_in_all_locales(i18n, MENU_LABEL)))
+    async def menu(message: Message, dialog_manager: DialogManager) -> None:
+        await show_menu(dialog_manager)
+
+    @router.message(Command("help"))
+    async def help_(message: Message, dialog_manager: DialogManager) -> None:
+        await dialog_manager.start(MenuSG.help, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+
+    @router.message(Command("settings"))
+    async def settings(message: Message, dialog_manager: DialogManager) -> None:
+        await dialog_manager.start(SettingsSG.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+
+    @router.message(Command("privacy"))
+    async def privacy(message: Message, dialog_manager: DialogManager) -> None:
+        await dialog_manager.start(PrivacySG.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+
+    @router.message(Command("sos"))
+    @router.message(F.text.in_(labels_in_all_locales(i18n, SOS_LABEL)))
+    async def sos(message: Message, dialog_manager: DialogManager) -> None:
+        await open_crisis(dialog_manager)
+
+    @router.my_chat_member(ChatMemberUpdatedFilter(KICKED))
+    async def blocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
+        await users.set_blocked(session, event.from_user.id, True)
+
+    @router.my_chat_member(ChatMemberUpdatedFilter(MEMBER))
+    async def unblocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
+        await users.set_blocked(session, event.from_user.id, False)
+
+    return router
+
+
+async def open_crisis(dialog_manager: DialogManager) -> None:
+    """Over whatever she was doing, so "Back" returns her there; never stacked twice."""
+    if dialog_manager.has_context() and dialog_manager.current_context().state == CrisisSG.main:
+        await dialog_manager.show(ShowMode.SEND)
+    else:
+        await dialog_manager.start(CrisisSG.main, show_mode=ShowMode.SEND)

@@ -1,0 +1,56 @@
+"""The programme team (staff and admins): an overview without personal data."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import N_
+from bot.services import audit, users
+from bot.services.users import Profile
+from db.models import Role
+from handlers.filters import HasRole
+
+STAFF_COMMANDS = ("stats",)
+ROLE_NAMES = {
+    None: N_("no role yet"),
+    Role.WOMAN: N_("participant"),
+    Role.RELATIVE: N_("relative"),
+    Role.CURATOR: N_("curator"),
+    Role.FACILITATOR: N_("facilitator"),
+    Role.STAFF: N_("staff"),
+    Role.ADMIN: N_("admin"),
+}
+
+
+def role_name(role: str | None) -> str:
+    return gettext(ROLE_NAMES[Role(role) if role else None])
+
+
+def staff_router() -> Router:
+    router = Router(name="staff")
+    router.message.filter(HasRole(Role.STAFF, Role.ADMIN))
+
+    @router.message(Command("stats"))
+    async def stats(message: Message, session: AsyncSession, profile: Profile) -> None:
+        rows = await users.counts_by_role_and_region(session)
+        audit.record(session, actor_id=profile.user_id, action="stats_viewed")
+        await session.commit()
+        by_role: dict[str | None, int] = {}
+        by_region: dict[str | None, int] = {}
+        for role, region, count in rows:
+            by_role[role] = by_role.get(role, 0) + count
+            by_region[region] = by_region.get(region, 0) + count
+        lines = [gettext("<b>People in the bot: {total}</b>").format(total=sum(by_role.values())), ""]
+        lines += [f"{role_name(role)}: {count}" for role, count in sorted(by_role.items(), key=lambda x: str(x[0]))]
+        lines.append("")
+        lines += [
+            f"{region or gettext('region not chosen')}: {count}"
+            for region, count in sorted(by_region.items(), key=lambda x: str(x[0]))
+        ]
+        await message.answer("\n".join(lines))
+
+    return router

@@ -1,0 +1,171 @@
+"""Shared fixtures: both database backends, a migrated database, the fake Bot API, a running bot.
+
+Every test that asks for ``database_url`` runs twice: on SQLite and on PostgreSQL. The PostgreSQL
+URL comes from ``TEST_POSTGRES_URL`` (``scripts/test.sh`` starts a throw-away cluster and sets it);
+without it the PostgreSQL half is skipped, unless ``REQUIRE_POSTGRES=1`` (as in CI), where it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from db import migrate
+from db.engine import create_engine, create_session_factory
+from db.types import configure_encryption
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT = ROOT / "content"
+TEST_KEY = Fernet.generate_key().decode()
+ADMIN_ID = 900_000_001
+
+configure_encryption([TEST_KEY])
+
+
+def _postgres_url() -> str | None:
+    url = os.environ.get("TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail("REQUIRE_POSTGRES=1 but TEST_POSTGRES_URL is not set (scripts/test.sh sets it)")
+        pytest.skip("PostgreSQL half skipped: TEST_POSTGRES_URL is not set (use scripts/test.sh)")
+    return url
+
+
+async def fresh_database(backend: str, tmp_dir: Path) -> str:
+    """An empty database of its own: a new SQLite file, or a new PostgreSQL database."""
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_dir / f'{uuid.uuid4().hex}.sqlite3'}"
+    base = make_url(_postgres_url())
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_engine(base.render_as_string(hide_password=False))
+    async with admin.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql":
+        _postgres_url()
+    return request.param
+
+
+@pytest.fixture(scope="session")
+async def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """One migrated database per backend for the whole run; tests keep apart by their own user ids."""
+    url = await fresh_database(backend, tmp_path_factory.mktemp("db"))
+    engine = create_engine(url)
+    await migrate.upgrade(engine)
+    await engine.dispose()
+    yield url
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_engine(database_url)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_session_factory(engine)
+
+
+@pytest.fixture
+async def session(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with session_factory() as s:
+        yield s
+
+
+def make_settings(api_url: str, database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "bot_token": "123456:TEST-token",
+        "telegram_api_url": api_url,
+        "database_url": database_url,
+        "encryption_key": TEST_KEY,
+        "admin_ids": str(ADMIN_ID),
+        "content_dir": str(CONTENT),
+        "telegram_timeout": 5,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[Any]:
+    from tests.fake_telegram import FakeTelegram
+
+    async with FakeTelegram(token="123456:TEST-token") as server:
+        yield server
+
+
+BotStarter = Callable[..., Awaitable[Any]]
+
+
+@pytest.fixture
+async def start_bot(fake: Any, database_url: str) -> AsyncIterator[BotStarter]:
+    """Starts the bot in this process through the same ``build``/``serve`` as ``python -m bot``.
+
+    Can be called again after ``stop`` to restart it on the same database; every bot still
+    running at the end of the test is stopped.
+    """
+    from bot.app import build
+
+    running: list[tuple[Any, asyncio.Task[None]]] = []
+
+    async def start(**overrides: Any) -> Any:
+        clock = overrides.pop("clock", None)
+        settings = make_settings(fake.base_url, database_url, **overrides)
+        app = build(settings, **({"clock": clock} if clock else {}))
+        task = asyncio.create_task(app.serve(handle_signals=False))
+        ready = asyncio.create_task(app.ready.wait())
+        done, _ = await asyncio.wait({task, ready}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            ready.cancel()
+            task.result()  # raises what broke start-up
+        if ready not in done:
+            raise AssertionError("the bot did not start within 30 s")
+        running.append((app, task))
+
+        async def stop() -> None:
+            await app.stop()
+            await asyncio.wait_for(task, 30)
+            running.remove((app, task))
+
+        app.test_stop = stop
+        return app
+
+    yield start
+    for app, task in list(running):
+        await app.stop()
+        await asyncio.wait_for(task, 30)
+
+
+@pytest.fixture
+async def bot(start_bot: BotStarter) -> Any:
+    return await start_bot()

@@ -1,0 +1,597 @@
+"""Text formatting rules of the Bot API, re-implemented for the fake server.
+
+Everything here works on Python ``str`` but reports what Telegram reports:
+entity offsets/lengths in UTF-16 code units, parse errors with *byte* offsets
+into the UTF-8 encoded source text.
+
+Public helpers:
+
+* :func:`utf16_len` - length as Telegram counts it.
+* :func:`parse_formatted` - ``(text, parse_mode, entities) -> (plain, entities)``
+  raising :class:`ParseError` with Telegram's wording (the part after
+  ``"Bad Request: can't parse entities: "``).
+* :func:`detect_entities` - the entities Telegram adds by itself
+  (bot_command, mention, hashtag, url, email).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "ParseError",
+    "UnsupportedParseMode",
+    "detect_entities",
+    "normalize_parse_mode",
+    "parse_formatted",
+    "utf16_len",
+]
+
+
+class ParseError(ValueError):
+    """Markup could not be parsed; ``str(exc)`` is Telegram's detail text."""
+
+
+class UnsupportedParseMode(ValueError):
+    pass
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units (what Telegram uses for limits and offsets)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _byte_offset(text: str, index: int) -> int:
+    return len(text[:index].encode("utf-8"))
+
+
+@dataclass
+class _Builder:
+    """Accumulates plain text and tracks the UTF-16 position."""
+
+    parts: list[str] = field(default_factory=list)
+    pos16: int = 0
+    entities: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, chunk: str) -> None:
+        if chunk:
+            self.parts.append(chunk)
+            self.pos16 += utf16_len(chunk)
+
+    def entity(self, etype: str, start16: int, **extra: Any) -> None:
+        length = self.pos16 - start16
+        if length <= 0:
+            return
+        ent: dict[str, Any] = {"type": etype, "offset": start16, "length": length}
+        ent.update({k: v for k, v in extra.items() if v is not None})
+        self.entities.append(ent)
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def normalize_parse_mode(parse_mode: Any) -> str | None:
+    if parse_mode is None or parse_mode == "":
+        return None
+    mode = str(parse_mode).strip().lower()
+    if mode == "html":
+        return "HTML"
+    if mode == "markdownv2":
+        return "MarkdownV2"
+    if mode == "markdown":
+        return "Markdown"
+    raise UnsupportedParseMode(str(parse_mode))
+
+
+# --------------------------------------------------------------------------- HTML
+
+_HTML_SIMPLE = {
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "code": "code",
+    "pre": "pre",
+}
+_HTML_TAGS = {*_HTML_SIMPLE, "a", "span", "blockquote", "tg-emoji"}
+_NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_ENTITY_RE = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[a-zA-Z][a-zA-Z0-9]{0,15});")
+
+
+def _decode_entity(text: str, i: int) -> tuple[str, int] | None:
+    """Decode the HTML entity starting at ``text[i] == '&'``; (char, next index) or None."""
+    m = _ENTITY_RE.match(text, i)
+    if not m:
+        return None
+    body = m.group(1)
+    if body.startswith("#"):
+        code = int(body[2:], 16) if body[1:2] in ("x", "X") else int(body[1:])
+        if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+            return None
+        return chr(code), m.end()
+    ch = _NAMED_ENTITIES.get(body)
+    if ch is None:
+        return None
+    return ch, m.end()
+
+
+def _decode_attr_value(value: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(value):
+        if value[i] == "&":
+            dec = _decode_entity(value, i)
+            if dec is not None:
+                out.append(dec[0])
+                i = dec[1]
+                continue
+        out.append(value[i])
+        i += 1
+    return "".join(out)
+
+
+@dataclass
+class _OpenTag:
+    name: str
+    start16: int
+    attrs: dict[str, str]
+    byte_offset: int
+
+
+def parse_html(text: str, *, strict_entities: bool = True) -> tuple[str, list[dict[str, Any]]]:
+    b = _Builder()
+    stack: list[_OpenTag] = []
+    n = len(text)
+    i = 0
+    while i < n:
+        c = text[i]
+        if c == "&":
+            dec = _decode_entity(text, i)
+            if dec is not None:
+                b.add(dec[0])
+                i = dec[1]
+                continue
+            if strict_entities:
+                # Real Telegram silently keeps an unrecognised '&' as text; the fake is
+                # stricter by default so unescaped user input is caught in tests.
+                end = text.find(";", i, i + 32)
+                shown = text[i : end + 1] if end != -1 else "&"
+                raise ParseError(
+                    f'Unsupported HTML entity "{shown}" at byte offset {_byte_offset(text, i)}; '
+                    "escape '&' as &amp;"
+                )
+            b.add("&")
+            i += 1
+            continue
+        if c != "<":
+            j = i
+            while j < n and text[j] not in "&<":
+                j += 1
+            b.add(text[i:j])
+            i = j
+            continue
+
+        begin = i
+        if i + 1 < n and text[i + 1] == "/":
+            end = text.find(">", i)
+            if end == -1:
+                raise ParseError(f"Unclosed end tag at byte offset {_byte_offset(text, begin)}")
+            name = text[i + 2 : end].strip().lower()
+            if not stack:
+                raise ParseError(f"Unexpected end tag at byte offset {_byte_offset(text, begin)}")
+            top = stack[-1]
+            if name and name != top.name:
+                raise ParseError(
+                    f"Unmatched end tag at byte offset {_byte_offset(text, begin)}, "
+                    f'expected "</{top.name}>", found "</{name}>"'
+                )
+            stack.pop()
+            _close_html_tag(b, top, stack)
+            i = end + 1
+            continue
+
+        # start tag
+        j = i + 1
+        while j < n and not text[j].isspace() and text[j] != ">":
+            j += 1
+        if j >= n:
+            raise ParseError(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
+        name = text[i + 1 : j].lower()
+        if name not in _HTML_TAGS:
+            raise ParseError(f'Unsupported start tag "{name}" at byte offset {_byte_offset(text, begin)}')
+        attrs: dict[str, str] = {}
+        while True:
+            while j < n and text[j].isspace():
+                j += 1
+            if j >= n:
+                raise ParseError(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
+            if text[j] == ">":
+                j += 1
+                break
+            k = j
+            while k < n and (text[k].isalnum() or text[k] in "-_"):
+                k += 1
+            attr_name = text[j:k].lower()
+            if not attr_name:
+                raise ParseError(
+                    f'Empty attribute name in the tag "{name}" at byte offset {_byte_offset(text, begin)}'
+                )
+            j = k
+            while j < n and text[j].isspace():
+                j += 1
+            if j < n and text[j] == "=":
+                j += 1
+                while j < n and text[j].isspace():
+                    j += 1
+                if j >= n:
+                    raise ParseError(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
+                if text[j] in "\"'":
+                    quote = text[j]
+                    end = text.find(quote, j + 1)
+                    if end == -1:
+                        raise ParseError(
+                            f'Unclosed end of attribute value "{attr_name}" in the tag "{name}" '
+                            f"at byte offset {_byte_offset(text, begin)}"
+                        )
+                    value = text[j + 1 : end]
+                    j = end + 1
+                else:
+                    k = j
+                    while k < n and not text[k].isspace() and text[k] != ">":
+                        k += 1
+                    value = text[j:k]
+                    j = k
+                attrs[attr_name] = _decode_attr_value(value)
+            elif name == "blockquote" and attr_name == "expandable":
+                attrs[attr_name] = ""
+            else:
+                raise ParseError(
+                    f'Expected equal sign in declaration of an attribute of the tag "{name}" '
+                    f"at byte offset {_byte_offset(text, begin)}"
+                )
+        if name == "span" and attrs.get("class") != "tg-spoiler":
+            raise ParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, begin)}')
+        if name == "tg-emoji" and not attrs.get("emoji-id", "").isdigit():
+            raise ParseError(f'Custom emoji entity must have a valid "emoji-id" at byte offset {_byte_offset(text, begin)}')
+        stack.append(_OpenTag(name, b.pos16, attrs, _byte_offset(text, begin)))
+        i = j
+
+    if stack:
+        raise ParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"')
+    return b.text(), b.entities
+
+
+def _close_html_tag(b: _Builder, tag: _OpenTag, stack: list[_OpenTag]) -> None:
+    name = tag.name
+    if name == "a":
+        href = tag.attrs.get("href", "")
+        if href:
+            b.entity("text_link", tag.start16, url=href)
+        else:
+            b.entity("url", tag.start16)
+    elif name == "span":
+        b.entity("spoiler", tag.start16)
+    elif name == "blockquote":
+        b.entity("expandable_blockquote" if "expandable" in tag.attrs else "blockquote", tag.start16)
+    elif name == "tg-emoji":
+        b.entity("custom_emoji", tag.start16, custom_emoji_id=tag.attrs.get("emoji-id"))
+    elif name == "code" and stack and stack[-1].name == "pre" and stack[-1].start16 == tag.start16:
+        # <pre><code class="language-x">...</code></pre> -> one pre entity with a language
+        cls = tag.attrs.get("class", "")
+        if cls.startswith("language-"):
+            stack[-1].attrs["language"] = cls[len("language-") :]
+        else:
+            b.entity("code", tag.start16)
+    elif name == "pre":
+        b.entity("pre", tag.start16, language=tag.attrs.get("language") or None)
+    else:
+        b.entity(_HTML_SIMPLE[name], tag.start16)
+
+
+# --------------------------------------------------------------------- MarkdownV2
+
+_MDV2_RESERVED = set("_*[]()~`>#+-=|{}.!")
+_MDV2_NAMES = {
+    "*": ("bold", "Bold"),
+    "_": ("italic", "Italic"),
+    "__": ("underline", "Underline"),
+    "~": ("strikethrough", "Strikethrough"),
+    "||": ("spoiler", "Spoiler"),
+}
+
+
+def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
+    b = _Builder()
+    stack: list[tuple[str, int, int]] = []  # (marker, start16, source index)
+    link_stack: list[tuple[int, int, bool]] = []  # (start16, source index, is_emoji)
+    quote_start: int | None = None
+    n = len(text)
+    i = 0
+
+    def reserved(ch: str, at: int) -> ParseError:
+        return ParseError(f"Character '{ch}' is reserved and must be escaped with the preceding '\\'")
+
+    while i < n:
+        c = text[i]
+        line_start = i == 0 or text[i - 1] == "\n"
+        if line_start and quote_start is not None and c != ">" and not text.startswith("**>", i):
+            b.entity("blockquote", quote_start)
+            quote_start = None
+        if c == "\\" and i + 1 < n and 0 < ord(text[i + 1]) <= 126:
+            b.add(text[i + 1])
+            i += 2
+            continue
+        if line_start and c == ">":
+            if quote_start is None:
+                quote_start = b.pos16
+            i += 1
+            continue
+        if line_start and text.startswith("**>", i):
+            if quote_start is None:
+                quote_start = b.pos16
+            i += 3
+            continue
+        if c == "`":
+            if text.startswith("```", i):
+                j = i + 3
+                nl = text.find("\n", j)
+                language = None
+                if nl != -1:
+                    first_line = text[j:nl]
+                    if first_line and not any(ch in first_line for ch in "`\\ "):
+                        language = first_line
+                        j = nl + 1
+                start16 = b.pos16
+                j, closed = _md_code_body(text, j, b, "```")
+                if not closed:
+                    raise ParseError(f"Can't find end of Pre entity at byte offset {_byte_offset(text, i)}")
+                b.entity("pre", start16, language=language)
+                i = j
+                continue
+            start16 = b.pos16
+            j, closed = _md_code_body(text, i + 1, b, "`")
+            if not closed:
+                raise ParseError(f"Can't find end of Code entity at byte offset {_byte_offset(text, i)}")
+            b.entity("code", start16)
+            i = j
+            continue
+        if c == "!" and i + 1 < n and text[i + 1] == "[":
+            link_stack.append((b.pos16, i, True))
+            i += 2
+            continue
+        if c == "[":
+            link_stack.append((b.pos16, i, False))
+            i += 1
+            continue
+        if c == "]":
+            if not link_stack:
+                raise reserved(c, i)
+            start16, src, is_emoji = link_stack.pop()
+            if i + 1 < n and text[i + 1] == "(":
+                j = i + 2
+                url_chars: list[str] = []
+                while j < n and text[j] != ")":
+                    if text[j] == "\\" and j + 1 < n:
+                        url_chars.append(text[j + 1])
+                        j += 2
+                        continue
+                    url_chars.append(text[j])
+                    j += 1
+                if j >= n:
+                    raise ParseError(f"Can't find end of a URL at byte offset {_byte_offset(text, i + 1)}")
+                url = "".join(url_chars)
+                if is_emoji:
+                    m = re.fullmatch(r"tg://emoji\?id=(\d+)", url)
+                    if not m:
+                        raise ParseError("Custom emoji URL must have an emoji identifier")
+                    b.entity("custom_emoji", start16, custom_emoji_id=m.group(1))
+                else:
+                    b.entity("text_link", start16, url=url)
+                i = j + 1
+                continue
+            i += 1
+            continue
+        marker = None
+        if c == "_":
+            marker = "__" if text.startswith("__", i) else "_"
+        elif c == "*":
+            marker = "*"
+        elif c == "~":
+            marker = "~"
+        elif c == "|":
+            if text.startswith("||", i):
+                marker = "||"
+            else:
+                raise reserved(c, i)
+        if marker is not None:
+            if stack and stack[-1][0] == marker:
+                _, start16, _src = stack.pop()
+                b.entity(_MDV2_NAMES[marker][0], start16)
+            else:
+                stack.append((marker, b.pos16, i))
+            i += len(marker)
+            continue
+        if c in _MDV2_RESERVED:
+            raise reserved(c, i)
+        b.add(c)
+        i += 1
+
+    if stack:
+        marker, _start, src = stack[-1]
+        raise ParseError(f"Can't find end of {_MDV2_NAMES[marker][1]} entity at byte offset {_byte_offset(text, src)}")
+    if link_stack:
+        raise ParseError(f"Can't find end of TextUrl entity at byte offset {_byte_offset(text, link_stack[-1][1])}")
+    if quote_start is not None:
+        b.entity("blockquote", quote_start)
+    return b.text(), b.entities
+
+
+def _md_code_body(text: str, j: int, b: _Builder, closing: str) -> tuple[int, bool]:
+    n = len(text)
+    while j < n:
+        if text[j] == "\\" and j + 1 < n and text[j + 1] in "`\\":
+            b.add(text[j + 1])
+            j += 2
+            continue
+        if text.startswith(closing, j):
+            return j + len(closing), True
+        b.add(text[j])
+        j += 1
+    return j, False
+
+
+# ---------------------------------------------------------------- legacy Markdown
+
+_MD_LEGACY = {"*": "bold", "_": "italic"}
+
+
+def parse_markdown_legacy(text: str) -> tuple[str, list[dict[str, Any]]]:
+    b = _Builder()
+    n = len(text)
+    i = 0
+    while i < n:
+        c = text[i]
+        if c == "\\" and i + 1 < n and text[i + 1] in "_*`[":
+            b.add(text[i + 1])
+            i += 2
+            continue
+        if c in "_*":
+            end = text.find(c, i + 1)
+            if end == -1:
+                raise ParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
+            start16 = b.pos16
+            b.add(text[i + 1 : end])
+            b.entity(_MD_LEGACY[c], start16)
+            i = end + 1
+            continue
+        if c == "`":
+            if text.startswith("```", i):
+                end = text.find("```", i + 3)
+                if end == -1:
+                    raise ParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
+                body = text[i + 3 : end]
+                language = None
+                if "\n" in body:
+                    first, rest = body.split("\n", 1)
+                    if first and " " not in first:
+                        language, body = first, rest
+                start16 = b.pos16
+                b.add(body)
+                b.entity("pre", start16, language=language)
+                i = end + 3
+                continue
+            end = text.find("`", i + 1)
+            if end == -1:
+                raise ParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
+            start16 = b.pos16
+            b.add(text[i + 1 : end])
+            b.entity("code", start16)
+            i = end + 1
+            continue
+        if c == "[":
+            end = text.find("]", i + 1)
+            if end == -1:
+                raise ParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
+            start16 = b.pos16
+            b.add(text[i + 1 : end])
+            if end + 1 < n and text[end + 1] == "(":
+                close = text.find(")", end + 2)
+                if close == -1:
+                    raise ParseError(f"Can't find end of a URL at byte offset {_byte_offset(text, end + 1)}")
+                b.entity("text_link", start16, url=text[end + 2 : close])
+                i = close + 1
+            else:
+                i = end + 1
+            continue
+        b.add(c)
+        i += 1
+    return b.text(), b.entities
+
+
+# -------------------------------------------------------------- auto-detection
+
+_AUTO_PATTERNS = [
+    ("bot_command", re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\w/])")),
+    ("email", re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?!\w)")),
+    ("url", re.compile(r"(?<![\w@])(?:https?://|tg://)[^\s<>\"]+|(?<![\w@/.])(?:www\.)[^\s<>\"]+")),
+    ("mention", re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}(?!\w)")),
+    ("hashtag", re.compile(r"(?<![\w#])#\w*[^\W\d]\w*")),
+]
+_NO_AUTO_INSIDE = {"code", "pre", "text_link", "url", "email", "custom_emoji"}
+
+
+def detect_entities(text: str, existing: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Entities Telegram detects by itself, skipping spans covered by code/links."""
+    existing = existing or []
+    blocked = [
+        (e["offset"], e["offset"] + e["length"]) for e in existing if e.get("type") in _NO_AUTO_INSIDE
+    ]
+    taken: list[tuple[int, int]] = []
+    found: list[dict[str, Any]] = []
+    for etype, rx in _AUTO_PATTERNS:
+        for m in rx.finditer(text):
+            start = utf16_len(text[: m.start()])
+            length = utf16_len(m.group(0).rstrip(".,;:!?)"))
+            if etype != "url":
+                length = utf16_len(m.group(0))
+            end = start + length
+            if any(s < end and start < e for s, e in blocked + taken):
+                continue
+            taken.append((start, end))
+            found.append({"type": etype, "offset": start, "length": length})
+    return found
+
+
+def _sort_entities(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(entities, key=lambda e: (e["offset"], -e["length"]))
+
+
+def _strip(plain: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """Trim leading/trailing whitespace like Telegram, fixing entity offsets."""
+    lead = len(plain) - len(plain.lstrip())
+    stripped = plain.strip()
+    if not stripped:
+        return "", []
+    shift = utf16_len(plain[:lead])
+    total = utf16_len(stripped)
+    fixed: list[dict[str, Any]] = []
+    for ent in entities:
+        start = max(0, ent["offset"] - shift)
+        end = min(total, ent["offset"] + ent["length"] - shift)
+        if end > start:
+            fixed.append({**ent, "offset": start, "length": end - start})
+    return stripped, fixed
+
+
+def parse_formatted(
+    text: str,
+    parse_mode: str | None,
+    entities: list[dict[str, Any]] | None = None,
+    *,
+    strict_html_entities: bool = True,
+) -> tuple[str, list[dict[str, Any]]]:
+    """Return (plain_text, entities) exactly as Telegram would store them.
+
+    ``parse_mode`` must already be normalized (see :func:`normalize_parse_mode`).
+    Explicit ``entities`` are used only when there is no parse_mode (as in Telegram).
+    """
+    if parse_mode == "HTML":
+        plain, ents = parse_html(text, strict_entities=strict_html_entities)
+    elif parse_mode == "MarkdownV2":
+        plain, ents = parse_markdown_v2(text)
+    elif parse_mode == "Markdown":
+        plain, ents = parse_markdown_legacy(text)
+    else:
+        plain = text
+        ents = [dict(e) for e in entities or [] if isinstance(e, dict)]
+    plain, ents = _strip(plain, ents)
+    ents = ents + detect_entities(plain, ents)
+    return plain, _sort_entities(ents)

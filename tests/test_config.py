@@ -1,0 +1,80 @@
+"""Configuration errors stop start-up with one line naming the variable, exit code 2."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from bot.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY = Fernet.generate_key().decode()
+GOOD = {"BOT_TOKEN": "123:abc", "ENCRYPTION_KEY": KEY}
+
+
+def run_bot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.isupper() or k in {"PATH", "HOME", "LANG"}}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=ROOT / "tests", env={**clean, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "variable", "expects"),
+    [
+        ({}, "BOT_TOKEN", "required"),
+        ({**GOOD, "BOT_TOKEN": "not-a-token"}, "BOT_TOKEN", "@BotFather"),
+        ({"BOT_TOKEN": "123:abc"}, "ENCRYPTION_KEY", "keygen"),
+        ({**GOOD, "ENCRYPTION_KEY": "short"}, "ENCRYPTION_KEY", "Fernet"),
+        ({**GOOD, "ADMIN_IDS": "12,abc"}, "ADMIN_IDS", "numeric"),
+        ({**GOOD, "DATABASE_URL": "mysql://x"}, "DATABASE_URL", "postgresql+asyncpg"),
+        ({**GOOD, "DEFAULT_TIMEZONE": "Mars/Olympus"}, "DEFAULT_TIMEZONE", "IANA"),
+        ({**GOOD, "DEFAULT_LOCALE": "de"}, "DEFAULT_LOCALE", "ru"),
+        ({**GOOD, "TELEGRAM_API_URL": "not a url"}, "TELEGRAM_API_URL", "http"),
+        ({**GOOD, "CURATOR_CHAT_ID": "group"}, "CURATOR_CHAT_ID", ""),
+        ({**GOOD, "WEBHOOK_URL": "https://example.org/tg"}, "WEBHOOK_SECRET", "required"),
+        ({**GOOD, "WEBHOOK_URL": "https://example.org/tg", "WEBHOOK_SECRET": "bad secret!"}, "WEBHOOK_SECRET", "A-Z"),
+    ],
+)
+def test_bad_setting_is_named_in_one_line(env: dict[str, str], variable: str, expects: str) -> None:
+    result = run_bot(env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert variable in lines[0]
+    assert expects in lines[0]
+    assert "Traceback" not in result.stderr
+    assert KEY not in result.stderr
+
+
+def test_keygen_prints_a_usable_key() -> None:
+    result = run_bot({}, "keygen")
+    assert result.returncode == 0
+    Fernet(result.stdout.strip().encode())
+
+
+def test_unknown_subcommand() -> None:
+    result = run_bot(GOOD, "dance")
+    assert result.returncode == 2
+    assert "usage" in result.stderr
+
+
+def test_lists_and_defaults() -> None:
+    s = Settings(_env_file=None, bot_token="1:a", encryption_key=f"{KEY}, {Fernet.generate_key().decode()}",
+                 admin_ids="1, 2,3")  # type: ignore[call-arg]
+    assert s.admin_ids == [1, 2, 3]
+    assert len(s.fernet_keys) == 2
+    assert s.default_locale == "ru"
+    assert s.default_timezone == "Asia/Barnaul"
+    assert s.database_url.startswith("sqlite+aiosqlite")
+    assert s.webhook_url is None
+
+
+def test_webhook_path() -> None:
+    s = Settings(_env_file=None, bot_token="1:a", encryption_key=KEY, webhook_url="https://bot.example.org/tg/hook",
+                 webhook_secret="s3cret")  # type: ignore[call-arg]
+    assert s.webhook_path == "/tg/hook"

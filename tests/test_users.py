@@ -1,0 +1,96 @@
+import itertools
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import users
+from db.models import AuditEvent, Role, User
+
+_ids = itertools.count(500_000_000)
+
+
+def new_id() -> int:
+    return next(_ids)
+
+
+@pytest.mark.parametrize(
+    ("chosen", "telegram", "expected"),
+    [("en", "ru", "en"), (None, "en-GB", "en"), (None, "ru", "ru"), (None, "de", "ru"), (None, None, "ru"),
+     ("xx", "en", "en")],
+)
+def test_locale_resolution(chosen: str | None, telegram: str | None, expected: str) -> None:
+    assert users.resolve_locale(chosen, telegram, "ru") == expected
+
+
+async def test_first_visit_then_return(session: AsyncSession) -> None:
+    uid, t0 = new_id(), datetime(2026, 11, 1, 9, tzinfo=UTC)
+    first = await users.touch(session, uid, now=t0)
+    assert first.is_new and first.role is None and first.first_seen == t0
+    again = await users.touch(session, uid, now=t0 + timedelta(minutes=1))
+    assert not again.is_new
+    row = await session.get(User, uid)
+    assert row is not None and row.last_seen == t0  # within the resolution: no write
+    await users.touch(session, uid, now=t0 + timedelta(hours=1))
+    await session.refresh(row)
+    assert row.last_seen == t0 + timedelta(hours=1)
+
+
+async def test_writing_again_clears_blocked(session: AsyncSession) -> None:
+    uid = new_id()
+    await users.touch(session, uid)
+    await users.set_blocked(session, uid, True)
+    assert (await users.get_profile(session, uid)).blocked_bot  # type: ignore[union-attr]
+    await users.touch(session, uid)
+    assert not (await users.get_profile(session, uid)).blocked_bot  # type: ignore[union-attr]
+
+
+async def test_admins_bootstrap_and_roles(session: AsyncSession) -> None:
+    admin, other = new_id(), new_id()
+    await users.bootstrap_admins(session, [admin])
+    await users.bootstrap_admins(session, [admin])  # idempotent
+    actor = await users.get_profile(session, admin)
+    assert actor is not None and actor.role is Role.ADMIN
+    await users.set_role(session, actor=actor, target_id=other, role=Role.CURATOR)
+    assert (await users.get_profile(session, other)).role is Role.CURATOR  # type: ignore[union-attr]
+    with pytest.raises(users.NotAllowed):
+        await users.set_role(session, actor=actor, target_id=admin, role=None)
+    curator = await users.get_profile(session, other)
+    with pytest.raises(users.NotAllowed):
+        await users.set_role(session, actor=curator, target_id=other, role=Role.ADMIN)  # type: ignore[arg-type]
+    actions = (await session.scalars(
+        select(AuditEvent.action).where(AuditEvent.object_id.in_([str(admin), str(other)])).order_by(AuditEvent.id)
+    )).all()
+    assert actions == ["role_granted", "role_set", "denied"]
+
+
+async def test_region_and_locale(session: AsyncSession) -> None:
+    from pathlib import Path
+
+    from bot.services import catalog
+
+    await catalog.sync_from_files(session, Path(__file__).resolve().parent.parent / "content" / "regions")
+    uid = new_id()
+    await users.touch(session, uid)
+    await users.set_locale(session, uid, "en")
+    region = await users.set_region(session, uid, "altai_krai")
+    assert region is not None and region.timezone == "Asia/Barnaul"
+    profile = await users.get_profile(session, uid)
+    assert profile is not None and (profile.chosen_locale, profile.region, profile.timezone) == (
+        "en", "altai_krai", "Asia/Barnaul")
+    with pytest.raises(users.UnknownRegion):
+        await users.set_region(session, uid, "atlantis")
+    with pytest.raises(ValueError):
+        await users.set_locale(session, uid, "de")
+    await users.set_region(session, uid, None)
+    assert (await users.get_profile(session, uid)).region == "federal"  # type: ignore[union-attr]
+
+
+async def test_forget_deletes_the_person(session: AsyncSession) -> None:
+    uid = new_id()
+    await users.touch(session, uid)
+    await users.forget(session, uid)
+    assert await users.get_profile(session, uid) is None
+    event = await session.scalar(select(AuditEvent).where(AuditEvent.actor_id == uid))
+    assert event is not None and event.action == "data_deleted"
