@@ -14,6 +14,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
+from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
 from aiogram_dialog import setup_dialogs
@@ -102,7 +103,9 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -> App
         session=create_session(str(settings.telegram_api_url), timeout=settings.telegram_timeout),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
-    dp = Dispatcher(storage=storage, app=context)
+    # One update at a time per chat: aiogram_dialog reads a screen's state before it takes its own
+    # lock, so a quick second tap could otherwise act on the screen the first tap just left.
+    dp = Dispatcher(storage=storage, events_isolation=SimpleEventIsolation(), app=context)
     inflight = InFlight()
     dp.update.outer_middleware(inflight)
     dp.update.outer_middleware(DbSession(factory))

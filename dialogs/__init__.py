@@ -15,5 +15,5 @@ def dialogs_router() -> Router:
     from dialogs.support.dialog import dialog as support
 
     router = Router(name="dialogs")
-    router.include_routers(menu, about, support, crisis, settings, privacy, region)
+    router.include_routers(menu(), about(), support(), crisis(), settings(), privacy(), region())
     return router

@@ -27,7 +27,7 @@ def admin_router() -> Router:
         roles = [r.value for r in Role] + ["none"]
         if len(parts) != 2 or not parts[0].isdigit() or parts[1] not in roles:
             await message.answer(
-                gettext("Usage: /setrole <Telegram id> <role>\nRoles: {roles}").format(roles=", ".join(roles))
+                gettext("Usage: /setrole TELEGRAM_ID ROLE\nRoles: {roles}").format(roles=", ".join(roles))
             )
             return
         target, role = int(parts[0]), None if parts[1] == "none" else Role(parts[1])

@@ -47,10 +47,8 @@ def staff_router() -> Router:
         lines = [gettext("<b>People in the bot: {total}</b>").format(total=sum(by_role.values())), ""]
         lines += [f"{role_name(role)}: {count}" for role, count in sorted(by_role.items(), key=lambda x: str(x[0]))]
         lines.append("")
-        lines += [
-            f"{region or gettext('region not chosen')}: {count}"
-            for region, count in sorted(by_region.items(), key=lambda x: str(x[0]))
-        ]
+        not_chosen = gettext("region not chosen")
+        lines += [f"{region or not_chosen}: {count}" for region, count in sorted(by_region.items(), key=lambda x: str(x[0]))]
         await message.answer("\n".join(lines))
 
     return router

@@ -15,7 +15,7 @@ extract() {
   for po in "$LOCALES"/*/LC_MESSAGES/messages.po; do
     [ -e "$po" ] || continue
     lang=$(basename "$(dirname "$(dirname "$po")")")
-    "$PY" -m babel.messages.frontend update --no-fuzzy-matching --ignore-obsolete --omit-header \
+    "$PY" -m babel.messages.frontend update --no-fuzzy-matching --ignore-obsolete \
       -i "$POT" -d "$LOCALES" -D messages -l "$lang" >/dev/null
   done
 }

@@ -8,6 +8,7 @@ without it the PostgreSQL half is skipped, unless ``REQUIRE_POSTGRES=1`` (as in 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -30,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
 TEST_KEY = Fernet.generate_key().decode()
 ADMIN_ID = 900_000_001
+_USER_IDS = itertools.count(10_000_000 + (os.getpid() % 1000) * 100_000)
 
 configure_encryption([TEST_KEY])
 
@@ -121,7 +123,10 @@ async def fake() -> AsyncIterator[Any]:
     from tests.fake_telegram import FakeTelegram
 
     async with FakeTelegram(token="123456:TEST-token") as server:
+        # The database outlives one test: people of different tests must never share an id.
+        server._user_ids = _USER_IDS
         yield server
+        server.assert_no_internal_errors()
 
 
 BotStarter = Callable[..., Awaitable[Any]]
@@ -140,7 +145,7 @@ async def start_bot(fake: Any, database_url: str) -> AsyncIterator[BotStarter]:
 
     async def start(**overrides: Any) -> Any:
         clock = overrides.pop("clock", None)
-        settings = make_settings(fake.base_url, database_url, **overrides)
+        settings = make_settings(fake.url, database_url, **overrides)
         app = build(settings, **({"clock": clock} if clock else {}))
         task = asyncio.create_task(app.serve(handle_signals=False))
         ready = asyncio.create_task(app.ready.wait())

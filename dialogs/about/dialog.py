@@ -11,70 +11,72 @@ from dialogs.states import AboutSG, SupportSG
 _BACK = Tr("◀ Back")
 _NEXT = Tr("Next ▶")
 
-dialog = Dialog(
-    Window(
-        Tr(
-            "<b>What is a restorative programme</b>\n\n"
-            "It is a calm, respectful conversation between you and the people close to you. "
-            "Together you can talk about what matters to you: how to live after release, "
-            "how to be with your children, how to rebuild trust.\n\n"
-            "The conversation is led by a trained facilitator from the state social centre. "
-            "You meet this person beforehand and decide whether you are ready to talk with them."
+def dialog() -> Dialog:
+    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
+    return Dialog(
+        Window(
+            Tr(
+                "<b>What is a restorative programme</b>\n\n"
+                "It is a calm, respectful conversation between you and the people close to you. "
+                "Together you can talk about what matters to you: how to live after release, "
+                "how to be with your children, how to rebuild trust.\n\n"
+                "The conversation is led by a trained facilitator from the state social centre. "
+                "You meet this person beforehand and decide whether you are ready to talk with them."
+            ),
+            Row(menu_button(), Next(_NEXT)),
+            crisis_button(),
+            state=AboutSG.intro,
         ),
-        Row(menu_button(), Next(_NEXT)),
-        crisis_button(),
-        state=AboutSG.intro,
-    ),
-    Window(
-        Tr(
-            "<b>The rules of the programme (1 of 2)</b>\n\n"
-            "🤝 <b>Only if you want it.</b> A meeting happens only if you and everyone you invite agree. "
-            "You can change your mind at any moment, and nothing bad will happen to you because of it.\n\n"
-            "🔒 <b>What is said stays there.</b> The facilitator takes nothing outside the meeting "
-            "without your agreement."
+        Window(
+            Tr(
+                "<b>The rules of the programme (1 of 2)</b>\n\n"
+                "🤝 <b>Only if you want it.</b> A meeting happens only if you and everyone you invite agree. "
+                "You can change your mind at any moment, and nothing bad will happen to you because of it.\n\n"
+                "🔒 <b>What is said stays there.</b> The facilitator takes nothing outside the meeting "
+                "without your agreement."
+            ),
+            Row(Back(_BACK), Next(_NEXT)),
+            crisis_button(),
+            state=AboutSG.principles,
         ),
-        Row(Back(_BACK), Next(_NEXT)),
-        crisis_button(),
-        state=AboutSG.principles,
-    ),
-    Window(
-        Tr(
-            "<b>The rules of the programme (2 of 2)</b>\n\n"
-            "⚖️ <b>Nobody takes sides.</b> The facilitator supports everyone equally. "
-            "They do not accuse or defend anyone, give no advice and pass no judgement.\n\n"
-            "🕊 <b>It is safe.</b> At the meeting nobody is interrupted, insulted or pressured."
+        Window(
+            Tr(
+                "<b>The rules of the programme (2 of 2)</b>\n\n"
+                "⚖️ <b>Nobody takes sides.</b> The facilitator supports everyone equally. "
+                "They do not accuse or defend anyone, give no advice and pass no judgement.\n\n"
+                "🕊 <b>It is safe.</b> At the meeting nobody is interrupted, insulted or pressured."
+            ),
+            Row(Back(_BACK), Next(_NEXT)),
+            crisis_button(),
+            state=AboutSG.safety,
         ),
-        Row(Back(_BACK), Next(_NEXT)),
-        crisis_button(),
-        state=AboutSG.safety,
-    ),
-    Window(
-        Tr(
-            "<b>How it goes, step by step</b>\n\n"
-            "1. <b>Getting ready.</b> A family curator and a facilitator are chosen to work with you.\n"
-            "2. <b>Meetings one by one.</b> The facilitator meets you and your family separately. "
-            "Together you decide what to talk about and whom else to invite.\n"
-            "3. <b>A shared meeting</b>, only if everyone agrees. You talk and come to an agreement, "
-            "spoken or written.\n"
-            "4. <b>The results are written down.</b>\n"
-            "5. <b>Afterwards</b> we ask how you are and how the agreement is going."
+        Window(
+            Tr(
+                "<b>How it goes, step by step</b>\n\n"
+                "1. <b>Getting ready.</b> A family curator and a facilitator are chosen to work with you.\n"
+                "2. <b>Meetings one by one.</b> The facilitator meets you and your family separately. "
+                "Together you decide what to talk about and whom else to invite.\n"
+                "3. <b>A shared meeting</b>, only if everyone agrees. You talk and come to an agreement, "
+                "spoken or written.\n"
+                "4. <b>The results are written down.</b>\n"
+                "5. <b>Afterwards</b> we ask how you are and how the agreement is going."
+            ),
+            Row(Back(_BACK), Next(_NEXT)),
+            crisis_button(),
+            state=AboutSG.stages,
         ),
-        Row(Back(_BACK), Next(_NEXT)),
-        crisis_button(),
-        state=AboutSG.stages,
-    ),
-    Window(
-        Tr(
-            "<b>Who will see what I write?</b>\n\n"
-            "• Only the people who work on your programme: your curator and your facilitator. Nobody else.\n"
-            "• We never ask about the sentence or what happened before.\n"
-            "• We do not keep your name or your phone number, only what the bot needs to work: "
-            "your language, your region and the choices you make here.\n"
-            "• You can delete all of it at any time: /privacy."
+        Window(
+            Tr(
+                "<b>Who will see what I write?</b>\n\n"
+                "• Only the people who work on your programme: your curator and your facilitator. Nobody else.\n"
+                "• We never ask about the sentence or what happened before.\n"
+                "• We do not keep your name or your phone number, only what the bot needs to work: "
+                "your language, your region and the choices you make here.\n"
+                "• You can delete all of it at any time: /privacy."
+            ),
+            Row(Back(_BACK), menu_button()),
+            Start(Tr("🧭 Where to get help"), id="support", state=SupportSG.categories),
+            crisis_button(),
+            state=AboutSG.who_sees,
         ),
-        Row(Back(_BACK), menu_button()),
-        Start(Tr("🧭 Where to get help"), id="support", state=SupportSG.categories),
-        crisis_button(),
-        state=AboutSG.who_sees,
-    ),
-)
+    )

@@ -30,23 +30,24 @@ async def crisis_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
     }
 
 
-dialog = Dialog(
-    Window(
-        Multi(
-            Tr(
-                "<b>🆘 Urgent help</b>\n\n"
-                "If you or your children are in danger, or you have nowhere to sleep tonight, "
-                "call one of these numbers. You do not have to explain everything at once."
+def dialog() -> Dialog:
+    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
+    return Dialog(
+        Window(
+            Multi(
+                Tr(
+                    "<b>🆘 Urgent help</b>\n\n"
+                    "If you or your children are in danger, or you have nowhere to sleep tonight, "
+                    "call one of these numbers. You do not have to explain everything at once."
+                ),
+                Format("{contacts}"),
+                Tr("Region: {region_name}"),
+                Tr("Choose your region to see the numbers near you.", when=~F["has_region"]),
+                sep="\n\n",
             ),
-            Format("{contacts}"),
-            Tr("Region: {region_name}"),
-            Tr("Choose your region to see the numbers near you.", when=~F["has_region"]),
-            sep="\n\n",
+            Start(Tr("📍 Choose region"), id="region", state=RegionSG.pick),
+            Row(Cancel(Tr("◀ Back")), menu_button()),
+            getter=crisis_getter,
+            state=CrisisSG.main,
         ),
-        Start(Tr("📍 Choose region"), id="region", state=RegionSG.pick),
-        Row(Cancel(Tr("◀ Back")), menu_button()),
-        getter=crisis_getter,
-        state=CrisisSG.main,
-        disable_web_page_preview=True,
-    ),
-)
+    )

@@ -40,37 +40,39 @@ async def on_delete(callback: CallbackQuery, _widget: Any, manager: DialogManage
         )
 
 
-dialog = Dialog(
-    Window(
-        Tr(
-            "<b>🔒 What we keep about you</b>\n\n"
-            "• Your Telegram account number (not your phone number), so the bot can answer you.\n"
-            "• The language and region you chose.\n"
-            "• The day you first wrote to the bot: {first_seen}.\n"
-            "• Where you are in the bot's menus, so nothing is lost if the bot restarts. "
-            "This is stored encrypted.\n"
-            "• A record of important actions, such as a deletion, without the content of messages.\n\n"
-            "<b>Who sees it:</b> only the programme team, and only what they need for their work. "
-            "Each time someone from the team opens a person's data, it is recorded.\n\n"
-            "<b>What we never ask:</b> your surname, your offence or your sentence.\n\n"
-            "You can delete everything at any time with the button below."
+def dialog() -> Dialog:
+    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
+    return Dialog(
+        Window(
+            Tr(
+                "<b>🔒 What we keep about you</b>\n\n"
+                "• Your Telegram account number (not your phone number), so the bot can answer you.\n"
+                "• The language and region you chose.\n"
+                "• The day you first wrote to the bot: {first_seen}.\n"
+                "• Where you are in the bot's menus, so nothing is lost if the bot restarts. "
+                "This is stored encrypted.\n"
+                "• A record of important actions, such as a deletion, without the content of messages.\n\n"
+                "<b>Who sees it:</b> only the programme team, and only what they need for their work. "
+                "Each time someone from the team opens a person's data, it is recorded.\n\n"
+                "<b>What we never ask:</b> your surname, your offence or your sentence.\n\n"
+                "You can delete everything at any time with the button below."
+            ),
+            SwitchTo(Tr("🗑 Delete my data"), id="delete", state=PrivacySG.confirm_delete),
+            menu_button(),
+            crisis_button(),
+            getter=privacy_getter,
+            state=PrivacySG.main,
         ),
-        SwitchTo(Tr("🗑 Delete my data"), id="delete", state=PrivacySG.confirm_delete),
-        menu_button(),
-        crisis_button(),
-        getter=privacy_getter,
-        state=PrivacySG.main,
-    ),
-    Window(
-        Tr(
-            "Delete everything we keep about you? The bot will forget your language, region and "
-            "settings. This cannot be undone."
+        Window(
+            Tr(
+                "Delete everything we keep about you? The bot will forget your language, region and "
+                "settings. This cannot be undone."
+            ),
+            Row(
+                Button(Tr("Yes, delete"), id="yes", on_click=on_delete),
+                SwitchTo(Tr("No, keep it"), id="no", state=PrivacySG.main),
+            ),
+            crisis_button(),
+            state=PrivacySG.confirm_delete,
         ),
-        Row(
-            Button(Tr("Yes, delete"), id="yes", on_click=on_delete),
-            SwitchTo(Tr("No, keep it"), id="no", state=PrivacySG.main),
-        ),
-        crisis_button(),
-        state=PrivacySG.confirm_delete,
-    ),
-)
+    )

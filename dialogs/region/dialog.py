@@ -38,21 +38,23 @@ async def on_not_listed(callback: CallbackQuery, _widget: Any, manager: DialogMa
     await manager.done()
 
 
-dialog = Dialog(
-    Window(
-        Tr(
-            "<b>📍 Your region</b>\n\n"
-            "Where do you live now, or plan to live? We only use it to show phone numbers "
-            "and addresses near you."
+def dialog() -> Dialog:
+    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
+    return Dialog(
+        Window(
+            Tr(
+                "<b>📍 Your region</b>\n\n"
+                "Where do you live now, or plan to live? We only use it to show phone numbers "
+                "and addresses near you."
+            ),
+            Column(
+                Select(Format("{item[1]}"), id="reg", item_id_getter=lambda item: item[0], items="regions",
+                       on_click=on_region),
+            ),
+            Button(Tr("My region is not in the list"), id="none", on_click=on_not_listed),
+            Cancel(Tr("◀ Back")),
+            crisis_button(),
+            getter=regions_getter,
+            state=RegionSG.pick,
         ),
-        Column(
-            Select(Format("{item[1]}"), id="reg", item_id_getter=lambda item: item[0], items="regions",
-                   on_click=on_region),
-        ),
-        Button(Tr("My region is not in the list"), id="none", on_click=on_not_listed),
-        Cancel(Tr("◀ Back")),
-        crisis_button(),
-        getter=regions_getter,
-        state=RegionSG.pick,
-    ),
-)
+    )

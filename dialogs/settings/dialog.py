@@ -47,26 +47,28 @@ async def on_en(callback: CallbackQuery, _widget: Any, manager: DialogManager) -
     await _choose(callback, manager, "en")
 
 
-dialog = Dialog(
-    Window(
-        Tr("<b>⚙️ Settings</b>\n\nLanguage: {language_name}\nRegion: {region_name}"),
-        Row(
-            SwitchTo(Tr("🌐 Language"), id="lang", state=SettingsSG.language),
-            Start(Tr("📍 Region"), id="region", state=RegionSG.pick),
+def dialog() -> Dialog:
+    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
+    return Dialog(
+        Window(
+            Tr("<b>⚙️ Settings</b>\n\nLanguage: {language_name}\nRegion: {region_name}"),
+            Row(
+                SwitchTo(Tr("🌐 Language"), id="lang", state=SettingsSG.language),
+                Start(Tr("📍 Region"), id="region", state=RegionSG.pick),
+            ),
+            menu_button(),
+            crisis_button(),
+            getter=settings_getter,
+            state=SettingsSG.main,
         ),
-        menu_button(),
-        crisis_button(),
-        getter=settings_getter,
-        state=SettingsSG.main,
-    ),
-    Window(
-        Tr("Which language is easier for you?"),
-        Row(
-            Button(Const(LANGUAGE_NAMES["ru"]), id="ru", on_click=on_ru),
-            Button(Const(LANGUAGE_NAMES["en"]), id="en", on_click=on_en),
+        Window(
+            Tr("Which language is easier for you?"),
+            Row(
+                Button(Const(LANGUAGE_NAMES["ru"]), id="ru", on_click=on_ru),
+                Button(Const(LANGUAGE_NAMES["en"]), id="en", on_click=on_en),
+            ),
+            SwitchTo(Tr("◀ Back"), id="back", state=SettingsSG.main),
+            crisis_button(),
+            state=SettingsSG.language,
         ),
-        SwitchTo(Tr("◀ Back"), id="back", state=SettingsSG.main),
-        crisis_button(),
-        state=SettingsSG.language,
-    ),
-)
+    )

@@ -63,45 +63,46 @@ async def on_category(callback: CallbackQuery, _widget: Any, manager: DialogMana
     await manager.switch_to(SupportSG.measures)
 
 
-dialog = Dialog(
-    Window(
-        Multi(
-            Tr("<b>🧭 Where to get help</b>\n\nWhat do you need help with? Choose below."),
-            Tr("Region: {region_name}"),
-            sep="\n\n",
-        ),
-        Column(
-            Select(
-                Format("{item[1]}"), id="cat", item_id_getter=lambda item: item[0], items="categories",
-                on_click=on_category,
-            )
-        ),
-        Start(Tr("📍 Change region"), id="region", state=RegionSG.pick),
-        menu_button(),
-        crisis_button(),
-        getter=categories_getter,
-        state=SupportSG.categories,
-    ),
-    Window(
-        Multi(
-            Format("<b>{category_name}</b> · {region_name}"),
-            List(Format("{item}"), items="entries", id="measures", page_size=PAGE_SIZE, sep="\n\n"),
-            Tr(
-                "We have nothing listed here for your region yet. "
-                "Look at the other sections, or come back later: the list is updated.",
-                when=F["empty"],
+def dialog() -> Dialog:
+    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
+    return Dialog(
+        Window(
+            Multi(
+                Tr("<b>🧭 Where to get help</b>\n\nWhat do you need help with? Choose below."),
+                Tr("Region: {region_name}"),
+                sep="\n\n",
             ),
-            sep="\n\n",
+            Column(
+                Select(
+                    Format("{item[1]}"), id="cat", item_id_getter=lambda item: item[0], items="categories",
+                    on_click=on_category,
+                )
+            ),
+            Start(Tr("📍 Change region"), id="region", state=RegionSG.pick),
+            menu_button(),
+            crisis_button(),
+            getter=categories_getter,
+            state=SupportSG.categories,
         ),
-        Row(
-            PrevPage(scroll="measures", id="prev", text=Const("◀")),
-            NextPage(scroll="measures", id="next", text=Const("▶")),
-            when=F["paged"],
+        Window(
+            Multi(
+                Format("<b>{category_name}</b> · {region_name}"),
+                List(Format("{item}"), items="entries", id="measures", page_size=PAGE_SIZE, sep="\n\n"),
+                Tr(
+                    "We have nothing listed here for your region yet. "
+                    "Look at the other sections, or come back later: the list is updated.",
+                    when=F["empty"],
+                ),
+                sep="\n\n",
+            ),
+            Row(
+                PrevPage(scroll="measures", id="prev", text=Const("◀")),
+                NextPage(scroll="measures", id="next", text=Const("▶")),
+                when=F["paged"],
+            ),
+            Row(SwitchTo(Tr("◀ Back"), id="back", state=SupportSG.categories), menu_button()),
+            crisis_button(),
+            getter=measures_getter,
+            state=SupportSG.measures,
         ),
-        Row(SwitchTo(Tr("◀ Back"), id="back", state=SupportSG.categories), menu_button()),
-        crisis_button(),
-        getter=measures_getter,
-        state=SupportSG.measures,
-        disable_web_page_preview=True,
-    ),
-)
+    )

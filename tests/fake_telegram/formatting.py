@@ -60,8 +60,8 @@ class _Builder:
             self.parts.append(chunk)
             self.pos16 += utf16_len(chunk)
 
-    def entity(self, etype: str, start16: int, **extra: Any) -> None:
-        length = self.pos16 - start16
+    def entity(self, etype: str, start16: int, end16: int | None = None, **extra: Any) -> None:
+        length = (self.pos16 if end16 is None else end16) - start16
         if length <= 0:
             return
         ent: dict[str, Any] = {"type": etype, "offset": start16, "length": length}
@@ -258,9 +258,13 @@ def parse_html(text: str, *, strict_entities: bool = True) -> tuple[str, list[di
                     f"at byte offset {_byte_offset(text, begin)}"
                 )
         if name == "span" and attrs.get("class") != "tg-spoiler":
-            raise ParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, begin)}')
+            raise ParseError(
+                f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, begin)}'
+            )
         if name == "tg-emoji" and not attrs.get("emoji-id", "").isdigit():
-            raise ParseError(f'Custom emoji entity must have a valid "emoji-id" at byte offset {_byte_offset(text, begin)}')
+            raise ParseError(
+                f'Custom emoji entity must have a valid "emoji-id" at byte offset {_byte_offset(text, begin)}'
+            )
         stack.append(_OpenTag(name, b.pos16, attrs, _byte_offset(text, begin)))
         i = j
 
@@ -288,8 +292,6 @@ def _close_html_tag(b: _Builder, tag: _OpenTag, stack: list[_OpenTag]) -> None:
         cls = tag.attrs.get("class", "")
         if cls.startswith("language-"):
             stack[-1].attrs["language"] = cls[len("language-") :]
-        else:
-            b.entity("code", tag.start16)
     elif name == "pre":
         b.entity("pre", tag.start16, language=tag.attrs.get("language") or None)
     else:
@@ -323,7 +325,7 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
         c = text[i]
         line_start = i == 0 or text[i - 1] == "\n"
         if line_start and quote_start is not None and c != ">" and not text.startswith("**>", i):
-            b.entity("blockquote", quote_start)
+            b.entity("blockquote", quote_start, b.pos16 - 1)  # the line break is not quoted
             quote_start = None
         if c == "\\" and i + 1 < n and 0 < ord(text[i + 1]) <= 126:
             b.add(text[i + 1])
@@ -426,9 +428,13 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
 
     if stack:
         marker, _start, src = stack[-1]
-        raise ParseError(f"Can't find end of {_MDV2_NAMES[marker][1]} entity at byte offset {_byte_offset(text, src)}")
+        raise ParseError(
+            f"Can't find end of {_MDV2_NAMES[marker][1]} entity at byte offset {_byte_offset(text, src)}"
+        )
     if link_stack:
-        raise ParseError(f"Can't find end of TextUrl entity at byte offset {_byte_offset(text, link_stack[-1][1])}")
+        raise ParseError(
+            f"Can't find end of TextUrl entity at byte offset {_byte_offset(text, link_stack[-1][1])}"
+        )
     if quote_start is not None:
         b.entity("blockquote", quote_start)
     return b.text(), b.entities
@@ -466,7 +472,9 @@ def parse_markdown_legacy(text: str) -> tuple[str, list[dict[str, Any]]]:
         if c in "_*":
             end = text.find(c, i + 1)
             if end == -1:
-                raise ParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
+                raise ParseError(
+                    f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}"
+                )
             start16 = b.pos16
             b.add(text[i + 1 : end])
             b.entity(_MD_LEGACY[c], start16)
@@ -476,7 +484,9 @@ def parse_markdown_legacy(text: str) -> tuple[str, list[dict[str, Any]]]:
             if text.startswith("```", i):
                 end = text.find("```", i + 3)
                 if end == -1:
-                    raise ParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
+                    raise ParseError(
+                        f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}"
+                    )
                 body = text[i + 3 : end]
                 language = None
                 if "\n" in body:
@@ -490,7 +500,9 @@ def parse_markdown_legacy(text: str) -> tuple[str, list[dict[str, Any]]]:
                 continue
             end = text.find("`", i + 1)
             if end == -1:
-                raise ParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
+                raise ParseError(
+                    f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}"
+                )
             start16 = b.pos16
             b.add(text[i + 1 : end])
             b.entity("code", start16)
@@ -499,7 +511,9 @@ def parse_markdown_legacy(text: str) -> tuple[str, list[dict[str, Any]]]:
         if c == "[":
             end = text.find("]", i + 1)
             if end == -1:
-                raise ParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
+                raise ParseError(
+                    f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}"
+                )
             start16 = b.pos16
             b.add(text[i + 1 : end])
             if end + 1 < n and text[end + 1] == "(":
@@ -519,10 +533,10 @@ def parse_markdown_legacy(text: str) -> tuple[str, list[dict[str, Any]]]:
 # -------------------------------------------------------------- auto-detection
 
 _AUTO_PATTERNS = [
-    ("bot_command", re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?(?![\w/])")),
-    ("email", re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?!\w)")),
     ("url", re.compile(r"(?<![\w@])(?:https?://|tg://)[^\s<>\"]+|(?<![\w@/.])(?:www\.)[^\s<>\"]+")),
-    ("mention", re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{3,31}(?!\w)")),
+    ("email", re.compile(r"(?<![\w.+-])[\w.+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}(?!\w)")),
+    ("bot_command", re.compile(r"(?<![\w/])/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{5,32})?(?![\w/])")),
+    ("mention", re.compile(r"(?<![\w@])@[A-Za-z][A-Za-z0-9_]{4,31}(?!\w)")),
     ("hashtag", re.compile(r"(?<![\w#])#\w*[^\W\d]\w*")),
 ]
 _NO_AUTO_INSIDE = {"code", "pre", "text_link", "url", "email", "custom_emoji"}
@@ -531,9 +545,7 @@ _NO_AUTO_INSIDE = {"code", "pre", "text_link", "url", "email", "custom_emoji"}
 def detect_entities(text: str, existing: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     """Entities Telegram detects by itself, skipping spans covered by code/links."""
     existing = existing or []
-    blocked = [
-        (e["offset"], e["offset"] + e["length"]) for e in existing if e.get("type") in _NO_AUTO_INSIDE
-    ]
+    blocked = [(e["offset"], e["offset"] + e["length"]) for e in existing if e.get("type") in _NO_AUTO_INSIDE]
     taken: list[tuple[int, int]] = []
     found: list[dict[str, Any]] = []
     for etype, rx in _AUTO_PATTERNS:

@@ -119,7 +119,11 @@ ALL_UPDATE_TYPES = (
     "removed_chat_boost",
 )
 # Telegram's default when allowed_updates is empty / never given.
-DEFAULT_UPDATE_TYPES = frozenset(ALL_UPDATE_TYPES) - {"chat_member", "message_reaction", "message_reaction_count"}
+DEFAULT_UPDATE_TYPES = frozenset(ALL_UPDATE_TYPES) - {
+    "chat_member",
+    "message_reaction",
+    "message_reaction_count",
+}
 
 DEFAULT_DESCRIPTIONS = {
     400: "Bad Request",
@@ -191,7 +195,8 @@ MSG_NOT_MODIFIED = (
 )
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 CONFLICT_WEBHOOK = (
-    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
 )
 CONFLICT_OTHER_POLL = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
@@ -204,7 +209,9 @@ CONFLICT_OTHER_POLL = (
 class TelegramError(Exception):
     """An error response of the Bot API (also what handlers raise)."""
 
-    def __init__(self, error_code: int, description: str | None = None, parameters: dict[str, Any] | None = None):
+    def __init__(
+        self, error_code: int, description: str | None = None, parameters: dict[str, Any] | None = None
+    ):
         self.error_code = int(error_code)
         self.description = description or DEFAULT_DESCRIPTIONS.get(self.error_code, "Unknown error")
         self.parameters = parameters or None
@@ -277,7 +284,9 @@ class StoredFile:
 
     @property
     def file_path(self) -> str:
-        ext = {"photo": "jpg", "voice": "oga", "sticker": "webp", "video_note": "mp4", "video": "mp4"}.get(self.kind)
+        ext = {"photo": "jpg", "voice": "oga", "sticker": "webp", "video_note": "mp4", "video": "mp4"}.get(
+            self.kind
+        )
         if self.filename and "." in self.filename:
             ext = self.filename.rsplit(".", 1)[1]
         return f"{self.kind}s/file_{self.file_unique_id}.{ext or 'bin'}"
@@ -371,7 +380,7 @@ class ChatState:
             if not fut.done():
                 fut.set_result(None)
 
-    async def wait_change(self, since_version: int, timeout: float) -> None:
+    async def wait_change(self, since_version: int, timeout: float) -> None:  # noqa: ASYNC109
         """Wait (bounded) until something happens in the chat after ``since_version``."""
         if self.version != since_version or timeout <= 0:
             return
@@ -379,14 +388,18 @@ class ChatState:
         self._waiters.append(fut)
         try:
             await asyncio.wait_for(fut, timeout)
-        except (asyncio.TimeoutError, TimeoutError):
+        except TimeoutError:
             pass
         finally:
             if fut in self._waiters:
                 self._waiters.remove(fut)
 
     def bot_messages(self) -> list[MessageRecord]:
-        return [m for m in sorted(self.messages.values(), key=lambda r: r.message_id) if m.from_bot and not m.deleted]
+        return [
+            m
+            for m in sorted(self.messages.values(), key=lambda r: r.message_id)
+            if m.from_bot and not m.deleted
+        ]
 
 
 @dataclass
@@ -624,7 +637,12 @@ class FakeTelegram:
 
     @property
     def bot_user(self) -> dict[str, Any]:
-        return {"id": self.bot_id, "is_bot": True, "first_name": self.bot_first_name, "username": self.bot_username}
+        return {
+            "id": self.bot_id,
+            "is_bot": True,
+            "first_name": self.bot_first_name,
+            "username": self.bot_username,
+        }
 
     def register_method(self, name: str, handler: Callable[[Params], Any]) -> None:
         """Add/replace a Bot API method: ``handler(params) -> result`` (sync or async).
@@ -739,11 +757,15 @@ class FakeTelegram:
 
     def sent_messages(self, chat_id: int | None = None) -> list[MessageRecord]:
         chats = [self.chats[chat_id]] if chat_id is not None else list(self.chats.values())
-        return [m for c in chats for m in sorted(c.messages.values(), key=lambda r: r.message_id) if m.from_bot]
+        return [
+            m for c in chats for m in sorted(c.messages.values(), key=lambda r: r.message_id) if m.from_bot
+        ]
 
     def assert_no_internal_errors(self) -> None:
         if self.internal_errors:
-            raise AssertionError("fake Telegram server had internal errors:\n" + "\n".join(self.internal_errors))
+            raise AssertionError(
+                "fake Telegram server had internal errors:\n" + "\n".join(self.internal_errors)
+            )
 
     # ------------------------------------------------------------- HTTP layer
 
@@ -767,7 +789,9 @@ class FakeTelegram:
         path = request.match_info.get("file_path", "")
         for stored in self.files.values():
             if stored.file_path == path:
-                return web.Response(body=stored.content, content_type=stored.mime_type or "application/octet-stream")
+                return web.Response(
+                    body=stored.content, content_type=stored.mime_type or "application/octet-stream"
+                )
         return web.json_response(TelegramError(404, "Not Found").to_json(), status=404)
 
     def _response(self, outcome: Any) -> web.Response:
@@ -873,7 +897,9 @@ class FakeTelegram:
             outcome = err
         except Exception as exc:
             self._internal_error(canonical, exc)
-            outcome = TelegramError(500, f"Internal Server Error: fake server failed: {type(exc).__name__}: {exc}")
+            outcome = TelegramError(
+                500, f"Internal Server Error: fake server failed: {type(exc).__name__}: {exc}"
+            )
         return self._record(canonical, params, outcome)
 
     def _record(self, method: str, params: Params, outcome: Any) -> Any:
@@ -886,7 +912,11 @@ class FakeTelegram:
                 chat.add_event(
                     ChatEvent(
                         "api_error",
-                        params={"method": method, "error_code": outcome.error_code, "description": outcome.description},
+                        params={
+                            "method": method,
+                            "error_code": outcome.error_code,
+                            "description": outcome.description,
+                        },
                     )
                 )
         return outcome
@@ -943,7 +973,9 @@ class FakeTelegram:
                 wait = max(wait, times[0] + 1.0 - now)
         if wait > 0:
             retry_after = max(1, math.ceil(wait))
-            raise TelegramError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
+            raise TelegramError(
+                429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+            )
         for times, _ in windows:
             times.append(now)
 
@@ -963,7 +995,9 @@ class FakeTelegram:
     def _find_chat(self, raw: Any) -> ChatState | None:
         if isinstance(raw, str) and raw.startswith("@"):
             name = raw[1:].lower()
-            return next((c for c in self.chats.values() if (c.user.get("username") or "").lower() == name), None)
+            return next(
+                (c for c in self.chats.values() if (c.user.get("username") or "").lower() == name), None
+            )
         try:
             return self.chats.get(int(raw))
         except (TypeError, ValueError):
@@ -978,7 +1012,9 @@ class FakeTelegram:
             raise bad_request("chat not found")
         return chat
 
-    def _format(self, p: Params, *, caption: bool) -> tuple[str, str | None, str | None, list[dict[str, Any]]]:
+    def _format(
+        self, p: Params, *, caption: bool
+    ) -> tuple[str, str | None, str | None, list[dict[str, Any]]]:
         """-> (plain, raw, parse_mode, entities); validates like Telegram."""
         key = "caption" if caption else "text"
         raw = _as_str(p, key)
@@ -1013,7 +1049,9 @@ class FakeTelegram:
         if "inline_keyboard" in markup:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-                raise bad_request("can't parse inline keyboard button: field \"inline_keyboard\" must be an Array")
+                raise bad_request(
+                    'can\'t parse inline keyboard button: field "inline_keyboard" must be an Array'
+                )
             clean_rows = []
             for row in rows:
                 clean_row = []
@@ -1050,10 +1088,12 @@ class FakeTelegram:
         btn = _clean(button)
         text = btn.get("text")
         if not isinstance(text, str):
-            raise bad_request("can't parse inline keyboard button: Field \"text\" must be of type String")
+            raise bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
         actions = [k for k in INLINE_BUTTON_ACTIONS if k in btn]
         if not actions:
-            raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+            raise bad_request(
+                "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+            )
         if len(actions) > 1:
             raise bad_request(
                 "can't parse inline keyboard button: exactly one of the optional fields must be used, got "
@@ -1194,14 +1234,31 @@ class FakeTelegram:
         if kind == "voice":
             return {**base, "duration": 3, "mime_type": "audio/ogg"}
         if kind == "audio":
-            return _clean({**base, "duration": 30, "mime_type": stored.mime_type, "file_name": stored.filename})
+            return _clean(
+                {**base, "duration": 30, "mime_type": stored.mime_type, "file_name": stored.filename}
+            )
         if kind == "sticker":
-            return {**base, "type": "regular", "width": 512, "height": 512, "is_animated": False, "is_video": False, "emoji": "🙂"}
+            return {
+                **base,
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                "emoji": "🙂",
+            }
         if kind == "video_note":
             return {**base, "length": 240, "duration": 5}
         if kind in ("video", "animation"):
             return _clean(
-                {**base, "width": 640, "height": 480, "duration": 5, "mime_type": stored.mime_type, "file_name": stored.filename}
+                {
+                    **base,
+                    "width": 640,
+                    "height": 480,
+                    "duration": 5,
+                    "mime_type": stored.mime_type,
+                    "file_name": stored.filename,
+                }
             )
         return base
 
@@ -1237,8 +1294,15 @@ class FakeTelegram:
                     content["caption_entities"] = entities
             document = (stored.filename or "file", stored.content) if kind == "document" else None
             rec = self._store_bot_message(
-                chat, p, kind=kind, content=content, text=plain or None, raw=raw, parse_mode=mode,
-                entities=entities, document=document,
+                chat,
+                p,
+                kind=kind,
+                content=content,
+                text=plain or None,
+                raw=raw,
+                parse_mode=mode,
+                entities=entities,
+                document=document,
             )
             return rec.data
 
@@ -1326,7 +1390,7 @@ class FakeTelegram:
             await self._drop_webhook(_as_bool(p, "drop_pending_updates"))
             return OkResult(True, "Webhook was deleted")
         if not re.match(r"^https?://[^\s/]+", url):
-            raise bad_request("bad webhook: Failed to resolve host: Name or service not known")
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
         secret = _as_str(p, "secret_token")
         if secret is not None and not _SECRET_RE.match(secret):
             raise bad_request("secret token contains unallowed characters")
@@ -1342,7 +1406,9 @@ class FakeTelegram:
             "url": url,
             "secret_token": secret,
             "max_connections": _as_int(p, "max_connections", default=40),
-            "allowed_updates": [str(a) for a in allowed] if isinstance(allowed, list) else self._allowed_updates,
+            "allowed_updates": [str(a) for a in allowed]
+            if isinstance(allowed, list)
+            else self._allowed_updates,
         }
         self._webhook_last_error = None
         if self._poller is not None:
@@ -1391,9 +1457,9 @@ class FakeTelegram:
         timeout = aiohttp.ClientTimeout(total=self.webhook_timeout)
         async with aiohttp.ClientSession(timeout=timeout) as session:
             while self._webhook is not None and not self._closing.is_set():
+                self._update_signal.clear()  # cleared before looking, so no push can be missed
                 batch = self._deliverable(1)
                 if not batch:
-                    self._update_signal.clear()
                     with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
                         await asyncio.wait_for(self._update_signal.wait(), 1.0)
                     continue
@@ -1403,16 +1469,22 @@ class FakeTelegram:
                 if hook.get("secret_token"):
                     headers["X-Telegram-Bot-Api-Secret-Token"] = hook["secret_token"]
                 try:
-                    async with session.post(hook["url"], data=json.dumps(update, ensure_ascii=False), headers=headers) as resp:
+                    async with session.post(
+                        hook["url"], data=json.dumps(update, ensure_ascii=False), headers=headers
+                    ) as resp:
                         if 200 <= resp.status < 300:
-                            self._updates = [u for u in self._updates if u["update_id"] != update["update_id"]]
-                            self.webhook_deliveries.append({"update_id": update["update_id"], "status": resp.status})
+                            self._updates = [
+                                u for u in self._updates if u["update_id"] != update["update_id"]
+                            ]
+                            self.webhook_deliveries.append(
+                                {"update_id": update["update_id"], "status": resp.status}
+                            )
                             await self._webhook_reply(resp)
                             continue
                         error = f"Wrong response from the webhook: {resp.status} {resp.reason}"
                 except asyncio.CancelledError:
                     raise
-                except (aiohttp.ClientError, asyncio.TimeoutError, TimeoutError, OSError) as exc:
+                except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                     error = f"Connection failed: {type(exc).__name__}: {exc}".strip()
                 except Exception as exc:  # never let the loop die silently
                     self._internal_error("webhook delivery", exc)
@@ -1466,7 +1538,9 @@ class FakeTelegram:
             if not _COMMAND_RE.match(name):
                 raise bad_request("BOT_COMMAND_INVALID")
             if not 1 <= len(desc) <= 256:
-                raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID" if desc else "command description is empty")
+                raise bad_request(
+                    "BOT_COMMAND_DESCRIPTION_INVALID" if desc else "command description is empty"
+                )
             clean.append({"command": name, "description": desc})
         self.commands[self._scope_key(p)] = clean
         return True
@@ -1497,7 +1571,7 @@ class FakeTelegram:
             return self._known_chat(p).menu_button or self.default_menu_button
         return self.default_menu_button
 
-    def _bot_text_setter(kind: str, key: str, limit: int):  # type: ignore[misc]  # noqa: N805
+    def _bot_text_setter(kind: str, key: str, limit: int):  # type: ignore[misc]
         def setter(self: FakeTelegram, p: Params) -> bool:
             value = _as_str(p, key) or ""
             if len(value) > limit:
@@ -1579,7 +1653,9 @@ class FakeTelegram:
             lat, lon = float(p["latitude"]), float(p["longitude"])
         except (KeyError, TypeError, ValueError):
             raise bad_request("wrong latitude/longitude specified") from None
-        rec = self._store_bot_message(chat, p, kind="location", content={"location": {"latitude": lat, "longitude": lon}})
+        rec = self._store_bot_message(
+            chat, p, kind="location", content={"location": {"latitude": lat, "longitude": lon}}
+        )
         return rec.data
 
     @api_method("sendContact")
@@ -1690,8 +1766,21 @@ class FakeTelegram:
         return rec
 
     _CONTENT_KEYS = (
-        "text", "entities", "caption", "caption_entities", "photo", "document", "voice", "audio", "sticker",
-        "video", "video_note", "animation", "location", "contact", "link_preview_options",
+        "text",
+        "entities",
+        "caption",
+        "caption_entities",
+        "photo",
+        "document",
+        "voice",
+        "audio",
+        "sticker",
+        "video",
+        "video_note",
+        "animation",
+        "location",
+        "contact",
+        "link_preview_options",
     )
 
     @api_method("copyMessage")
@@ -1711,8 +1800,15 @@ class FakeTelegram:
                     content["caption_entities"] = entities
         p_markup = p if "reply_markup" in p else {**p, "reply_markup": src.reply_markup}
         rec = self._store_bot_message(
-            chat, p_markup, kind=src.kind, content=content, text=text, raw=raw, parse_mode=mode,
-            entities=entities, document=src.document,
+            chat,
+            p_markup,
+            kind=src.kind,
+            content=content,
+            text=text,
+            raw=raw,
+            parse_mode=mode,
+            entities=entities,
+            document=src.document,
         )
         return {"message_id": rec.message_id}
 
@@ -1725,9 +1821,16 @@ class FakeTelegram:
         origin = {"type": "user", "sender_user": sender, "date": src.data.get("date", int(time.time()))}
         extra = {"forward_origin": origin, "forward_from": sender, "forward_date": origin["date"]}
         rec = self._store_bot_message(
-            chat, {k: v for k, v in p.items() if k != "reply_markup"}, kind=src.kind, content=content,
-            text=src.text, raw=src.raw_text, parse_mode=src.parse_mode, entities=list(src.entities),
-            document=src.document, extra=extra,
+            chat,
+            {k: v for k, v in p.items() if k != "reply_markup"},
+            kind=src.kind,
+            content=content,
+            text=src.text,
+            raw=src.raw_text,
+            parse_mode=src.parse_mode,
+            entities=list(src.entities),
+            document=src.document,
+            extra=extra,
         )
         return rec.data
 
@@ -1737,11 +1840,7 @@ class FakeTelegram:
     def _answer_callback_query(self, p: Params) -> bool:
         qid = _as_str(p, "callback_query_id")
         query = self.callback_queries.get(qid or "")
-        if (
-            query is None
-            or query.answered
-            or time.monotonic() - query.created > self.callback_answer_timeout
-        ):
+        if query is None or query.answered or time.monotonic() - query.created > self.callback_answer_timeout:
             raise bad_request(QUERY_TOO_OLD.removeprefix("Bad Request: "))
         text = _as_str(p, "text")
         if text is not None and len(text) > MAX_CALLBACK_ANSWER_TEXT:
@@ -1781,7 +1880,9 @@ class FakeTelegram:
     # ================================================================ person side
     # (used by FakeUser; these build the updates a real client would cause)
 
-    def _user_message(self, chat: ChatState, content: dict[str, Any], *, text: str | None = None) -> MessageRecord:
+    def _user_message(
+        self, chat: ChatState, content: dict[str, Any], *, text: str | None = None
+    ) -> MessageRecord:
         chat.started = True
         mid = chat.take_message_id()
         data: dict[str, Any] = {
@@ -1791,7 +1892,14 @@ class FakeTelegram:
             "date": int(time.time()),
         }
         data.update(content)
-        kind = next((k for k in content if k not in ("text", "entities", "caption", "caption_entities", "reply_to_message")), "text")
+        kind = next(
+            (
+                k
+                for k in content
+                if k not in ("text", "entities", "caption", "caption_entities", "reply_to_message")
+            ),
+            "text",
+        )
         rec = MessageRecord(chat.id, mid, False, data, kind, text=text, raw_text=text)
         chat.messages[mid] = rec
         self.push_update({"message": copy.deepcopy(data)})
@@ -1806,13 +1914,28 @@ class FakeTelegram:
         if reply_to is not None:
             target = chat.messages.get(reply_to)
             if target is not None:
-                content["reply_to_message"] = {k: v for k, v in target.data.items() if k != "reply_to_message"}
+                content["reply_to_message"] = {
+                    k: v for k, v in target.data.items() if k != "reply_to_message"
+                }
         return self._user_message(chat, content, text=text)
 
-    def _user_media(self, chat: ChatState, kind: str, *, caption: str | None = None, filename: str | None = None,
-                    content: bytes | None = None, mime: str | None = None) -> MessageRecord:
-        default_mime = {"photo": "image/jpeg", "voice": "audio/ogg", "sticker": "image/webp",
-                        "video_note": "video/mp4", "document": "application/pdf"}.get(kind)
+    def _user_media(
+        self,
+        chat: ChatState,
+        kind: str,
+        *,
+        caption: str | None = None,
+        filename: str | None = None,
+        content: bytes | None = None,
+        mime: str | None = None,
+    ) -> MessageRecord:
+        default_mime = {
+            "photo": "image/jpeg",
+            "voice": "audio/ogg",
+            "sticker": "image/webp",
+            "video_note": "video/mp4",
+            "document": "application/pdf",
+        }.get(kind)
         if content is None:
             content = f"fake {kind} from user {chat.id}".encode() * 64
         stored = self._new_file(kind, content, filename, mime or default_mime)

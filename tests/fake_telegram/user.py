@@ -86,7 +86,10 @@ class BotMessage:
         if reply_kb:
             if "keyboard" in reply_kb:
                 kind = "keyboard"
-                rows = [[b["text"] if isinstance(b, dict) else str(b) for b in row] for row in reply_kb["keyboard"]]
+                rows = [
+                    [b["text"] if isinstance(b, dict) else str(b) for b in row]
+                    for row in reply_kb["keyboard"]
+                ]
             elif reply_kb.get("remove_keyboard"):
                 kind = "remove"
             elif reply_kb.get("force_reply"):
@@ -154,6 +157,7 @@ class FakeUser:
         self._cursor = len(chat.events)  # message events (sent/edited) consumed up to here
         self._cb_cursor = len(chat.events)  # callback answers consumed up to here
         self._del_cursor = len(chat.events)  # deletions consumed up to here
+        self.last_query_id: str | None = None  # id of the latest callback query this person caused
 
     # ------------------------------------------------------------------ identity
 
@@ -195,9 +199,7 @@ class FakeUser:
 
     def _before_action(self, what: str) -> None:
         if self.chat.blocked:
-            raise AssertionError(
-                f"{self!r} has blocked the bot and cannot {what}; call user.unblock() first"
-            )
+            raise AssertionError(f"{self!r} has blocked the bot and cannot {what}; call user.unblock() first")
         self._cursor = self._cb_cursor = self._del_cursor = len(self.chat.events)
 
     async def send(self, text: str, *, reply_to: int | BotMessage | None = None) -> int:
@@ -284,7 +286,8 @@ class FakeUser:
                     f"button {button['text']!r} in message #{rec.message_id} is a {other} button, "
                     "not a callback button"
                 )
-            return self.fake._push_callback(self.chat, rec, button["callback_data"])
+            self.last_query_id = self.fake._push_callback(self.chat, rec, button["callback_data"])
+            return self.last_query_id
         raise AssertionError(self._no_button_report(label, candidates, explicit is not None))
 
     def _no_button_report(self, label: str, candidates: list[MessageRecord], explicit: bool) -> str:
@@ -309,7 +312,9 @@ class FakeUser:
         """Tap a button of the reply keyboard currently shown; returns the sent message_id."""
         keyboard = self.chat.reply_keyboard
         if not keyboard:
-            raise AssertionError(f"no reply keyboard is shown to {self!r} (never sent, or removed by the bot)")
+            raise AssertionError(
+                f"no reply keyboard is shown to {self!r} (never sent, or removed by the bot)"
+            )
         flat = _flat(keyboard, "keyboard")
         button = _find_button(flat, label)
         if button is None:
@@ -331,7 +336,8 @@ class FakeUser:
             if not bot_messages:
                 raise AssertionError(f"the bot has sent no message to {self!r}; a callback needs one")
             rec = bot_messages[-1]
-        return self.fake._push_callback(self.chat, rec, data)
+        self.last_query_id = self.fake._push_callback(self.chat, rec, data)
+        return self.last_query_id
 
     async def edit(self, message_id: int, new_text: str) -> None:
         """Edit one of the person's own text messages (pushes edited_message)."""
@@ -371,10 +377,16 @@ class FakeUser:
         """Rows of the reply keyboard currently shown, or None."""
         if not self.chat.reply_keyboard:
             return None
-        return [[b["text"] if isinstance(b, dict) else str(b) for b in row] for row in self.chat.reply_keyboard["keyboard"]]
+        return [
+            [b["text"] if isinstance(b, dict) else str(b) for b in row]
+            for row in self.chat.reply_keyboard["keyboard"]
+        ]
 
     async def _wait_for(
-        self, cursor_attr: str, match: Callable[[ChatEvent], Any], timeout: float
+        self,
+        cursor_attr: str,
+        match: Callable[[ChatEvent], Any],
+        timeout: float,  # noqa: ASYNC109
     ) -> tuple[int, Any] | None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, timeout)
@@ -395,7 +407,7 @@ class FakeUser:
         self,
         contains: str | None = None,
         *,
-        timeout: float = 5.0,
+        timeout: float = 5.0,  # noqa: ASYNC109
         predicate: Callable[[BotMessage], bool] | None = None,
     ) -> BotMessage:
         """Wait for the next new bot message or edit (since the last action/expect) matching.
@@ -427,21 +439,47 @@ class FakeUser:
             )
         return found[1]
 
-    async def expect_callback_answer(self, timeout: float = 5.0) -> dict[str, Any]:
-        """Wait for the bot to answer a callback query of this user; returns the answer params."""
+    async def expect_callback_answer(
+        self,
+        timeout: float = 5.0,  # noqa: ASYNC109
+        *,
+        query_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Wait for the bot to answer this person's latest callback query; returns the answer params.
+
+        Answers to older queries (a previous press answered late) are skipped; pass
+        ``query_id`` to wait for a specific one.
+        """
+        wanted = query_id or self.last_query_id
+
+        def match(ev: ChatEvent) -> dict[str, Any] | None:
+            if ev.kind != "callback_answer":
+                return None
+            if wanted is not None and ev.params.get("callback_query_id") != wanted:
+                return None
+            return ev.params
+
         start = self._cb_cursor
-        found = await self._wait_for(
-            "_cb_cursor", lambda ev: ev.params if ev.kind == "callback_answer" else None, timeout
-        )
+        query = self.fake.callback_queries.get(wanted) if wanted else None
+        if query is not None and query.answer is not None:
+            return dict(query.answer)  # answered before we started waiting (e.g. before an expect)
+        found = await self._wait_for("_cb_cursor", match, timeout)
         if found is None:
-            unanswered = [q.id for q in self.fake.callback_queries.values() if q.chat_id == self.id and not q.answered]
+            unanswered = [
+                q.id for q in self.fake.callback_queries.values() if q.chat_id == self.id and not q.answered
+            ]
             raise AssertionError(
-                f"{self!r}: the bot did not answer a callback query within {timeout:g}s "
+                f"{self!r}: the bot did not answer callback query {wanted or '(any)'} within {timeout:g}s "
                 f"(unanswered query ids: {unanswered or 'none'}).\n" + self.report(start)
             )
         return found[1]
 
-    async def expect_deleted(self, message: BotMessage | int | None = None, *, timeout: float = 5.0) -> BotMessage:
+    async def expect_deleted(
+        self,
+        message: BotMessage | int | None = None,
+        *,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> BotMessage:
         """Wait for the bot to delete a message (a specific one if given)."""
         mid = message.message_id if isinstance(message, BotMessage) else message
 
@@ -456,7 +494,9 @@ class FakeUser:
         found = await self._wait_for("_del_cursor", match, timeout)
         if found is None:
             which = f"message #{mid}" if mid is not None else "any message"
-            raise AssertionError(f"{self!r}: the bot did not delete {which} within {timeout:g}s.\n" + self.report(start))
+            raise AssertionError(
+                f"{self!r}: the bot did not delete {which} within {timeout:g}s.\n" + self.report(start)
+            )
         return found[1]
 
     async def expect_silence(self, seconds: float = 0.5) -> None:
@@ -482,9 +522,7 @@ class FakeUser:
                 lines.append("  " + _describe_event(ev))
         else:
             lines.append("Since then the bot did nothing in this chat.")
-        older = [
-            BotMessage.from_record(r).describe() for r in self.chat.bot_messages()
-        ][-5:]
+        older = [BotMessage.from_record(r).describe() for r in self.chat.bot_messages()][-5:]
         if older:
             lines.append("Live bot messages in the chat (oldest first):")
             lines.extend("  " + d for d in older)
@@ -511,5 +549,6 @@ def _describe_event(ev: ChatEvent) -> str:
     if ev.kind == "chat_action":
         return f"chat action: {ev.params.get('action')}"
     if ev.kind == "api_error":
-        return f"API ERROR {ev.params.get('method')} -> {ev.params.get('error_code')} {ev.params.get('description')}"
+        p = ev.params
+        return f"API ERROR {p.get('method')} -> {p.get('error_code')} {p.get('description')}"
     return f"{ev.kind}: {ev.params}"
