@@ -69,7 +69,7 @@ class WhoIsSpeaking(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user: User | None = data.get("event_from_user")
         if tg_user is not None and not tg_user.is_bot:
-            data["profile"] = await users.touch(data["session"], tg_user.id)
+            data["profile"] = await users.touch(data["session"], tg_user.id, now=data["app"].now())
         return await handler(event, data)
 
 

@@ -1,5 +1,6 @@
 """Thin routers, one per audience, each guarded by its role filter. ``build_router`` alone fixes their
-order: errors first, then everyone's commands, the team's routers, the dialogs, and the catch-all last."""
+order: errors first, then everyone's commands, the team's routers, messages no screen waits for,
+the dialogs, and the catch-all last."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from handlers.errors import errors_router
 from handlers.fallback import fallback_router
 from handlers.public import public_router
 from handlers.staff import staff_router
+from handlers.unexpected import unexpected_router
 
 
 def build_router(i18n: I18n) -> Router:
@@ -21,6 +23,7 @@ def build_router(i18n: I18n) -> Router:
         public_router(i18n),
         staff_router(),
         admin_router(),
+        unexpected_router(),
         dialogs_router(),
         fallback_router(),
     )

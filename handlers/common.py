@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 
-from dialogs.states import MenuSG
+from dialogs.states import CrisisSG, MenuSG
 
 
 async def show_menu(dialog_manager: DialogManager) -> None:
@@ -17,3 +17,11 @@ async def show_again_or_menu(dialog_manager: DialogManager) -> None:
         await dialog_manager.show(ShowMode.SEND)
     else:
         await show_menu(dialog_manager)
+
+
+async def open_crisis(dialog_manager: DialogManager) -> None:
+    """Over whatever she was doing, so "Back" returns her there; never stacked twice."""
+    if dialog_manager.has_context() and dialog_manager.current_context().state == CrisisSG.main:
+        await dialog_manager.show(ShowMode.SEND)
+    else:
+        await dialog_manager.start(CrisisSG.main, show_mode=ShowMode.SEND)

@@ -1,4 +1,4 @@
-"""Last in line: whatever nobody else understood gets a short, kind, useful answer. Never silence."""
+"""Last in line: buttons nobody recognises (old or forged), and chats that are not one-to-one."""
 
 from __future__ import annotations
 
@@ -6,15 +6,8 @@ from aiogram import F, Router
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext
 from aiogram_dialog import DialogManager
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import AppContext
-from bot.services import audit
-from bot.services.users import Profile
-from handlers.admin import ADMIN_COMMANDS
-from handlers.common import show_again_or_menu, show_menu
-from handlers.public import open_crisis
-from handlers.staff import STAFF_COMMANDS
+from handlers.common import show_menu
 
 
 def fallback_router() -> Router:
@@ -22,41 +15,13 @@ def fallback_router() -> Router:
 
     @router.message(F.chat.type != "private")
     async def not_private(message: Message) -> None:
-        """Group chats get nothing from this router: the bot talks to people one to one."""
-
-    @router.message(F.text.startswith("/"))
-    async def unknown_command(message: Message, session: AsyncSession, profile: Profile,
-                              dialog_manager: DialogManager) -> None:
-        name = (message.text or "/").split()[0][1:].split("@", 1)[0].lower()
-        if name in STAFF_COMMANDS or name in ADMIN_COMMANDS:
-            audit.record(session, actor_id=profile.user_id, action="denied", object_type="command", object_id=name)
-            await session.commit()
-            await message.answer(gettext("This command is only for the programme team. The menu is below."))
-        else:
-            await message.answer(gettext("I do not know this command. Here is what I can do: /help"))
-        await show_again_or_menu(dialog_manager)
-
-    @router.message(F.text)
-    async def free_text(message: Message, app: AppContext, dialog_manager: DialogManager) -> None:
-        if app.crisis.detect(message.text):
-            await message.answer(gettext(
-                "It sounds like things are very hard right now. You are not alone. "
-                "Here are people who will help straight away:"
-            ))
-            await open_crisis(dialog_manager)
-            return
-        await message.answer(gettext(
-            "Thank you for writing. I understand buttons best, so please tap one below. "
-            "If something is urgent, press 🆘."
-        ))
-        await show_again_or_menu(dialog_manager)
+        """The bot talks to people one to one; group chats get nothing from it (yet)."""
 
     @router.message()
-    async def anything_else(message: Message, dialog_manager: DialogManager) -> None:
-        await message.answer(gettext(
-            "I cannot open photos, stickers, voice messages or files here. Please tap one of the buttons below."
-        ))
-        await show_again_or_menu(dialog_manager)
+    async def unclaimed(message: Message, dialog_manager: DialogManager) -> None:
+        """A screen took the message but did nothing with it: never leave her without an answer."""
+        await message.answer(gettext("Please use the buttons below."))
+        await show_menu(dialog_manager)
 
     @router.callback_query()
     async def stale_button(callback: CallbackQuery, dialog_manager: DialogManager) -> None:

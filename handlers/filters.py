@@ -1,12 +1,14 @@
-"""Role checks, applied to whole routers so no handler can forget them."""
+"""Filters applied to routers and handlers: roles, crisis words, screens that take no typing."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aiogram.filters import Filter
-from aiogram.types import TelegramObject
+from aiogram.types import Message, TelegramObject
+from aiogram_dialog import DialogManager
 
+from bot.context import AppContext
 from bot.services.users import Profile
 from db.models import Role
 
@@ -17,3 +19,24 @@ class HasRole(Filter):
 
     async def __call__(self, event: TelegramObject, profile: Profile | None = None, **_: Any) -> bool:
         return profile is not None and profile.role in self.roles
+
+
+class CrisisWords(Filter):
+    """Text or a caption with words that may mean danger right now (``content/crisis``)."""
+
+    async def __call__(self, message: Message, app: AppContext, **_: Any) -> bool:
+        return app.crisis.detect(message.text or message.caption)
+
+
+class NothingListens(Filter):
+    """True when no dialog screen is waiting for typed input: no open dialog, or a screen of buttons.
+
+    aiogram_dialog silently redraws a screen that gets a message it has no input for; a person
+    who typed something deserves an answer instead, so such messages are taken before the dialogs.
+    """
+
+    async def __call__(self, message: Message, dialog_manager: DialogManager | None = None, **_: Any) -> bool:
+        if dialog_manager is None or not dialog_manager.has_context():
+            return True
+        window = dialog_manager.dialog().windows.get(dialog_manager.current_context().state)  # type: ignore[attr-defined]
+        return window is None or getattr(window, "on_message", None) is None

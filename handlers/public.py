@@ -13,8 +13,8 @@ from bot.services import audit, start_payload, users
 from bot.services.start_payload import RegionLink, Unknown
 from bot.services.users import Profile
 from dialogs.common.keyboards import MENU_LABEL, SOS_LABEL, labels_in_all_locales, reply_keyboard
-from dialogs.states import CrisisSG, MenuSG, PrivacySG, SettingsSG
-from handlers.common import show_menu
+from dialogs.states import MenuSG, PrivacySG, SettingsSG
+from handlers.common import open_crisis, show_menu
 
 
 def public_router(i18n: I18n) -> Router:
@@ -83,10 +83,3 @@ def public_router(i18n: I18n) -> Router:
 
     return router
 
-
-async def open_crisis(dialog_manager: DialogManager) -> None:
-    """Over whatever she was doing, so "Back" returns her there; never stacked twice."""
-    if dialog_manager.has_context() and dialog_manager.current_context().state == CrisisSG.main:
-        await dialog_manager.show(ShowMode.SEND)
-    else:
-        await dialog_manager.start(CrisisSG.main, show_mode=ShowMode.SEND)

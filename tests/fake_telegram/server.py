@@ -772,6 +772,16 @@ class FakeTelegram:
     async def _handle_api(self, request: web.Request) -> web.Response:
         name = request.match_info.get("method", "")
         try:
+            return await self._serve_api(request, name)
+        except Exception as exc:  # last line of defence: never hand an exception to aiohttp
+            self._internal_error(name, exc)
+            err = TelegramError(
+                500, f"Internal Server Error: fake server failed: {type(exc).__name__}: {exc}"
+            )
+            return web.json_response(err.to_json(), status=500)
+
+    async def _serve_api(self, request: web.Request, name: str) -> web.Response:
+        try:
             params = await self._read_params(request)
         except TelegramError as err:
             return self._response(self._record(name, {}, err))

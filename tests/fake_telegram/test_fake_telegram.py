@@ -680,3 +680,25 @@ async def test_misc_methods_round_trip(fake: FakeTelegram, bot: Bot) -> None:
 
     assert await bot.close() is True
     assert await bot.log_out() is True
+
+
+async def test_late_answer_to_an_older_press_is_not_mistaken_for_the_latest(
+    fake: FakeTelegram, bot: Bot
+) -> None:
+    user = await started_user(fake)
+    await bot.send_message(
+        user.id,
+        "Menu",
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[
+                [InlineKeyboardButton(text="A", callback_data="a")],
+                [InlineKeyboardButton(text="B", callback_data="b")],
+            ]
+        ),
+    )
+    first = await user.press("A")
+    second = await user.press("B")
+    assert first != second and user.last_query_id == second
+    assert await bot.answer_callback_query(first)  # the slow answer to the older press arrives late
+    assert await bot.answer_callback_query(second, text="B chosen")
+    assert (await user.expect_callback_answer(timeout=1))["text"] == "B chosen"

@@ -1,0 +1,63 @@
+"""Messages nobody asked for: crisis words, unknown commands, chatter, stickers, photos, voice.
+
+Each gets a short, kind, useful answer, and the screen she was on comes back under her eyes.
+Runs before the dialogs (see ``NothingListens``); never silence.
+"""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext
+from aiogram_dialog import DialogManager
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services import audit
+from bot.services.users import Profile
+from handlers.admin import ADMIN_COMMANDS
+from handlers.common import open_crisis, show_again_or_menu
+from handlers.filters import CrisisWords, NothingListens
+from handlers.staff import STAFF_COMMANDS
+
+
+def unexpected_router() -> Router:
+    router = Router(name="unexpected")
+    router.message.filter(F.chat.type == "private")
+
+    @router.message(CrisisWords())
+    async def crisis_words(message: Message, dialog_manager: DialogManager) -> None:
+        """Wherever she is in the bot: the crisis numbers come first."""
+        await message.answer(gettext(
+            "It sounds like things are very hard right now. You are not alone. "
+            "Here are people who will help straight away:"
+        ))
+        await open_crisis(dialog_manager)
+
+    @router.message(NothingListens(), F.text.startswith("/"))
+    async def unknown_command(message: Message, session: AsyncSession, profile: Profile,
+                              dialog_manager: DialogManager) -> None:
+        name = (message.text or "/").split()[0][1:].split("@", 1)[0].lower()
+        if name in STAFF_COMMANDS or name in ADMIN_COMMANDS:
+            audit.record(session, actor_id=profile.user_id, action="denied", object_type="command", object_id=name)
+            await session.commit()
+            await message.answer(gettext("This command is only for the programme team. The menu is below."))
+        else:
+            await message.answer(gettext("I do not know this command. Here is what I can do: /help"))
+        await show_again_or_menu(dialog_manager)
+
+    @router.message(NothingListens(), F.text)
+    async def free_text(message: Message, dialog_manager: DialogManager) -> None:
+        await message.answer(gettext(
+            "Thank you for writing. I understand buttons best, so please tap one below. "
+            "If something is urgent, press 🆘."
+        ))
+        await show_again_or_menu(dialog_manager)
+
+    @router.message(NothingListens())
+    async def anything_else(message: Message, dialog_manager: DialogManager) -> None:
+        await message.answer(gettext(
+            "I cannot open photos, stickers, voice messages or files here. Please tap one of the buttons below."
+        ))
+        await show_again_or_menu(dialog_manager)
+
+    return router
