@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 25.0  # Docker gives 10 s by default, systemd 90 s; in-flight updates are short.
 
 COMMANDS = (
-    ("start", N_("Begin again: the menu")),
+    ("start", N_("Start again from the menu")),
     ("help", N_("How to use the bot")),
     ("settings", N_("Language and region")),
     ("privacy", N_("What we keep and how to delete it")),
@@ -100,7 +100,11 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -> App
     )
     bot = Bot(
         token=settings.bot_token.get_secret_value(),
-        session=create_session(str(settings.telegram_api_url), timeout=settings.telegram_timeout),
+        session=create_session(
+            str(settings.telegram_api_url),
+            timeout=settings.telegram_timeout,
+            attempts=settings.telegram_retry_attempts,
+        ),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
     # One update at a time per chat: aiogram_dialog reads a screen's state before it takes its own
@@ -110,7 +114,12 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -> App
     dp.update.outer_middleware(inflight)
     dp.update.outer_middleware(DbSession(factory))
     dp.update.outer_middleware(WhoIsSpeaking())
-    dp.update.outer_middleware(LocaleMiddleware(i18n))
+    locale = LocaleMiddleware(i18n)
+    dp.update.outer_middleware(locale)
+    # Error handlers run after the update's own middlewares have unwound: give them a session and
+    # the person's language again, or an apology could not even be worded.
+    dp.errors.outer_middleware(DbSession(factory))
+    dp.errors.outer_middleware(locale)
     dp.include_router(build_router(i18n))
     setup_dialogs(dp)
 
@@ -123,7 +132,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -> App
             await users.bootstrap_admins(session, settings.admin_ids, now=clock())
         log.info("catalog: %d live entries; admins: %d", live, len(settings.admin_ids))
         await _set_commands(bot, i18n)
-        application.ready.set()
+        if settings.webhook_url is None:
+            application.ready.set()  # polling starts right after start-up
 
     async def on_shutdown() -> None:
         await inflight.drain(DRAIN_TIMEOUT)
@@ -146,19 +156,26 @@ async def run(settings: Settings) -> None:
     await build(settings).serve()
 
 
+async def _healthz(_request: object) -> object:
+    from aiohttp import web
+
+    return web.Response(text="ok")
+
+
 async def _run_webhook(app: Application, *, handle_signals: bool) -> None:
     from aiohttp import web
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 
     settings = app.settings
     assert settings.webhook_secret is not None  # Settings refuses a webhook without a secret
+    stop = app._stop = asyncio.Event()
     web_app = web.Application()
     # Dispatcher start-up and shutdown (migrations, drain) first, then the handler's own clean-up.
     setup_application(web_app, app.dispatcher, bot=app.bot)
     SimpleRequestHandler(
         dispatcher=app.dispatcher, bot=app.bot, secret_token=settings.webhook_secret.get_secret_value()
     ).register(web_app, path=settings.webhook_path)
-    web_app.router.add_get("/healthz", lambda _request: web.Response(text="ok"))
+    web_app.router.add_get("/healthz", _healthz)
 
     runner = web.AppRunner(web_app, handle_signals=False)
     await runner.setup()
@@ -170,7 +187,7 @@ async def _run_webhook(app: Application, *, handle_signals: bool) -> None:
         allowed_updates=app.dispatcher.resolve_used_update_types(),
     )
     log.info("webhook mode: listening on %s:%d", settings.webhook_listen_host, settings.webhook_listen_port)
-    stop = app._stop = asyncio.Event()
+    app.ready.set()
     if handle_signals:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
         description="region code shown to people who have not chosen one (a file in content/regions); empty for none",
     )
     telegram_timeout: float = Field(default=30.0, gt=0, le=300, description="seconds, like 30")
+    telegram_retry_attempts: int = Field(
+        default=5, ge=1, le=10, description="tries per Bot API call on 429, 5xx or network errors, 1-10"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="DEBUG, INFO, WARNING or ERROR"
     )

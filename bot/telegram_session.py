@@ -73,7 +73,7 @@ class RetryMiddleware(BaseRequestMiddleware):
             await self._sleep(delay)
 
 
-def create_session(api_url: str, *, timeout: float = 30.0) -> AiohttpSession:
+def create_session(api_url: str, *, timeout: float = 30.0, attempts: int = 5) -> AiohttpSession:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_url.rstrip("/")), timeout=timeout)
-    session.middleware(RetryMiddleware())
+    session.middleware(RetryMiddleware(max_attempts=attempts))
     return session

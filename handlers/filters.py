@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram.filters import Filter
-from aiogram.types import Message, TelegramObject
+from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram_dialog import DialogManager
 
 from bot.context import AppContext
@@ -40,3 +40,14 @@ class NothingListens(Filter):
             return True
         window = dialog_manager.dialog().windows.get(dialog_manager.current_context().state)  # type: ignore[attr-defined]
         return window is None or getattr(window, "on_message", None) is None
+
+
+class NotADialogButton(Filter):
+    """Callback data that no dialog made: aiogram_dialog's is ``<intent id>\x1d<widget id>``.
+
+    Without this, a forged button on an open screen is swallowed by the dialog without a word.
+    """
+
+    async def __call__(self, callback: CallbackQuery, **_: Any) -> bool:
+        intent_id, sep, widget = (callback.data or "").partition("\x1d")
+        return not (intent_id and sep and widget)

@@ -34,7 +34,7 @@ def public_router(i18n: I18n) -> Router:
             audit.record(session, actor_id=profile.user_id, action="start_link_unknown", reason=payload.reason)
             await session.commit()
             await message.answer(gettext(
-                "This link does not work: it may be out of date or copied with a mistake. "
+                "This link does not work: it may be out of date or copied incorrectly. "
                 "That is all right, everything here is open to you anyway. "
                 "If someone gave you the link, you can ask them for a new one."
             ))

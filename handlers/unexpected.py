@@ -7,7 +7,7 @@ Runs before the dialogs (see ``NothingListens``); never silence.
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext
 from aiogram_dialog import DialogManager
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import audit
 from bot.services.users import Profile
 from handlers.admin import ADMIN_COMMANDS
-from handlers.common import open_crisis, show_again_or_menu
-from handlers.filters import CrisisWords, NothingListens
+from handlers.common import open_crisis, show_again_or_menu, show_menu
+from handlers.filters import CrisisWords, NotADialogButton, NothingListens
 from handlers.staff import STAFF_COMMANDS
 
 
@@ -59,5 +59,10 @@ def unexpected_router() -> Router:
             "I cannot open photos, stickers, voice messages or files here. Please tap one of the buttons below."
         ))
         await show_again_or_menu(dialog_manager)
+
+    @router.callback_query(NotADialogButton())
+    async def foreign_button(callback: CallbackQuery, dialog_manager: DialogManager) -> None:
+        await callback.answer(gettext("This button is out of date. Here is the menu."))
+        await show_menu(dialog_manager)
 
     return router

@@ -20,7 +20,7 @@ def dialog() -> Dialog:
                 "It is a calm, respectful conversation between you and the people close to you. "
                 "Together you can talk about what matters to you: how to live after release, "
                 "how to be with your children, how to rebuild trust.\n\n"
-                "The conversation is led by a trained facilitator from the state social centre. "
+                "The conversation is led by a trained facilitator from a state social services centre. "
                 "You meet this person beforehand and decide whether you are ready to talk with them."
             ),
             Row(menu_button(), Next(_NEXT)),
@@ -69,7 +69,7 @@ def dialog() -> Dialog:
             Tr(
                 "<b>Who will see what I write?</b>\n\n"
                 "• Only the people who work on your programme: your curator and your facilitator. Nobody else.\n"
-                "• We never ask about the sentence or what happened before.\n"
+                "• We never ask about your sentence or what happened before.\n"
                 "• We do not keep your name or your phone number, only what the bot needs to work: "
                 "your language, your region and the choices you make here.\n"
                 "• You can delete all of it at any time: /privacy."

@@ -30,9 +30,10 @@ def dialog() -> Dialog:
                 "/start — begin again from the menu\n"
                 "/settings — language and region\n"
                 "/privacy — what we keep about you and how to delete it\n"
-                "/help — this screen\n\n"
-                "The 🆘 button is always at the bottom of the screen. It shows phone numbers "
-                "where people will help you right away."
+                "/help — this screen\n"
+                "/sos — urgent help\n\n"
+                "The 🆘 button is always at the bottom of the screen. It shows the phone numbers "
+                "of people who will help you right away."
             ),
             crisis_button(),
             SwitchTo(Tr("☰ Menu"), id="back", state=MenuSG.main),

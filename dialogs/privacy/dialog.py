@@ -51,7 +51,7 @@ def dialog() -> Dialog:
                 "• The day you first wrote to the bot: {first_seen}.\n"
                 "• Where you are in the bot's menus, so nothing is lost if the bot restarts. "
                 "This is stored encrypted.\n"
-                "• A record of important actions, such as a deletion, without the content of messages.\n\n"
+                "• A record of important actions, such as deleting your data, without the content of messages.\n\n"
                 "<b>Who sees it:</b> only the programme team, and only what they need for their work. "
                 "Each time someone from the team opens a person's data, it is recorded.\n\n"
                 "<b>What we never ask:</b> your surname, your offence or your sentence.\n\n"

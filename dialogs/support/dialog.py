@@ -90,7 +90,7 @@ def dialog() -> Dialog:
                 List(Format("{item}"), items="entries", id="measures", page_size=PAGE_SIZE, sep="\n\n"),
                 Tr(
                     "We have nothing listed here for your region yet. "
-                    "Look at the other sections, or come back later: the list is updated.",
+                    "Look at the other sections, or come back later: we keep adding to the list.",
                     when=F["empty"],
                 ),
                 sep="\n\n",

@@ -1,0 +1,108 @@
+"""State survives restarts; Telegram's failures are handled deliberately; blocking is noticed."""
+
+import asyncio
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import User
+
+
+async def _wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.05)
+
+
+async def test_dialog_continues_after_a_restart(start_bot, fake) -> None:
+    first = await start_bot()
+    user = fake.user()
+    await user.send("/start")
+    await user.expect("What would you like")
+    await user.press("What is the programme")
+    await user.expect("What is a restorative programme")
+    await user.press("Next")
+    await user.expect("Only if you want it")
+    await first.test_stop()
+    await start_bot()  # a new process would see exactly this database
+    await user.press("Next")  # on the message sent before the restart
+    await user.expect("Nobody takes sides")
+    await user.press("Back")
+    await user.expect("Only if you want it")
+
+
+async def test_blocking_and_unblocking_are_remembered(bot, fake, session: AsyncSession) -> None:
+    user = fake.user()
+    await user.send("/start")
+    await user.expect("What would you like")
+
+    async def blocked() -> bool:
+        session.expire_all()
+        row = await session.get(User, user.id)
+        return row is not None and row.blocked_bot
+
+    await user.block()
+    await _wait_for(blocked)
+    await user.unblock()
+    await _wait_for(lambda: _not(blocked))
+
+
+async def _not(predicate) -> bool:  # type: ignore[no-untyped-def]
+    return not await predicate()
+
+
+async def test_403_while_answering_marks_the_person_unreachable(bot, fake, session: AsyncSession) -> None:
+    user = fake.user()
+    fake.fail("sendMessage", 403, "Forbidden: bot was blocked by the user", times=None, chat_id=user.id)
+
+    async def blocked() -> bool:
+        session.expire_all()
+        row = await session.get(User, user.id)
+        return row is not None and row.blocked_bot
+
+    await user.send("/start")
+    await _wait_for(blocked)
+    assert len([c for c in fake.calls_of("sendMessage") if str(c.params.get("chat_id")) == str(user.id)]) == 1  # no retry
+
+
+async def test_429_is_waited_out(bot, fake) -> None:
+    user = fake.user()
+    fake.fail("sendMessage", 429, retry_after=1, chat_id=user.id)
+    await user.send("/start")
+    await user.expect("Hello", timeout=8)
+    attempts = [c for c in fake.calls_of("sendMessage") if str(c.params.get("chat_id")) == str(user.id)]
+    assert [c.ok for c in attempts[:2]] == [False, True]
+    assert attempts[1].timestamp - attempts[0].timestamp >= 0.95
+
+
+async def test_5xx_is_retried_with_backoff(bot, fake) -> None:
+    user = fake.user()
+    fake.fail("sendMessage", 502, "Bad Gateway", times=2, chat_id=user.id)
+    await user.send("/start")
+    await user.expect("Hello", timeout=8)
+    attempts = [c for c in fake.calls_of("sendMessage") if str(c.params.get("chat_id")) == str(user.id)]
+    assert [c.ok for c in attempts[:3]] == [False, False, True]
+
+
+async def test_when_retries_run_out_she_still_hears_from_the_bot(start_bot, fake) -> None:
+    await start_bot(telegram_retry_attempts=2)
+    user = fake.user()
+    fake.fail("sendMessage", 500, "Internal Server Error", times=2, chat_id=user.id)
+    await user.send("/start")
+    apology = await user.expect("something went wrong on our side", timeout=8)
+    assert apology.reply_keyboard is not None
+    attempts = [c for c in fake.calls_of("sendMessage") if str(c.params.get("chat_id")) == str(user.id)]
+    assert [c.ok for c in attempts] == [False, False, True]  # two tries for the welcome, then the apology
+    await user.send("/help")
+    await user.expect("How to use this bot")
+
+
+async def test_a_failure_inside_a_handler_gets_an_apology(bot, fake) -> None:
+    user = fake.user()
+    fake.fail("sendMessage", 400, "Bad Request: message thread not found", times=1, chat_id=user.id)
+    await user.send("/start")
+    apology = await user.expect("something went wrong on our side")
+    assert apology.reply_keyboard is not None  # the urgent-help key comes with it
+    await user.send("/start")
+    await user.expect("What would you like")
