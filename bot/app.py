@@ -135,12 +135,17 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -> App
         if settings.webhook_url is None:
             application.ready.set()  # polling starts right after start-up
 
-    async def on_shutdown() -> None:
+    async def drain() -> None:
         await inflight.drain(DRAIN_TIMEOUT)
-        await storage.close()
+
+    async def on_shutdown() -> None:
         await engine.dispose()
 
     dp.startup.register(on_startup)
+    dp.shutdown.register(drain)
+    # The Dispatcher closes the FSM storage in a shutdown handler of its own, registered first;
+    # updates still in flight must finish (and save their dialog state) before that.
+    dp.shutdown.handlers.insert(0, dp.shutdown.handlers.pop())
     dp.shutdown.register(on_shutdown)
     return application
 
@@ -163,8 +168,8 @@ async def _healthz(_request: object) -> object:
 
 
 async def _run_webhook(app: Application, *, handle_signals: bool) -> None:
-    from aiohttp import web
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+    from aiohttp import web
 
     settings = app.settings
     assert settings.webhook_secret is not None  # Settings refuses a webhook without a secret

@@ -41,9 +41,7 @@ class Settings(BaseSettings):
     default_timezone: str = Field(default="Asia/Barnaul", description="an IANA time zone, like Asia/Barnaul")
     redis_url: str | None = Field(default=None, description="redis://host:port/db, for dialog state")
     webhook_url: AnyHttpUrl | None = Field(default=None, description="public https URL Telegram posts to")
-    webhook_secret: SecretStr | None = Field(
-        default=None, description="1-256 characters of A-Z, a-z, 0-9, _ and -"
-    )
+    webhook_secret: SecretStr | None = Field(default=None, description="1-256 characters of A-Z, a-z, 0-9, _ and -")
     webhook_listen_host: str = Field(default="0.0.0.0", description="address the webhook server binds")
     webhook_listen_port: int = Field(default=8080, ge=1, le=65535, description="a port number, 1-65535")
     default_region: str = Field(
@@ -97,7 +95,7 @@ class Settings(BaseSettings):
             try:
                 Fernet(key.get_secret_value())
             except (ValueError, TypeError):
-                raise ValueError("expected a Fernet key: 32 url-safe base64 bytes (python -m bot keygen)")
+                raise ValueError("expected a Fernet key: 32 url-safe base64 bytes (python -m bot keygen)") from None
         return value
 
     @field_validator("database_url")
@@ -114,7 +112,7 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("expected an IANA time zone, like Asia/Barnaul")
+            raise ValueError("expected an IANA time zone, like Asia/Barnaul") from None
         return value
 
     @field_validator("webhook_secret")

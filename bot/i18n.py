@@ -13,7 +13,7 @@ from aiogram.utils.i18n import I18n
 DOMAIN = "messages"
 
 
-def N_(msgid: str) -> str:  # noqa: N802 - the gettext convention for "mark for extraction only"
+def N_(msgid: str) -> str:
     return msgid
 
 

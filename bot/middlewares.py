@@ -42,12 +42,13 @@ class InFlight(BaseMiddleware):
     def count(self) -> int:
         return self._count
 
-    async def drain(self, timeout: float) -> bool:
+    async def drain(self, seconds: float) -> bool:
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
+            async with asyncio.timeout(seconds):
+                await self._idle.wait()
             return True
         except TimeoutError:
-            log.warning("shutdown: %d update(s) still running after %.0fs", self._count, timeout)
+            log.warning("shutdown: %d update(s) still running after %.0fs", self._count, seconds)
             return False
 
 

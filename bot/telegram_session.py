@@ -68,7 +68,11 @@ class RetryMiddleware(BaseRequestMiddleware):
                 reason = type(exc).__name__
             log.warning(
                 "Bot API %s failed (%s), attempt %d of %d, next in %.1fs",
-                method.__api_method__, reason, attempt, self.max_attempts, delay,
+                method.__api_method__,
+                reason,
+                attempt,
+                self.max_attempts,
+                delay,
             )
             await self._sleep(delay)
 

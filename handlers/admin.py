@@ -37,7 +37,9 @@ def admin_router() -> Router:
             await message.answer(gettext("You cannot take the admin role away from yourself."))
             return
         await message.answer(
-            gettext("Done: {user} now has the role “{role}”.").format(user=target, role=role_name(role.value if role else None))
+            gettext("Done: {user} now has the role “{role}”.").format(
+                user=target, role=role_name(role.value if role else None)
+            )
         )
 
     return router

@@ -25,8 +25,12 @@ def errors_router() -> Router:
     @router.error(ExceptionTypeFilter(UnknownIntent, OutdatedIntent, UnknownState))
     async def stale_dialog(event: ErrorEvent, dialog_manager: DialogManager) -> None:
         """A button of a screen that no longer exists (an old message, or a forged callback)."""
-        log.info("update %s: stale dialog (%s)", event.update.update_id, type(event.exception).__name__,
-                 exc_info=event.exception)
+        log.info(
+            "update %s: stale dialog (%s)",
+            event.update.update_id,
+            type(event.exception).__name__,
+            exc_info=event.exception,
+        )
         if event.update.callback_query:
             await _quietly(event.update.callback_query.answer(gettext("This button is out of date. Here is the menu.")))
         await show_menu(dialog_manager)
@@ -41,8 +45,12 @@ def errors_router() -> Router:
 
     @router.error()
     async def anything(event: ErrorEvent, **data: object) -> None:
-        log.error("update %s failed: %s", event.update.update_id, type(event.exception).__name__,
-                  exc_info=event.exception)
+        log.error(
+            "update %s failed: %s",
+            event.update.update_id,
+            type(event.exception).__name__,
+            exc_info=event.exception,
+        )
         text = gettext("Sorry, something went wrong on our side. Please try again, or press /start.")
         if event.update.callback_query:
             await _quietly(event.update.callback_query.answer(text, show_alert=True))

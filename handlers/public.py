@@ -22,8 +22,13 @@ def public_router(i18n: I18n) -> Router:
     router.message.filter(F.chat.type == "private")
 
     @router.message(CommandStart())
-    async def start(message: Message, command: CommandObject, session: AsyncSession, profile: Profile,
-                    dialog_manager: DialogManager) -> None:
+    async def start(
+        message: Message,
+        command: CommandObject,
+        session: AsyncSession,
+        profile: Profile,
+        dialog_manager: DialogManager,
+    ) -> None:
         payload = start_payload.parse(command.args)
         if isinstance(payload, RegionLink):
             try:
@@ -33,11 +38,13 @@ def public_router(i18n: I18n) -> Router:
         if isinstance(payload, Unknown):
             audit.record(session, actor_id=profile.user_id, action="start_link_unknown", reason=payload.reason)
             await session.commit()
-            await message.answer(gettext(
-                "This link does not work: it may be out of date or copied incorrectly. "
-                "That is all right, everything here is open to you anyway. "
-                "If someone gave you the link, you can ask them for a new one."
-            ))
+            await message.answer(
+                gettext(
+                    "This link does not work: it may be out of date or copied incorrectly. "
+                    "That is all right, everything here is open to you anyway. "
+                    "If someone gave you the link, you can ask them for a new one."
+                )
+            )
         if profile.is_new:
             text = gettext(
                 "Hello! 👋\n\n"
@@ -82,4 +89,3 @@ def public_router(i18n: I18n) -> Router:
         await users.set_blocked(session, event.from_user.id, False)
 
     return router
-

@@ -48,7 +48,9 @@ def staff_router() -> Router:
         lines += [f"{role_name(role)}: {count}" for role, count in sorted(by_role.items(), key=lambda x: str(x[0]))]
         lines.append("")
         not_chosen = gettext("region not chosen")
-        lines += [f"{region or not_chosen}: {count}" for region, count in sorted(by_region.items(), key=lambda x: str(x[0]))]
+        lines += [
+            f"{region or not_chosen}: {count}" for region, count in sorted(by_region.items(), key=lambda x: str(x[0]))
+        ]
         await message.answer("\n".join(lines))
 
     return router

@@ -27,15 +27,18 @@ def unexpected_router() -> Router:
     @router.message(CrisisWords())
     async def crisis_words(message: Message, dialog_manager: DialogManager) -> None:
         """Wherever she is in the bot: the crisis numbers come first."""
-        await message.answer(gettext(
-            "It sounds like things are very hard right now. You are not alone. "
-            "Here are people who will help straight away:"
-        ))
+        await message.answer(
+            gettext(
+                "It sounds like things are very hard right now. You are not alone. "
+                "Here are people who will help straight away:"
+            )
+        )
         await open_crisis(dialog_manager)
 
     @router.message(NothingListens(), F.text.startswith("/"))
-    async def unknown_command(message: Message, session: AsyncSession, profile: Profile,
-                              dialog_manager: DialogManager) -> None:
+    async def unknown_command(
+        message: Message, session: AsyncSession, profile: Profile, dialog_manager: DialogManager
+    ) -> None:
         name = (message.text or "/").split()[0][1:].split("@", 1)[0].lower()
         if name in STAFF_COMMANDS or name in ADMIN_COMMANDS:
             audit.record(session, actor_id=profile.user_id, action="denied", object_type="command", object_id=name)
@@ -47,17 +50,21 @@ def unexpected_router() -> Router:
 
     @router.message(NothingListens(), F.text)
     async def free_text(message: Message, dialog_manager: DialogManager) -> None:
-        await message.answer(gettext(
-            "Thank you for writing. I understand buttons best, so please tap one below. "
-            "If something is urgent, press 🆘."
-        ))
+        await message.answer(
+            gettext(
+                "Thank you for writing. I understand buttons best, so please tap one below. "
+                "If something is urgent, press 🆘."
+            )
+        )
         await show_again_or_menu(dialog_manager)
 
     @router.message(NothingListens())
     async def anything_else(message: Message, dialog_manager: DialogManager) -> None:
-        await message.answer(gettext(
-            "I cannot open photos, stickers, voice messages or files here. Please tap one of the buttons below."
-        ))
+        await message.answer(
+            gettext(
+                "I cannot open photos, stickers, voice messages or files here. Please tap one of the buttons below."
+            )
+        )
         await show_again_or_menu(dialog_manager)
 
     @router.callback_query(NotADialogButton())

@@ -5,6 +5,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh dev
 
+# Servers the suite talks to, from the machine's Debian packages (installed when missing and we are root).
+need_pkg() {  # need_pkg BINARY_TEST PACKAGE
+  if ! eval "$1" >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing $2 from Debian's packages..." >&2
+    apt-get install -y -q "$2" >/dev/null 2>&1 ||
+      { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q "$2" >/dev/null 2>&1; } ||
+      echo "could not install $2" >&2
+  fi
+}
+need_pkg 'ls /usr/lib/postgresql/*/bin/initdb' postgresql
+need_pkg 'command -v redis-server' redis-server
+
 if [ -z "${TEST_POSTGRES_URL:-}" ]; then
   TEST_POSTGRES_URL=$(scripts/pg.sh start)
   export TEST_POSTGRES_URL

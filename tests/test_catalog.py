@@ -31,8 +31,13 @@ def _texts(s: str) -> dict[str, str]:
 
 
 def _region(code: str, measures: list[dict], crisis: list[dict] | None = None) -> dict:
-    return {"code": code, "name": _texts(code), "timezone": "Europe/Moscow", "crisis": crisis or [],
-            "measures": measures}
+    return {
+        "code": code,
+        "name": _texts(code),
+        "timezone": "Europe/Moscow",
+        "crisis": crisis or [],
+        "measures": measures,
+    }
 
 
 def _measure(key: str, category: str = "housing", **extra: object) -> dict:
@@ -64,10 +69,20 @@ def test_federal_file_is_required(tmp_path: Path) -> None:
 
 async def test_sync_updates_archives_and_expires(session: AsyncSession, tmp_path: Path) -> None:
     region = f"t{tmp_path.name[-8:].lower().replace('-', '_')}"
-    _write(tmp_path, "_federal.yaml", _region("federal", [], crisis=[
-        {"key": "emergency", "title": _texts("112"), "description": _texts("d"), "phone": "112"}]))
-    _write(tmp_path, "r.yaml", _region(region, [
-        _measure("hotel"), _measure("old", valid_until=date(2020, 1, 1)), _measure("gone")]))
+    _write(
+        tmp_path,
+        "_federal.yaml",
+        _region(
+            "federal",
+            [],
+            crisis=[{"key": "emergency", "title": _texts("112"), "description": _texts("d"), "phone": "112"}],
+        ),
+    )
+    _write(
+        tmp_path,
+        "r.yaml",
+        _region(region, [_measure("hotel"), _measure("old", valid_until=date(2020, 1, 1)), _measure("gone")]),
+    )
     await catalog.sync_from_files(session, tmp_path)
     today = date(2026, 11, 26)
     keys = [m.key for m in await catalog.measures(session, region, "housing", "ru", today)]

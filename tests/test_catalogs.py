@@ -32,10 +32,10 @@ def po(lang: str):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("lang", LANGS)
 def test_every_message_is_translated(lang: str) -> None:
     catalog = po(lang)
-    missing = sorted(m for m in code_msgids() if not (catalog.get(m) and catalog.get(m).string)
-                     or catalog.get(m).fuzzy)
+    missing = sorted(m for m in code_msgids() if not (catalog.get(m) and catalog.get(m).string) or catalog.get(m).fuzzy)
     assert not missing, f"{lang}: untranslated or fuzzy (run scripts/i18n.sh extract, translate):\n" + "\n".join(
-        missing)
+        missing
+    )
 
 
 @pytest.mark.parametrize("lang", LANGS)

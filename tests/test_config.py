@@ -18,8 +18,12 @@ GOOD = {"BOT_TOKEN": "123:abc", "ENCRYPTION_KEY": KEY}
 def run_bot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.isupper() or k in {"PATH", "HOME", "LANG"}}
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=ROOT / "tests", env={**clean, "PYTHONPATH": str(ROOT), **env},
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT / "tests",
+        env={**clean, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -37,7 +41,11 @@ def run_bot(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
         ({**GOOD, "TELEGRAM_API_URL": "not a url"}, "TELEGRAM_API_URL", "http"),
         ({**GOOD, "CURATOR_CHAT_ID": "group"}, "CURATOR_CHAT_ID", ""),
         ({**GOOD, "WEBHOOK_URL": "https://example.org/tg"}, "WEBHOOK_SECRET", "required"),
-        ({**GOOD, "WEBHOOK_URL": "https://example.org/tg", "WEBHOOK_SECRET": "bad secret!"}, "WEBHOOK_SECRET", "A-Z"),
+        (
+            {**GOOD, "WEBHOOK_URL": "https://example.org/tg", "WEBHOOK_SECRET": "bad secret!"},
+            "WEBHOOK_SECRET",
+            "A-Z",
+        ),
     ],
 )
 def test_bad_setting_is_named_in_one_line(env: dict[str, str], variable: str, expects: str) -> None:
@@ -64,8 +72,12 @@ def test_unknown_subcommand() -> None:
 
 
 def test_lists_and_defaults() -> None:
-    s = Settings(_env_file=None, bot_token="1:a", encryption_key=f"{KEY}, {Fernet.generate_key().decode()}",
-                 admin_ids="1, 2,3")  # type: ignore[call-arg]
+    s = Settings(
+        _env_file=None,
+        bot_token="1:a",
+        encryption_key=f"{KEY}, {Fernet.generate_key().decode()}",
+        admin_ids="1, 2,3",
+    )  # type: ignore[call-arg]
     assert s.admin_ids == [1, 2, 3]
     assert len(s.fernet_keys) == 2
     assert s.default_locale == "ru"
@@ -75,6 +87,11 @@ def test_lists_and_defaults() -> None:
 
 
 def test_webhook_path() -> None:
-    s = Settings(_env_file=None, bot_token="1:a", encryption_key=KEY, webhook_url="https://bot.example.org/tg/hook",
-                 webhook_secret="s3cret")  # type: ignore[call-arg]
+    s = Settings(
+        _env_file=None,
+        bot_token="1:a",
+        encryption_key=KEY,
+        webhook_url="https://bot.example.org/tg/hook",
+        webhook_secret="s3cret",
+    )  # type: ignore[call-arg]
     assert s.webhook_path == "/tg/hook"

@@ -34,10 +34,13 @@ async def test_stairway(backend: str, tmp_path: Path) -> None:
 
 async def test_audit_log_is_append_only(engine) -> None:  # type: ignore[no-untyped-def]
     async with engine.begin() as conn:
-        await conn.execute(text(
-            "INSERT INTO audit_log (at, actor_id, action) VALUES (CURRENT_TIMESTAMP, 1, 'test_append_only')"))
-    for statement in ("UPDATE audit_log SET action = 'changed' WHERE action = 'test_append_only'",
-                      "DELETE FROM audit_log WHERE action = 'test_append_only'"):
+        await conn.execute(
+            text("INSERT INTO audit_log (at, actor_id, action) VALUES (CURRENT_TIMESTAMP, 1, 'test_append_only')")
+        )
+    for statement in (
+        "UPDATE audit_log SET action = 'changed' WHERE action = 'test_append_only'",
+        "DELETE FROM audit_log WHERE action = 'test_append_only'",
+    ):
         with pytest.raises(DBAPIError, match="append-only"):
             async with engine.begin() as conn:
                 await conn.execute(text(statement))

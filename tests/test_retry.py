@@ -49,8 +49,11 @@ async def test_429_waits_exactly_retry_after() -> None:
 
 async def test_5xx_and_network_back_off_growing() -> None:
     mw, slept = make(base_delay=1, max_delay=100)
-    script = Script(TelegramServerError(METHOD, "Bad Gateway"), TelegramNetworkError(METHOD, "timeout"),
-                    TelegramServerError(METHOD, "Internal"))
+    script = Script(
+        TelegramServerError(METHOD, "Bad Gateway"),
+        TelegramNetworkError(METHOD, "timeout"),
+        TelegramServerError(METHOD, "Internal"),
+    )
     assert await mw(script, None, METHOD) == "sent"  # type: ignore[arg-type]
     assert len(slept) == 3
     assert 0.8 <= slept[0] <= 1.2 and 1.6 <= slept[1] <= 2.4 and 3.2 <= slept[2] <= 4.8
@@ -72,8 +75,13 @@ async def test_absurd_retry_after_is_not_waited() -> None:
     assert slept == []
 
 
-@pytest.mark.parametrize("error", [TelegramBadRequest(METHOD, "Bad Request: chat not found"),
-                                   TelegramForbiddenError(METHOD, "Forbidden: bot was blocked by the user")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        TelegramBadRequest(METHOD, "Bad Request: chat not found"),
+        TelegramForbiddenError(METHOD, "Forbidden: bot was blocked by the user"),
+    ],
+)
 async def test_real_answers_are_not_retried(error: Exception) -> None:
     mw, slept = make()
     script = Script(error)
@@ -83,7 +91,7 @@ async def test_real_answers_are_not_retried(error: Exception) -> None:
 
 
 async def test_polling_is_left_to_the_dispatcher() -> None:
-    mw, slept = make()
+    mw, _slept = make()
     script = Script(TelegramServerError(GetUpdates(), "down"))
     with pytest.raises(TelegramServerError):
         await mw(script, None, GetUpdates())  # type: ignore[arg-type]

@@ -36,8 +36,9 @@ async def test_state_and_data_survive_a_new_storage(engine: AsyncEngine, session
     assert await second.update_data(key(uid), {"n": 2}) == {"question": "Можно ли прийти с ребёнком?", "n": 2}
 
 
-async def test_empty_record_is_removed(engine: AsyncEngine, session_factory: async_sessionmaker,
-                                       session: AsyncSession) -> None:
+async def test_empty_record_is_removed(
+    engine: AsyncEngine, session_factory: async_sessionmaker, session: AsyncSession
+) -> None:
     uid = next(_ids)
     storage = SqlStorage(engine, session_factory)
     await storage.set_data(key(uid), {"a": 1})
@@ -54,8 +55,9 @@ async def test_concurrent_writers_never_collide(engine: AsyncEngine, session_fac
     assert (await storages[0].get_data(key(uid)))["writer"] in range(10)
 
 
-async def test_data_is_encrypted_at_rest(engine: AsyncEngine, session_factory: async_sessionmaker,
-                                         session: AsyncSession) -> None:
+async def test_data_is_encrypted_at_rest(
+    engine: AsyncEngine, session_factory: async_sessionmaker, session: AsyncSession
+) -> None:
     uid = next(_ids)
     await SqlStorage(engine, session_factory).set_data(key(uid), {"note": "муж пьёт"})
     raw = await session.scalar(text("SELECT data FROM fsm_state WHERE user_id = :u"), {"u": uid})

@@ -17,8 +17,14 @@ def new_id() -> int:
 
 @pytest.mark.parametrize(
     ("chosen", "telegram", "expected"),
-    [("en", "ru", "en"), (None, "en-GB", "en"), (None, "ru", "ru"), (None, "de", "ru"), (None, None, "ru"),
-     ("xx", "en", "en")],
+    [
+        ("en", "ru", "en"),
+        (None, "en-GB", "en"),
+        (None, "ru", "ru"),
+        (None, "de", "ru"),
+        (None, None, "ru"),
+        ("xx", "en", "en"),
+    ],
 )
 def test_locale_resolution(chosen: str | None, telegram: str | None, expected: str) -> None:
     assert users.resolve_locale(chosen, telegram, "ru") == expected
@@ -59,9 +65,11 @@ async def test_admins_bootstrap_and_roles(session: AsyncSession) -> None:
     curator = await users.get_profile(session, other)
     with pytest.raises(users.NotAllowed):
         await users.set_role(session, actor=curator, target_id=other, role=Role.ADMIN)  # type: ignore[arg-type]
-    actions = (await session.scalars(
-        select(AuditEvent.action).where(AuditEvent.object_id.in_([str(admin), str(other)])).order_by(AuditEvent.id)
-    )).all()
+    actions = (
+        await session.scalars(
+            select(AuditEvent.action).where(AuditEvent.object_id.in_([str(admin), str(other)])).order_by(AuditEvent.id)
+        )
+    ).all()
     assert actions == ["role_granted", "role_set", "denied"]
 
 
@@ -78,7 +86,10 @@ async def test_region_and_locale(session: AsyncSession) -> None:
     assert region is not None and region.timezone == "Asia/Barnaul"
     profile = await users.get_profile(session, uid)
     assert profile is not None and (profile.chosen_locale, profile.region, profile.timezone) == (
-        "en", "altai_krai", "Asia/Barnaul")
+        "en",
+        "altai_krai",
+        "Asia/Barnaul",
+    )
     with pytest.raises(users.UnknownRegion):
         await users.set_region(session, uid, "atlantis")
     with pytest.raises(ValueError):

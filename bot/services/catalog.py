@@ -127,7 +127,9 @@ def parse_region_file(path: Path) -> RegionFile:
     if len(keys) != len(set(keys)):
         raise CatalogError(f"{path.name}: a key is used twice")
     return RegionFile(
-        code=code, name=_texts(raw.get("name"), f"{path.name}.name", limit=80), timezone=raw["timezone"],
+        code=code,
+        name=_texts(raw.get("name"), f"{path.name}.name", limit=80),
+        timezone=raw["timezone"],
         entries=entries,
     )
 
@@ -157,9 +159,7 @@ async def sync_from_files(session: AsyncSession, regions_dir: Path, *, now: date
         await session.flush()
         existing = {
             m.key: m
-            for m in await session.scalars(
-                select(SupportMeasure).where(SupportMeasure.region_code == region_file.code)
-            )
+            for m in await session.scalars(select(SupportMeasure).where(SupportMeasure.region_code == region_file.code))
         }
         for index, entry in enumerate(region_file.entries):
             row = existing.pop(entry.key, None)

@@ -120,8 +120,15 @@ async def bootstrap_admins(session: AsyncSession, admin_ids: list[int], *, now: 
             user.role = Role.ADMIN
         else:
             continue
-        audit.record(session, actor_id=None, action="role_granted", object_type="user", object_id=admin_id,
-                     role=Role.ADMIN.value, source="ADMIN_IDS")
+        audit.record(
+            session,
+            actor_id=None,
+            action="role_granted",
+            object_type="user",
+            object_id=admin_id,
+            role=Role.ADMIN.value,
+            source="ADMIN_IDS",
+        )
     await session.commit()
 
 
@@ -132,8 +139,14 @@ class NotAllowed(PermissionError):
 async def set_role(session: AsyncSession, *, actor: Profile, target_id: int, role: Role | None) -> None:
     """Only an admin changes roles, and an admin cannot demote herself (the service would lose its last key)."""
     if actor.role != Role.ADMIN:
-        audit.record(session, actor_id=actor.user_id, action="denied", object_type="user", object_id=target_id,
-                     attempted="set_role")
+        audit.record(
+            session,
+            actor_id=actor.user_id,
+            action="denied",
+            object_type="user",
+            object_id=target_id,
+            attempted="set_role",
+        )
         await session.commit()
         raise NotAllowed("only an admin changes roles")
     if target_id == actor.user_id and role != Role.ADMIN:
@@ -144,8 +157,14 @@ async def set_role(session: AsyncSession, *, actor: Profile, target_id: int, rol
         user = User(id=target_id, first_seen=now, last_seen=now, blocked_bot=False)
         session.add(user)
     user.role = role.value if role else None
-    audit.record(session, actor_id=actor.user_id, action="role_set", object_type="user", object_id=target_id,
-                 role=role.value if role else None)
+    audit.record(
+        session,
+        actor_id=actor.user_id,
+        action="role_set",
+        object_type="user",
+        object_id=target_id,
+        role=role.value if role else None,
+    )
     await session.commit()
 
 

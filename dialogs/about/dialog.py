@@ -11,6 +11,7 @@ from dialogs.states import AboutSG, SupportSG
 _BACK = Tr("◀ Back")
 _NEXT = Tr("Next ▶")
 
+
 def dialog() -> Dialog:
     """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
     return Dialog(

@@ -34,5 +34,3 @@ def crisis_button() -> Start:
 
 def menu_button() -> Start:
     return Start(Tr("☰ Menu"), id="menu", state=MenuSG.main, mode=StartMode.RESET_STACK)
-
-

@@ -21,7 +21,10 @@ async def crisis_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
     locale = locale_of(dialog_manager)
     code, region = await current_region(dialog_manager)
     contacts = await catalog.crisis_contacts(
-        dialog_manager.middleware_data["session"], code, locale, app.today(region.timezone if region else None)
+        dialog_manager.middleware_data["session"],
+        code,
+        locale,
+        app.today(region.timezone if region else None),
     )
     return {
         "contacts": "\n\n".join(render_contact(c) for c in contacts),

@@ -8,6 +8,7 @@ from aiogram_dialog.widgets.kbd import Row, Start, SwitchTo
 from dialogs.common.widgets import Tr, crisis_button
 from dialogs.states import AboutSG, MenuSG, PrivacySG, SettingsSG, SupportSG
 
+
 def dialog() -> Dialog:
     """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
     return Dialog(

@@ -48,8 +48,13 @@ def dialog() -> Dialog:
                 "and addresses near you."
             ),
             Column(
-                Select(Format("{item[1]}"), id="reg", item_id_getter=lambda item: item[0], items="regions",
-                       on_click=on_region),
+                Select(
+                    Format("{item[1]}"),
+                    id="reg",
+                    item_id_getter=lambda item: item[0],
+                    items="regions",
+                    on_click=on_region,
+                ),
             ),
             Button(Tr("My region is not in the list"), id="none", on_click=on_not_listed),
             Cancel(Tr("◀ Back")),

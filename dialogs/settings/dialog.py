@@ -34,7 +34,9 @@ async def _choose(callback: CallbackQuery, manager: DialogManager, locale: str) 
     # The keyboard under the text field carries words too: send it again in the new language.
     if callback.message is not None:
         await callback.bot.send_message(  # type: ignore[union-attr]
-            callback.message.chat.id, gettext("Done. I will speak English now."), reply_markup=reply_keyboard()
+            callback.message.chat.id,
+            gettext("Done. I will speak English now."),
+            reply_markup=reply_keyboard(),
         )
     await manager.switch_to(SettingsSG.main, show_mode=ShowMode.SEND)
 

@@ -14,7 +14,7 @@ from aiogram_dialog.widgets.text import Const, Format, List, Multi
 
 from bot.context import AppContext
 from bot.services import catalog
-from dialogs.common.getters import current_region, locale_of, region_name, region_getter, render_contact
+from dialogs.common.getters import current_region, locale_of, region_getter, region_name, render_contact
 from dialogs.common.widgets import Tr, crisis_button, menu_button
 from dialogs.states import RegionSG, SupportSG
 
@@ -43,7 +43,10 @@ async def measures_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
     category = dialog_manager.dialog_data.get("category", catalog.CATEGORIES[0])
     code, region = await current_region(dialog_manager)
     entries = await catalog.measures(
-        dialog_manager.middleware_data["session"], code, category, locale,
+        dialog_manager.middleware_data["session"],
+        code,
+        category,
+        locale,
         app.today(region.timezone if region else None),
     )
     return {
@@ -74,7 +77,10 @@ def dialog() -> Dialog:
             ),
             Column(
                 Select(
-                    Format("{item[1]}"), id="cat", item_id_getter=lambda item: item[0], items="categories",
+                    Format("{item[1]}"),
+                    id="cat",
+                    item_id_getter=lambda item: item[0],
+                    items="categories",
                     on_click=on_category,
                 )
             ),

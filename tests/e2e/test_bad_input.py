@@ -65,9 +65,11 @@ async def test_staff_command_from_a_participant_is_refused_and_audited(bot, fake
     await user.expect("only for the programme team")
     await user.send("/setrole 1 admin")
     await user.expect("only for the programme team")
-    denied = (await session.scalars(
-        select(AuditEvent.object_id).where(AuditEvent.actor_id == user.id, AuditEvent.action == "denied")
-    )).all()
+    denied = (
+        await session.scalars(
+            select(AuditEvent.object_id).where(AuditEvent.actor_id == user.id, AuditEvent.action == "denied")
+        )
+    ).all()
     assert sorted(denied) == ["setrole", "stats"]
 
 
@@ -102,8 +104,13 @@ async def test_another_persons_screen_cannot_be_driven(bot, fake) -> None:
 
 async def test_group_chats_are_ignored(bot, fake) -> None:
     group_update = {
-        "message": {"message_id": 1, "date": 0, "chat": {"id": -100123, "type": "supergroup", "title": "x"},
-                    "from": {"id": 77, "is_bot": False, "first_name": "G"}, "text": "hello"}
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": -100123, "type": "supergroup", "title": "x"},
+            "from": {"id": 77, "is_bot": False, "first_name": "G"},
+            "text": "hello",
+        }
     }
     fake.push_update(group_update)
     user = await _at_menu(fake)  # the bot is alive and did not answer the group

@@ -38,9 +38,11 @@ async def test_unknown_start_payload_is_answered_kindly(bot, fake, session) -> N
     await user.expect("What would you like to do")
     await user.send("/start <bad payload>")
     await user.expect("This link does not work")
-    reasons = (await session.scalars(
-        select(AuditEvent.details).where(AuditEvent.actor_id == user.id, AuditEvent.action == "start_link_unknown")
-    )).all()
+    reasons = (
+        await session.scalars(
+            select(AuditEvent.details).where(AuditEvent.actor_id == user.id, AuditEvent.action == "start_link_unknown")
+        )
+    ).all()
     assert [r["reason"] for r in reasons] == ["unrecognised", "malformed"]
 
 
@@ -86,8 +88,15 @@ async def test_support_measures_by_need_and_region(bot, fake) -> None:
     await user.press("Where to get help")
     categories = await user.expect("What do you need help with")
     assert "Altai Krai" in categories.text  # DEFAULT_REGION until she chooses
-    for label in ("Housing", "Work", "Documents", "Children and family", "Health and addiction", "Legal help",
-                  "Money and benefits"):
+    for label in (
+        "Housing",
+        "Work",
+        "Documents",
+        "Children and family",
+        "Health and addiction",
+        "Legal help",
+        "Money and benefits",
+    ):
         assert categories.has_button(label), label
     await user.press("Housing")
     housing = await user.expect("Housing")

@@ -26,8 +26,14 @@ async def _spawn(fake, database_url: str, tmp_path: Path, *args: str) -> asyncio
         "LOG_LEVEL": "INFO",
     }
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", *args, cwd=tmp_path, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
 
 
@@ -86,8 +92,12 @@ def _free_port() -> int:
 async def test_webhook_mode(start_bot, fake) -> None:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/tg/hook"
-    await start_bot(webhook_url=url, webhook_secret="s3cret-Token_1", webhook_listen_host="127.0.0.1",
-                    webhook_listen_port=port)
+    await start_bot(
+        webhook_url=url,
+        webhook_secret="s3cret-Token_1",
+        webhook_listen_host="127.0.0.1",
+        webhook_listen_port=port,
+    )
     assert fake.webhook_url == url
     assert fake.calls_of("setWebhook")[-1].params["secret_token"] == "s3cret-Token_1"
     user = fake.user()
@@ -97,8 +107,16 @@ async def test_webhook_mode(start_bot, fake) -> None:
     await user.press("Urgent help")
     await user.expect("If you or your children are in danger")
     async with aiohttp.ClientSession() as http:
-        update = {"update_id": 999_999, "message": {"message_id": 1, "date": 0, "text": "/start",
-                  "chat": {"id": 1, "type": "private"}, "from": {"id": 1, "is_bot": False, "first_name": "X"}}}
+        update = {
+            "update_id": 999_999,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "text": "/start",
+                "chat": {"id": 1, "type": "private"},
+                "from": {"id": 1, "is_bot": False, "first_name": "X"},
+            },
+        }
         for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
             async with http.post(url, json=update, headers=headers) as response:
                 assert response.status == 401

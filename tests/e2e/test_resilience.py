@@ -63,7 +63,9 @@ async def test_403_while_answering_marks_the_person_unreachable(bot, fake, sessi
 
     await user.send("/start")
     await _wait_for(blocked)
-    assert len([c for c in fake.calls_of("sendMessage") if str(c.params.get("chat_id")) == str(user.id)]) == 1  # no retry
+    assert (
+        len([c for c in fake.calls_of("sendMessage") if str(c.params.get("chat_id")) == str(user.id)]) == 1
+    )  # no retry
 
 
 async def test_429_is_waited_out(bot, fake) -> None:
@@ -106,3 +108,27 @@ async def test_a_failure_inside_a_handler_gets_an_apology(bot, fake) -> None:
     assert apology.reply_keyboard is not None  # the urgent-help key comes with it
     await user.send("/start")
     await user.expect("What would you like")
+
+
+async def test_redis_storage_keeps_dialogs_across_a_restart(start_bot, fake, redis_url) -> None:
+    """REDIS_URL moves dialog state to Redis; a restart loses nothing there either."""
+    import redis.asyncio as aioredis
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    first = await start_bot(redis_url=redis_url)
+    assert isinstance(first.storage, RedisStorage)
+    user = fake.user()
+    await user.send("/start")
+    await user.expect("What would you like")
+    await user.press("What is the programme")
+    await user.expect("What is a restorative programme")
+    await first.test_stop()
+    await start_bot(redis_url=redis_url)
+    await user.press("Next")
+    await user.expect("Only if you want it")
+    client = aioredis.from_url(redis_url)
+    try:
+        keys = await client.keys(f"fsm:*:{user.id}:*")
+    finally:
+        await client.aclose()
+    assert any(b"aiogd:stack" in key for key in keys)

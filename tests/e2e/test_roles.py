@@ -32,9 +32,9 @@ async def test_admin_gives_a_role_and_staff_see_the_overview(bot, fake, session)
     session.expire_all()
     row = await session.get(User, staff.id)
     assert row is not None and row.role == Role.STAFF
-    actions = (await session.scalars(
-        select(AuditEvent.action).where(AuditEvent.actor_id == staff.id).order_by(AuditEvent.id)
-    )).all()
+    actions = (
+        await session.scalars(select(AuditEvent.action).where(AuditEvent.actor_id == staff.id).order_by(AuditEvent.id))
+    ).all()
     assert actions == ["denied", "stats_viewed", "denied"]
 
 

@@ -165,8 +165,7 @@ def parse_html(text: str, *, strict_entities: bool = True) -> tuple[str, list[di
                 end = text.find(";", i, i + 32)
                 shown = text[i : end + 1] if end != -1 else "&"
                 raise ParseError(
-                    f'Unsupported HTML entity "{shown}" at byte offset {_byte_offset(text, i)}; '
-                    "escape '&' as &amp;"
+                    f"Unsupported HTML entity \"{shown}\" at byte offset {_byte_offset(text, i)}; escape '&' as &amp;"
                 )
             b.add("&")
             i += 1
@@ -221,9 +220,7 @@ def parse_html(text: str, *, strict_entities: bool = True) -> tuple[str, list[di
                 k += 1
             attr_name = text[j:k].lower()
             if not attr_name:
-                raise ParseError(
-                    f'Empty attribute name in the tag "{name}" at byte offset {_byte_offset(text, begin)}'
-                )
+                raise ParseError(f'Empty attribute name in the tag "{name}" at byte offset {_byte_offset(text, begin)}')
             j = k
             while j < n and text[j].isspace():
                 j += 1
@@ -258,9 +255,7 @@ def parse_html(text: str, *, strict_entities: bool = True) -> tuple[str, list[di
                     f"at byte offset {_byte_offset(text, begin)}"
                 )
         if name == "span" and attrs.get("class") != "tg-spoiler":
-            raise ParseError(
-                f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, begin)}'
-            )
+            raise ParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, begin)}')
         if name == "tg-emoji" and not attrs.get("emoji-id", "").isdigit():
             raise ParseError(
                 f'Custom emoji entity must have a valid "emoji-id" at byte offset {_byte_offset(text, begin)}'
@@ -428,13 +423,9 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
 
     if stack:
         marker, _start, src = stack[-1]
-        raise ParseError(
-            f"Can't find end of {_MDV2_NAMES[marker][1]} entity at byte offset {_byte_offset(text, src)}"
-        )
+        raise ParseError(f"Can't find end of {_MDV2_NAMES[marker][1]} entity at byte offset {_byte_offset(text, src)}")
     if link_stack:
-        raise ParseError(
-            f"Can't find end of TextUrl entity at byte offset {_byte_offset(text, link_stack[-1][1])}"
-        )
+        raise ParseError(f"Can't find end of TextUrl entity at byte offset {_byte_offset(text, link_stack[-1][1])}")
     if quote_start is not None:
         b.entity("blockquote", quote_start)
     return b.text(), b.entities
@@ -472,9 +463,7 @@ def parse_markdown_legacy(text: str) -> tuple[str, list[dict[str, Any]]]:
         if c in "_*":
             end = text.find(c, i + 1)
             if end == -1:
-                raise ParseError(
-                    f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}"
-                )
+                raise ParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
             start16 = b.pos16
             b.add(text[i + 1 : end])
             b.entity(_MD_LEGACY[c], start16)
@@ -484,9 +473,7 @@ def parse_markdown_legacy(text: str) -> tuple[str, list[dict[str, Any]]]:
             if text.startswith("```", i):
                 end = text.find("```", i + 3)
                 if end == -1:
-                    raise ParseError(
-                        f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}"
-                    )
+                    raise ParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
                 body = text[i + 3 : end]
                 language = None
                 if "\n" in body:
@@ -500,9 +487,7 @@ def parse_markdown_legacy(text: str) -> tuple[str, list[dict[str, Any]]]:
                 continue
             end = text.find("`", i + 1)
             if end == -1:
-                raise ParseError(
-                    f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}"
-                )
+                raise ParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
             start16 = b.pos16
             b.add(text[i + 1 : end])
             b.entity("code", start16)
@@ -511,9 +496,7 @@ def parse_markdown_legacy(text: str) -> tuple[str, list[dict[str, Any]]]:
         if c == "[":
             end = text.find("]", i + 1)
             if end == -1:
-                raise ParseError(
-                    f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}"
-                )
+                raise ParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
             start16 = b.pos16
             b.add(text[i + 1 : end])
             if end + 1 < n and text[end + 1] == "(":

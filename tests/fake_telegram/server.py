@@ -195,8 +195,7 @@ MSG_NOT_MODIFIED = (
 )
 QUERY_TOO_OLD = "Bad Request: query is too old and response timeout expired or query ID is invalid"
 CONFLICT_WEBHOOK = (
-    "Conflict: can't use getUpdates method while webhook is active; "
-    "use deleteWebhook to delete the webhook first"
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
 )
 CONFLICT_OTHER_POLL = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
@@ -209,9 +208,7 @@ CONFLICT_OTHER_POLL = (
 class TelegramError(Exception):
     """An error response of the Bot API (also what handlers raise)."""
 
-    def __init__(
-        self, error_code: int, description: str | None = None, parameters: dict[str, Any] | None = None
-    ):
+    def __init__(self, error_code: int, description: str | None = None, parameters: dict[str, Any] | None = None):
         self.error_code = int(error_code)
         self.description = description or DEFAULT_DESCRIPTIONS.get(self.error_code, "Unknown error")
         self.parameters = parameters or None
@@ -284,9 +281,7 @@ class StoredFile:
 
     @property
     def file_path(self) -> str:
-        ext = {"photo": "jpg", "voice": "oga", "sticker": "webp", "video_note": "mp4", "video": "mp4"}.get(
-            self.kind
-        )
+        ext = {"photo": "jpg", "voice": "oga", "sticker": "webp", "video_note": "mp4", "video": "mp4"}.get(self.kind)
         if self.filename and "." in self.filename:
             ext = self.filename.rsplit(".", 1)[1]
         return f"{self.kind}s/file_{self.file_unique_id}.{ext or 'bin'}"
@@ -380,7 +375,7 @@ class ChatState:
             if not fut.done():
                 fut.set_result(None)
 
-    async def wait_change(self, since_version: int, timeout: float) -> None:  # noqa: ASYNC109
+    async def wait_change(self, since_version: int, timeout: float) -> None:
         """Wait (bounded) until something happens in the chat after ``since_version``."""
         if self.version != since_version or timeout <= 0:
             return
@@ -395,11 +390,7 @@ class ChatState:
                 self._waiters.remove(fut)
 
     def bot_messages(self) -> list[MessageRecord]:
-        return [
-            m
-            for m in sorted(self.messages.values(), key=lambda r: r.message_id)
-            if m.from_bot and not m.deleted
-        ]
+        return [m for m in sorted(self.messages.values(), key=lambda r: r.message_id) if m.from_bot and not m.deleted]
 
 
 @dataclass
@@ -757,15 +748,11 @@ class FakeTelegram:
 
     def sent_messages(self, chat_id: int | None = None) -> list[MessageRecord]:
         chats = [self.chats[chat_id]] if chat_id is not None else list(self.chats.values())
-        return [
-            m for c in chats for m in sorted(c.messages.values(), key=lambda r: r.message_id) if m.from_bot
-        ]
+        return [m for c in chats for m in sorted(c.messages.values(), key=lambda r: r.message_id) if m.from_bot]
 
     def assert_no_internal_errors(self) -> None:
         if self.internal_errors:
-            raise AssertionError(
-                "fake Telegram server had internal errors:\n" + "\n".join(self.internal_errors)
-            )
+            raise AssertionError("fake Telegram server had internal errors:\n" + "\n".join(self.internal_errors))
 
     # ------------------------------------------------------------- HTTP layer
 
@@ -775,9 +762,7 @@ class FakeTelegram:
             return await self._serve_api(request, name)
         except Exception as exc:  # last line of defence: never hand an exception to aiohttp
             self._internal_error(name, exc)
-            err = TelegramError(
-                500, f"Internal Server Error: fake server failed: {type(exc).__name__}: {exc}"
-            )
+            err = TelegramError(500, f"Internal Server Error: fake server failed: {type(exc).__name__}: {exc}")
             return web.json_response(err.to_json(), status=500)
 
     async def _serve_api(self, request: web.Request, name: str) -> web.Response:
@@ -799,9 +784,7 @@ class FakeTelegram:
         path = request.match_info.get("file_path", "")
         for stored in self.files.values():
             if stored.file_path == path:
-                return web.Response(
-                    body=stored.content, content_type=stored.mime_type or "application/octet-stream"
-                )
+                return web.Response(body=stored.content, content_type=stored.mime_type or "application/octet-stream")
         return web.json_response(TelegramError(404, "Not Found").to_json(), status=404)
 
     def _response(self, outcome: Any) -> web.Response:
@@ -907,9 +890,7 @@ class FakeTelegram:
             outcome = err
         except Exception as exc:
             self._internal_error(canonical, exc)
-            outcome = TelegramError(
-                500, f"Internal Server Error: fake server failed: {type(exc).__name__}: {exc}"
-            )
+            outcome = TelegramError(500, f"Internal Server Error: fake server failed: {type(exc).__name__}: {exc}")
         return self._record(canonical, params, outcome)
 
     def _record(self, method: str, params: Params, outcome: Any) -> Any:
@@ -983,9 +964,7 @@ class FakeTelegram:
                 wait = max(wait, times[0] + 1.0 - now)
         if wait > 0:
             retry_after = max(1, math.ceil(wait))
-            raise TelegramError(
-                429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
-            )
+            raise TelegramError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
         for times, _ in windows:
             times.append(now)
 
@@ -1005,9 +984,7 @@ class FakeTelegram:
     def _find_chat(self, raw: Any) -> ChatState | None:
         if isinstance(raw, str) and raw.startswith("@"):
             name = raw[1:].lower()
-            return next(
-                (c for c in self.chats.values() if (c.user.get("username") or "").lower() == name), None
-            )
+            return next((c for c in self.chats.values() if (c.user.get("username") or "").lower() == name), None)
         try:
             return self.chats.get(int(raw))
         except (TypeError, ValueError):
@@ -1022,9 +999,7 @@ class FakeTelegram:
             raise bad_request("chat not found")
         return chat
 
-    def _format(
-        self, p: Params, *, caption: bool
-    ) -> tuple[str, str | None, str | None, list[dict[str, Any]]]:
+    def _format(self, p: Params, *, caption: bool) -> tuple[str, str | None, str | None, list[dict[str, Any]]]:
         """-> (plain, raw, parse_mode, entities); validates like Telegram."""
         key = "caption" if caption else "text"
         raw = _as_str(p, key)
@@ -1059,9 +1034,7 @@ class FakeTelegram:
         if "inline_keyboard" in markup:
             rows = markup["inline_keyboard"]
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
-                raise bad_request(
-                    'can\'t parse inline keyboard button: field "inline_keyboard" must be an Array'
-                )
+                raise bad_request('can\'t parse inline keyboard button: field "inline_keyboard" must be an Array')
             clean_rows = []
             for row in rows:
                 clean_row = []
@@ -1101,9 +1074,7 @@ class FakeTelegram:
             raise bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
         actions = [k for k in INLINE_BUTTON_ACTIONS if k in btn]
         if not actions:
-            raise bad_request(
-                "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
-            )
+            raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
         if len(actions) > 1:
             raise bad_request(
                 "can't parse inline keyboard button: exactly one of the optional fields must be used, got "
@@ -1244,9 +1215,7 @@ class FakeTelegram:
         if kind == "voice":
             return {**base, "duration": 3, "mime_type": "audio/ogg"}
         if kind == "audio":
-            return _clean(
-                {**base, "duration": 30, "mime_type": stored.mime_type, "file_name": stored.filename}
-            )
+            return _clean({**base, "duration": 30, "mime_type": stored.mime_type, "file_name": stored.filename})
         if kind == "sticker":
             return {
                 **base,
@@ -1416,9 +1385,7 @@ class FakeTelegram:
             "url": url,
             "secret_token": secret,
             "max_connections": _as_int(p, "max_connections", default=40),
-            "allowed_updates": [str(a) for a in allowed]
-            if isinstance(allowed, list)
-            else self._allowed_updates,
+            "allowed_updates": [str(a) for a in allowed] if isinstance(allowed, list) else self._allowed_updates,
         }
         self._webhook_last_error = None
         if self._poller is not None:
@@ -1483,12 +1450,8 @@ class FakeTelegram:
                         hook["url"], data=json.dumps(update, ensure_ascii=False), headers=headers
                     ) as resp:
                         if 200 <= resp.status < 300:
-                            self._updates = [
-                                u for u in self._updates if u["update_id"] != update["update_id"]
-                            ]
-                            self.webhook_deliveries.append(
-                                {"update_id": update["update_id"], "status": resp.status}
-                            )
+                            self._updates = [u for u in self._updates if u["update_id"] != update["update_id"]]
+                            self.webhook_deliveries.append({"update_id": update["update_id"], "status": resp.status})
                             await self._webhook_reply(resp)
                             continue
                         error = f"Wrong response from the webhook: {resp.status} {resp.reason}"
@@ -1548,9 +1511,7 @@ class FakeTelegram:
             if not _COMMAND_RE.match(name):
                 raise bad_request("BOT_COMMAND_INVALID")
             if not 1 <= len(desc) <= 256:
-                raise bad_request(
-                    "BOT_COMMAND_DESCRIPTION_INVALID" if desc else "command description is empty"
-                )
+                raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID" if desc else "command description is empty")
             clean.append({"command": name, "description": desc})
         self.commands[self._scope_key(p)] = clean
         return True
@@ -1890,9 +1851,7 @@ class FakeTelegram:
     # ================================================================ person side
     # (used by FakeUser; these build the updates a real client would cause)
 
-    def _user_message(
-        self, chat: ChatState, content: dict[str, Any], *, text: str | None = None
-    ) -> MessageRecord:
+    def _user_message(self, chat: ChatState, content: dict[str, Any], *, text: str | None = None) -> MessageRecord:
         chat.started = True
         mid = chat.take_message_id()
         data: dict[str, Any] = {
@@ -1903,11 +1862,7 @@ class FakeTelegram:
         }
         data.update(content)
         kind = next(
-            (
-                k
-                for k in content
-                if k not in ("text", "entities", "caption", "caption_entities", "reply_to_message")
-            ),
+            (k for k in content if k not in ("text", "entities", "caption", "caption_entities", "reply_to_message")),
             "text",
         )
         rec = MessageRecord(chat.id, mid, False, data, kind, text=text, raw_text=text)
@@ -1924,9 +1879,7 @@ class FakeTelegram:
         if reply_to is not None:
             target = chat.messages.get(reply_to)
             if target is not None:
-                content["reply_to_message"] = {
-                    k: v for k, v in target.data.items() if k != "reply_to_message"
-                }
+                content["reply_to_message"] = {k: v for k, v in target.data.items() if k != "reply_to_message"}
         return self._user_message(chat, content, text=text)
 
     def _user_media(
@@ -1960,9 +1913,7 @@ class FakeTelegram:
     def _push_callback(self, chat: ChatState, rec: MessageRecord, data: str | None) -> str:
         chat.started = True
         qid = str(next(self._query_ids))
-        self.callback_queries[qid] = CallbackQueryRecord(
-            qid, chat.id, chat.id, rec.message_id, data, time.monotonic()
-        )
+        self.callback_queries[qid] = CallbackQueryRecord(qid, chat.id, chat.id, rec.message_id, data, time.monotonic())
         query: dict[str, Any] = {
             "id": qid,
             "from": dict(chat.user),

@@ -161,9 +161,7 @@ async def test_send_message_with_html_and_inline_keyboard(fake: FakeTelegram, bo
         reply_markup=keyboard,
     )
     assert sent.chat.id == user.id and sent.chat.type == "private"
-    assert (
-        sent.from_user is not None and sent.from_user.is_bot and sent.from_user.username == "vmeste_test_bot"
-    )
+    assert sent.from_user is not None and sent.from_user.is_bot and sent.from_user.username == "vmeste_test_bot"
     assert sent.text == "Welcome, Anna & family! secret"
     assert [(e.type, e.offset, e.length) for e in sent.entities or []] == [("bold", 9, 4), ("spoiler", 24, 6)]
     assert sent.reply_markup is not None
@@ -343,9 +341,7 @@ async def test_webhook_delivers_with_secret_header_and_retries(fake: FakeTelegra
     runner, url = await start_receiver(hook)
     try:
         assert await bot.set_webhook(url, secret_token="s3cret_token", drop_pending_updates=True)
-        with pytest.raises(
-            TelegramConflictError, match="can't use getUpdates method while webhook is active"
-        ):
+        with pytest.raises(TelegramConflictError, match="can't use getUpdates method while webhook is active"):
             await bot.get_updates(timeout=0)
 
         user = fake.user(first_name="Ira")
@@ -377,9 +373,7 @@ async def test_webhook_reply_with_method_in_response_body(fake: FakeTelegram) ->
 
     webhook_bot = fake.make_bot()
     app = web.Application()
-    SimpleRequestHandler(dp, webhook_bot, handle_in_background=False, secret_token="abc").register(
-        app, "/hook"
-    )
+    SimpleRequestHandler(dp, webhook_bot, handle_in_background=False, secret_token="abc").register(app, "/hook")
     runner = web.AppRunner(app, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -491,9 +485,7 @@ async def test_callback_answers_are_validated(fake: FakeTelegram, bot: Bot) -> N
     await bot.send_message(
         user.id,
         "Choose",
-        reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[[InlineKeyboardButton(text="Help me", callback_data="h")]]
-        ),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Help me", callback_data="h")]]),
     )
     query_id = await user.press("help")
     updates = await bot.get_updates(timeout=0)
@@ -639,9 +631,7 @@ async def test_raw_multipart_with_direct_file_field(fake: FakeTelegram) -> None:
     result = body["result"]
     assert result["caption"] == "Отчёт за май"
     assert result["caption_entities"] == [{"type": "bold", "offset": 9, "length": 3}]
-    assert (
-        result["document"]["file_name"] == "may.pdf" and result["document"]["mime_type"] == "application/pdf"
-    )
+    assert result["document"]["file_name"] == "may.pdf" and result["document"]["mime_type"] == "application/pdf"
     assert user.last is not None and user.last.document == ("may.pdf", b"%PDF-1.4 fake")
     assert user.last.button_data == {"OK": "ok"}
 
@@ -682,9 +672,7 @@ async def test_misc_methods_round_trip(fake: FakeTelegram, bot: Bot) -> None:
     assert await bot.log_out() is True
 
 
-async def test_late_answer_to_an_older_press_is_not_mistaken_for_the_latest(
-    fake: FakeTelegram, bot: Bot
-) -> None:
+async def test_late_answer_to_an_older_press_is_not_mistaken_for_the_latest(fake: FakeTelegram, bot: Bot) -> None:
     user = await started_user(fake)
     await bot.send_message(
         user.id,

@@ -86,10 +86,7 @@ class BotMessage:
         if reply_kb:
             if "keyboard" in reply_kb:
                 kind = "keyboard"
-                rows = [
-                    [b["text"] if isinstance(b, dict) else str(b) for b in row]
-                    for row in reply_kb["keyboard"]
-                ]
+                rows = [[b["text"] if isinstance(b, dict) else str(b) for b in row] for row in reply_kb["keyboard"]]
             elif reply_kb.get("remove_keyboard"):
                 kind = "remove"
             elif reply_kb.get("force_reply"):
@@ -283,8 +280,7 @@ class FakeUser:
             if "callback_data" not in button:
                 other = next((k for k in button if k != "text"), "?")
                 raise AssertionError(
-                    f"button {button['text']!r} in message #{rec.message_id} is a {other} button, "
-                    "not a callback button"
+                    f"button {button['text']!r} in message #{rec.message_id} is a {other} button, not a callback button"
                 )
             self.last_query_id = self.fake._push_callback(self.chat, rec, button["callback_data"])
             return self.last_query_id
@@ -312,9 +308,7 @@ class FakeUser:
         """Tap a button of the reply keyboard currently shown; returns the sent message_id."""
         keyboard = self.chat.reply_keyboard
         if not keyboard:
-            raise AssertionError(
-                f"no reply keyboard is shown to {self!r} (never sent, or removed by the bot)"
-            )
+            raise AssertionError(f"no reply keyboard is shown to {self!r} (never sent, or removed by the bot)")
         flat = _flat(keyboard, "keyboard")
         button = _find_button(flat, label)
         if button is None:
@@ -378,15 +372,14 @@ class FakeUser:
         if not self.chat.reply_keyboard:
             return None
         return [
-            [b["text"] if isinstance(b, dict) else str(b) for b in row]
-            for row in self.chat.reply_keyboard["keyboard"]
+            [b["text"] if isinstance(b, dict) else str(b) for b in row] for row in self.chat.reply_keyboard["keyboard"]
         ]
 
     async def _wait_for(
         self,
         cursor_attr: str,
         match: Callable[[ChatEvent], Any],
-        timeout: float,  # noqa: ASYNC109
+        timeout: float,
     ) -> tuple[int, Any] | None:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + max(0.0, timeout)
@@ -407,7 +400,7 @@ class FakeUser:
         self,
         contains: str | None = None,
         *,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
         predicate: Callable[[BotMessage], bool] | None = None,
     ) -> BotMessage:
         """Wait for the next new bot message or edit (since the last action/expect) matching.
@@ -434,14 +427,13 @@ class FakeUser:
             if predicate is not None:
                 what += " (and matching the predicate)"
             raise AssertionError(
-                f"{self!r}: the bot did not send or edit a message {what} within {timeout:g}s.\n"
-                + self.report(start)
+                f"{self!r}: the bot did not send or edit a message {what} within {timeout:g}s.\n" + self.report(start)
             )
         return found[1]
 
     async def expect_callback_answer(
         self,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
         *,
         query_id: str | None = None,
     ) -> dict[str, Any]:
@@ -465,9 +457,7 @@ class FakeUser:
             return dict(query.answer)  # answered before we started waiting (e.g. before an expect)
         found = await self._wait_for("_cb_cursor", match, timeout)
         if found is None:
-            unanswered = [
-                q.id for q in self.fake.callback_queries.values() if q.chat_id == self.id and not q.answered
-            ]
+            unanswered = [q.id for q in self.fake.callback_queries.values() if q.chat_id == self.id and not q.answered]
             raise AssertionError(
                 f"{self!r}: the bot did not answer callback query {wanted or '(any)'} within {timeout:g}s "
                 f"(unanswered query ids: {unanswered or 'none'}).\n" + self.report(start)
@@ -478,7 +468,7 @@ class FakeUser:
         self,
         message: BotMessage | int | None = None,
         *,
-        timeout: float = 5.0,  # noqa: ASYNC109
+        timeout: float = 5.0,
     ) -> BotMessage:
         """Wait for the bot to delete a message (a specific one if given)."""
         mid = message.message_id if isinstance(message, BotMessage) else message
