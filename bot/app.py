@@ -95,6 +95,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -> App
     context = AppContext(
         settings=settings,
         crisis=CrisisDetector.from_dir(content / "crisis"),
+        db=factory,
         default_region=settings.default_region or None,
         clock=clock,
     )

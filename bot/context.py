@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from bot.config import Settings
 from bot.services.crisis import CrisisDetector
 
@@ -19,6 +21,7 @@ def _utcnow() -> datetime:
 class AppContext:
     settings: Settings
     crisis: CrisisDetector
+    db: async_sessionmaker[AsyncSession]
     default_region: str | None = None
     clock: Callable[[], datetime] = field(default=_utcnow)
 

@@ -9,6 +9,7 @@ what a person typed.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db.models import FsmRecord
+from db.types import Undecryptable
+
+log = logging.getLogger(__name__)
 
 
 class SqlStorage(BaseStorage):
@@ -62,7 +66,13 @@ class SqlStorage(BaseStorage):
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         async with self._factory() as session:
-            data = await session.scalar(select(FsmRecord.data).where(FsmRecord.key == self._keys.build(key)))
+            try:
+                data = await session.scalar(select(FsmRecord.data).where(FsmRecord.key == self._keys.build(key)))
+            except Undecryptable:
+                # ENCRYPTION_KEY was replaced without keeping the old one: the dialog starts afresh
+                # instead of failing for this person forever.
+                log.warning("dialog state of one chat could not be decrypted; starting it afresh")
+                return {}
         return dict(data) if data else {}
 
     async def close(self) -> None:

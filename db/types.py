@@ -24,6 +24,10 @@ class EncryptionNotConfigured(RuntimeError):
     pass
 
 
+class Undecryptable(ValueError):
+    """A stored value that none of the configured keys opens (a lost key, or a tampered row)."""
+
+
 def configure_encryption(keys: list[str]) -> None:
     global _cipher
     _cipher = MultiFernet([Fernet(k) for k in keys])
@@ -43,7 +47,7 @@ def decrypt(token: str) -> str:
     try:
         return _get_cipher().decrypt(token.encode("ascii")).decode("utf-8")
     except InvalidToken as exc:  # wrong key or tampered row: never hand back garbage
-        raise ValueError("an encrypted value could not be decrypted with the configured keys") from exc
+        raise Undecryptable("an encrypted value could not be decrypted with the configured keys") from exc
 
 
 class EncryptedText(TypeDecorator[str]):

@@ -73,9 +73,24 @@ def test_key_rotation_and_wrong_key() -> None:
         assert types.decrypt(token) == "секрет"
         assert Fernet(new.encode()).decrypt(types.encrypt("x").encode()) == b"x"
         types.configure_encryption([new])
-        with pytest.raises(ValueError, match="could not be decrypted"):
+        with pytest.raises(types.Undecryptable):
             types.decrypt(token)
     finally:
         from tests.conftest import TEST_KEY
 
         types.configure_encryption([TEST_KEY])
+
+
+async def test_state_under_a_lost_key_starts_afresh(engine: AsyncEngine, session_factory: async_sessionmaker) -> None:
+    from tests.conftest import TEST_KEY
+
+    uid = next(_ids)
+    storage = SqlStorage(engine, session_factory)
+    try:
+        types.configure_encryption([Fernet.generate_key().decode()])
+        await storage.set_data(key(uid), {"screen": "old"})
+    finally:
+        types.configure_encryption([TEST_KEY])
+    assert await storage.get_data(key(uid)) == {}
+    await storage.set_data(key(uid), {"screen": "new"})
+    assert await storage.get_data(key(uid)) == {"screen": "new"}

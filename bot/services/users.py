@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import SUPPORTED_LOCALES
 from bot.services import audit
 from db.models import FsmRecord, Region, Role, User
 
-SUPPORTED_LOCALES = ("ru", "en")
 # last_seen is a coarse "is she still around" mark; writing it on every update would double the writes.
 _SEEN_RESOLUTION = timedelta(minutes=5)
 
@@ -72,8 +72,10 @@ async def touch(session: AsyncSession, user_id: int, *, now: datetime | None = N
     if user.blocked_bot or now - user.last_seen >= _SEEN_RESOLUTION:
         user.last_seen = now
         user.blocked_bot = False
-        await session.commit()
-    return _profile(user)
+    profile = _profile(user)
+    # Always end the transaction: the connection must not wait in the update while Telegram answers.
+    await session.commit()
+    return profile
 
 
 async def set_locale(session: AsyncSession, user_id: int, locale: str) -> None:
@@ -94,6 +96,7 @@ async def set_region(session: AsyncSession, user_id: int, region_code: str | Non
     user = await _require(session, user_id)
     region = await session.get(Region, region_code or "federal")
     if region is None:
+        await session.rollback()
         raise UnknownRegion(region_code)
     user.region = region.code
     user.timezone = region.timezone
@@ -106,7 +109,7 @@ async def set_blocked(session: AsyncSession, user_id: int, blocked: bool) -> Non
     if user is not None and user.blocked_bot != blocked:
         user.blocked_bot = blocked
         audit.record(session, actor_id=user_id, action="bot_blocked" if blocked else "bot_unblocked")
-        await session.commit()
+    await session.commit()
 
 
 async def bootstrap_admins(session: AsyncSession, admin_ids: list[int], *, now: datetime | None = None) -> None:

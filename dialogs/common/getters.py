@@ -1,7 +1,13 @@
-"""Data every flow reads: the reader's current region and locale, fresh from the database."""
+"""Data every flow reads: the reader's current region and locale, fresh from the database.
+
+Getters read in a short transaction of their own (``reading``): the connection goes back to the
+pool before the screen is sent to Telegram, so slow networks never hold the database.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from html import escape
 from typing import Any
 
@@ -14,12 +20,21 @@ from bot.services import catalog, users
 from bot.services.catalog import Contact, RegionInfo
 
 
-async def current_region(manager: DialogManager) -> tuple[str | None, RegionInfo | None]:
+@asynccontextmanager
+async def reading(manager: DialogManager) -> AsyncIterator[AsyncSession]:
+    app: AppContext = manager.middleware_data["app"]
+    async with app.db() as session:
+        yield session
+
+
+def user_id_of(manager: DialogManager) -> int:
+    return manager.event.from_user.id  # type: ignore[union-attr]
+
+
+async def current_region(manager: DialogManager, session: AsyncSession) -> tuple[str | None, RegionInfo | None]:
     """Her chosen region, else the service's default one (DEFAULT_REGION), else none."""
-    data = manager.middleware_data
-    session: AsyncSession = data["session"]
-    app: AppContext = data["app"]
-    profile = await users.get_profile(session, manager.event.from_user.id)  # type: ignore[union-attr]
+    app: AppContext = manager.middleware_data["app"]
+    profile = await users.get_profile(session, user_id_of(manager))
     code = profile.region if profile and profile.region else app.default_region
     return code, await catalog.region(session, code)
 
@@ -31,6 +46,11 @@ def locale_of(manager: DialogManager) -> str:
 
 def region_name(region: RegionInfo | None, locale: str) -> str:
     return escape(region.title(locale)) if region else gettext("not chosen")
+
+
+def has_local(region: RegionInfo | None) -> bool:
+    """Whether she sees a region's own numbers, not only those that work everywhere."""
+    return region is not None and not region.is_federal
 
 
 def render_contact(contact: Contact) -> str:
@@ -45,10 +65,6 @@ def render_contact(contact: Contact) -> str:
 
 
 async def region_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    _code, region = await current_region(dialog_manager)
+    async with reading(dialog_manager) as session:
+        _code, region = await current_region(dialog_manager, session)
     return {"region_name": region_name(region, locale_of(dialog_manager)), "has_region": has_local(region)}
-
-
-def has_local(region: RegionInfo | None) -> bool:
-    """Whether she sees a region's own numbers, not only those that work everywhere."""
-    return region is not None and not region.is_federal

@@ -11,7 +11,7 @@ from aiogram_dialog.widgets.text import Format, Multi
 
 from bot.context import AppContext
 from bot.services import catalog
-from dialogs.common.getters import current_region, has_local, locale_of, region_name, render_contact
+from dialogs.common.getters import current_region, has_local, locale_of, reading, region_name, render_contact
 from dialogs.common.widgets import Tr, menu_button
 from dialogs.states import CrisisSG, RegionSG
 
@@ -19,13 +19,14 @@ from dialogs.states import CrisisSG, RegionSG
 async def crisis_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     app: AppContext = dialog_manager.middleware_data["app"]
     locale = locale_of(dialog_manager)
-    code, region = await current_region(dialog_manager)
-    contacts = await catalog.crisis_contacts(
-        dialog_manager.middleware_data["session"],
-        code,
-        locale,
-        app.today(region.timezone if region else None),
-    )
+    async with reading(dialog_manager) as session:
+        code, region = await current_region(dialog_manager, session)
+        contacts = await catalog.crisis_contacts(
+            session,
+            code,
+            locale,
+            app.today(region.timezone if region else None),
+        )
     return {
         "contacts": "\n\n".join(render_contact(c) for c in contacts),
         "region_name": region_name(region, locale),

@@ -12,14 +12,15 @@ from aiogram_dialog.widgets.kbd import Button, Row, SwitchTo
 from bot.context import AppContext
 from bot.services import users
 from bot.services.formatting import format_date
-from dialogs.common.getters import locale_of
+from dialogs.common.getters import locale_of, reading, user_id_of
 from dialogs.common.widgets import Tr, crisis_button, menu_button
 from dialogs.states import PrivacySG
 
 
 async def privacy_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     app: AppContext = dialog_manager.middleware_data["app"]
-    profile = await users.get_profile(dialog_manager.middleware_data["session"], dialog_manager.event.from_user.id)  # type: ignore[union-attr]
+    async with reading(dialog_manager) as session:
+        profile = await users.get_profile(session, user_id_of(dialog_manager))
     first_seen = profile.first_seen if profile else app.now()
     timezone = (profile.timezone if profile else None) or app.settings.default_timezone
     return {"first_seen": format_date(first_seen, locale_of(dialog_manager), timezone)}

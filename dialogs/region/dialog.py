@@ -11,14 +11,15 @@ from aiogram_dialog.widgets.kbd import Button, Cancel, Column, Select
 from aiogram_dialog.widgets.text import Format
 
 from bot.services import catalog, users
-from dialogs.common.getters import locale_of
+from dialogs.common.getters import locale_of, reading
 from dialogs.common.widgets import Tr, crisis_button
 from dialogs.states import RegionSG
 
 
 async def regions_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     locale = locale_of(dialog_manager)
-    regions = await catalog.regions(dialog_manager.middleware_data["session"])
+    async with reading(dialog_manager) as session:
+        regions = await catalog.regions(session)
     return {"regions": [(r.code, r.title(locale)) for r in regions]}
 
 

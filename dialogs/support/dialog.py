@@ -14,7 +14,7 @@ from aiogram_dialog.widgets.text import Const, Format, List, Multi
 
 from bot.context import AppContext
 from bot.services import catalog
-from dialogs.common.getters import current_region, locale_of, region_getter, region_name, render_contact
+from dialogs.common.getters import current_region, locale_of, reading, region_getter, region_name, render_contact
 from dialogs.common.widgets import Tr, crisis_button, menu_button
 from dialogs.states import RegionSG, SupportSG
 
@@ -41,14 +41,15 @@ async def measures_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
     app: AppContext = dialog_manager.middleware_data["app"]
     locale = locale_of(dialog_manager)
     category = dialog_manager.dialog_data.get("category", catalog.CATEGORIES[0])
-    code, region = await current_region(dialog_manager)
-    entries = await catalog.measures(
-        dialog_manager.middleware_data["session"],
-        code,
-        category,
-        locale,
-        app.today(region.timezone if region else None),
-    )
+    async with reading(dialog_manager) as session:
+        code, region = await current_region(dialog_manager, session)
+        entries = await catalog.measures(
+            session,
+            code,
+            category,
+            locale,
+            app.today(region.timezone if region else None),
+        )
     return {
         "category_name": str(CATEGORY_LABELS[category]),
         "entries": [render_contact(e) for e in entries],
