@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 
 from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
@@ -29,7 +30,6 @@ def errors_router() -> Router:
             "update %s: stale dialog (%s)",
             event.update.update_id,
             type(event.exception).__name__,
-            exc_info=event.exception,
         )
         if event.update.callback_query:
             await _quietly(event.update.callback_query.answer(gettext("This button is out of date. Here is the menu.")))
@@ -46,10 +46,10 @@ def errors_router() -> Router:
     @router.error()
     async def anything(event: ErrorEvent, **data: object) -> None:
         log.error(
-            "update %s failed: %s",
+            "update %s failed: %s\n%s",
             event.update.update_id,
             type(event.exception).__name__,
-            exc_info=event.exception,
+            where(event.exception),
         )
         text = gettext("Sorry, something went wrong on our side. Please try again, or press /start.")
         if event.update.callback_query:
@@ -58,6 +58,12 @@ def errors_router() -> Router:
             await _quietly(event.update.message.answer(text, reply_markup=reply_keyboard()))
 
     return router
+
+
+def where(exc: BaseException) -> str:
+    """The traceback's frames without the exception's message: messages (a pydantic error, say) can
+    quote what a person wrote, and the log must never hold that."""
+    return "".join(traceback.format_tb(exc.__traceback__)).rstrip()
 
 
 async def _quietly(call: object) -> None:
