@@ -4,13 +4,7 @@ import pytest
 from sqlalchemy import select
 
 from db.models import AuditEvent
-
-
-async def _at_menu(fake, **kw):  # type: ignore[no-untyped-def]
-    user = fake.user(**kw)
-    await user.send("/start")
-    await user.expect("What would you like")
-    return user
+from tests.e2e.people import at_menu
 
 
 @pytest.mark.parametrize(
@@ -27,7 +21,7 @@ async def _at_menu(fake, **kw):  # type: ignore[no-untyped-def]
     ids=["sticker", "photo", "voice", "video_note", "document", "location", "contact"],
 )
 async def test_media_where_a_button_is_expected(bot, fake, action) -> None:  # type: ignore[no-untyped-def]
-    user = await _at_menu(fake)
+    user = await at_menu(fake)
     await action(user)
     reply = await user.expect("Please tap one of the buttons below")
     assert len(reply.text) < 200
@@ -35,7 +29,7 @@ async def test_media_where_a_button_is_expected(bot, fake, action) -> None:  # t
 
 
 async def test_text_inside_a_screen_of_buttons_brings_the_screen_back(bot, fake) -> None:
-    user = await _at_menu(fake)
+    user = await at_menu(fake)
     await user.press("What is the programme")
     await user.expect("What is a restorative programme")
     await user.send("а можно с кем-то поговорить?")
@@ -45,7 +39,7 @@ async def test_text_inside_a_screen_of_buttons_brings_the_screen_back(bot, fake)
 
 
 async def test_ten_thousand_characters(bot, fake) -> None:
-    user = await _at_menu(fake)
+    user = await at_menu(fake)
     await user.send("слово " * 1700)
     reply = await user.expect("I understand buttons best")
     assert len(reply.text) < 300
@@ -53,14 +47,14 @@ async def test_ten_thousand_characters(bot, fake) -> None:
 
 
 async def test_unknown_command(bot, fake) -> None:
-    user = await _at_menu(fake)
+    user = await at_menu(fake)
     await user.send("/dance")
     await user.expect("I do not know this command")
     await user.expect("What would you like")
 
 
 async def test_staff_command_from_a_participant_is_refused_and_audited(bot, fake, session) -> None:
-    user = await _at_menu(fake)
+    user = await at_menu(fake)
     await user.send("/stats")
     await user.expect("only for the programme team")
     await user.send("/setrole 1 admin")
@@ -74,7 +68,7 @@ async def test_staff_command_from_a_participant_is_refused_and_audited(bot, fake
 
 
 async def test_button_from_an_old_message(bot, fake) -> None:
-    user = await _at_menu(fake)
+    user = await at_menu(fake)
     old_menu = user.last
     await user.send("/start")  # a new menu; the old screen's dialog is gone
     await user.expect("What would you like")
@@ -86,7 +80,7 @@ async def test_button_from_an_old_message(bot, fake) -> None:
 
 @pytest.mark.parametrize("data", ["hello", "x" * 64, "AAAAAA\x1d__next__", "\x1d"])
 async def test_forged_callback(bot, fake, data: str) -> None:
-    user = await _at_menu(fake)
+    user = await at_menu(fake)
     await user.forge_callback(data)
     answer = await user.expect_callback_answer()
     assert "out of date" in answer.get("text", "")
@@ -94,8 +88,8 @@ async def test_forged_callback(bot, fake, data: str) -> None:
 
 
 async def test_another_persons_screen_cannot_be_driven(bot, fake) -> None:
-    anna = await _at_menu(fake)
-    mallory = await _at_menu(fake)
+    anna = await at_menu(fake)
+    mallory = await at_menu(fake)
     await mallory.forge_callback(anna.last.button_data["💬 What is the programme"])
     answer = await mallory.expect_callback_answer()
     assert "out of date" in answer.get("text", "")
@@ -113,6 +107,6 @@ async def test_group_chats_are_ignored(bot, fake) -> None:
         }
     }
     fake.push_update(group_update)
-    user = await _at_menu(fake)  # the bot is alive and did not answer the group
+    user = await at_menu(fake)  # the bot is alive and did not answer the group
     assert all(c.params.get("chat_id") != -100123 for c in fake.calls_of("sendMessage"))
     assert user.last is not None

@@ -3,12 +3,11 @@
 from sqlalchemy import func, select
 
 from db.models import FsmRecord, User
+from tests.e2e.people import at_menu
 
 
 async def test_crisis_from_the_menu_lists_region_then_federal(bot, fake) -> None:
-    user = fake.user()
-    await user.send("/start")
-    await user.expect("What would you like")
+    user = await at_menu(fake)
     await user.press("Urgent help")
     crisis = await user.expect("If you or your children are in danger")
     text = crisis.text
@@ -19,9 +18,7 @@ async def test_crisis_from_the_menu_lists_region_then_federal(bot, fake) -> None
 
 
 async def test_sos_key_opens_crisis_over_any_screen_and_back_returns(bot, fake) -> None:
-    user = fake.user()
-    await user.send("/start")
-    await user.expect("What would you like")
+    user = await at_menu(fake)
     await user.press("What is the programme")
     await user.expect("What is a restorative programme")
     await user.press_reply("Urgent help")
@@ -118,9 +115,7 @@ async def test_privacy_shows_what_is_kept_with_a_localized_date(start_bot, fake)
 
 
 async def test_delete_my_data(bot, fake, session) -> None:
-    user = fake.user()
-    await user.send("/start")
-    await user.expect("What would you like")
+    user = await at_menu(fake)
     await user.press("Privacy")
     await user.expect("What we keep about you")
     await user.press("Delete my data")

@@ -3,6 +3,7 @@
 from sqlalchemy import select
 
 from db.models import AuditEvent, User
+from tests.e2e.people import at_menu
 
 
 async def test_first_start_in_russian(bot, fake) -> None:
@@ -55,9 +56,7 @@ async def test_region_link_sets_the_region(bot, fake, session) -> None:
 
 
 async def test_what_is_the_programme(bot, fake) -> None:
-    user = fake.user()
-    await user.send("/start")
-    await user.expect("What would you like to do")
+    user = await at_menu(fake)
     await user.press("What is the programme")
     await user.expect("What is a restorative programme")
     await user.press("Next")
@@ -82,9 +81,7 @@ async def test_what_is_the_programme(bot, fake) -> None:
 
 
 async def test_support_measures_by_need_and_region(bot, fake) -> None:
-    user = fake.user()
-    await user.send("/start")
-    await user.expect("What would you like")
+    user = await at_menu(fake)
     await user.press("Where to get help")
     categories = await user.expect("What do you need help with")
     assert "Altai Krai" in categories.text  # DEFAULT_REGION until she chooses
@@ -116,9 +113,7 @@ async def test_support_measures_by_need_and_region(bot, fake) -> None:
 
 
 async def test_a_long_list_is_paged(bot, fake) -> None:
-    user = fake.user()
-    await user.send("/start")
-    await user.expect("What would you like")
+    user = await at_menu(fake)
     await user.press("Where to get help")
     await user.expect("What do you need help with")
     await user.press("Money and benefits")

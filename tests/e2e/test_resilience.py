@@ -5,6 +5,7 @@ import asyncio
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User
+from tests.e2e.people import at_menu
 
 
 async def _wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
@@ -17,9 +18,7 @@ async def _wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no
 
 async def test_dialog_continues_after_a_restart(start_bot, fake) -> None:
     first = await start_bot()
-    user = fake.user()
-    await user.send("/start")
-    await user.expect("What would you like")
+    user = await at_menu(fake)
     await user.press("What is the programme")
     await user.expect("What is a restorative programme")
     await user.press("Next")
@@ -33,9 +32,7 @@ async def test_dialog_continues_after_a_restart(start_bot, fake) -> None:
 
 
 async def test_blocking_and_unblocking_are_remembered(bot, fake, session: AsyncSession) -> None:
-    user = fake.user()
-    await user.send("/start")
-    await user.expect("What would you like")
+    user = await at_menu(fake)
 
     async def blocked() -> bool:
         session.expire_all()
@@ -117,9 +114,7 @@ async def test_redis_storage_keeps_dialogs_across_a_restart(start_bot, fake, red
 
     first = await start_bot(redis_url=redis_url)
     assert isinstance(first.storage, RedisStorage)
-    user = fake.user()
-    await user.send("/start")
-    await user.expect("What would you like")
+    user = await at_menu(fake)
     await user.press("What is the programme")
     await user.expect("What is a restorative programme")
     await first.test_stop()

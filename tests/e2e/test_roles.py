@@ -4,13 +4,12 @@ from sqlalchemy import select
 
 from db.models import AuditEvent, Role, User
 from tests.conftest import ADMIN_ID
+from tests.e2e.people import at_menu
 
 
 async def test_admin_gives_a_role_and_staff_see_the_overview(bot, fake, session) -> None:
     admin = fake.user(user_id=ADMIN_ID) if ADMIN_ID not in fake.chats else fake.users[ADMIN_ID]
-    staff = fake.user()
-    await staff.send("/start")
-    await staff.expect("What would you like")
+    staff = await at_menu(fake)
     await staff.send("/stats")
     await staff.expect("only for the programme team")
 
