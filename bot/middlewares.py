@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, User
+from aiogram.types import TelegramObject, Update, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -70,7 +70,12 @@ class WhoIsSpeaking(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user: User | None = data.get("event_from_user")
         if tg_user is not None and not tg_user.is_bot:
-            data["profile"] = await users.touch(data["session"], tg_user.id, now=data["app"].now())
+            data["profile"] = await users.touch(
+                data["session"],
+                tg_user.id,
+                now=data["app"].now(),
+                wrote=isinstance(event, Update) and event.my_chat_member is None,
+            )
         return await handler(event, data)
 
 

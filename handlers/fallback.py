@@ -17,12 +17,6 @@ def fallback_router() -> Router:
     async def not_private(message: Message) -> None:
         """The bot talks to people one to one; group chats get nothing from it (yet)."""
 
-    @router.message()
-    async def unclaimed(message: Message, dialog_manager: DialogManager) -> None:
-        """A screen took the message but did nothing with it: never leave her without an answer."""
-        await message.answer(gettext("Please use the buttons below."))
-        await show_menu(dialog_manager)
-
     @router.callback_query()
     async def stale_button(callback: CallbackQuery, dialog_manager: DialogManager) -> None:
         await callback.answer(gettext("This button is out of date. Here is the menu."))

@@ -33,6 +33,8 @@ class NothingListens(Filter):
 
     aiogram_dialog silently redraws a screen that gets a message it has no input for; a person
     who typed something deserves an answer instead, so such messages are taken before the dialogs.
+    A screen that does take input owns every message sent to it: give it a second MessageInput
+    for the content it cannot use, with a kind answer.
     """
 
     async def __call__(self, message: Message, dialog_manager: DialogManager | None = None, **_: Any) -> bool:

@@ -48,8 +48,12 @@ async def test_writing_again_clears_blocked(session: AsyncSession) -> None:
     await users.touch(session, uid)
     await users.set_blocked(session, uid, True)
     assert (await users.get_profile(session, uid)).blocked_bot  # type: ignore[union-attr]
+    await users.touch(session, uid, wrote=False)  # her "blocked" notice itself says nothing new
+    assert (await users.get_profile(session, uid)).blocked_bot  # type: ignore[union-attr]
     await users.touch(session, uid)
     assert not (await users.get_profile(session, uid)).blocked_bot  # type: ignore[union-attr]
+    actions = (await session.scalars(select(AuditEvent.action).where(AuditEvent.actor_id == uid))).all()
+    assert actions == ["bot_blocked", "bot_unblocked"]
 
 
 async def test_admins_bootstrap_and_roles(session: AsyncSession) -> None:
@@ -105,3 +109,16 @@ async def test_forget_deletes_the_person(session: AsyncSession) -> None:
     assert await users.get_profile(session, uid) is None
     event = await session.scalar(select(AuditEvent).where(AuditEvent.actor_id == uid))
     assert event is not None and event.action == "data_deleted"
+
+
+async def test_two_first_visits_at_once(session_factory) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    uid = new_id()
+
+    async def visit():  # type: ignore[no-untyped-def]
+        async with session_factory() as s:
+            return await users.touch(s, uid)
+
+    profiles = await asyncio.gather(*(visit() for _ in range(5)))
+    assert sum(p.is_new for p in profiles) == 1

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import SUPPORTED_LOCALES
@@ -60,18 +61,29 @@ async def get_profile(session: AsyncSession, user_id: int) -> Profile | None:
     return _profile(user) if user else None
 
 
-async def touch(session: AsyncSession, user_id: int, *, now: datetime | None = None) -> Profile:
-    """Registers a first visit or refreshes last_seen; someone who writes has not blocked the bot."""
+async def touch(session: AsyncSession, user_id: int, *, now: datetime | None = None, wrote: bool = True) -> Profile:
+    """Registers a first visit or refreshes last_seen. ``wrote``: she sent a message or pressed a
+    button, so she has not blocked the bot (whatever we believed)."""
     now = now or datetime.now(UTC)
     user = await session.get(User, user_id)
     if user is None:
-        user = User(id=user_id, first_seen=now, last_seen=now, blocked_bot=False)
-        session.add(user)
-        await session.commit()
-        return _profile(user, is_new=True)
-    if user.blocked_bot or now - user.last_seen >= _SEEN_RESOLUTION:
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        # Two first updates of one person at once (two instances behind a webhook) must not collide.
+        created = await session.execute(
+            insert(User)
+            .values(id=user_id, first_seen=now, last_seen=now, blocked_bot=False)
+            .on_conflict_do_nothing(index_elements=[User.id])
+        )
+        user = await session.get(User, user_id, populate_existing=True)
+        assert user is not None
+        if created.rowcount == 1:
+            await session.commit()
+            return _profile(user, is_new=True)
+    if now - user.last_seen >= _SEEN_RESOLUTION:
         user.last_seen = now
+    if wrote and user.blocked_bot:
         user.blocked_bot = False
+        audit.record(session, actor_id=user_id, action="bot_unblocked", now=now)
     profile = _profile(user)
     # Always end the transaction: the connection must not wait in the update while Telegram answers.
     await session.commit()
