@@ -44,14 +44,15 @@ class SqlStorage(BaseStorage):
         stmt = stmt.on_conflict_do_update(index_elements=[FsmRecord.key], set_=values)
         async with self._factory() as session, session.begin():
             await session.execute(stmt)
-            # A record that holds nothing any more is removed rather than kept empty.
-            await session.execute(
-                delete(FsmRecord).where(
-                    FsmRecord.key == self._keys.build(key),
-                    FsmRecord.state.is_(None),
-                    FsmRecord.data.is_(None),
+            if None in values.values():
+                # A record that holds nothing any more is removed rather than kept empty.
+                await session.execute(
+                    delete(FsmRecord).where(
+                        FsmRecord.key == self._keys.build(key),
+                        FsmRecord.state.is_(None),
+                        FsmRecord.data.is_(None),
+                    )
                 )
-            )
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state

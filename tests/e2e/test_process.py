@@ -53,6 +53,7 @@ async def test_python_m_bot_migrates_answers_and_stops_cleanly_on_sigterm(fake, 
         user = fake.user(first_name="Евдокия")
         await user.send("/start")
         await user.expect("Hello")
+        await user.expect("What would you like")
         # An update in flight when SIGTERM arrives is finished before the process exits.
         fake.delay("sendMessage", 1.5)
         await user.send("/help")
