@@ -2,8 +2,8 @@
 
 Starts ``python -m bot`` in its own process against the fake Bot API server of the tests (which runs
 in this process, with the simulated people), then lets N people walk the same path at once: /start,
-open "What is the programme", press Next four times, back to the menu. Every step waits for the
-bot's answer, as a person would. Both processes share the machine's two cores.
+open "What is the programme", press Next four times, back to the menu (three times over by
+default). Every step waits for the bot's answer, as a person would. Both processes share the machine's two cores.
 
     .venv/bin/python -m bench.throughput                       # SQLite file in a temp folder
     .venv/bin/python -m bench.throughput --people 200
@@ -38,19 +38,19 @@ STEPS = (
 )
 
 
-async def walk(fake: FakeTelegram, latencies: list[float]) -> None:
+async def walk(fake: FakeTelegram, latencies: list[float], rounds: int = 1) -> None:
     user = fake.user(language_code="en")
-    for kind, what, expected in STEPS:
+    for kind, what, expected in STEPS * rounds:
         started = time.perf_counter()
         if kind == "send":
             await user.send(what)
         else:
             await user.press(what)
-        await user.expect(expected, timeout=60)
+        await user.expect(expected, timeout=60, predicate=lambda m: bool(m.buttons))
         latencies.append(time.perf_counter() - started)
 
 
-async def main(people: int, database_url: str | None) -> None:
+async def main(people: int, rounds: int, database_url: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = database_url or f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
         async with FakeTelegram(token="123456:BENCH") as fake:
@@ -74,12 +74,12 @@ async def main(people: int, database_url: str | None) -> None:
                 await walk(fake, [])  # warm-up: first queries, caches
                 latencies: list[float] = []
                 started = time.perf_counter()
-                await asyncio.gather(*(walk(fake, latencies) for _ in range(people)))
+                await asyncio.gather(*(walk(fake, latencies, rounds) for _ in range(people)))
                 elapsed = time.perf_counter() - started
             finally:
                 bot.send_signal(signal.SIGTERM)
                 await bot.wait()
-    updates = people * len(STEPS)
+    updates = people * rounds * len(STEPS)
     quantiles = statistics.quantiles(latencies, n=100)
     backend = url.split(":", 1)[0]
     print(f"backend {backend}, {people} people at once, {updates} updates in {elapsed:.1f} s")
@@ -93,6 +93,7 @@ async def main(people: int, database_url: str | None) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--people", type=int, default=100)
+    parser.add_argument("--rounds", type=int, default=3, help="times each person walks the path")
     parser.add_argument("--database-url", default=None)
     args = parser.parse_args()
-    asyncio.run(main(args.people, args.database_url))
+    asyncio.run(main(args.people, args.rounds, args.database_url))
