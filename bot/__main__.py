@@ -34,15 +34,26 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(describe_error(exc), file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
     if command == "migrate":
+        _configure_logging(settings.log_level)
         return asyncio.run(_migrate(settings))
-    from bot.app import run
+    from bot.app import build
+    from bot.config import ConfigurationError
 
-    asyncio.run(run(settings))
+    try:
+        app = build(settings)
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings.log_level)
+    asyncio.run(app.serve())
     return 0
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if level != "DEBUG":
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 async def _migrate(settings: object) -> int:

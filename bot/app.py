@@ -20,7 +20,7 @@ from aiogram.utils.i18n import I18n
 from aiogram_dialog import setup_dialogs
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.config import Settings
+from bot.config import ConfigurationError, Settings
 from bot.context import AppContext, _utcnow
 from bot.i18n import N_, create_i18n
 from bot.middlewares import DbSession, InFlight, LocaleMiddleware, WhoIsSpeaking
@@ -77,9 +77,32 @@ class Application:
             await self.dispatcher.stop_polling()
 
 
+def load_content(settings: Settings) -> tuple[list[catalog.RegionFile], CrisisDetector]:
+    """Reads and checks content/ before anything starts, so a broken file stops start-up in one line."""
+    content = Path(settings.content_dir)
+    for part in ("locales", "regions", "crisis"):
+        if not (content / part).is_dir():
+            raise ConfigurationError(f"CONTENT_DIR: expected a folder with {part}/ in it, got {content.resolve()}")
+    try:
+        regions = catalog.load_region_files(content / "regions")
+    except catalog.CatalogError as exc:
+        raise ConfigurationError(f"CONTENT_DIR: {exc}") from None
+    codes = {r.code for r in regions}
+    if settings.default_region and settings.default_region not in codes:
+        raise ConfigurationError(
+            f"DEFAULT_REGION: no file in {content / 'regions'} has code {settings.default_region!r} "
+            f"(known: {', '.join(sorted(codes))}; empty for none)"
+        )
+    crisis = CrisisDetector.from_dir(content / "crisis")
+    if crisis.size == 0:
+        raise ConfigurationError(f"CONTENT_DIR: no crisis words in {content / 'crisis'}/*.txt")
+    return regions, crisis
+
+
 def build(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -> Application:
     configure_encryption(settings.fernet_keys)
     content = Path(settings.content_dir)
+    region_files, crisis = load_content(settings)
     engine = create_engine(settings.database_url)
     factory = create_session_factory(engine)
     storage: BaseStorage
@@ -94,7 +117,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -> App
     i18n = create_i18n(content, settings.default_locale)
     context = AppContext(
         settings=settings,
-        crisis=CrisisDetector.from_dir(content / "crisis"),
+        crisis=crisis,
         db=factory,
         default_region=settings.default_region or None,
         clock=clock,
@@ -129,7 +152,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -> App
     async def on_startup() -> None:
         await migrate.upgrade(engine)
         async with factory() as session:
-            live = await catalog.sync_from_files(session, content / "regions", now=clock())
+            live = await catalog.sync(session, region_files, now=clock())
             await users.bootstrap_admins(session, settings.admin_ids, now=clock())
         log.info("catalog: %d live entries; admins: %d", live, len(settings.admin_ids))
         await _set_commands(bot, i18n)
@@ -156,10 +179,6 @@ async def _set_commands(bot: Bot, i18n: I18n) -> None:
         commands = [BotCommand(command=c, description=i18n.gettext(d, locale=locale)) for c, d in COMMANDS]
         language = None if locale == i18n.default_locale else locale
         await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=language)
-
-
-async def run(settings: Settings) -> None:
-    await build(settings).serve()
 
 
 async def _healthz(_request: object) -> object:

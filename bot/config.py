@@ -141,6 +141,11 @@ class Settings(BaseSettings):
         return [k.get_secret_value() for k in self.encryption_key]
 
 
+class ConfigurationError(ValueError):
+    """A setting that is well-formed but does not fit the rest (the content, another setting).
+    Its message names the variable, like a validation error."""
+
+
 def describe_error(exc: Exception) -> str:
     """One line naming the variable at fault and what it expects; never echoes a secret."""
     from pydantic import ValidationError

@@ -59,6 +59,33 @@ def test_bad_setting_is_named_in_one_line(env: dict[str, str], variable: str, ex
     assert KEY not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("env", "variable", "expects"),
+    [
+        ({**GOOD, "DEFAULT_REGION": "altai"}, "DEFAULT_REGION", "altai_krai"),
+        ({**GOOD, "CONTENT_DIR": "/nonexistent"}, "CONTENT_DIR", "locales/"),
+    ],
+)
+def test_content_that_does_not_fit_is_named_in_one_line(env: dict[str, str], variable: str, expects: str) -> None:
+    result = run_bot({"CONTENT_DIR": str(ROOT / "content"), **env})
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and variable in lines[0] and expects in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_broken_region_file_is_named(tmp_path: Path) -> None:
+    import shutil
+
+    content = tmp_path / "content"
+    shutil.copytree(ROOT / "content", content)
+    (content / "regions" / "altai_krai.yaml").write_text("code: altai_krai\nname: {ru: x}\n", encoding="utf-8")
+    result = run_bot({**GOOD, "CONTENT_DIR": str(content)})
+    assert result.returncode == 2
+    assert "CONTENT_DIR" in result.stderr and "altai_krai.yaml" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_keygen_prints_a_usable_key() -> None:
     result = run_bot({}, "keygen")
     assert result.returncode == 0

@@ -146,8 +146,12 @@ def load_region_files(regions_dir: Path) -> list[RegionFile]:
 
 async def sync_from_files(session: AsyncSession, regions_dir: Path, *, now: datetime | None = None) -> int:
     """Loads every region file into the database; returns how many entries are live."""
+    return await sync(session, load_region_files(regions_dir), now=now)
+
+
+async def sync(session: AsyncSession, files: list[RegionFile], *, now: datetime | None = None) -> int:
+    """Upserts parsed region files (by region and key), archives what left them; returns live entries."""
     now = now or datetime.now(UTC)
-    files = load_region_files(regions_dir)
     live = 0
     ordered = sorted(files, key=lambda f: (f.code != FEDERAL, f.name["ru"]))
     for position, region_file in enumerate(ordered):
