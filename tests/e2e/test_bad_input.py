@@ -43,14 +43,14 @@ async def test_ten_thousand_characters(bot, fake) -> None:
     await user.send("слово " * 1700)
     reply = await user.expect("I understand buttons best")
     assert len(reply.text) < 300
-    await user.expect("What would you like")
+    await user.expect("What would you like", predicate=lambda m: m.has_button("Help"))
 
 
 async def test_unknown_command(bot, fake) -> None:
     user = await at_menu(fake)
     await user.send("/dance")
     await user.expect("I do not know this command")
-    await user.expect("What would you like")
+    await user.expect("What would you like", predicate=lambda m: m.has_button("Help"))
 
 
 async def test_staff_command_from_a_participant_is_refused_and_audited(bot, fake, session) -> None:
@@ -71,7 +71,7 @@ async def test_button_from_an_old_message(bot, fake) -> None:
     user = await at_menu(fake)
     old_menu = user.last
     await user.send("/start")  # a new menu; the old screen's dialog is gone
-    await user.expect("What would you like")
+    await user.expect("What would you like", predicate=lambda m: m.event == "sent" and m.has_button("Help"))
     await user.forge_callback(old_menu.button_data["💬 What is the programme"], message=old_menu)
     answer = await user.expect_callback_answer()
     assert "out of date" in answer.get("text", "")

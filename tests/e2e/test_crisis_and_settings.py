@@ -14,7 +14,7 @@ async def test_crisis_from_the_menu_lists_region_then_federal(bot, fake) -> None
     assert "8-800-201-47-17" in text and "8 (3852) 34-22-55" in text and "8 (3852) 33-37-78" in text
     assert text.index("8-800-201-47-17") < text.index("112")
     await user.press("Back")
-    await user.expect("What would you like")
+    await user.expect("What would you like", predicate=lambda m: m.has_button("Help"))
 
 
 async def test_sos_key_opens_crisis_over_any_screen_and_back_returns(bot, fake) -> None:

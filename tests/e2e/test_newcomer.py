@@ -131,6 +131,6 @@ async def test_help_and_commands(bot, fake) -> None:
     help_ = await user.expect("How to use this bot")
     assert "/privacy" in help_.text
     await user.press("Menu")
-    await user.expect("What would you like")
+    await user.expect("What would you like", predicate=lambda m: m.has_button("Help"))
     commands = fake.calls_of("setMyCommands")
     assert {c.params.get("language_code") for c in commands} == {None, "en"}

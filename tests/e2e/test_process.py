@@ -53,7 +53,7 @@ async def test_python_m_bot_migrates_answers_and_stops_cleanly_on_sigterm(fake, 
         user = fake.user(first_name="Евдокия")
         await user.send("/start")
         await user.expect("Hello")
-        await user.expect("What would you like")
+        await user.expect("What would you like", predicate=lambda m: m.has_button("Help"))
         # An update in flight when SIGTERM arrives is finished before the process exits.
         fake.delay("sendMessage", 1.5)
         await user.send("/help")
@@ -104,7 +104,7 @@ async def test_webhook_mode(start_bot, fake) -> None:
     user = fake.user()
     await user.send("/start")
     await user.expect("Hello")
-    await user.expect("What would you like")
+    await user.expect("What would you like", predicate=lambda m: m.has_button("Help"))
     await user.press("Urgent help")
     await user.expect("If you or your children are in danger")
     async with aiohttp.ClientSession() as http:

@@ -104,7 +104,7 @@ async def test_a_failure_inside_a_handler_gets_an_apology(bot, fake) -> None:
     apology = await user.expect("something went wrong on our side")
     assert apology.reply_keyboard is not None  # the urgent-help key comes with it
     await user.send("/start")
-    await user.expect("What would you like")
+    await user.expect("What would you like", predicate=lambda m: m.has_button("Help"))
 
 
 async def test_redis_storage_keeps_dialogs_across_a_restart(start_bot, fake, redis_url) -> None:
