@@ -135,7 +135,14 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -> App
     # lock, so a quick second tap could otherwise act on the screen the first tap just left.
     dp = Dispatcher(storage=storage, events_isolation=SimpleEventIsolation(), app=context)
     inflight = InFlight()
+    # Counted from the very first middleware: an update still waiting for its chat's lock (held by
+    # aiogram's FSM middleware) is in flight too, and shutdown must wait for it as well.
+    builtin = list(dp.update.outer_middleware)
+    for middleware in builtin:
+        dp.update.outer_middleware.unregister(middleware)
     dp.update.outer_middleware(inflight)
+    for middleware in builtin:
+        dp.update.outer_middleware(middleware)
     dp.update.outer_middleware(DbSession(factory))
     dp.update.outer_middleware(WhoIsSpeaking())
     locale = LocaleMiddleware(i18n)

@@ -127,3 +127,17 @@ async def test_redis_storage_keeps_dialogs_across_a_restart(start_bot, fake, red
     finally:
         await client.aclose()
     assert any(b"aiogd:stack" in key for key in keys)
+
+
+async def test_shutdown_waits_for_updates_queued_behind_the_chats_lock(start_bot, fake) -> None:
+    """Two quick messages from one person; the bot is stopped while the first is still answering.
+    The second waits for the chat's lock; it must be answered before the bot lets go of the database."""
+    app = await start_bot()
+    user = await at_menu(fake)
+    fake.delay("sendMessage", 1.0)
+    await user.send("/help")
+    await user.send("/privacy")
+    await asyncio.sleep(0.3)
+    assert app.inflight.count == 2
+    await app.test_stop()
+    await user.expect("What we keep about you", timeout=1)  # already sent before stop() returned
