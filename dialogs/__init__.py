@@ -7,6 +7,7 @@ from aiogram import Router
 
 def dialogs_router() -> Router:
     from dialogs.about.dialog import dialog as about
+    from dialogs.common.ids import install_unique_intent_ids
     from dialogs.crisis.dialog import dialog as crisis
     from dialogs.menu.dialog import dialog as menu
     from dialogs.privacy.dialog import dialog as privacy
@@ -14,6 +15,7 @@ def dialogs_router() -> Router:
     from dialogs.settings.dialog import dialog as settings
     from dialogs.support.dialog import dialog as support
 
+    install_unique_intent_ids()
     router = Router(name="dialogs")
     router.include_routers(menu(), about(), support(), crisis(), settings(), privacy(), region())
     return router

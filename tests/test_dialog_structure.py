@@ -35,3 +35,21 @@ def test_callback_data_fits_telegram() -> None:
             for widget in _widgets(window.keyboard):
                 if getattr(widget, "widget_id", None):
                     assert len(widget.widget_id.encode()) <= 20, widget.widget_id
+
+
+def test_dialog_ids_do_not_collide_within_a_second() -> None:
+    from aiogram_dialog.api.entities.stack import new_id
+
+    dialogs.dialogs_router()
+    ids = [new_id() for _ in range(20_000)]
+    assert len(set(ids)) == len(ids)
+    assert max(len(i) for i in ids) <= 9
+
+
+def test_longest_button_data_fits_64_bytes() -> None:
+    """Intent id + separator + the longest widget id and item (a region code of 32 characters)."""
+    from aiogram_dialog.api.entities.stack import new_id
+
+    dialogs.dialogs_router()
+    longest = f"{new_id()}\x1dreg:{'r' * 32}"
+    assert len(longest.encode()) <= 64
