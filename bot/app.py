@@ -21,7 +21,7 @@ from aiogram_dialog import setup_dialogs
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigurationError, Settings
-from bot.context import AppContext, _utcnow
+from bot.context import AppContext, utcnow
 from bot.i18n import N_, create_i18n
 from bot.middlewares import DbSession, InFlight, LocaleMiddleware, WhoIsSpeaking
 from bot.services import catalog, users
@@ -99,7 +99,7 @@ def load_content(settings: Settings) -> tuple[list[catalog.RegionFile], CrisisDe
     return regions, crisis
 
 
-def build(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -> Application:
+def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Application:
     configure_encryption(settings.fernet_keys)
     content = Path(settings.content_dir)
     region_files, crisis = load_content(settings)

@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.services.crisis import CrisisDetector
 
 
-def _utcnow() -> datetime:
+def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
@@ -23,7 +23,7 @@ class AppContext:
     crisis: CrisisDetector
     db: async_sessionmaker[AsyncSession]
     default_region: str | None = None
-    clock: Callable[[], datetime] = field(default=_utcnow)
+    clock: Callable[[], datetime] = field(default=utcnow)
 
     def now(self) -> datetime:
         return self.clock()

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, Update, User
-from aiogram.utils.i18n import I18n, I18nMiddleware
+from aiogram.utils.i18n import I18nMiddleware
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import users
@@ -81,9 +81,6 @@ class WhoIsSpeaking(BaseMiddleware):
 
 class LocaleMiddleware(I18nMiddleware):
     """Her own choice, else her Telegram app's language, else DEFAULT_LOCALE."""
-
-    def __init__(self, i18n: I18n) -> None:
-        super().__init__(i18n)
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         profile: Profile | None = data.get("profile")

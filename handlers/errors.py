@@ -8,10 +8,11 @@ import traceback
 from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.types import ErrorEvent
+from aiogram.types import ErrorEvent, User
 from aiogram.utils.i18n import gettext
 from aiogram_dialog import DialogManager
 from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent, UnknownState
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import users
 from dialogs.common.keyboards import reply_keyboard
@@ -36,12 +37,10 @@ def errors_router() -> Router:
         await show_menu(dialog_manager)
 
     @router.error(ExceptionTypeFilter(TelegramForbiddenError))
-    async def blocked(event: ErrorEvent, **data: object) -> None:
+    async def blocked(event: ErrorEvent, session: AsyncSession, event_from_user: User | None = None) -> None:
         """She blocked the bot while we were answering: remember it, say nothing (we cannot)."""
-        user = data.get("event_from_user")
-        session = data.get("session")
-        if user is not None and session is not None:
-            await users.set_blocked(session, user.id, True)  # type: ignore[arg-type, attr-defined]
+        if event_from_user is not None:
+            await users.set_blocked(session, event_from_user.id, True)
 
     @router.error()
     async def anything(event: ErrorEvent, **data: object) -> None:

@@ -18,6 +18,8 @@ def fallback_router() -> Router:
         """The bot talks to people one to one; group chats get nothing from it (yet)."""
 
     @router.callback_query()
+    # A safety net: dialog buttons go to the dialogs or, when stale, to the error handler, and
+    # foreign data to handlers/unexpected.py; a press must never be left spinning all the same.
     async def stale_button(callback: CallbackQuery, dialog_manager: DialogManager) -> None:
         await callback.answer(gettext("This button is out of date. Here is the menu."))
         await show_menu(dialog_manager)
