@@ -18,10 +18,13 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
 from aiogram_dialog import setup_dialogs
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigurationError, Settings
 from bot.context import AppContext, utcnow
+from bot.digest import send_daily_digest
 from bot.i18n import N_, create_i18n
 from bot.middlewares import DbSession, InFlight, LocaleMiddleware, WhoIsSpeaking
 from bot.services import catalog, users
@@ -56,7 +59,12 @@ class Application:
     inflight: InFlight
     context: AppContext
     ready: asyncio.Event
+    scheduler: AsyncIOScheduler
     _stop: asyncio.Event | None = None
+
+    async def send_daily_digest(self) -> int:
+        """The job the scheduler runs every morning (also callable by hand and from tests)."""
+        return await send_daily_digest(self.context, self.bot, self.i18n)
 
     async def serve(self, *, handle_signals: bool = True) -> None:
         """Runs until SIGTERM/SIGINT (or ``stop()``); in-flight updates finish, then everything closes."""
@@ -154,7 +162,19 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     dp.include_router(build_router(i18n))
     setup_dialogs(dp)
 
-    application = Application(settings, bot, dp, engine, storage, i18n, inflight, context, asyncio.Event())
+    # The clock of timed work. Jobs keep no state of their own: what they send is claimed in the
+    # database first, so several instances may run the same job and each message still goes once.
+    scheduler = AsyncIOScheduler(timezone=settings.default_timezone)
+    application = Application(settings, bot, dp, engine, storage, i18n, inflight, context, asyncio.Event(), scheduler)
+    hour, minute = settings.digest_hour_minute
+    scheduler.add_job(
+        application.send_daily_digest,
+        CronTrigger(hour=hour, minute=minute, timezone=settings.default_timezone),
+        id="daily_digest",
+        misfire_grace_time=3600,
+        coalesce=True,
+        max_instances=1,
+    )
 
     async def on_startup() -> None:
         await migrate.upgrade(engine)
@@ -163,10 +183,13 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
             await users.bootstrap_admins(session, settings.admin_ids, now=clock())
         log.info("catalog: %d live entries; admins: %d", live, len(settings.admin_ids))
         await _set_commands(bot, i18n)
+        scheduler.start()
         if settings.webhook_url is None:
             application.ready.set()  # polling starts right after start-up
 
     async def drain() -> None:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
         await inflight.drain(DRAIN_TIMEOUT)
 
     async def on_shutdown() -> None:

@@ -56,6 +56,26 @@ class Settings(BaseSettings):
         default="INFO", description="DEBUG, INFO, WARNING or ERROR"
     )
     content_dir: str = Field(default="content", description="folder with locales, regions and crisis words")
+    invite_ttl_days: int = Field(default=30, ge=1, le=365, description="days an invitation link stays valid, 1-365")
+    handoff_working_days: int = Field(
+        default=2,
+        ge=0,
+        le=30,
+        description="working days from the case's start (the court's decision on parole, else release) "
+        "until it reaches the facilitator (stage 2), 0-30",
+    )
+    programme_min_working_days: int = Field(
+        default=10, ge=0, le=120, description="earliest end of the programme, in working days from stage 2"
+    )
+    programme_max_working_days: int = Field(
+        default=30, ge=1, le=120, description="working days from stage 2 until the general meeting is held (stage 4)"
+    )
+    report_working_days: int = Field(
+        default=1, ge=0, le=30, description="working days from the general meeting to the report (stage 5)"
+    )
+    digest_time: str = Field(
+        default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM in DEFAULT_TIMEZONE, like 09:00"
+    )
 
     @field_validator("bot_token")
     @classmethod
@@ -130,6 +150,17 @@ class Settings(BaseSettings):
         if self.webhook_url is not None and self.webhook_secret is None:
             raise ValueError("WEBHOOK_SECRET: required when WEBHOOK_URL is set (1-256 of A-Z, a-z, 0-9, _ -)")
         return self
+
+    @model_validator(mode="after")
+    def _programme_window(self) -> Settings:
+        if self.programme_min_working_days > self.programme_max_working_days:
+            raise ValueError("PROGRAMME_MIN_WORKING_DAYS: must not exceed PROGRAMME_MAX_WORKING_DAYS")
+        return self
+
+    @property
+    def digest_hour_minute(self) -> tuple[int, int]:
+        hour, minute = self.digest_time.split(":")
+        return int(hour), int(minute)
 
     @property
     def webhook_path(self) -> str:

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.services.cases import Rules
 from bot.services.crisis import CrisisDetector
 
 
@@ -27,6 +28,17 @@ class AppContext:
 
     def now(self) -> datetime:
         return self.clock()
+
+    @property
+    def rules(self) -> Rules:
+        s = self.settings
+        return Rules(
+            handoff=s.handoff_working_days,
+            programme_min=s.programme_min_working_days,
+            programme_max=s.programme_max_working_days,
+            report=s.report_working_days,
+            invite_ttl_days=s.invite_ttl_days,
+        )
 
     def today(self, timezone: str | None = None) -> date:
         return self.now().astimezone(ZoneInfo(timezone or self.settings.default_timezone)).date()

@@ -75,6 +75,7 @@ class WhoIsSpeaking(BaseMiddleware):
                 tg_user.id,
                 now=data["app"].now(),
                 wrote=isinstance(event, Update) and event.my_chat_member is None,
+                app_language=tg_user.language_code,
             )
         return await handler(event, data)
 

@@ -7,15 +7,32 @@ from aiogram import Router
 
 def dialogs_router() -> Router:
     from dialogs.about.dialog import dialog as about
+    from dialogs.cases.dialog import card_dialog, invite_dialog, list_dialog, new_case_dialog
     from dialogs.common.ids import install_unique_intent_ids
+    from dialogs.consent.dialog import dialog as consent
     from dialogs.crisis.dialog import dialog as crisis
     from dialogs.menu.dialog import dialog as menu
     from dialogs.privacy.dialog import dialog as privacy
+    from dialogs.programme.dialog import dialog as my_programme
     from dialogs.region.dialog import dialog as region
     from dialogs.settings.dialog import dialog as settings
     from dialogs.support.dialog import dialog as support
 
     install_unique_intent_ids()
     router = Router(name="dialogs")
-    router.include_routers(menu(), about(), support(), crisis(), settings(), privacy(), region())
+    router.include_routers(
+        menu(),
+        about(),
+        support(),
+        crisis(),
+        settings(),
+        privacy(),
+        region(),
+        consent(),
+        my_programme(),
+        list_dialog(),
+        card_dialog(),
+        new_case_dialog(),
+        invite_dialog(),
+    )
     return router

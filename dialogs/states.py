@@ -37,3 +37,54 @@ class RegionSG(StatesGroup):
 class PrivacySG(StatesGroup):
     main = State()
     confirm_delete = State()
+
+
+class ConsentSG(StatesGroup):
+    purpose = State()
+    principles = State()
+    next_steps = State()
+    who_sees = State()
+    data = State()
+    participation = State()
+    ask = State()
+    agreed = State()
+    declined = State()
+    data_declined = State()
+    asked = State()
+
+
+class ProgrammeSG(StatesGroup):
+    main = State()
+    withdrawn = State()
+    relatives = State()
+    relative = State()
+
+
+class CasesSG(StatesGroup):
+    list = State()
+
+
+class CaseSG(StatesGroup):
+    card = State()
+    people = State()
+    person = State()
+    relative_name = State()
+    relative_relation = State()
+    stage_pick = State()
+    stage_reason = State()
+
+
+class NewCaseSG(StatesGroup):
+    first_name = State()
+    region = State()
+    release_date = State()
+    parole = State()
+    programme_type = State()
+    curator = State()
+    facilitator = State()
+    confirm = State()
+
+
+class InviteSG(StatesGroup):
+    role = State()
+    region = State()

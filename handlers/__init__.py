@@ -11,20 +11,24 @@ from dialogs import dialogs_router
 from handlers.admin import admin_router
 from handlers.errors import errors_router
 from handlers.fallback import fallback_router
+from handlers.filters import input_states
 from handlers.public import public_router
 from handlers.staff import staff_router
+from handlers.team import team_router
 from handlers.unexpected import unexpected_router
 
 
 def build_router(i18n: I18n) -> Router:
     root = Router(name="root")
+    dialogs = dialogs_router()
     root.include_routers(
         errors_router(),
         public_router(i18n),
+        team_router(),
         staff_router(),
         admin_router(),
-        unexpected_router(),
-        dialogs_router(),
+        unexpected_router(input_states(dialogs)),
+        dialogs,
         fallback_router(),
     )
     return root

@@ -25,16 +25,24 @@ def admin_router() -> Router:
     async def setrole(message: Message, command: CommandObject, session: AsyncSession, profile: Profile) -> None:
         parts = (command.args or "").split()
         roles = [r.value for r in Role] + ["none"]
-        if len(parts) != 2 or not parts[0].isdigit() or parts[1] not in roles:
+        if len(parts) not in (2, 3) or not parts[0].isdigit() or parts[1] not in roles:
             await message.answer(
-                gettext("Usage: /setrole TELEGRAM_ID ROLE\nRoles: {roles}").format(roles=", ".join(roles))
+                gettext(
+                    "Usage: /setrole TELEGRAM_ID ROLE [REGION]\nRoles: {roles}\n"
+                    "REGION (for staff: whose cases they see), like altai_krai"
+                ).format(roles=", ".join(roles))
             )
             return
         target, role = int(parts[0]), None if parts[1] == "none" else Role(parts[1])
         try:
-            await users.set_role(session, actor=profile, target_id=target, role=role)
+            await users.set_role(
+                session, actor=profile, target_id=target, role=role, scope_region=parts[2] if len(parts) == 3 else None
+            )
         except users.NotAllowed:
             await message.answer(gettext("You cannot take the admin role away from yourself."))
+            return
+        except users.UnknownRegion:
+            await message.answer(gettext("There is no region with this code."))
             return
         await message.answer(
             gettext("Done: {user} now has the role “{role}”.").format(

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiogram import Router
 from aiogram.filters import Filter
+from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message, TelegramObject
-from aiogram_dialog import DialogManager
+from aiogram_dialog.api.entities import Context
 
 from bot.context import AppContext
 from bot.services.users import Profile
@@ -35,13 +37,26 @@ class NothingListens(Filter):
     who typed something deserves an answer instead, so such messages are taken before the dialogs.
     A screen that does take input owns every message sent to it: give it a second MessageInput
     for the content it cannot use, with a kind answer.
+
+    Filters run before aiogram_dialog's manager middleware, so the open screen is read from the
+    context its outer middleware has already loaded (``aiogd_context``).
     """
 
-    async def __call__(self, message: Message, dialog_manager: DialogManager | None = None, **_: Any) -> bool:
-        if dialog_manager is None or not dialog_manager.has_context():
-            return True
-        window = dialog_manager.dialog().windows.get(dialog_manager.current_context().state)  # type: ignore[attr-defined]
-        return window is None or getattr(window, "on_message", None) is None
+    def __init__(self, input_states: frozenset[State]) -> None:
+        self.input_states = input_states
+
+    async def __call__(self, message: Message, aiogd_context: Context | None = None, **_: Any) -> bool:
+        return aiogd_context is None or aiogd_context.state not in self.input_states
+
+
+def input_states(dialogs: Router) -> frozenset[State]:
+    """The states of every window that takes typed input."""
+    return frozenset(
+        state
+        for dialog in dialogs.sub_routers
+        for state, window in getattr(dialog, "windows", {}).items()
+        if getattr(window, "on_message", None) is not None
+    )
 
 
 class NotADialogButton(Filter):

@@ -4,17 +4,84 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter, Command, CommandObject, CommandStart
-from aiogram.types import ChatMemberUpdated, Message
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from aiogram.utils.i18n import I18n, gettext
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, start_payload, users
-from bot.services.start_payload import RegionLink, Unknown
+from bot.context import AppContext
+from bot.services import audit, invitations, start_payload, users
+from bot.services.start_payload import InviteLink, RegionLink, Unknown
 from bot.services.users import Profile
 from dialogs.common.keyboards import MENU_LABEL, SOS_LABEL, labels_in_all_locales, reply_keyboard
-from dialogs.states import MenuSG, PrivacySG, SettingsSG
+from dialogs.states import ConsentSG, MenuSG, PrivacySG, ProgrammeSG, SettingsSG
 from handlers.common import open_crisis, show_menu
+
+OPEN_PROGRAMME = "mp:open"  # a button in messages the bot sends on its own
+
+
+async def _open_invitation(
+    message: Message, token: str, profile: Profile, dialog_manager: DialogManager, app: AppContext
+) -> None:
+    """An invitation link: she joins her place in a case and reads about the programme before
+    deciding, or a team member gets her role. A link that does not work says why and who can help."""
+    async with app.db() as session:
+        try:
+            joined = await invitations.redeem(
+                session,
+                token=token,
+                user_id=profile.user_id,
+                first_name=message.from_user.first_name if message.from_user else None,
+                now=app.now(),
+            )
+        except invitations.InviteProblem as problem:
+            joined = problem
+    if isinstance(joined, invitations.InviteProblem):
+        reason = {
+            "expired": gettext("This invitation has expired: links work for a limited time."),
+            "used": gettext("This invitation has already been used: each link works only once."),
+            "revoked": gettext("This invitation has been cancelled: a newer one may have been issued."),
+        }.get(joined.reason, gettext("This invitation link does not work: it may have been copied incompletely."))
+        await message.answer(
+            reason
+            + "\n\n"
+            + gettext(
+                "Nothing is lost. Ask the person who gave you the link for a new one. Everything else in the bot "
+                "is open to you now: help near you, and the 🆘 button for urgent help."
+            ),
+            reply_markup=reply_keyboard(),
+        )
+        await show_menu(dialog_manager)
+        return
+    if isinstance(joined, invitations.JoinedTeam):
+        from handlers.staff import role_name
+
+        await message.answer(
+            gettext(
+                "Welcome to the team! Your role: “{role}”.\n\n"
+                "/cases — your cases\n/overdue — what is late\n/questions — questions from participants"
+            ).format(role=role_name(joined.role.value))
+            + ("\n/newcase — register a case\n/invite — invite to the team" if joined.role.value == "staff" else ""),
+            reply_markup=reply_keyboard(),
+        )
+        await show_menu(dialog_manager)
+        return
+    if joined.again:
+        await dialog_manager.start(ProgrammeSG.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+        return
+    await message.answer(
+        gettext(
+            "Hello! 👋 You have been invited to a restorative programme. First, a few short screens about it. "
+            "Read them calmly: you decide everything yourself, and you can stop at any moment."
+        ),
+        reply_markup=reply_keyboard(),
+    )
+    await dialog_manager.start(
+        ConsentSG.purpose,
+        data={"participant_id": joined.participant_id},
+        mode=StartMode.RESET_STACK,
+        show_mode=ShowMode.SEND,
+    )
 
 
 def public_router(i18n: I18n) -> Router:
@@ -28,8 +95,12 @@ def public_router(i18n: I18n) -> Router:
         session: AsyncSession,
         profile: Profile,
         dialog_manager: DialogManager,
+        app: AppContext,
     ) -> None:
         payload = start_payload.parse(command.args)
+        if isinstance(payload, InviteLink):
+            await _open_invitation(message, payload.token, profile, dialog_manager, app)
+            return
         if isinstance(payload, RegionLink):
             try:
                 await users.set_region(session, profile.user_id, payload.region_code)
@@ -79,6 +150,11 @@ def public_router(i18n: I18n) -> Router:
     @router.message(F.text.in_(labels_in_all_locales(i18n, SOS_LABEL)))
     async def sos(message: Message, dialog_manager: DialogManager) -> None:
         await open_crisis(dialog_manager)
+
+    @router.callback_query(F.data == OPEN_PROGRAMME)
+    async def open_programme(callback: CallbackQuery, dialog_manager: DialogManager) -> None:
+        await callback.answer()
+        await dialog_manager.start(ProgrammeSG.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
 
     @router.my_chat_member(ChatMemberUpdatedFilter(KICKED))
     async def blocked(event: ChatMemberUpdated, session: AsyncSession) -> None:

@@ -6,15 +6,17 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext
+from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import N_
 from bot.services import audit, users
 from bot.services.users import Profile
 from db.models import Role
+from dialogs.states import InviteSG, NewCaseSG
 from handlers.filters import HasRole
 
-STAFF_COMMANDS = ("stats",)
+STAFF_COMMANDS = ("stats", "invite", "newcase")
 ROLE_NAMES = {
     None: N_("no role yet"),
     Role.WOMAN: N_("participant"),
@@ -52,5 +54,13 @@ def staff_router() -> Router:
             f"{region or not_chosen}: {count}" for region, count in sorted(by_region.items(), key=lambda x: str(x[0]))
         ]
         await message.answer("\n".join(lines))
+
+    @router.message(Command("invite"))
+    async def invite(message: Message, dialog_manager: DialogManager) -> None:
+        await dialog_manager.start(InviteSG.role, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+
+    @router.message(Command("newcase"))
+    async def new_case(message: Message, dialog_manager: DialogManager) -> None:
+        await dialog_manager.start(NewCaseSG.first_name, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
 
     return router

@@ -7,6 +7,7 @@ Runs before the dialogs (see ``NothingListens``); never silence.
 from __future__ import annotations
 
 from aiogram import F, Router
+from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext
 from aiogram_dialog import DialogManager
@@ -18,9 +19,10 @@ from handlers.admin import ADMIN_COMMANDS
 from handlers.common import open_crisis, show_again_or_menu, show_menu
 from handlers.filters import CrisisWords, NotADialogButton, NothingListens
 from handlers.staff import STAFF_COMMANDS
+from handlers.team import TEAM_COMMANDS
 
 
-def unexpected_router() -> Router:
+def unexpected_router(input_states: frozenset[State]) -> Router:
     router = Router(name="unexpected")
     router.message.filter(F.chat.type == "private")
 
@@ -35,12 +37,12 @@ def unexpected_router() -> Router:
         )
         await open_crisis(dialog_manager)
 
-    @router.message(NothingListens(), F.text.startswith("/"))
+    @router.message(NothingListens(input_states), F.text.startswith("/"))
     async def unknown_command(
         message: Message, session: AsyncSession, profile: Profile, dialog_manager: DialogManager
     ) -> None:
         name = (message.text or "/").split()[0][1:].split("@", 1)[0].lower()
-        if name in STAFF_COMMANDS or name in ADMIN_COMMANDS:
+        if name in STAFF_COMMANDS or name in ADMIN_COMMANDS or name in TEAM_COMMANDS:
             audit.record(session, actor_id=profile.user_id, action="denied", object_type="command", object_id=name)
             await session.commit()
             await message.answer(gettext("This command is only for the programme team. The menu is below."))
@@ -48,7 +50,7 @@ def unexpected_router() -> Router:
             await message.answer(gettext("I do not know this command. Here is what I can do: /help"))
         await show_again_or_menu(dialog_manager)
 
-    @router.message(NothingListens(), F.text)
+    @router.message(NothingListens(input_states), F.text)
     async def free_text(message: Message, dialog_manager: DialogManager) -> None:
         await message.answer(
             gettext(
@@ -58,7 +60,7 @@ def unexpected_router() -> Router:
         )
         await show_again_or_menu(dialog_manager)
 
-    @router.message(NothingListens())
+    @router.message(NothingListens(input_states))
     async def anything_else(message: Message, dialog_manager: DialogManager) -> None:
         await message.answer(
             gettext(

@@ -13,6 +13,9 @@ from bot.config import SUPPORTED_LOCALES
 from bot.services import audit
 from db.models import FsmRecord, Region, Role, User
 
+TEAM_ROLES = frozenset({Role.CURATOR, Role.FACILITATOR, Role.STAFF, Role.ADMIN})
+PARTICIPANT_ROLES = frozenset({Role.WOMAN, Role.RELATIVE})
+
 # last_seen is a coarse "is she still around" mark; writing it on every update would double the writes.
 _SEEN_RESOLUTION = timedelta(minutes=5)
 
@@ -27,6 +30,16 @@ class Profile:
     first_seen: datetime
     blocked_bot: bool
     is_new: bool
+    scope_region: str | None = None  # team members: the region whose cases staff see
+    app_language: str | None = None  # her Telegram app's language, for messages sent on the bot's own
+
+    def locale(self, default: str) -> str:
+        """The language to write to her in when she has not just written herself."""
+        return resolve_locale(self.chosen_locale, self.app_language, default)
+
+    @property
+    def is_team(self) -> bool:
+        return self.role in TEAM_ROLES
 
     def has_role(self, *roles: Role) -> bool:
         return self.role in roles
@@ -42,6 +55,8 @@ def _profile(user: User, *, is_new: bool = False) -> Profile:
         first_seen=user.first_seen,
         blocked_bot=user.blocked_bot,
         is_new=is_new,
+        scope_region=user.scope_region,
+        app_language=user.app_language,
     )
 
 
@@ -56,12 +71,23 @@ def resolve_locale(chosen: str | None, telegram_code: str | None, default: str) 
     return default
 
 
+def _short(code: str | None) -> str | None:
+    return code[:8] if code else None
+
+
 async def get_profile(session: AsyncSession, user_id: int) -> Profile | None:
     user = await session.get(User, user_id)
     return _profile(user) if user else None
 
 
-async def touch(session: AsyncSession, user_id: int, *, now: datetime | None = None, wrote: bool = True) -> Profile:
+async def touch(
+    session: AsyncSession,
+    user_id: int,
+    *,
+    now: datetime | None = None,
+    wrote: bool = True,
+    app_language: str | None = None,
+) -> Profile:
     """Registers a first visit or refreshes last_seen. ``wrote``: she sent a message or pressed a
     button, so she has not blocked the bot (whatever we believed)."""
     now = now or datetime.now(UTC)
@@ -71,7 +97,7 @@ async def touch(session: AsyncSession, user_id: int, *, now: datetime | None = N
         # Two first updates of one person at once (two instances behind a webhook) must not collide.
         created = await session.execute(
             insert(User)
-            .values(id=user_id, first_seen=now, last_seen=now, blocked_bot=False)
+            .values(id=user_id, first_seen=now, last_seen=now, blocked_bot=False, app_language=_short(app_language))
             .on_conflict_do_nothing(index_elements=[User.id])
         )
         user = await session.get(User, user_id, populate_existing=True)
@@ -81,6 +107,8 @@ async def touch(session: AsyncSession, user_id: int, *, now: datetime | None = N
             return _profile(user, is_new=True)
     if now - user.last_seen >= _SEEN_RESOLUTION:
         user.last_seen = now
+    if app_language and user.app_language != _short(app_language):
+        user.app_language = _short(app_language)
     if wrote and user.blocked_bot:
         user.blocked_bot = False
         audit.record(session, actor_id=user_id, action="bot_unblocked", now=now)
@@ -151,7 +179,9 @@ class NotAllowed(PermissionError):
     pass
 
 
-async def set_role(session: AsyncSession, *, actor: Profile, target_id: int, role: Role | None) -> None:
+async def set_role(
+    session: AsyncSession, *, actor: Profile, target_id: int, role: Role | None, scope_region: str | None = None
+) -> None:
     """Only an admin changes roles, and an admin cannot demote herself (the service would lose its last key)."""
     if actor.role != Role.ADMIN:
         audit.record(
@@ -171,7 +201,11 @@ async def set_role(session: AsyncSession, *, actor: Profile, target_id: int, rol
     if user is None:
         user = User(id=target_id, first_seen=now, last_seen=now, blocked_bot=False)
         session.add(user)
+    if scope_region is not None and await session.get(Region, scope_region) is None:
+        await session.rollback()
+        raise UnknownRegion(scope_region)
     user.role = role.value if role else None
+    user.scope_region = scope_region if role in TEAM_ROLES else None
     audit.record(
         session,
         actor_id=actor.user_id,
@@ -179,6 +213,7 @@ async def set_role(session: AsyncSession, *, actor: Profile, target_id: int, rol
         object_type="user",
         object_id=target_id,
         role=role.value if role else None,
+        region=user.scope_region,
     )
     await session.commit()
 

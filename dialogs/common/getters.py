@@ -28,7 +28,9 @@ async def reading(manager: DialogManager) -> AsyncIterator[AsyncSession]:
 
 
 def user_id_of(manager: DialogManager) -> int:
-    return manager.event.from_user.id  # type: ignore[union-attr]
+    """Whoever the update is from (also inside the error handler, whose event is an ErrorEvent)."""
+    person = manager.middleware_data.get("event_from_user") or manager.event.from_user  # type: ignore[union-attr]
+    return person.id
 
 
 async def current_region(manager: DialogManager, session: AsyncSession) -> tuple[str | None, RegionInfo | None]:

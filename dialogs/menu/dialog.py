@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
-from aiogram_dialog import Dialog, Window
+from typing import Any
+
+from aiogram import F
+from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.kbd import Row, Start, SwitchTo
 
+from bot.services import programme, users
+from dialogs.common.getters import reading, user_id_of
 from dialogs.common.widgets import Tr, crisis_button
-from dialogs.states import AboutSG, MenuSG, PrivacySG, SettingsSG, SupportSG
+from dialogs.states import AboutSG, CasesSG, MenuSG, PrivacySG, ProgrammeSG, SettingsSG, SupportSG
+
+
+async def menu_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    """Her own programme appears once she has a place in one; the team sees its cases."""
+    async with reading(dialog_manager) as session:
+        profile = await users.get_profile(session, user_id_of(dialog_manager))
+        in_programme = await programme.has_programme(session, user_id=user_id_of(dialog_manager))
+    return {"in_programme": in_programme, "team": bool(profile and profile.is_team)}
 
 
 def dialog() -> Dialog:
@@ -14,6 +27,8 @@ def dialog() -> Dialog:
     return Dialog(
         Window(
             Tr("What would you like to do? Tap a button below."),
+            Start(Tr("📋 My programme"), id="mine", state=ProgrammeSG.main, when=F["in_programme"]),
+            Start(Tr("🗂 Cases"), id="cases", state=CasesSG.list, when=F["team"]),
             Start(Tr("💬 What is the programme"), id="about", state=AboutSG.intro),
             Start(Tr("🧭 Where to get help"), id="support", state=SupportSG.categories),
             crisis_button(),
@@ -22,6 +37,7 @@ def dialog() -> Dialog:
                 Start(Tr("🔒 Privacy"), id="privacy", state=PrivacySG.main),
                 SwitchTo(Tr("❓ Help"), id="help", state=MenuSG.help),
             ),
+            getter=menu_getter,
             state=MenuSG.main,
         ),
         Window(

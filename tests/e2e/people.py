@@ -1,5 +1,6 @@
 """Small steps many stories share."""
 
+import re
 from typing import Any
 
 from tests.fake_telegram import FakeTelegram, FakeUser
@@ -11,3 +12,75 @@ async def at_menu(fake: FakeTelegram, **person: Any) -> FakeUser:
     await user.send("/start")
     await user.expect("What would you like", predicate=lambda m: m.has_button("Help"))
     return user
+
+
+INVITE = re.compile(r"start=(i-[A-Za-z0-9_-]+)")
+
+
+def invite_payload(message: Any) -> str:
+    """The ``/start`` payload of the invitation link in a message the bot sent."""
+    found = INVITE.search(message.text)
+    assert found, f"no invitation link in {message.text!r}"
+    return found.group(1)
+
+
+async def team_member(
+    fake: FakeTelegram, session: Any, role: str, *, region: str | None = "altai_krai", name: str = "Ольга"
+) -> FakeUser:
+    """A person of the programme team, set up directly in the database (role invitations have their
+    own test); she has opened the bot and sees the menu."""
+    from db.models import User
+
+    user = await at_menu(fake, first_name=name)
+    # The database outlives a test: a name of its own keeps buttons apart from earlier tests' people.
+    unique = name + "-" + "".join(chr(ord("a") + int(d)) for d in str(user.id)[-5:])
+    user.chat.user["first_name"] = unique
+    session.expire_all()
+    row = await session.get(User, user.id)
+    row.role, row.scope_region, row.display_name = role, region, unique
+    await session.commit()
+    return user
+
+
+async def register_case(
+    staff: FakeUser,
+    *,
+    name: str = "Анна",
+    release: str = "01.12.2026",
+    parole: bool = False,
+    curator: str | None = None,
+    facilitator: str | None = None,
+) -> tuple[str, str]:
+    """Staff register a case through the guided flow; returns (case code, the woman's link payload)."""
+    await staff.send("/newcase")
+    await staff.expect("Her first name")
+    await staff.send(name)
+    await staff.expect("Release date", predicate=lambda m: m.has_button("Cancel"))
+    await staff.send(release)
+    await staff.expect("on parole", predicate=lambda m: m.has_button("Yes"))
+    await staff.press("Yes" if parole else "No")
+    await staff.expect("Type of programme", predicate=lambda m: m.has_button("Family conference"))
+    await staff.press("Family conference")
+    await staff.expect("Curator of the family", predicate=lambda m: m.has_button("Later"))
+    await staff.press(curator or "Later")
+    await staff.expect("Facilitator:", predicate=lambda m: m.has_button("Later"))
+    await staff.press(facilitator or "Later")
+    await staff.expect("Check, please", predicate=lambda m: m.has_button("Register"))
+    await staff.press("Register")
+    created = await staff.expect("is registered")
+    code = re.search(r"Case ([A-Z0-9]{8}) is registered", created.text)
+    assert code, created.text
+    await staff.expect(f"Case {code.group(1)}", predicate=lambda m: m.has_button("People"))
+    return code.group(1), invite_payload(created)
+
+
+async def consent_screens(person: FakeUser, payload: str) -> None:
+    """Opens an invitation and reads the four screens up to the first question."""
+    await person.send(f"/start {payload}")
+    await person.expect("You have been invited")
+    await person.expect("Why you are invited", predicate=lambda m: m.has_button("Next"))
+    for title in ("Four rules", "What happens next", "Who sees what"):
+        await person.press("Next")
+        await person.expect(title, predicate=lambda m: m.has_button("Next"))
+    await person.press("Next")
+    await person.expect("Question 1 of 2", predicate=lambda m: m.has_button("Yes, I agree"))

@@ -1,0 +1,30 @@
+"""Telling people other than the one on the screen (the team, the woman) from inside a flow."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from aiogram import Bot
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
+from aiogram_dialog import DialogManager
+
+from bot import notify
+from bot.context import AppContext
+from dialogs.common.getters import user_id_of
+
+
+async def tell_team(
+    manager: DialogManager,
+    recipients: Iterable[int],
+    render: Callable[[], str],
+    *,
+    reply_markup: InlineKeyboardMarkup | None = None,
+) -> None:
+    app: AppContext = manager.middleware_data["app"]
+    bot: Bot = manager.middleware_data["bot"]
+    i18n: I18n = manager.middleware_data["i18n"]
+    me = user_id_of(manager)
+    for user_id in dict.fromkeys(recipients):
+        if user_id != me:
+            await notify.tell(bot, i18n, app.db, user_id, render, reply_markup=reply_markup)

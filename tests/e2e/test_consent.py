@@ -1,0 +1,108 @@
+"""A case is registered, the woman opens her link, reads, agrees, later withdraws; her team is told."""
+
+from sqlalchemy import select
+
+from db.models import AuditEvent, ConsentEvent, Participant
+from tests.e2e.people import consent_screens, register_case, team_member
+
+
+async def test_register_invite_agree_and_withdraw(bot, fake, session) -> None:
+    staff = await team_member(fake, session, "staff", name="Светлана")
+    curator = await team_member(fake, session, "curator", name="Ирина")
+    facilitator = await team_member(fake, session, "facilitator", name="Павел")
+    code, payload = await register_case(staff, curator=curator.first_name, facilitator=facilitator.first_name)
+
+    woman = fake.user(first_name="Anna", language_code="en")
+    await consent_screens(woman, payload)
+    await woman.press("Yes, I agree")
+    await woman.expect("Question 2 of 2", predicate=lambda m: m.has_button("I want to ask first"))
+    await woman.press("I agree")
+    await woman.expect("Thank you. 🌱", predicate=lambda m: m.has_button("My programme"))
+    told = await facilitator.expect(f"Case {code}")
+    assert "taking part: agreed" in told.text and "Анна" in told.text
+    await curator.expect(f"Case {code}")
+
+    await woman.press("My programme")
+    mine = await woman.expect("My programme", predicate=lambda m: m.has_button("Withdraw from the programme"))
+    assert curator.first_name in mine.text and facilitator.first_name in mine.text
+    assert "Keeping your data: you agreed" in mine.text
+    await woman.press("Withdraw from the programme")
+    await woman.expect("You have withdrawn", predicate=lambda m: m.has_button("agree again"))
+    withdrawn = await facilitator.expect("withdrew consent")
+    assert code in withdrawn.text
+    await curator.expect("withdrew consent")
+
+    session.expire_all()
+    participant = await session.scalar(select(Participant).where(Participant.user_id == woman.id))
+    events = (
+        await session.scalars(
+            select(ConsentEvent).where(ConsentEvent.participant_id == participant.id).order_by(ConsentEvent.id)
+        )
+    ).all()
+    assert [(e.purpose, e.decision) for e in events] == [
+        ("data", "agree"),
+        ("participation", "agree"),
+        ("participation", "withdraw"),
+    ]
+    assert all(len(e.text_version) == 64 and e.locale == "en" for e in events)
+    # The data and participation texts differ, so their versions do too.
+    assert events[0].text_version != events[1].text_version
+
+
+async def test_decline_and_ask_first(bot, fake, session) -> None:
+    staff = await team_member(fake, session, "staff")
+    curator = await team_member(fake, session, "curator", name="Ирина")
+    _code, payload = await register_case(staff, name="Вера", curator=curator.first_name)
+
+    woman = fake.user(language_code="en")
+    await consent_screens(woman, payload)
+    await woman.press("Yes, I agree")
+    await woman.expect("Question 2 of 2", predicate=lambda m: m.has_button("I want to ask first"))
+    await woman.press("I want to ask first")
+    await woman.expect("Write your question", predicate=lambda m: m.has_button("Back"))
+    await woman.send_sticker()
+    await woman.expect("written in words")
+    await woman.send("Will my mother be there?")
+    await woman.expect("Your question is saved", predicate=lambda m: m.has_button("My programme"))
+    await curator.expect("asked a question")
+
+    await curator.send("/questions")
+    await curator.expect("Questions before deciding: 1")
+    question = await curator.expect("Will my mother be there?")
+    number = question.text.split()[0].lstrip("#")
+    await curator.send(f"/answered {number}")
+    await curator.expect("Marked as answered")
+    await curator.send("/questions")
+    await curator.expect("No open questions")
+
+    await woman.press("My programme")
+    await woman.expect("Taking part: you asked a question first", predicate=lambda m: m.has_button("Decide"))
+    await woman.press("Decide about taking part")
+    await woman.expect("Why you are invited", predicate=lambda m: m.has_button("Next"))
+    for _ in range(4):
+        await woman.press("Next")
+        await woman.expect(predicate=lambda m: m.has_button("Back"))
+    await woman.press("Yes, I agree")
+    await woman.expect("Question 2 of 2", predicate=lambda m: m.has_button("I do not agree"))
+    await woman.press("I do not agree")
+    await woman.expect("Thank you for telling us", predicate=lambda m: m.has_button("Menu"))
+    await curator.expect("taking part: declined")
+
+    reads = (
+        await session.scalars(
+            select(AuditEvent.action).where(AuditEvent.actor_id == curator.id, AuditEvent.action == "question_read")
+        )
+    ).all()
+    assert reads == ["question_read"]
+
+
+async def test_declining_data_stops_there(bot, fake, session) -> None:
+    staff = await team_member(fake, session, "staff")
+    _code, payload = await register_case(staff, name="Лена")
+    woman = fake.user(language_code="en")
+    await consent_screens(woman, payload)
+    await woman.press("No")
+    await woman.expect("Without your consent we keep nothing more", predicate=lambda m: m.has_button("Menu"))
+    await woman.press("My programme")
+    mine = await woman.expect("My programme", predicate=lambda m: m.has_button("Decide"))
+    assert "Keeping your data: you said no" in mine.text
