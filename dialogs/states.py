@@ -72,6 +72,7 @@ class CaseSG(StatesGroup):
     relative_relation = State()
     stage_pick = State()
     stage_reason = State()
+    history = State()
 
 
 class NewCaseSG(StatesGroup):

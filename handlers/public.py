@@ -56,14 +56,13 @@ async def _open_invitation(
     if isinstance(joined, invitations.JoinedTeam):
         from handlers.staff import role_name
 
-        await message.answer(
-            gettext(
-                "Welcome to the team! Your role: “{role}”.\n\n"
-                "/cases — your cases\n/overdue — what is late\n/questions — questions from participants"
-            ).format(role=role_name(joined.role.value))
-            + ("\n/newcase — register a case\n/invite — invite to the team" if joined.role.value == "staff" else ""),
-            reply_markup=reply_keyboard(),
-        )
+        text = gettext(
+            "Welcome to the team! Your role: “{role}”.\n\n"
+            "/cases — your cases\n/overdue — what is late\n/questions — questions from participants"
+        ).format(role=role_name(joined.role.value))
+        if joined.role.value in ("staff", "admin"):
+            text += "\n" + gettext("/newcase — register a case\n/invite — invite to the team")
+        await message.answer(text, reply_markup=reply_keyboard())
         await show_menu(dialog_manager)
         return
     if joined.again:

@@ -264,11 +264,7 @@ async def _check_draft(session: AsyncSession, draft: CaseDraft) -> None:
         if user_id is not None:
             person = await session.get(User, user_id)
             # Appointed among the team of the case's region (or those who work everywhere).
-            if (
-                person is None
-                or person.role != role.value
-                or person.scope_region not in (None, draft.region_code)
-            ):
+            if person is None or person.role != role.value or person.scope_region not in (None, draft.region_code):
                 raise Invalid(field)
 
 

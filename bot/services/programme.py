@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, invitations
@@ -408,3 +408,52 @@ def purposes_to_ask(data: str | None, participation: str | None) -> list[Consent
     if participation != Decision.AGREE:
         asks.append(ConsentPurpose.PARTICIPATION)
     return asks
+
+
+async def leave_all(session: AsyncSession, *, user_id: int, now: datetime) -> list[Notice]:
+    """Before her data is deleted ("delete my data"): every standing "yes" is withdrawn, her open
+    questions are deleted, and her place in each case is unlinked from her Telegram account. The
+    decisions made so far stay with the case (who agreed to what, and when), under no name but the
+    first name the team wrote."""
+    notices = []
+    mine = (await session.scalars(select(Participant).where(Participant.user_id == user_id))).all()
+    for participant in mine:
+        case = await session.get(Case, participant.case_id)
+        assert case is not None
+        state = await latest_decisions(session, [participant.id])
+        for purpose in (ConsentPurpose.PARTICIPATION, ConsentPurpose.DATA):
+            if state.get((participant.id, purpose.value)) == Decision.AGREE:
+                session.add(
+                    ConsentEvent(
+                        participant_id=participant.id,
+                        user_id=user_id,
+                        purpose=purpose.value,
+                        decision=Decision.WITHDRAW.value,
+                        text_version=text_version(["data deleted at her request"]),
+                        locale="-",
+                        at=now,
+                    )
+                )
+        await session.execute(delete(Question).where(Question.participant_id == participant.id))
+        participant.user_id = None
+        audit.record(
+            session,
+            actor_id=user_id,
+            action="left_programme",
+            object_type="participant",
+            object_id=participant.id,
+            now=now,
+        )
+        notices.append(
+            Notice(
+                case.id,
+                case.code,
+                participant.first_name,
+                participant.kind,
+                ConsentPurpose.DATA.value,
+                Decision.WITHDRAW.value,
+                _team(case),
+            )
+        )
+    await session.commit()
+    return notices

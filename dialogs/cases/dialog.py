@@ -21,7 +21,7 @@ from aiogram_dialog.widgets.text import Format, Multi
 from bot.context import AppContext
 from bot.services import cases, catalog, invitations
 from bot.services.cases import CaseDraft, CaseView, Deadline
-from bot.services.formatting import format_date
+from bot.services.formatting import format_date, format_datetime
 from bot.services.users import Profile
 from db.models import ProgrammeType, Role
 from dialogs.common.getters import locale_of, reading, user_id_of
@@ -402,6 +402,27 @@ async def on_reason(message: Message, _widget: MessageInput, manager: DialogMana
     await manager.switch_to(CaseSG.card)
 
 
+async def history_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    app = _app(dialog_manager)
+    actor = await _fresh_profile(dialog_manager)
+    locale = locale_of(dialog_manager)
+    try:
+        async with reading(dialog_manager) as session:
+            moves = await cases.stage_history(session, actor=actor, case_id=_case_id(dialog_manager))
+    except cases.Refused:
+        moves = []
+    lines = [
+        "{when} · {before} → {after}\n{reason}".format(
+            when=format_datetime(m.at, locale, app.settings.default_timezone, fmt="short"),
+            before=m.from_stage,
+            after=m.to_stage,
+            reason=escape(m.reason),
+        )
+        for m in moves[-15:]
+    ]
+    return {"moves": "\n\n".join(lines), "empty": not lines}
+
+
 def card_dialog() -> Dialog:
     back_to_card = SwitchTo(Tr("◀ Back"), id="card", state=CaseSG.card)
     return Dialog(
@@ -421,6 +442,7 @@ def card_dialog() -> Dialog:
             ),
             SwitchTo(Tr("👥 People and invitations"), id="people", state=CaseSG.people, when=F["ok"]),
             SwitchTo(Tr("➡️ Move to another stage"), id="stage", state=CaseSG.stage_pick, when=F["can_move"]),
+            SwitchTo(Tr("📜 History"), id="history", state=CaseSG.history, when=F["ok"]),
             Row(Cancel(Tr("◀ Back")), menu_button()),
             crisis_button(),
             getter=card_getter,
@@ -496,6 +518,15 @@ def card_dialog() -> Dialog:
             crisis_button(),
             getter=stages_getter,
             state=CaseSG.stage_pick,
+        ),
+        Window(
+            Tr("<b>Stage history</b>"),
+            Tr("No moves yet: the case is at its first stage since it was registered.", when=F["empty"]),
+            Format("\n{moves}", when=~F["empty"]),
+            back_to_card,
+            crisis_button(),
+            getter=history_getter,
+            state=CaseSG.history,
         ),
         Window(
             Tr("Why? One message, it goes to the case history."),

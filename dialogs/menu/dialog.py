@@ -52,8 +52,15 @@ def dialog() -> Dialog:
                 "The 🆘 button is always at the bottom of the screen. It shows the phone numbers "
                 "of people who will help you right away."
             ),
+            Tr(
+                "\n<b>For the programme team</b>\n"
+                "/cases — your cases\n/case CODE — one case\n/overdue — what is late\n"
+                "/questions — questions from participants\n/newcase, /invite — for staff",
+                when=F["team"],
+            ),
             crisis_button(),
             SwitchTo(Tr("☰ Menu"), id="back", state=MenuSG.main),
+            getter=menu_getter,
             state=MenuSG.help,
         ),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from aiogram.types import CallbackQuery, ReplyKeyboardRemove
@@ -10,9 +11,10 @@ from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.kbd import Button, Row, SwitchTo
 
 from bot.context import AppContext
-from bot.services import users
+from bot.services import programme, users
 from bot.services.formatting import format_date
 from dialogs.common.getters import locale_of, reading, user_id_of
+from dialogs.common.team import tell_team
 from dialogs.common.widgets import Tr, crisis_button, menu_button
 from dialogs.states import PrivacySG
 
@@ -27,9 +29,21 @@ async def privacy_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 
 async def on_delete(callback: CallbackQuery, _widget: Any, manager: DialogManager) -> None:
+    app: AppContext = manager.middleware_data["app"]
     # Close the dialogs first, so nothing of this conversation is written back after the deletion.
     await manager.reset_stack(remove_keyboard=False)
-    await users.forget(manager.middleware_data["session"], callback.from_user.id)
+    session = manager.middleware_data["session"]
+    left = await programme.leave_all(session, user_id=callback.from_user.id, now=app.now())
+    await users.forget(session, callback.from_user.id)
+    for notice in left:
+
+        def render(notice: programme.Notice = notice) -> str:
+            return gettext(
+                "Case {code}: {name} deleted her data in the bot and withdrew her consent. "
+                "Please do not tell the other participants."
+            ).format(code=notice.case_code, name=escape(notice.participant_first_name))
+
+        await tell_team(manager, notice.team, render)
     await callback.answer()
     if callback.message is not None:
         await callback.message.answer(
@@ -52,7 +66,9 @@ def dialog() -> Dialog:
                 "• The day you first wrote to the bot: {first_seen}.\n"
                 "• Where you are in the bot's menus, so nothing is lost if the bot restarts. "
                 "This is stored encrypted.\n"
-                "• A record of important actions, such as deleting your data, without the content of messages.\n\n"
+                "• A record of important actions, such as deleting your data, without the content of messages.\n"
+                "• If you take part in a programme: your first name as the team wrote it, your decisions "
+                "and your questions.\n\n"
                 "<b>Who sees it:</b> only the programme team, and only what they need for their work. "
                 "Each time someone from the team opens a person's data, it is recorded.\n\n"
                 "<b>What we never ask:</b> your surname, your offence or your sentence.\n\n"
@@ -67,7 +83,8 @@ def dialog() -> Dialog:
         Window(
             Tr(
                 "Delete everything we keep about you? The bot will forget your language, region and "
-                "settings. This cannot be undone."
+                "settings. If you take part in a programme, this also withdraws your consent, and your "
+                "curator and facilitator are told. This cannot be undone."
             ),
             Row(
                 Button(Tr("Yes, delete"), id="yes", on_click=on_delete),

@@ -3,7 +3,7 @@ which case, role invitations, and deadlines on the production calendar."""
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from db.models import AuditEvent, Case, Participant, User
 from tests.conftest import ADMIN_ID, Clock
@@ -281,3 +281,49 @@ async def test_stage_moves_and_deadlines_across_a_holiday(start_bot, fake, sessi
         )
     ).all()
     assert actions == ["stage_moved"]
+
+
+async def test_registering_with_bad_input(bot, fake, session) -> None:
+    staff = await team_member(fake, session, "staff")
+    await staff.send("/newcase")
+    await staff.expect("Her first name", predicate=lambda m: m.has_button("Cancel"))
+    await staff.send("Анна Петрова 1985")
+    await staff.expect("only her first name")
+    await staff.send_photo()
+    await staff.expect("I need text here")
+    await staff.send("Анна")
+    await staff.expect("Release date", predicate=lambda m: m.has_button("Cancel"))
+    await staff.send_sticker()
+    await staff.expect("I need a date here")
+    await staff.send("next spring")
+    await staff.expect("I could not read this date")
+    await staff.send("31.02.2027")
+    await staff.expect("I could not read this date")
+    await staff.send("15.03.2027")
+    await staff.expect("on parole", predicate=lambda m: m.has_button("Yes"))
+    await staff.press("Cancel")
+    await staff.expect(predicate=lambda m: not m.has_button("Register"))
+    count = await session.scalar(select(func.count()).select_from(Case).where(Case.created_by == staff.id))
+    assert count == 0
+
+    # Staff without a region of their own cannot register cases anywhere.
+    drifter = await team_member(fake, session, "staff", region=None)
+    await drifter.send("/newcase")
+    await drifter.expect("Her first name")
+    await drifter.send("Анна")
+    await drifter.expect("Your region is not set")
+
+
+async def test_stage_history_is_shown_on_the_card(bot, fake, session) -> None:
+    staff = await team_member(fake, session, "staff")
+    code, _ = await register_case(staff)
+    await staff.press("Move to another stage")
+    await staff.expect("To which stage?", predicate=lambda m: m.has_button("General meeting"))
+    await staff.press("General meeting")
+    await staff.expect("Why?")
+    await staff.send("All agreed on the phone")
+    await staff.expect("Stage changed")
+    await staff.expect(f"Case {code}", predicate=lambda m: m.has_button("History"))
+    await staff.press("History")
+    history = await staff.expect("Stage history", predicate=lambda m: m.has_button("Back"))
+    assert "1 → 3" in history.text and "All agreed on the phone" in history.text

@@ -106,3 +106,48 @@ async def test_declining_data_stops_there(bot, fake, session) -> None:
     await woman.press("My programme")
     mine = await woman.expect("My programme", predicate=lambda m: m.has_button("Decide"))
     assert "Keeping your data: you said no" in mine.text
+
+
+async def test_deleting_her_data_withdraws_and_unlinks(bot, fake, session) -> None:
+    staff = await team_member(fake, session, "staff")
+    facilitator = await team_member(fake, session, "facilitator", name="Павел")
+    code, payload = await register_case(staff, name="Ксения", facilitator=facilitator.first_name)
+    woman = fake.user(language_code="en")
+    await consent_screens(woman, payload)
+    await woman.press("Yes, I agree")
+    await woman.expect("Question 2 of 2", predicate=lambda m: m.has_button("I agree"))
+    await woman.press("I agree")
+    await woman.expect("Thank you. 🌱", predicate=lambda m: m.has_button("Menu"))
+    await facilitator.expect("taking part: agreed")
+
+    await woman.send("/privacy")
+    await woman.expect("If you take part in a programme", predicate=lambda m: m.has_button("Delete my data"))
+    await woman.press("Delete my data")
+    await woman.expect("also withdraws your consent", predicate=lambda m: m.has_button("Yes, delete"))
+    await woman.press("Yes, delete")
+    await woman.expect("everything we kept about you is deleted")
+    told = await facilitator.expect("deleted her data")
+    assert code in told.text
+
+    session.expire_all()
+    participant = await session.get(Participant, await _woman_participant(session, code))
+    assert participant.user_id is None
+    decisions = (
+        await session.scalars(
+            select(ConsentEvent.decision).where(ConsentEvent.participant_id == participant.id).order_by(ConsentEvent.id)
+        )
+    ).all()
+    assert decisions == ["agree", "agree", "withdraw", "withdraw"]
+    # The same Telegram account coming back is a new person with no programme.
+    await woman.send("/start")
+    await woman.expect("What would you like", predicate=lambda m: not m.has_button("My programme"))
+
+
+async def _woman_participant(session, code: str) -> int:  # type: ignore[no-untyped-def]
+    from db.models import Case
+
+    return await session.scalar(
+        select(Participant.id)
+        .join(Case, Case.id == Participant.case_id)
+        .where(Case.code == code, Participant.kind == "woman")
+    )
