@@ -122,6 +122,29 @@ async def refuse(session: AsyncSession, *, user_id: int, participant_id: int | s
     return Refused(attempted)
 
 
+def _record(
+    session: AsyncSession,
+    participant_id: int,
+    user_id: int,
+    purpose: ConsentPurpose,
+    decision: Decision,
+    version: str,
+    locale: str,
+    now: datetime,
+) -> None:
+    session.add(
+        ConsentEvent(
+            participant_id=participant_id,
+            user_id=user_id,
+            purpose=purpose.value,
+            decision=decision.value,
+            text_version=version,
+            locale=locale,
+            at=now,
+        )
+    )
+
+
 def _team(case: Case) -> tuple[int, ...]:
     return tuple(i for i in (case.facilitator_id, case.curator_id) if i is not None)
 
@@ -158,17 +181,7 @@ async def decide(
     ):
         events.append((ConsentPurpose.PARTICIPATION, Decision.WITHDRAW))
     for event_purpose, event_decision in events:
-        session.add(
-            ConsentEvent(
-                participant_id=participant.id,
-                user_id=user_id,
-                purpose=event_purpose.value,
-                decision=event_decision.value,
-                text_version=version,
-                locale=locale,
-                at=now,
-            )
-        )
+        _record(session, participant.id, user_id, event_purpose, event_decision, version, locale, now)
         audit.record(
             session,
             actor_id=user_id,
@@ -198,17 +211,7 @@ async def ask_first(
             case_id=case.id, participant_id=participant.id, user_id=user_id, text=text[:QUESTION_MAX], asked_at=now
         )
     )
-    session.add(
-        ConsentEvent(
-            participant_id=participant.id,
-            user_id=user_id,
-            purpose=ConsentPurpose.PARTICIPATION.value,
-            decision=Decision.ASK.value,
-            text_version=version,
-            locale=locale,
-            at=now,
-        )
-    )
+    _record(session, participant.id, user_id, ConsentPurpose.PARTICIPATION, Decision.ASK, version, locale, now)
     audit.record(
         session, actor_id=user_id, action="question_asked", object_type="participant", object_id=participant.id, now=now
     )
@@ -423,17 +426,8 @@ async def leave_all(session: AsyncSession, *, user_id: int, now: datetime) -> li
         state = await latest_decisions(session, [participant.id])
         for purpose in (ConsentPurpose.PARTICIPATION, ConsentPurpose.DATA):
             if state.get((participant.id, purpose.value)) == Decision.AGREE:
-                session.add(
-                    ConsentEvent(
-                        participant_id=participant.id,
-                        user_id=user_id,
-                        purpose=purpose.value,
-                        decision=Decision.WITHDRAW.value,
-                        text_version=text_version(["data deleted at her request"]),
-                        locale="-",
-                        at=now,
-                    )
-                )
+                version = text_version(["data deleted at her request"])
+                _record(session, participant.id, user_id, purpose, Decision.WITHDRAW, version, "-", now)
         await session.execute(delete(Question).where(Question.participant_id == participant.id))
         participant.user_id = None
         audit.record(

@@ -15,7 +15,7 @@ from aiogram.types import CallbackQuery, ContentType, Message
 from aiogram.utils.i18n import gettext
 from aiogram_dialog import Dialog, DialogManager, ShowMode, StartMode, Window
 from aiogram_dialog.widgets.input import MessageInput
-from aiogram_dialog.widgets.kbd import Back, Button, Cancel, Column, Row, ScrollingGroup, Select, Start, SwitchTo
+from aiogram_dialog.widgets.kbd import Back, Button, Cancel, Row, ScrollingGroup, Select, Start, SwitchTo
 from aiogram_dialog.widgets.text import Format, Multi
 
 from bot.context import AppContext
@@ -35,7 +35,7 @@ from dialogs.common.labels import (
     label,
 )
 from dialogs.common.team import tell_team
-from dialogs.common.widgets import Tr, crisis_button, menu_button
+from dialogs.common.widgets import Tr, choices, crisis_button, menu_button
 from dialogs.states import CaseSG, CasesSG, InviteSG, NewCaseSG
 
 # ------------------------------------------------------------------ helpers
@@ -451,15 +451,7 @@ def card_dialog() -> Dialog:
         Window(
             Tr("<b>People</b>\n\nTap a person for the invitation link.", when=~F["gone"]),
             Tr("This case is not available to you.", when=F["gone"]),
-            Column(
-                Select(
-                    Format("{item[1]}"),
-                    id="person",
-                    item_id_getter=lambda item: item[0],
-                    items="people",
-                    on_click=on_person,
-                )
-            ),
+            choices("person", "people", on_person),
             SwitchTo(Tr("➕ Suggest a relative"), id="add", state=CaseSG.relative_name, when=~F["gone"]),
             back_to_card,
             crisis_button(),
@@ -489,15 +481,7 @@ def card_dialog() -> Dialog:
         ),
         Window(
             Tr("Who is this person to her?"),
-            Column(
-                Select(
-                    Format("{item[1]}"),
-                    id="rel",
-                    item_id_getter=lambda item: item[0],
-                    items="relations",
-                    on_click=on_relation,
-                )
-            ),
+            choices("rel", "relations", on_relation),
             SwitchTo(Tr("◀ Back"), id="people", state=CaseSG.people),
             crisis_button(),
             getter=relation_getter,
@@ -505,15 +489,7 @@ def card_dialog() -> Dialog:
         ),
         Window(
             Tr("To which stage?"),
-            Column(
-                Select(
-                    Format("{item[1]}"),
-                    id="stg",
-                    item_id_getter=lambda item: item[0],
-                    items="stages",
-                    on_click=on_stage,
-                )
-            ),
+            choices("stg", "stages", on_stage),
             back_to_card,
             crisis_button(),
             getter=stages_getter,
@@ -711,15 +687,7 @@ def new_case_dialog() -> Dialog:
         ),
         Window(
             Tr("Region of the case:"),
-            Column(
-                Select(
-                    Format("{item[1]}"),
-                    id="reg",
-                    item_id_getter=lambda item: item[0],
-                    items="regions",
-                    on_click=on_region,
-                )
-            ),
+            choices("reg", "regions", on_region),
             cancel,
             crisis_button(),
             getter=regions_getter,
@@ -745,15 +713,7 @@ def new_case_dialog() -> Dialog:
         ),
         Window(
             Tr("Type of programme:"),
-            Column(
-                Select(
-                    Format("{item[1]}"),
-                    id="type",
-                    item_id_getter=lambda item: item[0],
-                    items="types",
-                    on_click=on_type,
-                )
-            ),
+            choices("type", "types", on_type),
             cancel,
             crisis_button(),
             getter=types_getter,
@@ -762,15 +722,7 @@ def new_case_dialog() -> Dialog:
         Window(
             Tr("Curator of the family:"),
             Tr("No curators are registered yet: invite them with /invite.", when=F["nobody"]),
-            Column(
-                Select(
-                    Format("{item[1]}"),
-                    id="cur",
-                    item_id_getter=lambda item: item[0],
-                    items="people",
-                    on_click=_on_team("curator", NewCaseSG.facilitator),
-                )
-            ),
+            choices("cur", "people", _on_team("curator", NewCaseSG.facilitator)),
             Button(Tr("Later"), id="cur_later", on_click=_skip("curator", NewCaseSG.facilitator)),
             cancel,
             crisis_button(),
@@ -780,15 +732,7 @@ def new_case_dialog() -> Dialog:
         Window(
             Tr("Facilitator:"),
             Tr("No facilitators are registered yet: invite them with /invite.", when=F["nobody"]),
-            Column(
-                Select(
-                    Format("{item[1]}"),
-                    id="fac",
-                    item_id_getter=lambda item: item[0],
-                    items="people",
-                    on_click=_on_team("facilitator", NewCaseSG.confirm),
-                )
-            ),
+            choices("fac", "people", _on_team("facilitator", NewCaseSG.confirm)),
             Button(Tr("Later"), id="fac_later", on_click=_skip("facilitator", NewCaseSG.confirm)),
             cancel,
             crisis_button(),
@@ -885,15 +829,7 @@ def invite_dialog() -> Dialog:
     return Dialog(
         Window(
             Tr("<b>Invite to the team</b>\n\nWhich role?"),
-            Column(
-                Select(
-                    Format("{item[1]}"),
-                    id="role",
-                    item_id_getter=lambda item: item[0],
-                    items="roles",
-                    on_click=on_role,
-                )
-            ),
+            choices("role", "roles", on_role),
             Cancel(Tr("✖️ Cancel")),
             crisis_button(),
             getter=roles_getter,
@@ -901,15 +837,7 @@ def invite_dialog() -> Dialog:
         ),
         Window(
             Tr("For which region?"),
-            Column(
-                Select(
-                    Format("{item[1]}"),
-                    id="reg",
-                    item_id_getter=lambda item: item[0],
-                    items="regions",
-                    on_click=on_invite_region,
-                )
-            ),
+            choices("reg", "regions", on_invite_region),
             Cancel(Tr("✖️ Cancel")),
             crisis_button(),
             getter=regions_getter,

@@ -7,8 +7,9 @@ from typing import Any
 from aiogram.utils.i18n import gettext
 from aiogram_dialog import DialogManager, StartMode
 from aiogram_dialog.widgets.common import WhenCondition
-from aiogram_dialog.widgets.kbd import Start
-from aiogram_dialog.widgets.text import Text
+from aiogram_dialog.widgets.kbd import Column, Select, Start
+from aiogram_dialog.widgets.kbd.select import OnItemClick
+from aiogram_dialog.widgets.text import Format, Text
 
 from dialogs.states import CrisisSG, MenuSG
 
@@ -34,3 +35,18 @@ def crisis_button() -> Start:
 
 def menu_button() -> Start:
     return Start(Tr("☰ Menu"), id="menu", state=MenuSG.main, mode=StartMode.RESET_STACK)
+
+
+def choices(widget_id: str, items: str, on_click: OnItemClick, when: WhenCondition = None) -> Column:
+    """One button per line from a getter's ``items``: ``(id, label)`` pairs. Only the id (a code or a
+    number, never a name) travels in the callback data."""
+    return Column(
+        Select(
+            Format("{item[1]}"),
+            id=widget_id,
+            item_id_getter=lambda item: item[0],
+            items=items,
+            on_click=on_click,
+        ),
+        when=when,
+    )

@@ -191,6 +191,17 @@ async def _back(callback: CallbackQuery, _button: Button, manager: DialogManager
     await manager.back()
 
 
+def _closing(text: str, state: Any) -> Window:
+    """The screen after a decision: where to see it again, the menu, and urgent help."""
+    return Window(
+        Tr(text),
+        Start(Tr("📋 My programme"), id="mine", state=ProgrammeSG.main, mode=StartMode.RESET_STACK),
+        menu_button(),
+        crisis_button(),
+        state=state,
+    )
+
+
 def dialog() -> Dialog:
     """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
     return Dialog(
@@ -229,45 +240,33 @@ def dialog() -> Dialog:
             crisis_button(),
             state=ConsentSG.ask,
         ),
-        Window(
-            Tr(
+        _closing(
+            N_(
                 "Thank you. 🌱 The facilitator will be in touch to find a time for your first talk.\n\n"
                 "Everything about your programme is in 📋 My programme. You can withdraw there at any moment."
             ),
-            Start(Tr("📋 My programme"), id="mine", state=ProgrammeSG.main, mode=StartMode.RESET_STACK),
-            menu_button(),
-            crisis_button(),
-            state=ConsentSG.agreed,
+            ConsentSG.agreed,
         ),
-        Window(
-            Tr(
+        _closing(
+            N_(
                 "Thank you for telling us. Nothing more will happen, and nobody will hold it against you.\n\n"
                 "If you change your mind, open 📋 My programme. The help in this bot stays open to you."
             ),
-            Start(Tr("📋 My programme"), id="mine", state=ProgrammeSG.main, mode=StartMode.RESET_STACK),
-            menu_button(),
-            crisis_button(),
-            state=ConsentSG.declined,
+            ConsentSG.declined,
         ),
-        Window(
-            Tr(
+        _closing(
+            N_(
                 "All right. Without your consent we keep nothing more about you for the programme, "
                 "and it will not go further.\n\n"
                 "If you change your mind, open 📋 My programme. The help in this bot stays open to you."
             ),
-            Start(Tr("📋 My programme"), id="mine", state=ProgrammeSG.main, mode=StartMode.RESET_STACK),
-            menu_button(),
-            crisis_button(),
-            state=ConsentSG.data_declined,
+            ConsentSG.data_declined,
         ),
-        Window(
-            Tr(
+        _closing(
+            N_(
                 "Your question is saved. ✉️ Your curator will answer you here or by phone.\n\n"
                 "You can decide later, whenever you are ready, in 📋 My programme."
             ),
-            Start(Tr("📋 My programme"), id="mine", state=ProgrammeSG.main, mode=StartMode.RESET_STACK),
-            menu_button(),
-            crisis_button(),
-            state=ConsentSG.asked,
+            ConsentSG.asked,
         ),
     )

@@ -13,8 +13,8 @@ from aiogram import F
 from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext
 from aiogram_dialog import Dialog, DialogManager, StartMode, Window
-from aiogram_dialog.widgets.kbd import Button, Column, Row, Select, Start, SwitchTo
-from aiogram_dialog.widgets.text import Format, Multi
+from aiogram_dialog.widgets.kbd import Button, Row, Start, SwitchTo
+from aiogram_dialog.widgets.text import Multi
 
 from bot.context import AppContext
 from bot.services import invitations, programme
@@ -23,7 +23,7 @@ from db.models import Approval, ConsentPurpose, Decision
 from dialogs.common.getters import reading, user_id_of
 from dialogs.common.labels import APPROVALS, DECISIONS, RELATIONS, STAGE_NEXT, STAGE_PLAIN, label
 from dialogs.common.team import tell_team
-from dialogs.common.widgets import Tr, crisis_button, menu_button
+from dialogs.common.widgets import Tr, choices, crisis_button, menu_button
 from dialogs.consent.dialog import version_of
 from dialogs.states import ConsentSG, ProgrammeSG
 
@@ -277,15 +277,7 @@ def dialog() -> Dialog:
                 when=~F["empty"],
             ),
             Tr("Nobody is suggested yet.", when=F["empty"]),
-            Column(
-                Select(
-                    Format("{item[1]}"),
-                    id="rel",
-                    item_id_getter=lambda item: item[0],
-                    items="people",
-                    on_click=on_relative,
-                )
-            ),
+            choices("rel", "people", on_relative),
             Row(SwitchTo(Tr("◀ Back"), id="back", state=ProgrammeSG.main), menu_button()),
             crisis_button(),
             getter=relatives_getter,

@@ -7,12 +7,11 @@ from typing import Any
 from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext
 from aiogram_dialog import Dialog, DialogManager, Window
-from aiogram_dialog.widgets.kbd import Button, Cancel, Column, Select
-from aiogram_dialog.widgets.text import Format
+from aiogram_dialog.widgets.kbd import Button, Cancel
 
 from bot.services import catalog, users
 from dialogs.common.getters import locale_of, reading
-from dialogs.common.widgets import Tr, crisis_button
+from dialogs.common.widgets import Tr, choices, crisis_button
 from dialogs.states import RegionSG
 
 
@@ -48,15 +47,7 @@ def dialog() -> Dialog:
                 "Where do you live now, or plan to live? We only use it to show phone numbers "
                 "and addresses near you."
             ),
-            Column(
-                Select(
-                    Format("{item[1]}"),
-                    id="reg",
-                    item_id_getter=lambda item: item[0],
-                    items="regions",
-                    on_click=on_region,
-                ),
-            ),
+            choices("reg", "regions", on_region),
             Button(Tr("My region is not in the list"), id="none", on_click=on_not_listed),
             Cancel(Tr("◀ Back")),
             crisis_button(),

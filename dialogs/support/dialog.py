@@ -9,13 +9,13 @@ from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import gettext
 from aiogram.utils.i18n import lazy_gettext as __
 from aiogram_dialog import Dialog, DialogManager, Window
-from aiogram_dialog.widgets.kbd import Column, NextPage, PrevPage, Row, Select, Start, SwitchTo
+from aiogram_dialog.widgets.kbd import NextPage, PrevPage, Row, Start, SwitchTo
 from aiogram_dialog.widgets.text import Const, Format, List, Multi
 
 from bot.context import AppContext
 from bot.services import catalog
 from dialogs.common.getters import current_region, locale_of, reading, region_getter, region_name, render_contact
-from dialogs.common.widgets import Tr, crisis_button, menu_button
+from dialogs.common.widgets import Tr, choices, crisis_button, menu_button
 from dialogs.states import RegionSG, SupportSG
 
 CATEGORY_LABELS = {
@@ -76,15 +76,7 @@ def dialog() -> Dialog:
                 Tr("Region: {region_name}"),
                 sep="\n\n",
             ),
-            Column(
-                Select(
-                    Format("{item[1]}"),
-                    id="cat",
-                    item_id_getter=lambda item: item[0],
-                    items="categories",
-                    on_click=on_category,
-                )
-            ),
+            choices("cat", "categories", on_category),
             Start(Tr("📍 Change region"), id="region", state=RegionSG.pick),
             menu_button(),
             crisis_button(),
