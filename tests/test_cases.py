@@ -11,89 +11,22 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import cases, invitations, users
-from bot.services.users import Profile
-from db.models import (
-    Approval,
-    AuditEvent,
-    Case,
-    Invitation,
-    Participant,
-    ParticipantKind,
-    ProgrammeType,
-    Region,
-    Role,
-    StageMove,
-    User,
+from db.models import Approval, Case, Invitation, Participant, ParticipantKind, Role, StageMove
+from tests.factories import (
+    NOW,
+    REGION_A,
+    REGION_B,
+    RULES,
+    ZONE_A,
+    Ids,
+    audit_rows,
+    draft,
+    ensure_regions,
+    register,
 )
 
-_ids = itertools.count(610_000_000)
-
-REGION_A = "altai_krai"
-ZONE_A = "Asia/Barnaul"
-REGION_B = "zz_test_region_b"
-ZONE_B = "Europe/Moscow"
-# Friday 20 November 2026, noon in Barnaul.
-NOW = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
-RULES = cases.Rules()
-
-
-def new_id() -> int:
-    return next(_ids)
-
-
-async def ensure_regions(session: AsyncSession) -> None:
-    for code, name, zone, position in (
-        (REGION_A, {"ru": "Алтайский край", "en": "Altai Krai"}, ZONE_A, 0),
-        (REGION_B, {"ru": "Тестовый регион", "en": "Test region"}, ZONE_B, 900),
-    ):
-        if await session.get(Region, code) is None:
-            session.add(Region(code=code, name=name, timezone=zone, position=position))
-    await session.commit()
-
-
-async def person(
-    session: AsyncSession, role: Role | None, *, scope: str | None = None, name: str | None = None
-) -> Profile:
-    uid = new_id()
-    session.add(
-        User(
-            id=uid,
-            role=role.value if role else None,
-            first_seen=NOW,
-            last_seen=NOW,
-            blocked_bot=False,
-            scope_region=scope,
-            display_name=name,
-        )
-    )
-    await session.commit()
-    profile = await users.get_profile(session, uid)
-    assert profile is not None
-    await session.commit()
-    return profile
-
-
-def draft(**overrides: object) -> cases.CaseDraft:
-    values: dict[str, object] = {
-        "first_name": "Анна",
-        "region_code": REGION_A,
-        "release_date": date(2027, 3, 1),
-        "parole": True,
-        "programme_type": ProgrammeType.FAMILY_CONFERENCE.value,
-        "curator_id": None,
-        "facilitator_id": None,
-    }
-    values.update(overrides)
-    return cases.CaseDraft(**values)  # type: ignore[arg-type]
-
-
-async def audit_rows(session: AsyncSession, actor_id: int, action: str) -> list[AuditEvent]:
-    rows = await session.scalars(
-        select(AuditEvent).where(AuditEvent.actor_id == actor_id, AuditEvent.action == action).order_by(AuditEvent.id)
-    )
-    result = list(rows.all())
-    await session.commit()
-    return result
+_ids = Ids(610_000_000, __name__)
+new_id, person = _ids.new, _ids.person
 
 
 class World(SimpleNamespace):
@@ -111,14 +44,8 @@ async def world(session: AsyncSession) -> World:
     w.facilitator = await person(session, Role.FACILITATOR, name="Ирина")
     w.other_curator = await person(session, Role.CURATOR)
     w.other_facilitator = await person(session, Role.FACILITATOR)
-    w.x = await cases.register(
-        session,
-        actor=w.staff_a,
-        draft=draft(curator_id=w.curator.user_id, facilitator_id=w.facilitator.user_id),
-        rules=RULES,
-        now=NOW,
-    )
-    w.y = await cases.register(session, actor=w.admin, draft=draft(region_code=REGION_B), rules=RULES, now=NOW)
+    w.x = await register(session, w.staff_a, curator_id=w.curator.user_id, facilitator_id=w.facilitator.user_id)
+    w.y = await register(session, w.admin, region_code=REGION_B)
     return w
 
 

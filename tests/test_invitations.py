@@ -2,90 +2,51 @@
 
 import asyncio
 import hashlib
-import itertools
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services import cases, invitations, users
+from bot.services import cases, invitations
 from bot.services.users import Profile
-from db.models import AuditEvent, Invitation, Participant, ProgrammeType, Region, Role, User
+from db.models import Invitation, Participant, Role, User
+from tests.factories import NOW, REGION_A, REGION_B, TTL, ZONE_A, Ids, audit_rows, ensure_regions, register
 
-_ids = itertools.count(620_000_000)
-
-REGION_A = "altai_krai"
-ZONE_A = "Asia/Barnaul"
-REGION_B = "zz_test_region_b"
-ZONE_B = "Europe/Moscow"
-NOW = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
-RULES = cases.Rules()
-TTL = RULES.invite_ttl_days
+_ids = Ids(620_000_000, __name__)
+new_id, person = _ids.new, _ids.person
 
 
-def new_id() -> int:
-    return next(_ids)
+async def staff_and_case(session: AsyncSession) -> tuple[Profile, cases.Registered]:
+    """Staff of region A and a case she has just registered (its woman has not joined)."""
+    await ensure_regions(session)
+    staff = await person(session, Role.STAFF, scope=REGION_A)
+    return staff, await register(session, staff)
 
 
-async def ensure_regions(session: AsyncSession) -> None:
-    for code, name, zone, position in (
-        (REGION_A, {"ru": "Алтайский край", "en": "Altai Krai"}, ZONE_A, 0),
-        (REGION_B, {"ru": "Тестовый регион", "en": "Test region"}, ZONE_B, 900),
-    ):
-        if await session.get(Region, code) is None:
-            session.add(Region(code=code, name=name, timezone=zone, position=position))
-    await session.commit()
-
-
-async def person(
-    session: AsyncSession,
-    role: Role | None,
-    *,
-    scope: str | None = None,
-    name: str | None = None,
-    region: str | None = None,
-) -> Profile:
-    uid = new_id()
-    session.add(
-        User(
-            id=uid,
-            role=role.value if role else None,
-            first_seen=NOW,
-            last_seen=NOW,
-            blocked_bot=False,
-            scope_region=scope,
-            display_name=name,
-            region=region,
-        )
+async def propose_mother(session: AsyncSession, staff: Profile, registered: cases.Registered) -> int:
+    proposal = await cases.propose_relative(
+        session, actor=staff, case_id=registered.case_id, first_name="Мария", relation="mother", now=NOW
     )
+    return proposal.participant_id
+
+
+async def approved_mother(session: AsyncSession, staff: Profile, registered: cases.Registered) -> tuple[int, str]:
+    """A relative the woman has agreed to invite, and the link staff has issued her."""
+    relative_id = await propose_mother(session, staff, registered)
+    relative = await session.get(Participant, relative_id)
+    assert relative is not None
+    relative.approval = "approved"  # as if the woman had agreed
     await session.commit()
-    profile = await users.get_profile(session, uid)
-    assert profile is not None
+    token = await invitations.reissue(session, actor=staff, participant_id=relative_id, now=NOW, ttl_days=TTL)
+    return relative_id, token
+
+
+async def links_of(session: AsyncSession, participant_id: int) -> int:
+    query = select(func.count()).select_from(Invitation).where(Invitation.participant_id == participant_id)
+    count = (await session.execute(query)).scalar_one()
     await session.commit()
-    return profile
-
-
-async def audit_rows(session: AsyncSession, actor_id: int, action: str) -> list[AuditEvent]:
-    rows = await session.scalars(
-        select(AuditEvent).where(AuditEvent.actor_id == actor_id, AuditEvent.action == action).order_by(AuditEvent.id)
-    )
-    result = list(rows.all())
-    await session.commit()
-    return result
-
-
-async def a_case(session: AsyncSession, staff: Profile) -> cases.Registered:
-    draft = cases.CaseDraft(
-        first_name="Анна",
-        region_code=REGION_A,
-        release_date=date(2027, 3, 1),
-        parole=True,
-        programme_type=ProgrammeType.FAMILY_CONFERENCE.value,
-        curator_id=None,
-        facilitator_id=None,
-    )
-    return await cases.register(session, actor=staff, draft=draft, rules=RULES, now=NOW)
+    return count
 
 
 async def fetch(session: AsyncSession, model: type, key: object):  # type: ignore[no-untyped-def]
@@ -220,9 +181,7 @@ async def test_an_admin_keeps_the_admin_role(session: AsyncSession) -> None:
 
 
 async def test_woman_redeems_her_link(session: AsyncSession) -> None:
-    await ensure_regions(session)
-    staff = await person(session, Role.STAFF, scope=REGION_A)
-    registered = await a_case(session, staff)
+    _, registered = await staff_and_case(session)
     woman = new_id()  # opens the bot through the link: no row yet
     joined = await invitations.redeem(session, token=registered.woman_token, user_id=woman, first_name="Аня", now=NOW)
     assert joined == invitations.JoinedCase(registered.woman_participant_id, registered.case_id, "woman", again=False)
@@ -251,16 +210,14 @@ async def test_woman_redeems_her_link(session: AsyncSession) -> None:
 
 
 async def test_existing_user_keeps_her_region_and_role(session: AsyncSession) -> None:
-    await ensure_regions(session)
-    staff = await person(session, Role.STAFF, scope=REGION_A)
-    registered = await a_case(session, staff)
+    staff, registered = await staff_and_case(session)
     woman = await person(session, None, region=REGION_B)
     await invitations.redeem(session, token=registered.woman_token, user_id=woman.user_id, first_name=None, now=NOW)
     user = await fetch(session, User, woman.user_id)
     assert (user.role, user.region) == ("woman", REGION_B)
 
     # A team member who opens a woman's link keeps her role.
-    second = await a_case(session, staff)
+    second = await register(session, staff)
     curator = await person(session, Role.CURATOR)
     await invitations.redeem(session, token=second.woman_token, user_id=curator.user_id, first_name=None, now=NOW)
     user = await fetch(session, User, curator.user_id)
@@ -268,9 +225,7 @@ async def test_existing_user_keeps_her_region_and_role(session: AsyncSession) ->
 
 
 async def test_used_link_refuses_another_person(session: AsyncSession) -> None:
-    await ensure_regions(session)
-    staff = await person(session, Role.STAFF, scope=REGION_A)
-    registered = await a_case(session, staff)
+    _, registered = await staff_and_case(session)
     woman, stranger = new_id(), new_id()
     await invitations.redeem(session, token=registered.woman_token, user_id=woman, first_name=None, now=NOW)
     with pytest.raises(invitations.InviteProblem) as caught:
@@ -289,9 +244,7 @@ async def test_used_link_refuses_another_person(session: AsyncSession) -> None:
 
 @pytest.mark.parametrize("after", [timedelta(0), timedelta(seconds=1), timedelta(days=100)])
 async def test_expired_link(session: AsyncSession, after: timedelta) -> None:
-    await ensure_regions(session)
-    staff = await person(session, Role.STAFF, scope=REGION_A)
-    registered = await a_case(session, staff)
+    _, registered = await staff_and_case(session)
     woman = new_id()
     expires_at = NOW + timedelta(days=TTL)
     with pytest.raises(invitations.InviteProblem) as caught:
@@ -311,9 +264,7 @@ async def test_expired_link(session: AsyncSession, after: timedelta) -> None:
 
 
 async def test_reissue_revokes_the_old_link(session: AsyncSession) -> None:
-    await ensure_regions(session)
-    staff = await person(session, Role.STAFF, scope=REGION_A)
-    registered = await a_case(session, staff)
+    staff, registered = await staff_and_case(session)
     later = NOW + timedelta(hours=2)
     fresh = await invitations.reissue(
         session, actor=staff, participant_id=registered.woman_participant_id, now=later, ttl_days=TTL
@@ -352,63 +303,33 @@ async def test_unknown_token(session: AsyncSession) -> None:
 
 
 async def test_reissue_for_a_relative_not_approved(session: AsyncSession) -> None:
-    await ensure_regions(session)
-    staff = await person(session, Role.STAFF, scope=REGION_A)
-    registered = await a_case(session, staff)
-    proposal = await cases.propose_relative(
-        session, actor=staff, case_id=registered.case_id, first_name="Мария", relation="mother", now=NOW
-    )
+    staff, registered = await staff_and_case(session)
+    relative_id = await propose_mother(session, staff, registered)
     with pytest.raises(invitations.NotApproved):
-        await invitations.reissue(session, actor=staff, participant_id=proposal.participant_id, now=NOW, ttl_days=TTL)
+        await invitations.reissue(session, actor=staff, participant_id=relative_id, now=NOW, ttl_days=TTL)
     assert not session.in_transaction()
-    links = await session.scalar(
-        select(func.count()).select_from(Invitation).where(Invitation.participant_id == proposal.participant_id)
-    )
-    assert links == 0
-    await session.commit()
+    assert await links_of(session, relative_id) == 0
 
 
 async def test_relative_link_makes_a_relative(session: AsyncSession) -> None:
-    await ensure_regions(session)
-    staff = await person(session, Role.STAFF, scope=REGION_A)
-    registered = await a_case(session, staff)
-    proposal = await cases.propose_relative(
-        session, actor=staff, case_id=registered.case_id, first_name="Мария", relation="mother", now=NOW
-    )
-    relative = await session.get(Participant, proposal.participant_id)
-    assert relative is not None
-    relative.approval = "approved"  # as if the woman had agreed
-    await session.commit()
-    token = await invitations.reissue(
-        session, actor=staff, participant_id=proposal.participant_id, now=NOW, ttl_days=TTL
-    )
+    staff, registered = await staff_and_case(session)
+    relative_id, token = await approved_mother(session, staff, registered)
     uid = new_id()
     joined = await invitations.redeem(session, token=token, user_id=uid, first_name=None, now=NOW)
-    assert joined == invitations.JoinedCase(proposal.participant_id, registered.case_id, "relative", again=False)
+    assert joined == invitations.JoinedCase(relative_id, registered.case_id, "relative", again=False)
     user = await fetch(session, User, uid)
     assert (user.role, user.region) == ("relative", REGION_A)
 
 
 async def test_one_account_cannot_be_two_people_of_a_case(session: AsyncSession) -> None:
-    await ensure_regions(session)
-    staff = await person(session, Role.STAFF, scope=REGION_A)
-    registered = await a_case(session, staff)
-    proposal = await cases.propose_relative(
-        session, actor=staff, case_id=registered.case_id, first_name="Мария", relation="mother", now=NOW
-    )
-    relative = await session.get(Participant, proposal.participant_id)
-    assert relative is not None
-    relative.approval = "approved"
-    await session.commit()
-    token = await invitations.reissue(
-        session, actor=staff, participant_id=proposal.participant_id, now=NOW, ttl_days=TTL
-    )
+    staff, registered = await staff_and_case(session)
+    relative_id, token = await approved_mother(session, staff, registered)
     woman = new_id()
     await invitations.redeem(session, token=registered.woman_token, user_id=woman, first_name=None, now=NOW)
     with pytest.raises(invitations.InviteProblem) as caught:
         await invitations.redeem(session, token=token, user_id=woman, first_name=None, now=NOW)
     assert caught.value.reason == "used"
-    relative = await fetch(session, Participant, proposal.participant_id)
+    relative = await fetch(session, Participant, relative_id)
     assert relative.user_id is None
     invitation = await session.scalar(select(Invitation).where(Invitation.token_hash == invitations.hash_token(token)))
     assert invitation is not None and invitation.used_at is None  # the claim was rolled back
@@ -416,27 +337,19 @@ async def test_one_account_cannot_be_two_people_of_a_case(session: AsyncSession)
 
 
 async def test_reissue_after_joining(session: AsyncSession) -> None:
-    await ensure_regions(session)
-    staff = await person(session, Role.STAFF, scope=REGION_A)
-    registered = await a_case(session, staff)
+    staff, registered = await staff_and_case(session)
     await invitations.redeem(session, token=registered.woman_token, user_id=new_id(), first_name=None, now=NOW)
     with pytest.raises(invitations.AlreadyJoined):
         await invitations.reissue(
             session, actor=staff, participant_id=registered.woman_participant_id, now=NOW, ttl_days=TTL
         )
     assert not session.in_transaction()
-    links = await session.scalar(
-        select(func.count()).select_from(Invitation).where(Invitation.participant_id == registered.woman_participant_id)
-    )
-    assert links == 1
-    await session.commit()
+    assert await links_of(session, registered.woman_participant_id) == 1
 
 
 async def test_reissue_and_revoke_out_of_reach(session: AsyncSession) -> None:
-    await ensure_regions(session)
-    staff = await person(session, Role.STAFF, scope=REGION_A)
+    staff, registered = await staff_and_case(session)
     other = await person(session, Role.STAFF, scope=REGION_B)
-    registered = await a_case(session, staff)
     pid = registered.woman_participant_id
     with pytest.raises(invitations.NotAllowed):
         await invitations.reissue(session, actor=other, participant_id=pid, now=NOW, ttl_days=TTL)
@@ -454,9 +367,7 @@ async def test_reissue_and_revoke_out_of_reach(session: AsyncSession) -> None:
 
 
 async def test_revoke(session: AsyncSession) -> None:
-    await ensure_regions(session)
-    staff = await person(session, Role.STAFF, scope=REGION_A)
-    registered = await a_case(session, staff)
+    staff, registered = await staff_and_case(session)
     pid = registered.woman_participant_id
     assert await invitations.revoke(session, actor=staff, participant_id=pid, now=NOW) == 1
     assert await invitations.revoke(session, actor=staff, participant_id=pid, now=NOW) == 0
@@ -485,9 +396,7 @@ async def _redeem_or_reason(
 
 async def test_two_people_opening_one_link_at_once(session_factory: async_sessionmaker[AsyncSession]) -> None:
     async with session_factory() as session:
-        await ensure_regions(session)
-        staff = await person(session, Role.STAFF, scope=REGION_A)
-        registered = await a_case(session, staff)
+        _, registered = await staff_and_case(session)
     people = [new_id() for _ in range(3)]
     results = await asyncio.gather(*(_redeem_or_reason(session_factory, registered.woman_token, u) for u in people))
     joined = [r for r in results if isinstance(r, invitations.JoinedCase)]
@@ -502,9 +411,7 @@ async def test_same_person_opening_her_link_twice_at_once(
     session_factory: async_sessionmaker[AsyncSession], backend: str
 ) -> None:
     async with session_factory() as session:
-        await ensure_regions(session)
-        staff = await person(session, Role.STAFF, scope=REGION_A)
-        registered = await a_case(session, staff)
+        _, registered = await staff_and_case(session)
     woman = new_id()
     if backend == "sqlite":
         # One pooled connection: the two taps cannot interleave, they come one after the other.

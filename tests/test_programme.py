@@ -1,7 +1,6 @@
 """bot/services/programme.py: consent decisions, questions, her programme, relatives she lets us invite."""
 
-import itertools
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -9,80 +8,16 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import cases, invitations, programme, users
-from bot.services.users import Profile
-from db.models import (
-    Approval,
-    AuditEvent,
-    ConsentEvent,
-    ConsentPurpose,
-    Decision,
-    Invitation,
-    Participant,
-    ProgrammeType,
-    Question,
-    Region,
-    Role,
-    User,
-)
+from db.models import Approval, ConsentEvent, ConsentPurpose, Decision, Invitation, Participant, Question, Role
+from tests.factories import NOW, REGION_A, REGION_B, RULES, TTL, Ids, audit_rows, ensure_regions, register
 
-_ids = itertools.count(630_000_000)
+_ids = Ids(630_000_000, __name__)
+new_id, person = _ids.new, _ids.person
 
-REGION_A = "altai_krai"
-ZONE_A = "Asia/Barnaul"
-REGION_B = "zz_test_region_b"
-ZONE_B = "Europe/Moscow"
-NOW = datetime(2026, 11, 20, 5, 0, tzinfo=UTC)
-RULES = cases.Rules()
-TTL = RULES.invite_ttl_days
 VERSION = programme.text_version(["Согласие на обработку данных", "Можно отозвать"])
 
 DATA, PART = ConsentPurpose.DATA, ConsentPurpose.PARTICIPATION
 AGREE, DECLINE, WITHDRAW = Decision.AGREE, Decision.DECLINE, Decision.WITHDRAW
-
-
-def new_id() -> int:
-    return next(_ids)
-
-
-async def ensure_regions(session: AsyncSession) -> None:
-    for code, name, zone, position in (
-        (REGION_A, {"ru": "Алтайский край", "en": "Altai Krai"}, ZONE_A, 0),
-        (REGION_B, {"ru": "Тестовый регион", "en": "Test region"}, ZONE_B, 900),
-    ):
-        if await session.get(Region, code) is None:
-            session.add(Region(code=code, name=name, timezone=zone, position=position))
-    await session.commit()
-
-
-async def person(
-    session: AsyncSession, role: Role | None, *, scope: str | None = None, name: str | None = None
-) -> Profile:
-    uid = new_id()
-    session.add(
-        User(
-            id=uid,
-            role=role.value if role else None,
-            first_seen=NOW,
-            last_seen=NOW,
-            blocked_bot=False,
-            scope_region=scope,
-            display_name=name,
-        )
-    )
-    await session.commit()
-    profile = await users.get_profile(session, uid)
-    assert profile is not None
-    await session.commit()
-    return profile
-
-
-async def audit_rows(session: AsyncSession, actor_id: int, action: str) -> list[AuditEvent]:
-    rows = await session.scalars(
-        select(AuditEvent).where(AuditEvent.actor_id == actor_id, AuditEvent.action == action).order_by(AuditEvent.id)
-    )
-    result = list(rows.all())
-    await session.commit()
-    return result
 
 
 async def consent_rows(session: AsyncSession, participant_id: int) -> list[tuple[str, str, str, str, int]]:
@@ -101,16 +36,7 @@ async def setup(session: AsyncSession) -> SimpleNamespace:
     s.staff = await person(session, Role.STAFF, scope=REGION_A)
     s.curator = await person(session, Role.CURATOR, name="Ольга")
     s.facilitator = await person(session, Role.FACILITATOR, name="Ирина")
-    draft = cases.CaseDraft(
-        first_name="Анна",
-        region_code=REGION_A,
-        release_date=date(2027, 3, 1),
-        parole=True,
-        programme_type=ProgrammeType.FAMILY_CONFERENCE.value,
-        curator_id=s.curator.user_id,
-        facilitator_id=s.facilitator.user_id,
-    )
-    s.case = await cases.register(session, actor=s.staff, draft=draft, rules=RULES, now=NOW)
+    s.case = await register(session, s.staff, curator_id=s.curator.user_id, facilitator_id=s.facilitator.user_id)
     s.woman = new_id()
     await invitations.redeem(session, token=s.case.woman_token, user_id=s.woman, first_name="Аня", now=NOW)
     s.pid = s.case.woman_participant_id
@@ -137,6 +63,23 @@ async def relative_of(session: AsyncSession, s: SimpleNamespace, name: str = "М
         session, actor=s.curator, case_id=s.case.case_id, first_name=name, relation="mother", now=NOW
     )
     return proposal.participant_id
+
+
+async def decide_relative(
+    session: AsyncSession, user_id: int, relative_id: int, approval: Approval
+) -> programme.RelativeDecision:
+    return await programme.decide_relative(
+        session, user_id=user_id, relative_id=relative_id, approval=approval, now=NOW, ttl_days=TTL
+    )
+
+
+async def relative_opens_her_link(session: AsyncSession, s: SimpleNamespace, relative_id: int) -> int:
+    """The woman says yes to inviting the relative, who opens the link; her user id."""
+    yes = await decide_relative(session, s.woman, relative_id, Approval.APPROVED)
+    assert yes.token is not None
+    relative_user = new_id()
+    await invitations.redeem(session, token=yes.token, user_id=relative_user, first_name=None, now=NOW)
+    return relative_user
 
 
 # ---------------------------------------------------------------- consent
@@ -371,12 +314,7 @@ async def test_my_programmes(session: AsyncSession) -> None:
     assert (mine.data_consent, mine.participation_consent) == ("agree", None)
     assert mine.relatives == (programme.RelativeLine(rid, "Мария", "mother", "pending", False),)
 
-    decided = await programme.decide_relative(
-        session, user_id=s.woman, relative_id=rid, approval=Approval.APPROVED, now=NOW, ttl_days=TTL
-    )
-    assert decided.token is not None
-    relative_user = new_id()
-    await invitations.redeem(session, token=decided.token, user_id=relative_user, first_name=None, now=NOW)
+    relative_user = await relative_opens_her_link(session, s, rid)
     await decide(session, relative_user, rid, DATA, AGREE)
 
     [mine] = await programme.my_programmes(session, user_id=s.woman)
@@ -390,9 +328,7 @@ async def test_my_programmes(session: AsyncSession) -> None:
 async def test_relative_yes_then_no_revokes_the_link(session: AsyncSession) -> None:
     s = await setup(session)
     rid = await relative_of(session, s)
-    yes = await programme.decide_relative(
-        session, user_id=s.woman, relative_id=rid, approval=Approval.APPROVED, now=NOW, ttl_days=TTL
-    )
+    yes = await decide_relative(session, s.woman, rid, Approval.APPROVED)
     assert yes.token is not None
     assert (yes.approval, yes.invited_before, yes.case_code, yes.relative_name, yes.relation) == (
         "approved",
@@ -406,9 +342,7 @@ async def test_relative_yes_then_no_revokes_the_link(session: AsyncSession) -> N
     assert link is not None and link.participant_id == rid and link.created_by == s.woman
     await session.commit()
 
-    no = await programme.decide_relative(
-        session, user_id=s.woman, relative_id=rid, approval=Approval.DECLINED, now=NOW, ttl_days=TTL
-    )
+    no = await decide_relative(session, s.woman, rid, Approval.DECLINED)
     assert (no.token, no.approval, no.invited_before) == (None, "declined", True)
     session.expire_all()
     relative = await session.get(Participant, rid)
@@ -421,13 +355,9 @@ async def test_relative_yes_then_no_revokes_the_link(session: AsyncSession) -> N
     assert [e.details for e in decided] == [{"approval": "approved"}, {"approval": "declined"}]
 
     # "Not now" before any "yes" revokes nothing; a new "yes" gives a new link.
-    later = await programme.decide_relative(
-        session, user_id=s.woman, relative_id=rid, approval=Approval.LATER, now=NOW, ttl_days=TTL
-    )
+    later = await decide_relative(session, s.woman, rid, Approval.LATER)
     assert (later.token, later.invited_before) == (None, False)
-    again = await programme.decide_relative(
-        session, user_id=s.woman, relative_id=rid, approval=Approval.APPROVED, now=NOW, ttl_days=TTL
-    )
+    again = await decide_relative(session, s.woman, rid, Approval.APPROVED)
     assert again.token is not None and again.token != yes.token
     joined = await invitations.redeem(session, token=again.token, user_id=new_id(), first_name=None, now=NOW)
     assert isinstance(joined, invitations.JoinedCase) and joined.kind == "relative"
@@ -444,9 +374,7 @@ async def test_only_the_woman_decides_about_her_relatives(session: AsyncSession)
         (s.woman, 2_000_000_000),
     ):
         with pytest.raises(programme.Refused):
-            await programme.decide_relative(
-                session, user_id=user_id, relative_id=relative_id, approval=Approval.APPROVED, now=NOW, ttl_days=TTL
-            )
+            await decide_relative(session, user_id, relative_id, Approval.APPROVED)
         denied = await audit_rows(session, user_id, "denied")
         assert (denied[-1].object_id, denied[-1].details) == (str(relative_id), {"attempted": "approve_relative"})
     session.expire_all()
@@ -460,17 +388,10 @@ async def test_only_the_woman_decides_about_her_relatives(session: AsyncSession)
 async def test_no_change_after_the_relative_answered(session: AsyncSession) -> None:
     s = await setup(session)
     rid = await relative_of(session, s)
-    yes = await programme.decide_relative(
-        session, user_id=s.woman, relative_id=rid, approval=Approval.APPROVED, now=NOW, ttl_days=TTL
-    )
-    assert yes.token is not None
-    relative_user = new_id()
-    await invitations.redeem(session, token=yes.token, user_id=relative_user, first_name=None, now=NOW)
+    relative_user = await relative_opens_her_link(session, s, rid)
     await decide(session, relative_user, rid, DATA, AGREE)
     with pytest.raises(programme.NotNow) as caught:
-        await programme.decide_relative(
-            session, user_id=s.woman, relative_id=rid, approval=Approval.DECLINED, now=NOW, ttl_days=TTL
-        )
+        await decide_relative(session, s.woman, rid, Approval.DECLINED)
     assert caught.value.why == "answered"
     assert not session.in_transaction()
     session.expire_all()
@@ -482,13 +403,7 @@ async def test_no_change_after_the_relative_answered(session: AsyncSession) -> N
 async def test_relative_who_only_opened_the_link_counts_as_answered(session: AsyncSession) -> None:
     s = await setup(session)
     rid = await relative_of(session, s)
-    yes = await programme.decide_relative(
-        session, user_id=s.woman, relative_id=rid, approval=Approval.APPROVED, now=NOW, ttl_days=TTL
-    )
-    assert yes.token is not None
-    await invitations.redeem(session, token=yes.token, user_id=new_id(), first_name=None, now=NOW)
+    await relative_opens_her_link(session, s, rid)
     with pytest.raises(programme.NotNow) as caught:
-        await programme.decide_relative(
-            session, user_id=s.woman, relative_id=rid, approval=Approval.DECLINED, now=NOW, ttl_days=TTL
-        )
+        await decide_relative(session, s.woman, rid, Approval.DECLINED)
     assert caught.value.why == "answered"
