@@ -7,7 +7,7 @@ import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from aiogram import Bot, Dispatcher
@@ -20,6 +20,7 @@ from aiogram.utils.i18n import I18n
 from aiogram_dialog import setup_dialogs
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import ConfigurationError, Settings
@@ -27,6 +28,7 @@ from bot.context import AppContext, utcnow
 from bot.digest import send_daily_digest
 from bot.i18n import N_, create_i18n
 from bot.middlewares import DbSession, InFlight, LocaleMiddleware, WhoIsSpeaking
+from bot.reminder_worker import ReminderWorker, make_worker_id
 from bot.services import catalog, users
 from bot.services.crisis import CrisisDetector
 from bot.telegram_session import create_session
@@ -35,6 +37,7 @@ from db.engine import create_engine, create_session_factory
 from db.fsm_storage import SqlStorage
 from db.types import configure_encryption
 from handlers import build_router
+from handlers import meetings as meetings_handlers
 
 log = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 25.0  # Docker gives 10 s by default, systemd 90 s; in-flight updates are short.
@@ -60,11 +63,22 @@ class Application:
     context: AppContext
     ready: asyncio.Event
     scheduler: AsyncIOScheduler
+    reminders: ReminderWorker
     _stop: asyncio.Event | None = None
 
     async def send_daily_digest(self) -> int:
         """The job the scheduler runs every morning (also callable by hand and from tests)."""
         return await send_daily_digest(self.context, self.bot, self.i18n)
+
+    async def send_day_lists(self) -> int:
+        """The facilitators' morning list of the day's meetings (the scheduler runs it at DIGEST_TIME)."""
+        from handlers.meetings import send_day_lists
+
+        return await send_day_lists(self.context, self.bot, self.i18n)
+
+    async def run_reminders(self) -> dict[str, int]:
+        """Sends the reminders that are due (the scheduler does it every REMINDER_POLL_SECONDS)."""
+        return await self.reminders.run_once()
 
     async def serve(self, *, handle_signals: bool = True) -> None:
         """Runs until SIGTERM/SIGINT (or ``stop()``); in-flight updates finish, then everything closes."""
@@ -165,13 +179,43 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     # The clock of timed work. Jobs keep no state of their own: what they send is claimed in the
     # database first, so several instances may run the same job and each message still goes once.
     scheduler = AsyncIOScheduler(timezone=settings.default_timezone)
-    application = Application(settings, bot, dp, engine, storage, i18n, inflight, context, asyncio.Event(), scheduler)
+    worker = ReminderWorker(
+        context,
+        bot,
+        i18n,
+        worker_id=make_worker_id(),
+        max_attempts=settings.reminder_max_attempts,
+        lease=timedelta(seconds=settings.reminder_lease_seconds),
+    )
+    worker.register(
+        meetings_handlers.REMINDER_KIND,
+        meetings_handlers.reminder_renderer(context, i18n),
+        on_unreachable=meetings_handlers.unreachable_handler(context, bot, i18n),
+    )
+    application = Application(
+        settings, bot, dp, engine, storage, i18n, inflight, context, asyncio.Event(), scheduler, worker
+    )
     hour, minute = settings.digest_hour_minute
     scheduler.add_job(
         application.send_daily_digest,
         CronTrigger(hour=hour, minute=minute, timezone=settings.default_timezone),
         id="daily_digest",
         misfire_grace_time=3600,
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
+        application.send_day_lists,
+        CronTrigger(hour=hour, minute=minute, timezone=settings.default_timezone),
+        id="day_lists",
+        misfire_grace_time=3600,
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
+        worker.tick,
+        IntervalTrigger(seconds=settings.reminder_poll_seconds),
+        id="reminders",
         coalesce=True,
         max_instances=1,
     )
@@ -190,6 +234,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     async def drain() -> None:
         if scheduler.running:
             scheduler.shutdown(wait=False)
+        await worker.close(DRAIN_TIMEOUT)  # a run in progress hands back what it has not sent
         await inflight.drain(DRAIN_TIMEOUT)
 
     async def on_shutdown() -> None:

@@ -73,8 +73,24 @@ class Settings(BaseSettings):
     report_working_days: int = Field(
         default=1, ge=0, le=30, description="working days from the general meeting to the report (stage 5)"
     )
+    reminder_offsets_minutes: Annotated[list[int], NoDecode] = Field(
+        default_factory=lambda: [1440, 120],
+        description="comma-separated minutes before a meeting when reminders go out, like 1440,120",
+    )
     digest_time: str = Field(
         default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM in DEFAULT_TIMEZONE, like 09:00"
+    )
+    reminder_poll_seconds: float = Field(
+        default=10, ge=1, le=300, description="seconds between two looks for due reminders, 1-300"
+    )
+    reminder_max_attempts: int = Field(
+        default=5, ge=1, le=20, description="tries per reminder before it is given up, 1-20"
+    )
+    reminder_lease_seconds: int = Field(
+        default=300,
+        ge=30,
+        le=3600,
+        description="seconds after which a reminder claimed by an instance that died is sent again, 30-3600",
     )
 
     @field_validator("bot_token")
@@ -94,6 +110,16 @@ class Settings(BaseSettings):
             if not all(p.lstrip("-").isdigit() for p in parts):
                 raise ValueError("expected comma-separated numeric Telegram user ids, like 1234,5678")
             return [int(p) for p in parts]
+        return value
+
+    @field_validator("reminder_offsets_minutes", mode="before")
+    @classmethod
+    def _split_offsets(cls, value: object) -> object:
+        if isinstance(value, str):
+            parts = [p.strip() for p in value.split(",") if p.strip()]
+            if not parts or not all(p.isdigit() and 0 < int(p) <= 20160 for p in parts):
+                raise ValueError("expected comma-separated minutes between 1 and 20160, like 1440,120")
+            return sorted({int(p) for p in parts}, reverse=True)
         return value
 
     @field_validator("encryption_key", mode="before")
@@ -156,6 +182,10 @@ class Settings(BaseSettings):
         if self.programme_min_working_days > self.programme_max_working_days:
             raise ValueError("PROGRAMME_MIN_WORKING_DAYS: must not exceed PROGRAMME_MAX_WORKING_DAYS")
         return self
+
+    @property
+    def reminder_offsets(self) -> tuple[int, ...]:
+        return tuple(self.reminder_offsets_minutes)
 
     @property
     def digest_hour_minute(self) -> tuple[int, int]:

@@ -11,6 +11,8 @@ def dialogs_router() -> Router:
     from dialogs.common.ids import install_unique_intent_ids
     from dialogs.consent.dialog import dialog as consent
     from dialogs.crisis.dialog import dialog as crisis
+    from dialogs.meetings.dialog import my_dialog as my_meetings
+    from dialogs.meetings.dialog import team_dialog as team_meetings
     from dialogs.menu.dialog import dialog as menu
     from dialogs.privacy.dialog import dialog as privacy
     from dialogs.programme.dialog import dialog as my_programme
@@ -34,5 +36,7 @@ def dialogs_router() -> Router:
         card_dialog(),
         new_case_dialog(),
         invite_dialog(),
+        team_meetings(),
+        my_meetings(),
     )
     return router

@@ -89,3 +89,22 @@ class NewCaseSG(StatesGroup):
 class InviteSG(StatesGroup):
     role = State()
     region = State()
+
+
+class TeamMeetingsSG(StatesGroup):
+    list = State()
+    meeting = State()
+    who = State()
+    day = State()
+    time = State()
+    duration = State()
+    format = State()
+    place = State()
+    confirm = State()
+
+
+class MyMeetingsSG(StatesGroup):
+    main = State()
+    slots = State()
+    other_time = State()
+    option = State()

@@ -18,3 +18,12 @@ def format_date(value: date | datetime, locale: str, timezone: str | None = None
 
 def format_datetime(value: datetime, locale: str, timezone: str, *, fmt: str = "medium") -> str:
     return _format_datetime(value, format=fmt, locale=locale, tzinfo=ZoneInfo(timezone))
+
+
+_WHEN = {"ru": "EEE, d MMMM, HH:mm", "en": "EEE, MMMM d, HH:mm"}
+
+
+def format_when(value: datetime, locale: str, timezone: str) -> str:
+    """A meeting's time in plain words, in her zone: «чт, 3 декабря, 14:00» / "Thu, December 3, 14:00"."""
+    pattern = _WHEN.get(locale.split("_")[0], _WHEN["en"])
+    return _format_datetime(value, format=pattern, locale=locale, tzinfo=ZoneInfo(timezone))

@@ -66,6 +66,7 @@ class Notice:
     purpose: str
     decision: str
     team: tuple[int, ...]  # the case's facilitator and curator
+    called_off: tuple[int, ...] = ()  # everyone to tell that the general meeting is off (never who withdrew)
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +146,15 @@ def _record(
     )
 
 
+async def _step_back(session: AsyncSession, participant: Participant, case: Case, now: datetime) -> tuple[int, ...]:
+    """She no longer takes part: her booked slots go back, and the general meeting is off for all."""
+    from bot.services import meetings
+
+    await meetings.release_bookings(session, participant_id=participant.id, now=now)
+    changed = await meetings.call_off_general(session, case_id=case.id, now=now)
+    return changed.tell if changed else ()
+
+
 def _team(case: Case) -> tuple[int, ...]:
     return tuple(i for i in (case.facilitator_id, case.curator_id) if i is not None)
 
@@ -191,8 +201,18 @@ async def decide(
             now=now,
             purpose=event_purpose.value,
         )
+    called_off: tuple[int, ...] = ()
+    if any(p == ConsentPurpose.PARTICIPATION and d in (Decision.WITHDRAW, Decision.DECLINE) for p, d in events):
+        called_off = await _step_back(session, participant, case, now)
     notice = Notice(
-        case.id, case.code, participant.first_name, participant.kind, purpose.value, decision.value, _team(case)
+        case.id,
+        case.code,
+        participant.first_name,
+        participant.kind,
+        purpose.value,
+        decision.value,
+        _team(case),
+        called_off,
     )
     await session.commit()
     return notice
@@ -429,6 +449,7 @@ async def leave_all(session: AsyncSession, *, user_id: int, now: datetime) -> li
                 version = text_version(["data deleted at her request"])
                 _record(session, participant.id, user_id, purpose, Decision.WITHDRAW, version, "-", now)
         await session.execute(delete(Question).where(Question.participant_id == participant.id))
+        called_off = await _step_back(session, participant, case, now)
         participant.user_id = None
         audit.record(
             session,
@@ -447,6 +468,7 @@ async def leave_all(session: AsyncSession, *, user_id: int, now: datetime) -> li
                 ConsentPurpose.DATA.value,
                 Decision.WITHDRAW.value,
                 _team(case),
+                tuple(i for i in called_off if i != user_id),
             )
         )
     await session.commit()

@@ -402,6 +402,12 @@ async def on_reason(message: Message, _widget: MessageInput, manager: DialogMana
     await manager.switch_to(CaseSG.card)
 
 
+async def on_meetings(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
+    from dialogs.states import TeamMeetingsSG
+
+    await manager.start(TeamMeetingsSG.list, data={"case_id": _case_id(manager)})
+
+
 async def history_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     app = _app(dialog_manager)
     actor = await _fresh_profile(dialog_manager)
@@ -442,6 +448,7 @@ def card_dialog() -> Dialog:
             ),
             SwitchTo(Tr("👥 People and invitations"), id="people", state=CaseSG.people, when=F["ok"]),
             SwitchTo(Tr("➡️ Move to another stage"), id="stage", state=CaseSG.stage_pick, when=F["can_move"]),
+            Button(Tr("🗓 Meetings"), id="meetings", on_click=on_meetings, when=F["ok"]),
             SwitchTo(Tr("📜 History"), id="history", state=CaseSG.history, when=F["ok"]),
             Row(Cancel(Tr("◀ Back")), menu_button()),
             crisis_button(),

@@ -28,3 +28,16 @@ async def tell_team(
     for user_id in dict.fromkeys(recipients):
         if user_id != me:
             await notify.tell(bot, i18n, app.db, user_id, render, reply_markup=reply_markup)
+
+
+async def tell_called_off(manager: DialogManager, people: Iterable[int]) -> None:
+    """The general meeting is off: the same neutral words for everyone, never who withdrew."""
+    from aiogram.utils.i18n import gettext
+
+    def render() -> str:
+        return gettext(
+            "The general meeting will not take place as planned. This can happen, and it is nobody's fault. "
+            "The facilitator will be in touch about what comes next."
+        )
+
+    await tell_team(manager, people, render)

@@ -20,7 +20,7 @@ from bot.services import programme
 from bot.services.programme import Notice
 from db.models import ConsentPurpose, Decision
 from dialogs.common.labels import DECISIONS_TEAM, label
-from dialogs.common.team import tell_team
+from dialogs.common.team import tell_called_off, tell_team
 from dialogs.common.widgets import Tr, crisis_button, menu_button
 from dialogs.states import ConsentSG, MenuSG, ProgrammeSG
 
@@ -96,6 +96,7 @@ async def _notify(manager: DialogManager, notice: Notice) -> None:
         )
 
     await tell_team(manager, notice.team, render)
+    await tell_called_off(manager, notice.called_off)
 
 
 async def _decide(

@@ -14,7 +14,7 @@ from bot.context import AppContext
 from bot.services import programme, users
 from bot.services.formatting import format_date
 from dialogs.common.getters import locale_of, reading, user_id_of
-from dialogs.common.team import tell_team
+from dialogs.common.team import tell_called_off, tell_team
 from dialogs.common.widgets import Tr, crisis_button, menu_button
 from dialogs.states import PrivacySG
 
@@ -44,6 +44,7 @@ async def on_delete(callback: CallbackQuery, _widget: Any, manager: DialogManage
             ).format(code=notice.case_code, name=escape(notice.participant_first_name))
 
         await tell_team(manager, notice.team, render)
+        await tell_called_off(manager, notice.called_off)
     await callback.answer()
     if callback.message is not None:
         await callback.message.answer(

@@ -22,10 +22,10 @@ from bot.services.programme import MyProgramme
 from db.models import Approval, ConsentPurpose, Decision
 from dialogs.common.getters import reading, user_id_of
 from dialogs.common.labels import APPROVALS, DECISIONS, RELATIONS, STAGE_NEXT, STAGE_PLAIN, label
-from dialogs.common.team import tell_team
+from dialogs.common.team import tell_called_off, tell_team
 from dialogs.common.widgets import Tr, choices, crisis_button, menu_button
 from dialogs.consent.dialog import version_of
-from dialogs.states import ConsentSG, ProgrammeSG
+from dialogs.states import ConsentSG, MyMeetingsSG, ProgrammeSG
 
 
 async def _mine(manager: DialogManager) -> MyProgramme | None:
@@ -102,6 +102,7 @@ async def _withdraw(callback: CallbackQuery, manager: DialogManager, purpose: Co
         )
 
     await tell_team(manager, notice.team, render)
+    await tell_called_off(manager, notice.called_off)
 
 
 async def on_withdraw(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
@@ -245,6 +246,7 @@ def dialog() -> Dialog:
                 when=F["some"],
             ),
             Button(Tr("✍️ Decide about taking part"), id="decide", on_click=on_decide, when=F["undecided"]),
+            Start(Tr("🗓 My meetings"), id="meetings", state=MyMeetingsSG.main, when=F["can_withdraw"]),
             SwitchTo(Tr("👥 Whom to invite"), id="relatives", state=ProgrammeSG.relatives, when=F["is_woman"]),
             Button(Tr("🚫 Withdraw from the programme"), id="withdraw", on_click=on_withdraw, when=F["can_withdraw"]),
             Button(

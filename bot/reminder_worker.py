@@ -1,0 +1,255 @@
+"""The reminder engine's sending side: claims due reminder rows and sends them through Telegram.
+
+Each kind of reminder registers a renderer that words the message in the recipient's language (or
+says it is no longer worth sending); the worker does the rest: claim, render, send, record the
+outcome. Run by an APScheduler interval job on every instance; the claim in the database makes
+sure each row goes out from one instance once (``bot.services.reminders``).
+
+A session is never held while Telegram is awaited: claiming, rendering and each outcome run in
+short transactions of their own. Logs carry ids, kinds, counts and error types only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import notify
+from bot.context import AppContext
+from bot.services import reminders, users
+from bot.services.reminders import Claimed
+
+log = logging.getLogger(__name__)
+
+PER_CHAT_INTERVAL = 1.0  # seconds between two messages to one chat (Telegram's limit)
+OUTCOMES = ("sent", "failed", "retried", "dropped", "released")
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """The message to send: HTML (the bot's default parse mode), so escape what people typed."""
+
+    text: str
+    reply_markup: InlineKeyboardMarkup | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """Not worth sending any more; ``reason`` is a short code (it is stored and logged)."""
+
+    reason: str
+
+
+# (session, the claimed row, the recipient's locale) -> what to send. Runs inside ``i18n.context()``
+# with that locale set, so ``gettext`` words the text in her language. The session is for reading;
+# a renderer that writes commits itself.
+Renderer = Callable[[AsyncSession, Claimed, str], Awaitable[Outgoing | Drop]]
+# Called after a 403: the recipient blocked the bot (e.g. tell the facilitator she cannot be reached).
+Unreachable = Callable[[Claimed], Awaitable[None]]
+
+
+def make_worker_id() -> str:
+    """hostname:pid:random — tells apart two instances even on one host, and a restarted one."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"[:64]
+
+
+class ReminderWorker:
+    def __init__(
+        self,
+        context: AppContext,
+        bot: Bot,
+        i18n: I18n,
+        *,
+        worker_id: str,
+        max_attempts: int = 5,
+        lease: timedelta = timedelta(minutes=5),
+        batch: int = 50,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.context = context
+        self.bot = bot
+        self.i18n = i18n
+        self.worker_id = worker_id
+        self.max_attempts = max_attempts
+        self.lease = lease
+        self.batch = batch
+        self.renderers: dict[str, Renderer] = {}
+        self.unreachable: dict[str, Unreachable] = {}
+        self._sleep = sleep
+        self._lock = asyncio.Lock()
+        self._closing = False
+        self._last_sent: dict[int, float] = {}  # recipient -> loop time of the last send to her
+
+    def register(self, kind: str, renderer: Renderer, on_unreachable: Unreachable | None = None) -> None:
+        if len(kind) > 32:
+            raise ValueError("kind: at most 32 characters")
+        self.renderers[kind] = renderer
+        if on_unreachable is not None:
+            self.unreachable[kind] = on_unreachable
+        else:
+            self.unreachable.pop(kind, None)
+
+    async def tick(self) -> None:
+        """The scheduler's job: ``run_once`` that never lets an exception (and its text) reach
+        APScheduler's log."""
+        try:
+            await self.run_once()
+        except Exception as exc:
+            log.error("reminders: run failed with %s", type(exc).__name__)
+
+    async def close(self, grace: float) -> None:
+        """Shutdown: a run in progress stops after its current message and hands the rest of its
+        claim back; waits for it up to ``grace`` seconds."""
+        self._closing = True
+        try:
+            async with asyncio.timeout(grace):
+                async with self._lock:
+                    pass
+        except TimeoutError:
+            log.warning("reminders: a run was still going at shutdown (its rows return after the lease)")
+
+    async def run_once(self) -> dict[str, int]:
+        """Claims and sends what is due, batch after batch, until nothing due is left (or half the
+        lease has passed: the rest is handed back for the next run). Returns counts per outcome.
+        A run already going in this process is not joined: the call returns zeros at once."""
+        counts = dict.fromkeys(OUTCOMES, 0)
+        if self._lock.locked() or self._closing:
+            return counts
+        async with self._lock:
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            budget = self.lease.total_seconds() / 2
+            self._last_sent = {k: t for k, t in self._last_sent.items() if started - t < PER_CHAT_INTERVAL}
+            while True:
+                async with self.context.db() as session:
+                    claimed = await reminders.claim_due(
+                        session, now=self.context.now(), worker=self.worker_id, limit=self.batch, lease=self.lease
+                    )
+                for index, item in enumerate(claimed):
+                    if self._closing or loop.time() - started > budget:
+                        rest = [c.id for c in claimed[index:]]
+                        async with self.context.db() as session:
+                            counts["released"] += await reminders.release(session, rest, worker=self.worker_id)
+                        break
+                    try:
+                        counts[await self._deliver(item)] += 1
+                    except Exception as exc:  # the database went away: the lease brings the row back
+                        log.error("reminder %s (%s): %s, left to the lease", item.id, item.kind, type(exc).__name__)
+                if len(claimed) < self.batch or counts["released"] or self._closing:
+                    break
+            if any(counts.values()):
+                log.info("reminders: %s", ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+        return counts
+
+    async def _deliver(self, item: Claimed) -> str:
+        if item.attempts > self.max_attempts:  # came back through the lease too often
+            await self._fail(item, "attempts_spent")
+            return "failed"
+        renderer = self.renderers.get(item.kind)
+        if renderer is None:
+            log.warning("reminder %s: unknown kind %s", item.id, item.kind)
+            await self._fail(item, "unknown_kind")
+            return "failed"
+        locale = await notify.recipient_locale(self.context.db, item.recipient_id, self.i18n.default_locale)
+        try:
+            with self.i18n.context(), self.i18n.use_locale(locale):
+                async with self.context.db() as session:
+                    outcome = await renderer(session, item, locale)
+        except Exception as exc:
+            log.warning("reminder %s (%s): renderer raised %s", item.id, item.kind, type(exc).__name__)
+            return await self._retry(item, type(exc).__name__)
+        if isinstance(outcome, Drop):
+            async with self.context.db() as session:
+                await reminders.drop(
+                    session, item.id, now=self.context.now(), reason=outcome.reason, worker=self.worker_id
+                )
+            log.info("reminder %s (%s): dropped, %s", item.id, item.kind, outcome.reason[:64])
+            return "dropped"
+
+        await self._pace(item.recipient_id)
+        try:
+            await self.bot.send_message(item.recipient_id, outcome.text, reply_markup=outcome.reply_markup)
+        except TelegramForbiddenError:
+            async with self.context.db() as session:
+                await users.set_blocked(session, item.recipient_id, True)
+            await self._fail(item, "blocked")
+            await self._unreachable(item)
+            return "failed"
+        except TelegramRetryAfter as exc:  # the session's own retries are spent
+            return await self._retry(item, type(exc).__name__, min_delay=timedelta(seconds=exc.retry_after))
+        except (TelegramServerError, TelegramNetworkError) as exc:
+            return await self._retry(item, type(exc).__name__)
+        except TelegramBadRequest as exc:  # a chat that never started the bot, a malformed text
+            log.warning("reminder %s (%s): %s", item.id, item.kind, type(exc).__name__)
+            await self._fail(item, type(exc).__name__)
+            return "failed"
+        except (TelegramAPIError, OSError, TimeoutError) as exc:
+            return await self._retry(item, type(exc).__name__)
+        finally:
+            self._last_sent[item.recipient_id] = asyncio.get_running_loop().time()
+        async with self.context.db() as session:
+            await reminders.mark_sent(session, item.id, now=self.context.now(), worker=self.worker_id)
+        return "sent"
+
+    async def _pace(self, recipient_id: int) -> None:
+        last = self._last_sent.get(recipient_id)
+        if last is not None:
+            wait = last + PER_CHAT_INTERVAL - asyncio.get_running_loop().time()
+            if wait > 0:
+                await self._sleep(wait)
+
+    async def _fail(self, item: Claimed, error: str) -> None:
+        async with self.context.db() as session:
+            await reminders.mark_failed(session, item.id, now=self.context.now(), error=error, worker=self.worker_id)
+
+    async def _retry(self, item: Claimed, error: str, *, min_delay: timedelta | None = None) -> str:
+        async with self.context.db() as session:
+            again = await reminders.retry_later(
+                session,
+                item.id,
+                now=self.context.now(),
+                error=error,
+                max_attempts=self.max_attempts,
+                min_delay=min_delay,
+                worker=self.worker_id,
+            )
+        log.warning(
+            "reminder %s (%s): %s, attempt %d of %d, %s",
+            item.id,
+            item.kind,
+            error,
+            item.attempts,
+            self.max_attempts,
+            "retried later" if again else "given up",
+        )
+        return "retried" if again else "failed"
+
+    async def _unreachable(self, item: Claimed) -> None:
+        log.info("reminder %s (%s): recipient has blocked the bot", item.id, item.kind)
+        callback = self.unreachable.get(item.kind)
+        if callback is None:
+            return
+        try:
+            await callback(item)
+        except Exception as exc:
+            log.warning("reminder %s (%s): on_unreachable raised %s", item.id, item.kind, type(exc).__name__)

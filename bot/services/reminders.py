@@ -1,0 +1,377 @@
+"""The reminder engine's rows: work that fires later, one message to one person at a due time.
+
+A reminder is a row (due time, state, attempts). A worker claims due rows atomically — one
+``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING`` on PostgreSQL, the same
+statement without the lock clause on SQLite, which serialises writers — so several bot instances
+can run behind one database and each row is claimed by one of them. A claim is a lease: a row
+left in ``sending`` longer than the lease (its instance died) goes back to ``pending``.
+
+States: pending → sending → sent | failed | dropped, or back to pending (retry, lease expired);
+pending → cancelled. ``last_error`` holds an error type or a short code, never a message text.
+
+``add`` and ``cancel`` are called inside other services' transactions and do NOT commit; the
+functions a worker calls (``claim_due``, ``mark_*``, ``drop``, ``retry_later``, ``release``) each end
+their transaction. The reads do not commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Reminder, ReminderState
+
+MAX_DELAY = timedelta(hours=1)
+_ERROR_LEN = 64  # Reminder.last_error
+_PENDING = ReminderState.PENDING.value
+_SENDING = ReminderState.SENDING.value
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A row this worker now holds (state ``sending``); ``attempts`` counts this one."""
+
+    id: int
+    kind: str
+    recipient_id: int
+    due_at: datetime
+    attempts: int
+    meeting_id: int | None
+    case_id: int | None
+    payload: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderView:
+    id: int
+    kind: str
+    recipient_id: int
+    due_at: datetime
+    state: ReminderState
+    attempts: int
+    meeting_id: int | None
+    case_id: int | None
+    payload: dict[str, Any] | None
+    claimed_by: str | None
+    last_error: str | None
+    done_at: datetime | None
+
+
+def _view(row: Reminder) -> ReminderView:
+    return ReminderView(
+        id=row.id,
+        kind=row.kind,
+        recipient_id=row.recipient_id,
+        due_at=row.due_at,
+        state=ReminderState(row.state),
+        attempts=row.attempts,
+        meeting_id=row.meeting_id,
+        case_id=row.case_id,
+        payload=row.payload,
+        claimed_by=row.claimed_by,
+        last_error=row.last_error,
+        done_at=row.done_at,
+    )
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _code(error: str) -> str:
+    return error[:_ERROR_LEN]
+
+
+# ------------------------------------------------------------------ writing (no commit)
+
+
+async def add(
+    session: AsyncSession,
+    *,
+    kind: str,
+    recipient_id: int,
+    due_at: datetime,
+    now: datetime,
+    meeting_id: int | None = None,
+    case_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> bool:
+    """Schedules one message to ``recipient_id`` at ``due_at``; True when a row was inserted.
+
+    Does NOT commit: call it inside the transaction of the action that wants the reminder, so both
+    happen or neither. ``payload`` holds ids and codes only (it is not encrypted).
+
+    Once per (kind, recipient, meeting, due time): a duplicate is ignored, whatever the state of
+    the first row (``uq_reminders_once``, ``INSERT … ON CONFLICT DO NOTHING``). SQL never finds two
+    NULLs equal, so without a meeting the constraint does not apply; ``add`` then looks for an
+    existing row itself — which, unlike the constraint, two concurrent transactions could both miss.
+    """
+    if len(kind) > 32:
+        raise ValueError("kind: at most 32 characters")
+    if meeting_id is None:
+        existing = await session.scalar(
+            select(Reminder.id)
+            .where(
+                Reminder.kind == kind,
+                Reminder.recipient_id == recipient_id,
+                Reminder.meeting_id.is_(None),
+                Reminder.due_at == due_at,
+            )
+            .limit(1)
+        )
+        if existing is not None:
+            return False
+    insert = postgresql.insert if _is_postgres(session) else sqlite.insert
+    result = await session.execute(
+        insert(Reminder)
+        .values(
+            kind=kind,
+            recipient_id=recipient_id,
+            due_at=due_at,
+            state=ReminderState.PENDING.value,
+            attempts=0,
+            meeting_id=meeting_id,
+            case_id=case_id,
+            payload=payload,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(
+            index_elements=[Reminder.kind, Reminder.recipient_id, Reminder.meeting_id, Reminder.due_at]
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def cancel(
+    session: AsyncSession,
+    *,
+    meeting_id: int,
+    now: datetime,
+    recipient_id: int | None = None,
+    kinds: Collection[str] | None = None,
+) -> int:
+    """Pending reminders of a meeting (optionally of one recipient, of some kinds) → cancelled.
+    A row already claimed (``sending``) goes out. Does NOT commit. Returns how many were cancelled."""
+    stmt = update(Reminder).where(Reminder.meeting_id == meeting_id, Reminder.state == ReminderState.PENDING.value)
+    if recipient_id is not None:
+        stmt = stmt.where(Reminder.recipient_id == recipient_id)
+    if kinds is not None:
+        stmt = stmt.where(Reminder.kind.in_(list(kinds)))
+    result = await session.execute(
+        stmt.values(state=ReminderState.CANCELLED.value, done_at=now).execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ the worker's steps (commit)
+
+
+async def claim_due(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    worker: str,
+    limit: int = 50,
+    lease: timedelta = timedelta(minutes=5),
+    kinds: Collection[str] | None = None,
+) -> list[Claimed]:
+    """Claims up to ``limit`` due pending rows for ``worker``, oldest due first, and commits.
+
+    First, rows left in ``sending`` for longer than ``lease`` go back to pending: the instance that
+    claimed them died (or is hopelessly stuck). The claim itself is one statement, so two instances
+    never get the same row: on PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED`` (a
+    second instance takes the next rows instead of waiting); SQLite runs one writer at a time.
+    ``kinds``: only these kinds (the tests keep apart by it).
+    """
+    stale = update(Reminder).where(Reminder.state == _SENDING, Reminder.claimed_at < now - lease)
+    pick = (
+        select(Reminder.id)
+        .where(Reminder.state == _PENDING, Reminder.due_at <= now)
+        .order_by(Reminder.due_at, Reminder.id)
+        .limit(limit)
+    )
+    if kinds is not None:
+        stale = stale.where(Reminder.kind.in_(list(kinds)))
+        pick = pick.where(Reminder.kind.in_(list(kinds)))
+    if _is_postgres(session):
+        pick = pick.with_for_update(skip_locked=True)
+    try:
+        await session.execute(
+            stale.values(state=_PENDING).execution_options(synchronize_session=False),
+        )
+        rows = await session.execute(
+            update(Reminder)
+            .where(Reminder.id.in_(pick.scalar_subquery()))
+            .values(state=_SENDING, claimed_by=worker, claimed_at=now, attempts=Reminder.attempts + 1)
+            .returning(
+                Reminder.id,
+                Reminder.kind,
+                Reminder.recipient_id,
+                Reminder.due_at,
+                Reminder.attempts,
+                Reminder.meeting_id,
+                Reminder.case_id,
+                Reminder.payload,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        claimed = [Claimed(*row) for row in rows.all()]
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    claimed.sort(key=lambda c: (c.due_at, c.id))  # RETURNING keeps no order
+    return claimed
+
+
+async def _finish(
+    session: AsyncSession,
+    reminder_id: int,
+    *,
+    state: ReminderState,
+    now: datetime,
+    worker: str | None,
+    error: str | None = None,
+    keep_error: bool = False,
+) -> bool:
+    stmt = update(Reminder).where(
+        Reminder.id == reminder_id,
+        Reminder.state.in_([ReminderState.PENDING.value, ReminderState.SENDING.value]),
+    )
+    if worker is not None:  # a worker whose lease ran out must not overwrite the next claim
+        stmt = stmt.where(Reminder.claimed_by == worker)
+    values: dict[str, Any] = {"state": state.value, "done_at": now}
+    if not keep_error:
+        values["last_error"] = _code(error) if error else None
+    result = await session.execute(stmt.values(**values).execution_options(synchronize_session=False))
+    await session.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark_sent(session: AsyncSession, reminder_id: int, *, now: datetime, worker: str | None = None) -> bool:
+    """Telegram took the message. ``worker``: only while this worker still holds the claim.
+    Commits; True when the row changed."""
+    return await _finish(session, reminder_id, state=ReminderState.SENT, now=now, worker=worker, keep_error=True)
+
+
+async def mark_failed(
+    session: AsyncSession, reminder_id: int, *, now: datetime, error: str, worker: str | None = None
+) -> bool:
+    """Given up for good; ``error`` is a type name or a code ("blocked"), never a message. Commits."""
+    return await _finish(session, reminder_id, state=ReminderState.FAILED, now=now, worker=worker, error=error)
+
+
+async def drop(
+    session: AsyncSession, reminder_id: int, *, now: datetime, reason: str, worker: str | None = None
+) -> bool:
+    """Not worth sending any more (the meeting has passed); ``reason`` is a short code. Commits."""
+    return await _finish(session, reminder_id, state=ReminderState.DROPPED, now=now, worker=worker, error=reason)
+
+
+def backoff(attempts: int, base_delay: timedelta = timedelta(seconds=30)) -> timedelta:
+    """``base_delay`` doubled for every attempt after the first, at most an hour."""
+    return min(MAX_DELAY, base_delay * 2 ** max(0, min(attempts - 1, 20)))
+
+
+async def retry_later(
+    session: AsyncSession,
+    reminder_id: int,
+    *,
+    now: datetime,
+    error: str,
+    max_attempts: int,
+    base_delay: timedelta = timedelta(seconds=30),
+    min_delay: timedelta | None = None,
+    worker: str | None = None,
+) -> bool:
+    """Back to pending, due again after ``backoff(attempts)`` (at least ``min_delay``, e.g.
+    Telegram's retry_after), or failed once ``attempts`` reached ``max_attempts``. Commits; True
+    when the row will be tried again."""
+    stmt = select(Reminder.attempts).where(
+        Reminder.id == reminder_id,
+        Reminder.state.in_([ReminderState.PENDING.value, ReminderState.SENDING.value]),
+    )
+    if worker is not None:
+        stmt = stmt.where(Reminder.claimed_by == worker)
+    attempts = await session.scalar(stmt)
+    if attempts is None:
+        await session.commit()
+        return False
+    if attempts >= max_attempts:
+        await session.execute(
+            update(Reminder)
+            .where(Reminder.id == reminder_id)
+            .values(state=ReminderState.FAILED.value, last_error=_code(error), done_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await session.commit()
+        return False
+    delay = backoff(attempts, base_delay)
+    if min_delay is not None:
+        delay = max(delay, min_delay)
+    await session.execute(
+        update(Reminder)
+        .where(Reminder.id == reminder_id)
+        .values(state=ReminderState.PENDING.value, due_at=now + delay, last_error=_code(error))
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return True
+
+
+async def release(session: AsyncSession, reminder_ids: Sequence[int], *, worker: str) -> int:
+    """Claimed rows this worker will not get to (shutdown, time budget spent) go back to pending
+    at once, and the claim does not count as an attempt. Commits; returns how many."""
+    if not reminder_ids:
+        return 0
+    result = await session.execute(
+        update(Reminder)
+        .where(
+            Reminder.id.in_(list(reminder_ids)),
+            Reminder.state == ReminderState.SENDING.value,
+            Reminder.claimed_by == worker,
+        )
+        .values(state=ReminderState.PENDING.value, attempts=Reminder.attempts - 1)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ reading (no commit)
+
+
+async def get(session: AsyncSession, reminder_id: int) -> ReminderView | None:
+    row = await session.get(Reminder, reminder_id, populate_existing=True)
+    return _view(row) if row else None
+
+
+async def pending_for_meeting(session: AsyncSession, meeting_id: int) -> list[ReminderView]:
+    """What is still to be sent about a meeting (claimed rows included), by due time."""
+    rows = await session.scalars(
+        select(Reminder)
+        .where(
+            Reminder.meeting_id == meeting_id,
+            Reminder.state.in_([ReminderState.PENDING.value, ReminderState.SENDING.value]),
+        )
+        .order_by(Reminder.due_at, Reminder.id)
+        .execution_options(populate_existing=True)
+    )
+    return [_view(r) for r in rows.all()]
+
+
+async def for_recipient(
+    session: AsyncSession, recipient_id: int, *, kinds: Collection[str] | None = None
+) -> list[ReminderView]:
+    """Every reminder of one person, in any state, by due time."""
+    stmt = select(Reminder).where(Reminder.recipient_id == recipient_id)
+    if kinds is not None:
+        stmt = stmt.where(Reminder.kind.in_(list(kinds)))
+    rows = await session.scalars(stmt.order_by(Reminder.due_at, Reminder.id).execution_options(populate_existing=True))
+    return [_view(r) for r in rows.all()]
