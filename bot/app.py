@@ -28,6 +28,7 @@ from bot.context import AppContext, utcnow
 from bot.digest import send_daily_digest
 from bot.i18n import N_, create_i18n
 from bot.middlewares import DbSession, InFlight, LocaleMiddleware, WhoIsSpeaking
+from bot.relay import Relay
 from bot.reminder_worker import ReminderWorker, make_worker_id
 from bot.services import catalog, users
 from bot.services.crisis import CrisisDetector
@@ -37,6 +38,7 @@ from db.engine import create_engine, create_session_factory
 from db.fsm_storage import SqlStorage
 from db.types import configure_encryption
 from handlers import build_router
+from handlers import handoff as handoff_handlers
 from handlers import meetings as meetings_handlers
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,10 @@ class Application:
         from handlers.meetings import send_day_lists
 
         return await send_day_lists(self.context, self.bot, self.i18n)
+
+    async def send_conversation_digest(self) -> int:
+        """Open and unanswered conversations, once a day; also purges history past its retention."""
+        return await handoff_handlers.send_conversation_digest(self.context, self.bot, self.i18n)
 
     async def run_reminders(self) -> dict[str, int]:
         """Sends the reminders that are due (the scheduler does it every REMINDER_POLL_SECONDS)."""
@@ -187,6 +193,9 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         max_attempts=settings.reminder_max_attempts,
         lease=timedelta(seconds=settings.reminder_lease_seconds),
     )
+    relay = Relay(context, bot, i18n)
+    dp["relay"] = relay
+    worker.register(handoff_handlers.NUDGE_KIND, handoff_handlers.nudge_renderer(context, i18n))
     worker.register(
         meetings_handlers.REMINDER_KIND,
         meetings_handlers.reminder_renderer(context, i18n),
@@ -212,6 +221,15 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         coalesce=True,
         max_instances=1,
     )
+    scheduler.add_job(
+        application.send_conversation_digest,
+        CronTrigger(hour=hour, minute=minute, timezone=settings.default_timezone),
+        id="conversations",
+        misfire_grace_time=3600,
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(relay.sweep, IntervalTrigger(seconds=15), id="relay_sweep", coalesce=True, max_instances=1)
     scheduler.add_job(
         worker.tick,
         IntervalTrigger(seconds=settings.reminder_poll_seconds),

@@ -77,6 +77,23 @@ class Settings(BaseSettings):
         default_factory=lambda: [1440, 120],
         description="comma-separated minutes before a meeting when reminders go out, like 1440,120",
     )
+    work_hours: str = Field(
+        default="09:00-18:00",
+        pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d$",
+        description="HH:MM-HH:MM: when curators answer on working days, unless a region file sets work_hours",
+    )
+    handoff_nudge_minutes: int = Field(
+        default=30, ge=1, le=1440, description="minutes without an answer in working hours before the topic is nudged"
+    )
+    history_retention_days: int = Field(
+        default=180, ge=1, le=3650, description="days a conversation's history is kept after its case (or it) closes"
+    )
+    show_curator_name: bool = Field(
+        default=True, description="true: a participant sees her curator's first name; false: only “your curator”"
+    )
+    group_messages_per_minute: int = Field(
+        default=20, ge=1, le=30, description="messages per minute the bot sends to the curators' group (Telegram: ~20)"
+    )
     digest_time: str = Field(
         default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM in DEFAULT_TIMEZONE, like 09:00"
     )

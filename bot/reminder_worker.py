@@ -51,6 +51,7 @@ class Outgoing:
 
     text: str
     reply_markup: InlineKeyboardMarkup | None = None
+    message_thread_id: int | None = None  # a forum topic, when the recipient is a group
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +189,12 @@ class ReminderWorker:
 
         await self._pace(item.recipient_id)
         try:
-            await self.bot.send_message(item.recipient_id, outcome.text, reply_markup=outcome.reply_markup)
+            await self.bot.send_message(
+                item.recipient_id,
+                outcome.text,
+                reply_markup=outcome.reply_markup,
+                message_thread_id=outcome.message_thread_id,
+            )
         except TelegramForbiddenError:
             async with self.context.db() as session:
                 await users.set_blocked(session, item.recipient_id, True)

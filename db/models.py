@@ -100,6 +100,7 @@ class Region(Base):
     name: Mapped[dict[str, str]] = mapped_column(JSON)
     timezone: Mapped[str] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
+    work_hours: Mapped[str | None] = mapped_column(String(16), default=None)  # "09:00-18:00"; None: WORK_HOURS
 
 
 class MeasureKind(enum.StrEnum):
@@ -399,3 +400,75 @@ class Reminder(Base):
     last_error: Mapped[str | None] = mapped_column(String(64), default=None)  # an error type, never a text
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class ConversationState(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Conversation(Base):
+    """A participant's conversation with the curators: one per person, reopened as needed, with one
+    forum topic in the curators' group (or, without a group, the assigned curator's private chat)."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("group_chat_id", "topic_id", name="uq_conversations_topic"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, unique=True)  # the participant's Telegram id
+    case_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("cases.id", ondelete="SET NULL"), default=None)
+    curator_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL"), index=True, default=None
+    )
+    region_code: Mapped[str | None] = mapped_column(String(32), default=None)
+    state: Mapped[str] = mapped_column(String(16))
+    group_chat_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    topic_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    topic_claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)  # who creates the topic
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    waiting_since: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)  # her first unanswered message
+    last_auto_reply_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)  # out-of-hours answer
+    rating: Mapped[int | None] = mapped_column(SmallInteger, default=None)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RelayState(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    NOTE = "note"  # an internal note of the curators: kept, never relayed
+
+
+class RelayMessage(Base):
+    """One message relayed between a participant and the curators; also the outbox (a row is written
+    before the copy is sent, so a crash or a 429 loses nothing) and the map of message ids both
+    ways (replies keep their threading, edits follow)."""
+
+    __tablename__ = "relay_messages"
+    __table_args__ = (
+        Index("ix_relay_source", "source_chat_id", "source_message_id"),
+        Index("ix_relay_target", "target_chat_id", "target_message_id"),
+        Index("ix_relay_state", "state", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    inbound: Mapped[bool] = mapped_column(Boolean)  # from the participant to the curators
+    author_id: Mapped[int | None] = mapped_column(BigInteger)
+    source_chat_id: Mapped[int] = mapped_column(BigInteger)
+    source_message_id: Mapped[int] = mapped_column(Integer)
+    target_chat_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    target_message_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    reply_to_target: Mapped[int | None] = mapped_column(Integer, default=None)  # threading in the target chat
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(EncryptedText, default=None)  # text or caption, for the history
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    error: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

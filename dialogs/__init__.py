@@ -11,6 +11,7 @@ def dialogs_router() -> Router:
     from dialogs.common.ids import install_unique_intent_ids
     from dialogs.consent.dialog import dialog as consent
     from dialogs.crisis.dialog import dialog as crisis
+    from dialogs.human.dialog import dialog as human
     from dialogs.meetings.dialog import my_dialog as my_meetings
     from dialogs.meetings.dialog import team_dialog as team_meetings
     from dialogs.menu.dialog import dialog as menu
@@ -38,5 +39,6 @@ def dialogs_router() -> Router:
         invite_dialog(),
         team_meetings(),
         my_meetings(),
+        human(),
     )
     return router

@@ -108,3 +108,7 @@ class MyMeetingsSG(StatesGroup):
     slots = State()
     other_time = State()
     option = State()
+
+
+class HumanSG(StatesGroup):
+    chat = State()

@@ -12,6 +12,7 @@ from handlers.admin import admin_router
 from handlers.errors import errors_router
 from handlers.fallback import fallback_router
 from handlers.filters import input_states
+from handlers.handoff import handoff_router
 from handlers.meetings import meetings_router
 from handlers.public import public_router
 from handlers.staff import staff_router
@@ -25,6 +26,7 @@ def build_router(i18n: I18n) -> Router:
     root.include_routers(
         errors_router(),
         public_router(i18n),
+        handoff_router(),
         meetings_router(),
         team_router(),
         staff_router(),

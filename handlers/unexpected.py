@@ -13,11 +13,13 @@ from aiogram.utils.i18n import gettext
 from aiogram_dialog import DialogManager
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.relay import Relay
 from bot.services import audit
-from bot.services.users import Profile
+from bot.services.users import TEAM_ROLES, Profile
 from handlers.admin import ADMIN_COMMANDS
 from handlers.common import open_crisis, show_again_or_menu, show_menu
 from handlers.filters import CrisisWords, NotADialogButton, NothingListens
+from handlers.handoff import InOpenConversation
 from handlers.staff import STAFF_COMMANDS
 from handlers.team import TEAM_COMMANDS
 
@@ -27,8 +29,10 @@ def unexpected_router(input_states: frozenset[State]) -> Router:
     router.message.filter(F.chat.type == "private")
 
     @router.message(CrisisWords())
-    async def crisis_words(message: Message, dialog_manager: DialogManager) -> None:
-        """Wherever she is in the bot: the crisis numbers come first."""
+    async def crisis_words(message: Message, dialog_manager: DialogManager, relay: Relay, profile: Profile) -> None:
+        """Wherever she is in the bot: the crisis numbers come first, and a person is told at once."""
+        if profile.role not in TEAM_ROLES:
+            await relay.from_participant(message, urgent=True)
         await message.answer(
             gettext(
                 "It sounds like things are very hard right now. You are not alone. "
@@ -49,6 +53,11 @@ def unexpected_router(input_states: frozenset[State]) -> Router:
         else:
             await message.answer(gettext("I do not know this command. Here is what I can do: /help"))
         await show_again_or_menu(dialog_manager)
+
+    @router.message(NothingListens(input_states), InOpenConversation())
+    async def to_her_curator(message: Message, relay: Relay) -> None:
+        """She is talking with a person: whatever she types goes on to them."""
+        await relay.from_participant(message)
 
     @router.message(NothingListens(input_states), F.text)
     async def free_text(message: Message, dialog_manager: DialogManager) -> None:

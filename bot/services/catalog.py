@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -52,6 +52,7 @@ class RegionFile:
     name: dict[str, str]
     timezone: str
     entries: list[Entry]
+    work_hours: str | None = None  # "09:00-18:00": when curators answer; None: the WORK_HOURS setting
 
 
 def _texts(value: Any, where: str, *, limit: int) -> dict[str, str]:
@@ -126,12 +127,26 @@ def parse_region_file(path: Path) -> RegionFile:
     keys = [e.key for e in entries]
     if len(keys) != len(set(keys)):
         raise CatalogError(f"{path.name}: a key is used twice")
+    work_hours = raw.get("work_hours")
+    if work_hours is not None and not (isinstance(work_hours, str) and parse_hours(work_hours)):
+        raise CatalogError(f"{path.name}.work_hours: expected HH:MM-HH:MM, like 09:00-18:00")
     return RegionFile(
         code=code,
         name=_texts(raw.get("name"), f"{path.name}.name", limit=80),
         timezone=raw["timezone"],
         entries=entries,
+        work_hours=work_hours,
     )
+
+
+def parse_hours(text: str) -> tuple[time, time] | None:
+    """ "09:00-18:00" → (09:00, 18:00); None when it is not a day's span."""
+    match = re.fullmatch(r"\s*([01]\d|2[0-3]):([0-5]\d)\s*-\s*([01]\d|2[0-3]):([0-5]\d)\s*", text)
+    if not match:
+        return None
+    start = time(int(match.group(1)), int(match.group(2)))
+    end = time(int(match.group(3)), int(match.group(4)))
+    return (start, end) if start < end else None
 
 
 def load_region_files(regions_dir: Path) -> list[RegionFile]:
@@ -160,6 +175,7 @@ async def sync(session: AsyncSession, files: list[RegionFile], *, now: datetime 
             region = Region(code=region_file.code)
             session.add(region)
         region.name, region.timezone, region.position = region_file.name, region_file.timezone, position
+        region.work_hours = region_file.work_hours
         await session.flush()
         existing = {
             m.key: m

@@ -152,7 +152,8 @@ async def _step_back(session: AsyncSession, participant: Participant, case: Case
 
     await meetings.release_bookings(session, participant_id=participant.id, now=now)
     changed = await meetings.call_off_general(session, case_id=case.id, now=now)
-    return changed.tell if changed else ()
+    # Everyone else is told; she who withdrew is not (and nobody is told it was her).
+    return tuple(i for i in changed.tell if i != participant.user_id) if changed else ()
 
 
 def _team(case: Case) -> tuple[int, ...]:

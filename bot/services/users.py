@@ -238,3 +238,11 @@ async def _require(session: AsyncSession, user_id: int) -> User:
     if user is None:
         raise LookupError("unknown user")
     return user
+
+
+async def display_name(session: AsyncSession, user_id: int) -> str | None:
+    """A team member's first name as participants see it."""
+    user = await session.get(User, user_id)
+    name = user.display_name if user else None
+    await session.commit()
+    return name

@@ -11,7 +11,7 @@ from aiogram_dialog.widgets.kbd import Column, Select, Start
 from aiogram_dialog.widgets.kbd.select import OnItemClick
 from aiogram_dialog.widgets.text import Format, Text
 
-from dialogs.states import CrisisSG, MenuSG
+from dialogs.states import CrisisSG, HumanSG, MenuSG
 
 
 class Tr(Text):
@@ -31,6 +31,11 @@ class Tr(Text):
 
 def crisis_button() -> Start:
     return Start(Tr("🆘 Urgent help"), id="sos", state=CrisisSG.main)
+
+
+def human_button() -> Start:
+    """“Write to a person”: on the menu and on every help screen."""
+    return Start(Tr("💬 Write to a person"), id="human", state=HumanSG.chat)
 
 
 def menu_button() -> Start:

@@ -174,6 +174,8 @@ async def on_question(message: Message, _widget: MessageInput, manager: DialogMa
     manager.show_mode = ShowMode.SEND
     await manager.switch_to(ConsentSG.asked)
     await _notify(manager, notice)
+    # The question also goes to a person, who can answer it in this chat.
+    await manager.middleware_data["relay"].from_participant(message)
 
 
 async def on_not_text(message: Message, _widget: MessageInput, manager: DialogManager) -> None:

@@ -12,7 +12,7 @@ from aiogram_dialog.widgets.text import Format, Multi
 from bot.context import AppContext
 from bot.services import catalog
 from dialogs.common.getters import current_region, has_local, locale_of, reading, region_name, render_contact
-from dialogs.common.widgets import Tr, menu_button
+from dialogs.common.widgets import Tr, human_button, menu_button
 from dialogs.states import CrisisSG, RegionSG
 
 
@@ -50,6 +50,7 @@ def dialog() -> Dialog:
                 sep="\n\n",
             ),
             Start(Tr("📍 Choose region"), id="region", state=RegionSG.pick),
+            human_button(),
             Row(Cancel(Tr("◀ Back")), menu_button()),
             getter=crisis_getter,
             state=CrisisSG.main,

@@ -10,7 +10,7 @@ from aiogram_dialog.widgets.kbd import Row, Start, SwitchTo
 
 from bot.services import programme, users
 from dialogs.common.getters import reading, user_id_of
-from dialogs.common.widgets import Tr, crisis_button
+from dialogs.common.widgets import Tr, crisis_button, human_button
 from dialogs.states import AboutSG, CasesSG, MenuSG, PrivacySG, ProgrammeSG, SettingsSG, SupportSG
 
 
@@ -31,6 +31,7 @@ def dialog() -> Dialog:
             Start(Tr("🗂 Cases"), id="cases", state=CasesSG.list, when=F["team"]),
             Start(Tr("💬 What is the programme"), id="about", state=AboutSG.intro),
             Start(Tr("🧭 Where to get help"), id="support", state=SupportSG.categories),
+            human_button(),
             crisis_button(),
             Row(
                 Start(Tr("⚙️ Settings"), id="settings", state=SettingsSG.main),

@@ -34,6 +34,7 @@ async def on_delete(callback: CallbackQuery, _widget: Any, manager: DialogManage
     await manager.reset_stack(remove_keyboard=False)
     session = manager.middleware_data["session"]
     left = await programme.leave_all(session, user_id=callback.from_user.id, now=app.now())
+    await manager.middleware_data["relay"].forget(callback.from_user.id)
     await users.forget(session, callback.from_user.id)
     for notice in left:
 

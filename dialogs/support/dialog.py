@@ -15,7 +15,7 @@ from aiogram_dialog.widgets.text import Const, Format, List, Multi
 from bot.context import AppContext
 from bot.services import catalog
 from dialogs.common.getters import current_region, locale_of, reading, region_getter, region_name, render_contact
-from dialogs.common.widgets import Tr, choices, crisis_button, menu_button
+from dialogs.common.widgets import Tr, choices, crisis_button, human_button, menu_button
 from dialogs.states import RegionSG, SupportSG
 
 CATEGORY_LABELS = {
@@ -78,6 +78,7 @@ def dialog() -> Dialog:
             ),
             choices("cat", "categories", on_category),
             Start(Tr("📍 Change region"), id="region", state=RegionSG.pick),
+            human_button(),
             menu_button(),
             crisis_button(),
             getter=categories_getter,
@@ -99,6 +100,7 @@ def dialog() -> Dialog:
                 NextPage(scroll="measures", id="next", text=Const("▶")),
                 when=F["paged"],
             ),
+            human_button(),
             Row(SwitchTo(Tr("◀ Back"), id="back", state=SupportSG.categories), menu_button()),
             crisis_button(),
             getter=measures_getter,

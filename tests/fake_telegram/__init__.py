@@ -5,19 +5,60 @@ async with FakeTelegram(token="123456:TEST-token", bot_username="vmeste_test_bot
     user = fake.user(first_name="Anna", language_code="ru")
     await user.send("/start")
     await user.expect("Welcome")
+
+Supergroups with forum topics (group.py) — the bot is an administrator with can_manage_topics:
+
+    group = fake.supergroup(title="Кураторы", forum=True)    # FakeGroup; group.id like -1001234500001
+    curator = group.member(first_name="Ольга", admin=True)     # FakeGroupMember (new Telegram user)
+    same = group.member(user=user)                            # a private-chat FakeUser is a member too
+    topic = await bot.create_forum_topic(group.id, "Anna")    # the bot's own actions push no updates
+    await bot.send_message(group.id, "hi", message_thread_id=topic.message_thread_id)
+    msg = await group.expect("hi", thread_id=topic.message_thread_id)  # BotMessage
+    msg.message_thread_id, msg.is_topic_message, msg.reply_to_message_id  # reply = topic root if implicit
+    mid = await curator.send("text", thread_id=tid, reply_to=None, entities=None)  # -> `message` update
+    await curator.send_photo(caption, thread_id=tid) / send_sticker / send_voice / send_video_note /
+          send_document / send_location(lat, lon, thread_id=tid);  await curator.edit(mid, "new text")
+    group.topics -> {thread_id: TopicState(name, closed, icon_color, ...)};  group.topic("Anna")
+    group.messages(thread_id=None, everyone=False); group.records(thread_id); group.last; group.mark()
+    await group.expect_silence(0.5, thread_id=None); await group.expect_deleted(mid)
+
+Bot API in groups: createForumTopic / editForumTopic / closeForumTopic / reopenForumTopic /
+deleteForumTopic, getChatMember, getChatAdministrators; every sending method, copyMessage and
+forwardMessage take message_thread_id (unknown -> 400 "Bad Request: message thread not found")
+and reply_parameters / reply_to_message_id. Service messages can't be copied/forwarded.
+
+Group rate limit: ``fake.group_limit_per_minute = 20`` (default 20, as Telegram's bot FAQ says;
+``None`` disables) over a sliding window of ``fake.group_window_seconds`` (default 60.0) real
+seconds, counted over all sending methods to one group -> 429 "Too Many Requests: retry after N"
+with parameters.retry_after. Tests may shorten the window, e.g. ``fake.group_window_seconds = 2``.
 """
 
-from .server import ApiCall, ChatEvent, FakeTelegram, MessageRecord, TelegramError, UploadedFile, api_method
+from .group import FakeGroup, FakeGroupMember
+from .server import (
+    ApiCall,
+    ChatEvent,
+    FakeTelegram,
+    GroupState,
+    MessageRecord,
+    TelegramError,
+    TopicState,
+    UploadedFile,
+    api_method,
+)
 from .user import BotMessage, FakeUser
 
 __all__ = [
     "ApiCall",
     "BotMessage",
     "ChatEvent",
+    "FakeGroup",
+    "FakeGroupMember",
     "FakeTelegram",
     "FakeUser",
+    "GroupState",
     "MessageRecord",
     "TelegramError",
+    "TopicState",
     "UploadedFile",
     "api_method",
 ]

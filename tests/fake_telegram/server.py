@@ -45,6 +45,7 @@ from .formatting import (
 )
 
 if TYPE_CHECKING:
+    from .group import FakeGroup
     from .user import FakeUser
 
 __all__ = [
@@ -52,9 +53,11 @@ __all__ = [
     "ChatEvent",
     "ChatState",
     "FakeTelegram",
+    "GroupState",
     "MessageRecord",
     "OkResult",
     "TelegramError",
+    "TopicState",
     "UploadedFile",
     "api_method",
 ]
@@ -156,6 +159,33 @@ SENDING_METHODS = frozenset(
         "forwardMessage",
     }
 )
+
+# Service messages (kinds of MessageRecord): never copyable / forwardable.
+SERVICE_KINDS = frozenset({"forum_topic_created", "forum_topic_edited", "forum_topic_closed", "forum_topic_reopened"})
+
+# Allowed ForumTopic icon colours (RGB), per createForumTopic's documentation.
+TOPIC_ICON_COLORS = (7322096, 16766590, 13338331, 9367192, 16749490, 16478047)
+MAX_TOPIC_NAME = 128
+THREAD_NOT_FOUND = "message thread not found"
+
+# The rights a bot administrator has in a fake supergroup (ChatMemberAdministrator fields).
+BOT_ADMIN_RIGHTS = {
+    "can_be_edited": False,
+    "is_anonymous": False,
+    "can_manage_chat": True,
+    "can_delete_messages": True,
+    "can_manage_video_chats": True,
+    "can_restrict_members": True,
+    "can_promote_members": False,
+    "can_change_info": True,
+    "can_invite_users": True,
+    "can_post_stories": False,
+    "can_edit_stories": False,
+    "can_delete_stories": False,
+    "can_pin_messages": True,
+    "can_manage_topics": True,
+    "can_send_welcome_messages": False,  # required by current aiogram's ChatMemberAdministrator
+}
 
 CHAT_ACTIONS = frozenset(
     {
@@ -394,6 +424,77 @@ class ChatState:
 
 
 @dataclass
+class TopicState:
+    """A forum topic of a :class:`GroupState` (``message_thread_id`` == id of its creation message)."""
+
+    message_thread_id: int
+    name: str
+    icon_color: int
+    icon_custom_emoji_id: str | None = None
+    closed: bool = False
+    created_message_id: int = 0
+
+    def forum_topic(self) -> dict[str, Any]:
+        """The ``ForumTopic`` object Telegram returns."""
+        return _clean(
+            {
+                "message_thread_id": self.message_thread_id,
+                "name": self.name,
+                "icon_color": self.icon_color,
+                "icon_custom_emoji_id": self.icon_custom_emoji_id,
+            }
+        )
+
+
+class GroupState(ChatState):
+    """A supergroup (optionally a forum with topics); the bot is an administrator in it.
+
+    Shares the message/event machinery of :class:`ChatState`: bot sends/edits/deletes are
+    events, member posts only bump ``version``. ``user`` is unused (empty dict).
+    """
+
+    def __init__(self, chat_id: int, title: str, *, forum: bool, username: str | None = None):
+        super().__init__({"id": chat_id, "first_name": title})
+        self.user = {}
+        self.title = title
+        self.username = username
+        self.is_forum = forum
+        self.started = True  # the bot is a member: it may always write here
+        # Message #1 of a real supergroup is its creation service message, and thread id 1 is the
+        # "General" topic, which Bot API does not accept as message_thread_id.
+        self.next_message_id = 2
+        self.topics: dict[int, TopicState] = {}
+        self.deleted_topics: set[int] = set()
+        self.members: dict[int, dict[str, Any]] = {}  # user id -> User object
+        self.admins: set[int] = set()
+        self.group_send_times: deque[float] = deque()  # for the per-group per-minute limit
+
+    def chat_object(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {"id": self.id, "title": self.title}
+        if self.username:
+            obj["username"] = self.username
+        obj["type"] = "supergroup"
+        if self.is_forum:
+            obj["is_forum"] = True
+        return obj
+
+    def thread_of(self, rec: MessageRecord) -> int | None:
+        tid = rec.data.get("message_thread_id")
+        return int(tid) if tid is not None and rec.data.get("is_topic_message") else None
+
+    def topic_root(self, thread_id: int) -> dict[str, Any] | None:
+        """The forum_topic_created service message of a topic (as reply_to_message)."""
+        topic = self.topics.get(thread_id)
+        rec = self.messages.get(topic.created_message_id) if topic else None
+        if rec is None:
+            return None
+        return {k: v for k, v in rec.data.items() if k != "reply_to_message"}
+
+    def bot_messages(self) -> list[MessageRecord]:
+        return [m for m in super().bot_messages() if m.kind not in SERVICE_KINDS]
+
+
+@dataclass
 class _Fault:
     method: str | None  # lower-cased; None = any method
     error: TelegramError
@@ -537,6 +638,12 @@ class FakeTelegram:
         self.internal_errors: list[str] = []
         self.chats: dict[int, ChatState] = {}
         self.users: dict[int, FakeUser] = {}
+        self.groups: dict[int, FakeGroup] = {}
+        # Telegram: "your bot will not be able to send more than 20 messages per minute to the
+        # same group" (core.telegram.org/bots/faq). Enforced per group over a sliding window of
+        # ``group_window_seconds`` of real time; ``None`` disables it.
+        self.group_limit_per_minute: int | None = 20
+        self.group_window_seconds: float = 60.0
         self.files: dict[str, StoredFile] = {}
         self.callback_queries: dict[str, CallbackQueryRecord] = {}
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -557,6 +664,7 @@ class FakeTelegram:
         self._rate: tuple[int | None, int | None] = (None, None)
         self._global_send_times: deque[float] = deque()
         self._user_ids = itertools.count(10_000_001)
+        self._group_ids = itertools.count(-1_001_234_500_001, -1)
         self._query_ids = itertools.count(4_200_000_000_000_000_001)
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -678,6 +786,38 @@ class FakeTelegram:
         self.users[user_id] = person
         return person
 
+    def supergroup(
+        self,
+        title: str = "Test group",
+        *,
+        forum: bool = True,
+        chat_id: int | None = None,
+        username: str | None = None,
+    ) -> FakeGroup:
+        """Create a supergroup (a forum with topics by default) where the bot is an administrator
+        with ``can_manage_topics``; returns a :class:`~.group.FakeGroup`."""
+        from .group import FakeGroup
+
+        if chat_id is None:
+            chat_id = next(self._group_ids)
+            while chat_id in self.chats:
+                chat_id = next(self._group_ids)
+        if chat_id >= 0 or chat_id in self.chats:
+            raise ValueError(f"group chat id {chat_id} is taken or not negative")
+        state = GroupState(chat_id, title, forum=forum, username=username)
+        self.chats[chat_id] = state
+        group = FakeGroup(self, state)
+        self.groups[chat_id] = group
+        return group
+
+    def _new_person(self, first_name: str, *, user_id: int | None = None, **extra: Any) -> dict[str, Any]:
+        """A Telegram ``User`` object for someone without a private chat with the bot."""
+        if user_id is None:
+            user_id = next(self._user_ids)
+            while user_id in self.chats:
+                user_id = next(self._user_ids)
+        return _clean({"id": user_id, "is_bot": False, "first_name": first_name, **extra})
+
     def calls_of(self, method: str) -> list[ApiCall]:
         m = method.lower()
         return [c for c in self.calls if c.method.lower() == m]
@@ -748,7 +888,12 @@ class FakeTelegram:
 
     def sent_messages(self, chat_id: int | None = None) -> list[MessageRecord]:
         chats = [self.chats[chat_id]] if chat_id is not None else list(self.chats.values())
-        return [m for c in chats for m in sorted(c.messages.values(), key=lambda r: r.message_id) if m.from_bot]
+        return [
+            m
+            for c in chats
+            for m in sorted(c.messages.values(), key=lambda r: r.message_id)
+            if m.from_bot and m.kind not in SERVICE_KINDS
+        ]
 
     def assert_no_internal_errors(self) -> None:
         if self.internal_errors:
@@ -946,11 +1091,15 @@ class FakeTelegram:
             raise TelegramError(f.error.error_code, f.error.description, dict(f.error.parameters or {}))
 
     def _apply_rate_limit(self, method: str, params: Params) -> None:
+        if method not in SENDING_METHODS:
+            return
+        chat = self._chat_from_params(params)
+        if isinstance(chat, GroupState):
+            self._apply_group_limit(chat)
         per_chat, global_limit = self._rate
-        if method not in SENDING_METHODS or (per_chat is None and global_limit is None):
+        if per_chat is None and global_limit is None:
             return
         now = time.monotonic()
-        chat = self._chat_from_params(params)
         windows: list[tuple[deque[float], int]] = []
         if global_limit is not None:
             windows.append((self._global_send_times, global_limit))
@@ -967,6 +1116,21 @@ class FakeTelegram:
             raise TelegramError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
         for times, _ in windows:
             times.append(now)
+
+    def _apply_group_limit(self, group: GroupState) -> None:
+        """~20 messages per minute to one group: sliding window over real (monotonic) time."""
+        limit = self.group_limit_per_minute
+        times = group.group_send_times
+        if limit is None:
+            return
+        window = float(self.group_window_seconds)
+        now = time.monotonic()
+        while times and now - times[0] >= window:
+            times.popleft()
+        if len(times) >= limit:
+            retry_after = max(1, math.ceil(times[0] + window - now))
+            raise TelegramError(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
+        times.append(now)
 
     # ------------------------------------------------------------- shared validation
 
@@ -1091,6 +1255,30 @@ class FakeTelegram:
         return btn
 
     def _reply_to(self, chat: ChatState, p: Params) -> dict[str, Any] | None:
+        rec = self._reply_target(chat, p)
+        if rec is None:
+            return None
+        target = dict(rec.data)
+        target.pop("reply_to_message", None)
+        return target
+
+    def _thread_for_send(self, chat: ChatState, p: Params) -> int | None:
+        """Validate ``message_thread_id`` for a send to ``chat``; returns the topic id (forums only)."""
+        tid = _as_int(p, "message_thread_id")
+        if not isinstance(chat, GroupState):
+            return None  # private chats: ignored, as before
+        if tid is None:
+            return None
+        if chat.is_forum:
+            if tid not in chat.topics:
+                raise bad_request(THREAD_NOT_FOUND)
+            return tid
+        root = chat.messages.get(tid)  # a reply thread of a non-forum supergroup
+        if root is None or root.deleted:
+            raise bad_request(THREAD_NOT_FOUND)
+        return None
+
+    def _reply_target(self, chat: ChatState, p: Params) -> MessageRecord | None:
         params = p.get("reply_parameters")
         target_id = None
         allow_missing = _as_bool(p, "allow_sending_without_reply")
@@ -1109,9 +1297,7 @@ class FakeTelegram:
             if allow_missing:
                 return None
             raise bad_request("message to be replied not found")
-        target = dict(rec.data)
-        target.pop("reply_to_message", None)
-        return target
+        return rec
 
     def _store_bot_message(
         self,
@@ -1128,7 +1314,14 @@ class FakeTelegram:
         extra: dict[str, Any] | None = None,
     ) -> MessageRecord:
         inline, reply_kb = self._check_markup(p.get("reply_markup"))
-        reply_to = self._reply_to(chat, p)
+        thread_id = self._thread_for_send(chat, p)
+        target = self._reply_target(chat, p)
+        reply_to = {k: v for k, v in target.data.items() if k != "reply_to_message"} if target else None
+        if isinstance(chat, GroupState) and chat.is_forum:
+            if thread_id is None and target is not None:
+                thread_id = chat.thread_of(target)  # a reply lands in the replied message's topic
+            if thread_id is not None and reply_to is None:
+                reply_to = chat.topic_root(thread_id)  # Telegram: topic messages reply to the topic root
         mid = chat.take_message_id()
         data: dict[str, Any] = {
             "message_id": mid,
@@ -1136,6 +1329,9 @@ class FakeTelegram:
             "chat": chat.chat_object(),
             "date": int(time.time()),
         }
+        if thread_id is not None:
+            data["message_thread_id"] = thread_id
+            data["is_topic_message"] = True
         if reply_to is not None:
             data["reply_to_message"] = reply_to
         if extra:
@@ -1594,6 +1790,7 @@ class FakeTelegram:
     @api_method("sendChatAction")
     def _send_chat_action(self, p: Params) -> bool:
         chat = self._chat_for_send(p)
+        self._thread_for_send(chat, p)
         action = _as_str(p, "action")
         if action not in CHAT_ACTIONS:
             raise bad_request("wrong parameter action in request")
@@ -1758,6 +1955,8 @@ class FakeTelegram:
     def _copy_message(self, p: Params) -> dict[str, Any]:
         src = self._source_message(p, "copy")
         chat = self._chat_for_send(p)
+        if src.kind in SERVICE_KINDS:  # "Service messages ... can't be copied" (Bot API docs)
+            raise bad_request("message can't be copied")
         content = {k: copy.deepcopy(v) for k, v in src.data.items() if k in self._CONTENT_KEYS}
         text, raw, mode, entities = src.text, src.raw_text, src.parse_mode, list(src.entities)
         if "caption" in p and src.kind != "text":
@@ -1787,6 +1986,8 @@ class FakeTelegram:
     def _forward_message(self, p: Params) -> dict[str, Any]:
         src = self._source_message(p, "forward")
         chat = self._chat_for_send(p)
+        if src.kind in SERVICE_KINDS:
+            raise bad_request("message can't be forwarded")
         content = {k: copy.deepcopy(v) for k, v in src.data.items() if k in self._CONTENT_KEYS}
         sender = src.data.get("from") or self.bot_user
         origin = {"type": "user", "sender_user": sender, "date": src.data.get("date", int(time.time()))}
@@ -1804,6 +2005,146 @@ class FakeTelegram:
             extra=extra,
         )
         return rec.data
+
+    # ------------------------------------------------------------- forum topics
+
+    def _forum(self, p: Params) -> GroupState:
+        chat = self._known_chat(p)
+        if not isinstance(chat, GroupState) or not chat.is_forum:
+            raise bad_request("the chat is not a forum")
+        return chat
+
+    def _forum_topic(self, p: Params) -> tuple[GroupState, TopicState]:
+        group = self._forum(p)
+        tid = _as_int(p, "message_thread_id")
+        topic = group.topics.get(tid) if tid is not None else None
+        if topic is None:
+            raise bad_request("TOPIC_ID_INVALID")
+        return group, topic
+
+    def _topic_service(self, group: GroupState, topic: TopicState, kind: str, body: dict[str, Any]) -> MessageRecord:
+        """Post a service message (the bot's own action: stored in history, no update is sent)."""
+        mid = group.take_message_id()
+        data: dict[str, Any] = {
+            "message_id": mid,
+            "from": self.bot_user,
+            "chat": group.chat_object(),
+            "date": int(time.time()),
+            "message_thread_id": topic.message_thread_id,
+            "is_topic_message": True,
+            kind: body,
+        }
+        if kind != "forum_topic_created":
+            root = group.topic_root(topic.message_thread_id)
+            if root is not None:
+                data["reply_to_message"] = root
+        rec = MessageRecord(group.id, mid, True, data, kind)
+        group.messages[mid] = rec
+        group.add_event(ChatEvent("service", rec.snapshot(), params={kind: body}))
+        return rec
+
+    @api_method("createForumTopic")
+    def _create_forum_topic(self, p: Params) -> dict[str, Any]:
+        group = self._forum(p)
+        name = _as_str(p, "name") or ""
+        if not name.strip():
+            raise bad_request("TOPIC_TITLE_EMPTY")
+        if len(name) > MAX_TOPIC_NAME:
+            raise bad_request("TOPIC_TITLE_TOO_LONG")
+        color = _as_int(p, "icon_color")
+        if color is None:
+            color = TOPIC_ICON_COLORS[len(group.topics) % len(TOPIC_ICON_COLORS)]
+        elif color not in TOPIC_ICON_COLORS:
+            raise bad_request("TOPIC_COLOR_INVALID")  # unverified wording; the allowed colours are documented
+        emoji = _as_str(p, "icon_custom_emoji_id") or None
+        mid = group.next_message_id  # a topic's id is the id of its creation service message
+        topic = TopicState(mid, name, color, emoji, created_message_id=mid)
+        group.topics[mid] = topic
+        body = _clean({"name": name, "icon_color": color, "icon_custom_emoji_id": emoji})
+        self._topic_service(group, topic, "forum_topic_created", body)
+        return topic.forum_topic()
+
+    @api_method("editForumTopic")
+    def _edit_forum_topic(self, p: Params) -> bool:
+        group, topic = self._forum_topic(p)
+        name = _as_str(p, "name")
+        emoji = _as_str(p, "icon_custom_emoji_id") if "icon_custom_emoji_id" in p else None
+        if name is not None and len(name) > MAX_TOPIC_NAME:
+            raise bad_request("TOPIC_TITLE_TOO_LONG")
+        changes: dict[str, Any] = {}
+        if name and name != topic.name:  # empty / omitted name keeps the current one
+            changes["name"] = name
+        if "icon_custom_emoji_id" in p and (emoji or None) != topic.icon_custom_emoji_id:
+            changes["icon_custom_emoji_id"] = emoji or ""  # "" = icon removed
+        if not changes:
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        topic.name = changes.get("name", topic.name)
+        if "icon_custom_emoji_id" in changes:
+            topic.icon_custom_emoji_id = changes["icon_custom_emoji_id"] or None
+        self._topic_service(group, topic, "forum_topic_edited", changes)
+        return True
+
+    def _set_topic_closed(self, p: Params, closed: bool) -> bool:
+        group, topic = self._forum_topic(p)
+        if topic.closed == closed:
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        topic.closed = closed
+        self._topic_service(group, topic, "forum_topic_closed" if closed else "forum_topic_reopened", {})
+        return True
+
+    @api_method("closeForumTopic")
+    def _close_forum_topic(self, p: Params) -> bool:
+        return self._set_topic_closed(p, True)
+
+    @api_method("reopenForumTopic")
+    def _reopen_forum_topic(self, p: Params) -> bool:
+        return self._set_topic_closed(p, False)
+
+    @api_method("deleteForumTopic")
+    def _delete_forum_topic(self, p: Params) -> bool:
+        group, topic = self._forum_topic(p)
+        tid = topic.message_thread_id
+        del group.topics[tid]
+        group.deleted_topics.add(tid)
+        for rec in group.messages.values():  # "along with all its messages"
+            if rec.data.get("message_thread_id") == tid and not rec.deleted:
+                rec.deleted = True
+        group.notify()
+        return True
+
+    @api_method("getChatMember")
+    def _get_chat_member(self, p: Params) -> dict[str, Any]:
+        chat = self._known_chat(p)
+        uid = _as_int(p, "user_id", required=True)
+        if uid == self.bot_id:
+            if isinstance(chat, GroupState):
+                return {"status": "administrator", "user": self.bot_user, **BOT_ADMIN_RIGHTS}
+            return {"status": "member", "user": self.bot_user}
+        if isinstance(chat, GroupState):
+            user = chat.members.get(uid or 0)
+            if user is None:
+                return {"status": "left", "user": self._known_user(uid)}
+            if uid in chat.admins:
+                return {"status": "administrator", "user": user, **BOT_ADMIN_RIGHTS, "can_be_edited": False}
+            return {"status": "member", "user": user}
+        if uid != chat.id:
+            raise bad_request("user not found")
+        return {"status": "member", "user": dict(chat.user)}
+
+    def _known_user(self, uid: int | None) -> dict[str, Any]:
+        if uid is not None and uid in self.chats and not isinstance(self.chats[uid], GroupState):
+            return dict(self.chats[uid].user)
+        raise bad_request("user not found")
+
+    @api_method("getChatAdministrators")
+    def _get_chat_administrators(self, p: Params) -> list[dict[str, Any]]:
+        chat = self._known_chat(p)
+        if not isinstance(chat, GroupState):
+            raise bad_request("there are no administrators in the private chat")
+        admins = [{"status": "administrator", "user": self.bot_user, **BOT_ADMIN_RIGHTS}]
+        for uid in sorted(chat.admins):
+            admins.append({"status": "administrator", "user": chat.members[uid], **BOT_ADMIN_RIGHTS})
+        return admins
 
     # ------------------------------------------------------------- callbacks & files
 
@@ -1892,6 +2233,71 @@ class FakeTelegram:
         content: bytes | None = None,
         mime: str | None = None,
     ) -> MessageRecord:
+        body = self._media_content(chat.id, kind, caption=caption, filename=filename, content=content, mime=mime)
+        return self._user_message(chat, body, text=caption)
+
+    def _member_message(
+        self,
+        group: GroupState,
+        sender: dict[str, Any],
+        content: dict[str, Any],
+        *,
+        text: str | None = None,
+        thread_id: int | None = None,
+        reply_to: int | None = None,
+    ) -> MessageRecord:
+        """A group member posts in the group (a topic of a forum); pushes the ``message`` update."""
+        target = None
+        if reply_to is not None:
+            target = group.messages.get(reply_to)
+            if target is None or target.deleted:
+                raise AssertionError(f"there is no message #{reply_to} in {group.title!r} to reply to")
+            target_thread = group.thread_of(target)
+            if thread_id is None:
+                thread_id = target_thread
+            elif group.is_forum and target_thread != thread_id:
+                raise AssertionError(f"message #{reply_to} is not in topic {thread_id}")
+        if thread_id is not None and group.is_forum:
+            topic = group.topics.get(thread_id)
+            if topic is None:
+                raise AssertionError(f"{group.title!r} has no topic {thread_id} (topics: {sorted(group.topics)})")
+            if topic.closed and sender["id"] not in group.admins:
+                raise AssertionError(f"topic {topic.name!r} is closed; only administrators can post there")
+        mid = group.take_message_id()
+        data: dict[str, Any] = {
+            "message_id": mid,
+            "from": dict(sender),
+            "chat": group.chat_object(),
+            "date": int(time.time()),
+        }
+        if thread_id is not None and group.is_forum:
+            data["message_thread_id"] = thread_id
+            data["is_topic_message"] = True
+            if target is None:
+                target_data = group.topic_root(thread_id)
+                if target_data is not None:
+                    data["reply_to_message"] = target_data
+        if target is not None:
+            data["reply_to_message"] = {k: v for k, v in target.data.items() if k != "reply_to_message"}
+        data.update(content)
+        kind = next((k for k in content if k not in ("text", "entities", "caption", "caption_entities")), "text")
+        ents = content.get("entities") or content.get("caption_entities") or []
+        rec = MessageRecord(group.id, mid, False, data, kind, text=text, raw_text=text, entities=list(ents))
+        group.messages[mid] = rec
+        self.push_update({"message": copy.deepcopy(data)})
+        group.notify()
+        return rec
+
+    def _media_content(
+        self,
+        owner_id: int,
+        kind: str,
+        *,
+        caption: str | None = None,
+        filename: str | None = None,
+        content: bytes | None = None,
+        mime: str | None = None,
+    ) -> dict[str, Any]:
         default_mime = {
             "photo": "image/jpeg",
             "voice": "audio/ogg",
@@ -1900,7 +2306,7 @@ class FakeTelegram:
             "document": "application/pdf",
         }.get(kind)
         if content is None:
-            content = f"fake {kind} from user {chat.id}".encode() * 64
+            content = f"fake {kind} from user {owner_id}".encode() * 64
         stored = self._new_file(kind, content, filename, mime or default_mime)
         body: dict[str, Any] = {kind: self._media_object(stored, kind)}
         if caption:
@@ -1908,7 +2314,7 @@ class FakeTelegram:
             ents = detect_entities(caption)
             if ents:
                 body["caption_entities"] = ents
-        return self._user_message(chat, body, text=caption)
+        return body
 
     def _push_callback(self, chat: ChatState, rec: MessageRecord, data: str | None) -> str:
         chat.started = True
@@ -1940,6 +2346,26 @@ class FakeTelegram:
         rec.edited += 1
         rec.data["edit_date"] = int(time.time())
         self.push_update({"edited_message": copy.deepcopy(rec.data)})
+        return rec
+
+    def _member_edit(self, group: GroupState, sender_id: int, message_id: int, new_text: str) -> MessageRecord:
+        rec = group.messages.get(message_id)
+        if rec is None or rec.deleted or rec.from_bot or rec.data.get("from", {}).get("id") != sender_id:
+            raise AssertionError(f"user {sender_id} has no message #{message_id} in {group.title!r} to edit")
+        if rec.kind not in ("text", "photo", "document", "voice", "video"):
+            raise AssertionError(f"message #{message_id} is a {rec.kind}; it has no text to edit")
+        key, ents_key = ("text", "entities") if rec.kind == "text" else ("caption", "caption_entities")
+        rec.text = rec.raw_text = new_text
+        rec.data[key] = new_text
+        rec.data.pop(ents_key, None)
+        entities = detect_entities(new_text)
+        rec.entities = entities
+        if entities:
+            rec.data[ents_key] = entities
+        rec.edited += 1
+        rec.data["edit_date"] = int(time.time())
+        self.push_update({"edited_message": copy.deepcopy(rec.data)})
+        group.notify()
         return rec
 
     def _set_blocked(self, chat: ChatState, blocked: bool) -> None:

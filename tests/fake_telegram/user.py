@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .server import ChatEvent, ChatState, FakeTelegram, MessageRecord
 
-__all__ = ["BotMessage", "FakeUser"]
+__all__ = ["BotMessage", "ChatWatcher", "FakeUser"]
 
 _TRUNCATE = 100
 
@@ -116,6 +116,22 @@ class BotMessage:
         return self.text if self.kind != "text" else ""
 
     @property
+    def message_thread_id(self) -> int | None:
+        """The forum topic (or reply thread) the message is in, as Telegram reports it."""
+        return self.raw.get("message_thread_id")
+
+    @property
+    def is_topic_message(self) -> bool:
+        return bool(self.raw.get("is_topic_message"))
+
+    @property
+    def reply_to_message_id(self) -> int | None:
+        """Id of the message this one replies to (in a topic: the topic's creation message
+        unless the bot replied to something explicitly)."""
+        reply = self.raw.get("reply_to_message")
+        return reply.get("message_id") if isinstance(reply, dict) else None
+
+    @property
     def all_buttons(self) -> list[str]:
         return [label for row in self.buttons for label in row]
 
@@ -125,6 +141,8 @@ class BotMessage:
 
     def describe(self) -> str:
         parts = [f"#{self.message_id}"]
+        if self.message_thread_id is not None and self.is_topic_message:
+            parts.append(f"(topic {self.message_thread_id})")
         if self.kind != "text":
             parts.append(f"[{self.kind}]")
         parts.append(repr(_short(self.text)))
@@ -145,8 +163,8 @@ class _Done:
         return iter(())
 
 
-class FakeUser:
-    """One person in a private chat with the bot (chat id == user id)."""
+class ChatWatcher:
+    """Waits for / reports what the bot did in one chat (shared by FakeUser and FakeGroup)."""
 
     def __init__(self, fake: FakeTelegram, chat: ChatState):
         self.fake = fake
@@ -154,6 +172,138 @@ class FakeUser:
         self._cursor = len(chat.events)  # message events (sent/edited) consumed up to here
         self._cb_cursor = len(chat.events)  # callback answers consumed up to here
         self._del_cursor = len(chat.events)  # deletions consumed up to here
+
+    async def _wait_for(
+        self,
+        cursor_attr: str,
+        match: Callable[[ChatEvent], Any],
+        timeout: float,
+    ) -> tuple[int, Any] | None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max(0.0, timeout)
+        while True:
+            version = self.chat.version
+            events = self.chat.events
+            for idx in range(getattr(self, cursor_attr), len(events)):
+                found = match(events[idx])
+                if found is not None and found is not False:
+                    setattr(self, cursor_attr, idx + 1)
+                    return idx, found
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return None
+            await self.chat.wait_change(version, min(remaining, 1.0))
+
+    async def _expect(
+        self,
+        contains: str | None,
+        timeout: float,
+        predicate: Callable[[BotMessage], bool] | None,
+        where: Callable[[BotMessage], bool] | None = None,
+        where_text: str = "",
+    ) -> BotMessage:
+        needle = contains.casefold() if contains is not None else None
+
+        def match(ev: ChatEvent) -> BotMessage | None:
+            if ev.kind not in ("sent", "edited") or ev.message is None:
+                return None
+            msg = BotMessage.from_record(ev.message, ev.kind)
+            if where is not None and not where(msg):
+                return None
+            if needle is not None and needle not in msg.text.casefold():
+                return None
+            if predicate is not None and not predicate(msg):
+                return None
+            return msg
+
+        start = self._cursor
+        found = await self._wait_for("_cursor", match, timeout)
+        if found is None:
+            what = f"containing {contains!r}" if contains is not None else "at all"
+            if predicate is not None:
+                what += " (and matching the predicate)"
+            raise AssertionError(
+                f"{self!r}: the bot did not send or edit a message {what}{where_text} within {timeout:g}s.\n"
+                + self.report(start)
+            )
+        return found[1]
+
+    async def _expect_silence(
+        self, seconds: float, where: Callable[[BotMessage], bool] | None = None, where_text: str = ""
+    ) -> None:
+        def match(ev: ChatEvent) -> bool:
+            if ev.kind not in ("sent", "edited") or ev.message is None:
+                return False
+            return where is None or where(BotMessage.from_record(ev.message, ev.kind))
+
+        start = self._cursor
+        found = await self._wait_for("_cursor", match, seconds)
+        if found is not None:
+            ev = self.chat.events[found[0]]
+            assert ev.message is not None
+            raise AssertionError(
+                f"{self!r}: expected silence{where_text} for {seconds:g}s but the bot {ev.kind} "
+                f"{BotMessage.from_record(ev.message, ev.kind).describe()}.\n" + self.report(start)
+            )
+
+    async def expect_deleted(
+        self,
+        message: BotMessage | int | None = None,
+        *,
+        timeout: float = 5.0,
+    ) -> BotMessage:
+        """Wait for the bot to delete a message (a specific one if given)."""
+        mid = message.message_id if isinstance(message, BotMessage) else message
+
+        def match(ev: ChatEvent) -> BotMessage | None:
+            if ev.kind != "deleted" or ev.message is None:
+                return None
+            if mid is not None and ev.message.message_id != mid:
+                return None
+            return BotMessage.from_record(ev.message, "deleted")
+
+        start = self._del_cursor
+        found = await self._wait_for("_del_cursor", match, timeout)
+        if found is None:
+            which = f"message #{mid}" if mid is not None else "any message"
+            raise AssertionError(
+                f"{self!r}: the bot did not delete {which} within {timeout:g}s.\n" + self.report(start)
+            )
+        return found[1]
+
+    def report(self, since: int | None = None) -> str:
+        """Human-readable account of what the bot did in this chat (for failure messages)."""
+        since = self._cursor if since is None else since
+        lines: list[str] = []
+        recent = self.chat.events[since:]
+        if recent:
+            lines.append("Since then the bot:")
+            for ev in recent[-15:]:
+                lines.append("  " + _describe_event(ev))
+        else:
+            lines.append("Since then the bot did nothing in this chat.")
+        older = [BotMessage.from_record(r).describe() for r in self.chat.bot_messages()][-5:]
+        if older:
+            lines.append("Live bot messages in the chat (oldest first):")
+            lines.extend("  " + d for d in older)
+        fake = self.fake
+        if not fake.polling and not fake.webhook_url:
+            lines.append(
+                f"Hint: nobody is long-polling getUpdates and no webhook is set "
+                f"({len(fake.pending_updates)} update(s) pending) — is the bot running?"
+            )
+        elif fake.pending_updates:
+            lines.append(f"{len(fake.pending_updates)} update(s) not yet fetched/confirmed by the bot.")
+        if fake.internal_errors:
+            lines.append(f"The fake server itself had {len(fake.internal_errors)} internal error(s).")
+        return "\n".join(lines)
+
+
+class FakeUser(ChatWatcher):
+    """One person in a private chat with the bot (chat id == user id)."""
+
+    def __init__(self, fake: FakeTelegram, chat: ChatState):
+        super().__init__(fake, chat)
         self.last_query_id: str | None = None  # id of the latest callback query this person caused
 
     # ------------------------------------------------------------------ identity
@@ -375,27 +525,6 @@ class FakeUser:
             [b["text"] if isinstance(b, dict) else str(b) for b in row] for row in self.chat.reply_keyboard["keyboard"]
         ]
 
-    async def _wait_for(
-        self,
-        cursor_attr: str,
-        match: Callable[[ChatEvent], Any],
-        timeout: float,
-    ) -> tuple[int, Any] | None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(0.0, timeout)
-        while True:
-            version = self.chat.version
-            events = self.chat.events
-            for idx in range(getattr(self, cursor_attr), len(events)):
-                found = match(events[idx])
-                if found is not None and found is not False:
-                    setattr(self, cursor_attr, idx + 1)
-                    return idx, found
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                return None
-            await self.chat.wait_change(version, min(remaining, 1.0))
-
     async def expect(
         self,
         contains: str | None = None,
@@ -408,28 +537,7 @@ class FakeUser:
         ``contains`` is matched case-insensitively against the plain text (or caption);
         ``predicate`` gets the :class:`BotMessage`. Earlier non-matching events are skipped.
         """
-        needle = contains.casefold() if contains is not None else None
-
-        def match(ev: ChatEvent) -> BotMessage | None:
-            if ev.kind not in ("sent", "edited") or ev.message is None:
-                return None
-            msg = BotMessage.from_record(ev.message, ev.kind)
-            if needle is not None and needle not in msg.text.casefold():
-                return None
-            if predicate is not None and not predicate(msg):
-                return None
-            return msg
-
-        start = self._cursor
-        found = await self._wait_for("_cursor", match, timeout)
-        if found is None:
-            what = f"containing {contains!r}" if contains is not None else "at all"
-            if predicate is not None:
-                what += " (and matching the predicate)"
-            raise AssertionError(
-                f"{self!r}: the bot did not send or edit a message {what} within {timeout:g}s.\n" + self.report(start)
-            )
-        return found[1]
+        return await self._expect(contains, timeout, predicate)
 
     async def expect_callback_answer(
         self,
@@ -464,69 +572,9 @@ class FakeUser:
             )
         return found[1]
 
-    async def expect_deleted(
-        self,
-        message: BotMessage | int | None = None,
-        *,
-        timeout: float = 5.0,
-    ) -> BotMessage:
-        """Wait for the bot to delete a message (a specific one if given)."""
-        mid = message.message_id if isinstance(message, BotMessage) else message
-
-        def match(ev: ChatEvent) -> BotMessage | None:
-            if ev.kind != "deleted" or ev.message is None:
-                return None
-            if mid is not None and ev.message.message_id != mid:
-                return None
-            return BotMessage.from_record(ev.message, "deleted")
-
-        start = self._del_cursor
-        found = await self._wait_for("_del_cursor", match, timeout)
-        if found is None:
-            which = f"message #{mid}" if mid is not None else "any message"
-            raise AssertionError(
-                f"{self!r}: the bot did not delete {which} within {timeout:g}s.\n" + self.report(start)
-            )
-        return found[1]
-
     async def expect_silence(self, seconds: float = 0.5) -> None:
         """Assert the bot sends/edits nothing in this chat for ``seconds``."""
-        start = self._cursor
-        found = await self._wait_for("_cursor", lambda ev: ev.kind in ("sent", "edited"), seconds)
-        if found is not None:
-            ev = self.chat.events[found[0]]
-            assert ev.message is not None
-            raise AssertionError(
-                f"{self!r}: expected silence for {seconds:g}s but the bot {ev.kind} "
-                f"{BotMessage.from_record(ev.message, ev.kind).describe()}.\n" + self.report(start)
-            )
-
-    def report(self, since: int | None = None) -> str:
-        """Human-readable account of what the bot did in this chat (for failure messages)."""
-        since = self._cursor if since is None else since
-        lines: list[str] = []
-        recent = self.chat.events[since:]
-        if recent:
-            lines.append("Since then the bot:")
-            for ev in recent[-15:]:
-                lines.append("  " + _describe_event(ev))
-        else:
-            lines.append("Since then the bot did nothing in this chat.")
-        older = [BotMessage.from_record(r).describe() for r in self.chat.bot_messages()][-5:]
-        if older:
-            lines.append("Live bot messages in the chat (oldest first):")
-            lines.extend("  " + d for d in older)
-        fake = self.fake
-        if not fake.polling and not fake.webhook_url:
-            lines.append(
-                f"Hint: nobody is long-polling getUpdates and no webhook is set "
-                f"({len(fake.pending_updates)} update(s) pending) — is the bot running?"
-            )
-        elif fake.pending_updates:
-            lines.append(f"{len(fake.pending_updates)} update(s) not yet fetched/confirmed by the bot.")
-        if fake.internal_errors:
-            lines.append(f"The fake server itself had {len(fake.internal_errors)} internal error(s).")
-        return "\n".join(lines)
+        await self._expect_silence(seconds)
 
 
 def _describe_event(ev: ChatEvent) -> str:
@@ -536,6 +584,10 @@ def _describe_event(ev: ChatEvent) -> str:
         text = ev.params.get("text")
         alert = " (alert)" if ev.params.get("show_alert") else ""
         return f"answered callback{alert}: {_short(text)!r}" if text else "answered callback (no text)"
+    if ev.kind == "service" and ev.message is not None:
+        body = next((k for k in ev.params), "service")
+        topic = ev.message.data.get("message_thread_id")
+        return f"service {body} (topic {topic}): {ev.params.get(body)}"
     if ev.kind == "chat_action":
         return f"chat action: {ev.params.get('action')}"
     if ev.kind == "api_error":

@@ -1,0 +1,295 @@
+"""Talking to a person: the participant's side (/human, ratings, edits) and the curators' side (their
+topic in the group, or replies in their private chat without a group), with the topic commands."""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, Filter
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n, gettext
+from aiogram_dialog import DialogManager, ShowMode, StartMode
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import AppContext
+from bot.relay import Relay, mention
+from bot.services import relay as relay_service
+from bot.services import users
+from bot.services.relay import Thread
+from bot.services.users import TEAM_ROLES, Profile
+from dialogs.states import HumanSG
+
+log = logging.getLogger(__name__)
+TOPIC_COMMANDS = ("close", "reopen", "assign", "card", "q", "note")
+NUDGE_KIND = "handoff_nudge"
+
+
+class FromCuratorsGroup(Filter):
+    async def __call__(self, message: Message, app: AppContext, **_: Any) -> bool:
+        group = app.settings.curator_chat_id
+        return group is not None and message.chat.id == group
+
+
+class InOpenConversation(Filter):
+    """A participant with an open conversation: what she types reaches the curators."""
+
+    async def __call__(self, message: Message, app: AppContext, profile: Profile | None = None, **_: Any) -> bool:
+        if profile is None or profile.role in TEAM_ROLES:
+            return False
+        async with app.db() as session:
+            return await relay_service.is_open(session, message.chat.id)
+
+
+def quick_replies(content_dir: str, locale: str) -> dict[str, str]:
+    """content/quick_replies/<locale>.yaml: {key: text} that curators send with /q key."""
+    path = Path(content_dir) / "quick_replies" / f"{locale}.yaml"
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(k): str(v) for k, v in data.items()}
+
+
+def handoff_router() -> Router:
+    router = Router(name="handoff")
+
+    # ------------------------------------------------------------ the participant
+
+    @router.message(Command("human"), F.chat.type == "private")
+    async def human(message: Message, dialog_manager: DialogManager) -> None:
+        await dialog_manager.start(HumanSG.chat, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+
+    @router.callback_query(F.data.startswith("rt:"))
+    async def rate(callback: CallbackQuery, app: AppContext) -> None:
+        parts = (callback.data or "").split(":")
+        if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+            await callback.answer(gettext("This button is out of date."))
+            return
+        try:
+            async with app.db() as session:
+                await relay_service.rate(
+                    session,
+                    user_id=callback.from_user.id,
+                    conversation_id=int(parts[1]),
+                    stars=int(parts[2]),
+                    now=app.now(),
+                )
+        except relay_service.Refused:
+            await callback.answer(gettext("This button is out of date."))
+            return
+        await callback.answer(gettext("Thank you for your answer!"))
+
+    @router.edited_message(F.chat.type == "private")
+    async def participant_edit(message: Message, relay: Relay) -> None:
+        await relay.edited(message)
+
+    # ------------------------------------------------------------ curators without a group
+
+    @router.message(F.chat.type == "private", F.reply_to_message, _team_member())
+    async def private_reply(message: Message, relay: Relay, app: AppContext, profile: Profile, bot: Bot) -> None:
+        """No-group mode: a curator answers by replying to the relayed message in her own chat."""
+        async with app.db() as session:
+            conversation_id = await relay_service.conversation_of_reply(
+                session,
+                chat_id=message.chat.id,
+                message_id=message.reply_to_message.message_id,  # type: ignore[union-attr]
+            )
+            thread = await relay_service.get(session, conversation_id) if conversation_id else None
+        if thread is None:
+            await message.answer(gettext("Reply to a participant's message to answer her."))
+            return
+        if await _topic_command(message, thread, relay, app, profile, bot):
+            return
+        await relay.from_curator(message, thread, profile)
+
+    # ------------------------------------------------------------ the curators' group
+
+    @router.message(FromCuratorsGroup())
+    async def in_group(message: Message, relay: Relay, app: AppContext, profile: Profile | None, bot: Bot) -> None:
+        if message.message_thread_id is None or not message.is_topic_message:
+            return  # the general chat of the group is the team's own
+        if profile is None or profile.role not in TEAM_ROLES:
+            return  # someone in the group who is not on the team: nothing of hers goes out
+        async with app.db() as session:
+            thread = await relay_service.by_topic(session, message.chat.id, message.message_thread_id)
+        if thread is None:
+            return
+        if await _topic_command(message, thread, relay, app, profile, bot):
+            return
+        await relay.from_curator(message, thread, profile)
+
+    @router.edited_message(FromCuratorsGroup())
+    async def group_edit(message: Message, relay: Relay) -> None:
+        await relay.edited(message)
+
+    return router
+
+
+def _team_member() -> Filter:
+    class _Team(Filter):
+        async def __call__(self, message: Message, profile: Profile | None = None, **_: Any) -> bool:
+            return profile is not None and profile.role in TEAM_ROLES
+
+    return _Team()
+
+
+async def _topic_command(
+    message: Message, thread: Thread, relay: Relay, app: AppContext, profile: Profile, bot: Bot
+) -> bool:
+    """/close, /reopen, /assign [id], /card, /q [key], /note … in a topic (or as a reply without a group)."""
+    text = (message.text or "").strip()
+    if not text.startswith("/"):
+        return False
+    name, _, args = text[1:].partition(" ")
+    name = name.split("@", 1)[0].lower()
+    if name not in TOPIC_COMMANDS:
+        return False
+    now = app.now()
+    try:
+        if name == "note":
+            await relay.from_curator(message, thread, profile)
+        elif name == "close":
+            async with app.db() as session:
+                user_id = await relay_service.close(session, actor=profile, conversation_id=thread.id, now=now)
+            await message.reply(gettext("Closed. She is asked to rate the conversation."))
+            await relay.tell_closed(user_id, thread.id)
+        elif name == "reopen":
+            async with app.db() as session:
+                await relay_service.reopen(session, actor=profile, conversation_id=thread.id, now=now)
+            await message.reply(gettext("Open again."))
+        elif name == "assign":
+            target = int(args.strip()) if args.strip().lstrip("-").isdigit() else profile.user_id
+            async with app.db() as session:
+                await relay_service.assign(
+                    session, actor=profile, conversation_id=thread.id, curator_id=target, now=now
+                )
+                name_shown = await users.display_name(session, target)
+            await message.reply(gettext("Assigned to {who}.").format(who=mention(target, name_shown or str(target))))
+        elif name == "card":
+            await relay.post_card(thread, actor_id=profile.user_id)
+        elif name == "q":
+            await _quick_reply(message, args.strip(), thread, relay, app, bot)
+    except relay_service.Refused:
+        await message.reply(gettext("This is only for curators and staff."))
+    return True
+
+
+async def _quick_reply(message: Message, key: str, thread: Thread, relay: Relay, app: AppContext, bot: Bot) -> None:
+    from bot import notify
+
+    locale = await notify.recipient_locale(app.db, thread.user_id, relay.i18n.default_locale)
+    replies = quick_replies(app.settings.content_dir, locale)
+    if not key or key not in replies:
+        listing = "\n".join(f"/q {k} — {escape(v[:60])}" for k, v in replies.items())
+        await message.reply(gettext("Quick replies:") + "\n" + (listing or "—"))
+        return
+    async with app.db() as session:
+        row_id, _ = await relay_service.add(
+            session,
+            conversation_id=thread.id,
+            inbound=False,
+            author_id=message.from_user.id if message.from_user else None,
+            source_chat_id=message.chat.id,
+            source_message_id=message.message_id,
+            target_chat_id=thread.user_id,
+            kind="text",
+            text=replies[key],
+            reply_to=None,
+            now=app.now(),
+        )
+    async with app.db() as session:
+        task = await relay_service.claim(session, message_id=row_id, now=app.now())
+    if task is None:
+        return
+    try:
+        sent = await bot.send_message(thread.user_id, escape(replies[key]))
+    except Exception as exc:
+        async with app.db() as session:
+            await relay_service.give_back(session, message_id=row_id, error=type(exc).__name__, final=True)
+        await message.reply(gettext("⚠️ The quick reply did not reach her."))
+        return
+    async with app.db() as session:
+        await relay_service.delivered(
+            session, message_id=row_id, target_chat_id=thread.user_id, target_message_id=sent.message_id, now=app.now()
+        )
+    await message.reply(gettext("↪️ Sent."))
+
+
+def nudge_renderer(app: AppContext, i18n: I18n):  # type: ignore[no-untyped-def]
+    """ "Nobody has answered her for N minutes" in her topic (or to her curator), unless answered since."""
+    from datetime import datetime
+
+    from bot.reminder_worker import Drop, Outgoing
+
+    async def render(session: AsyncSession, claimed, locale: str):  # type: ignore[no-untyped-def]
+        payload = claimed.payload or {}
+        conversation_id = int(payload.get("conversation", 0))
+        since = datetime.fromisoformat(payload["since"]) if payload.get("since") else None
+        if not conversation_id or since is None:
+            return Drop("bad_payload")
+        if not await relay_service.still_waiting_since(session, conversation_id=conversation_id, since=since):
+            return Drop("answered")
+        thread = await relay_service.get(session, conversation_id)
+        if thread is None:
+            return Drop("gone")
+        minutes = max(1, int((app.now() - since).total_seconds() // 60))
+        with i18n.use_locale(i18n.default_locale if app.settings.curator_chat_id else locale):
+            text = "⏰ " + gettext("She has been waiting for an answer for {minutes} min.").format(minutes=minutes)
+            if thread.curator_id:
+                text += " " + mention(thread.curator_id, gettext("Curator"))
+        return Outgoing(text, message_thread_id=thread.topic_id if app.settings.curator_chat_id else None)
+
+    return render
+
+
+async def send_conversation_digest(app: AppContext, bot: Bot, i18n: I18n) -> int:
+    """Once a day: the open conversations, the unanswered first (to the group, or to each curator)."""
+    from bot import notify
+    from bot.services import cases
+    from bot.services.formatting import format_datetime
+
+    now = app.now()
+    async with app.db() as session:
+        found = await relay_service.open_conversations(session)
+        purged = await relay_service.purge(session, now=now, retention_days=app.settings.history_retention_days)
+    if purged:
+        log.info("relay: purged %d old messages", purged)
+    if not found:
+        return 0
+    group = app.settings.curator_chat_id
+    recipients: dict[int, list[relay_service.Waiting]] = {}
+    if group is not None:
+        recipients[group] = found
+    else:
+        for item in found:
+            if item.curator_id is not None:
+                recipients.setdefault(item.curator_id, []).append(item)
+    sent = 0
+    for chat_id, items in recipients.items():
+        async with app.db() as session:
+            if not await cases.claim_digest(session, kind="conversations", user_id=chat_id, day=app.today(), now=now):
+                continue
+        locale = (
+            i18n.default_locale
+            if chat_id == group
+            else await notify.recipient_locale(app.db, chat_id, i18n.default_locale)
+        )
+
+        def render(items: list[relay_service.Waiting] = items, locale: str = locale) -> str:
+            lines = [gettext("<b>Open conversations: {count}</b>").format(count=len(items))]
+            for item in items[:40]:
+                who = item.case_code or f"#{item.conversation_id}"
+                if item.waiting_since:
+                    when = format_datetime(item.waiting_since, locale, app.settings.default_timezone, fmt="short")
+                    lines.append(gettext("• {who}: waiting since {when}").format(who=who, when=when))
+                else:
+                    lines.append(gettext("• {who}: answered").format(who=who))
+            return "\n".join(lines)
+
+        if await notify.tell(bot, i18n, app.db, chat_id, render, locale=locale):
+            sent += 1
+    return sent
