@@ -30,16 +30,18 @@ from bot.i18n import N_, create_i18n
 from bot.middlewares import DbSession, InFlight, LocaleMiddleware, WhoIsSpeaking
 from bot.relay import Relay
 from bot.reminder_worker import ReminderWorker, make_worker_id
-from bot.services import catalog, users
+from bot.services import agreements, catalog, surveys, users
 from bot.services.crisis import CrisisDetector
 from bot.telegram_session import create_session
 from db import migrate
 from db.engine import create_engine, create_session_factory
 from db.fsm_storage import SqlStorage
 from db.types import configure_encryption
+from handlers import agreements as agreements_handlers
 from handlers import build_router
 from handlers import handoff as handoff_handlers
 from handlers import meetings as meetings_handlers
+from handlers import surveys as surveys_handlers
 
 log = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 25.0  # Docker gives 10 s by default, systemd 90 s; in-flight updates are short.
@@ -82,6 +84,22 @@ class Application:
         """Open and unanswered conversations, once a day; also purges history past its retention."""
         return await handoff_handlers.send_conversation_digest(self.context, self.bot, self.i18n)
 
+    async def send_weekly_agreements(self) -> int:
+        """Mondays: each curator's families — kept, coming, overdue (the scheduler runs it daily)."""
+        return await agreements_handlers.send_weekly_digest(self.context, self.bot, self.i18n)
+
+    async def expire_surveys(self) -> int:
+        """Surveys not finished in SURVEY_EXPIRE_DAYS → expired (the scheduler runs it at DIGEST_TIME)."""
+        try:
+            async with self.context.db() as session:
+                expired = await surveys.expire(session, now=self.context.now())
+        except Exception as exc:  # never let a message text reach APScheduler's log
+            log.error("surveys: expiry failed with %s", type(exc).__name__)
+            return 0
+        if expired:
+            log.info("surveys: %d expired", expired)
+        return expired
+
     async def run_reminders(self) -> dict[str, int]:
         """Sends the reminders that are due (the scheduler does it every REMINDER_POLL_SECONDS)."""
         return await self.reminders.run_once()
@@ -121,6 +139,10 @@ def load_content(settings: Settings) -> tuple[list[catalog.RegionFile], CrisisDe
             f"DEFAULT_REGION: no file in {content / 'regions'} has code {settings.default_region!r} "
             f"(known: {', '.join(sorted(codes))}; empty for none)"
         )
+    try:
+        surveys.load(content / "surveys")  # checked and cached: the questions of the feedback surveys
+    except surveys.SurveyError as exc:
+        raise ConfigurationError(f"CONTENT_DIR: {exc}") from None
     crisis = CrisisDetector.from_dir(content / "crisis")
     if crisis.size == 0:
         raise ConfigurationError(f"CONTENT_DIR: no crisis words in {content / 'crisis'}/*.txt")
@@ -201,6 +223,11 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         meetings_handlers.reminder_renderer(context, i18n),
         on_unreachable=meetings_handlers.unreachable_handler(context, bot, i18n),
     )
+    worker.register(surveys_handlers.REMINDER_KIND, surveys_handlers.reminder_renderer(context, i18n))
+    worker.register(agreements.KIND_CHECKIN, agreements_handlers.checkin_renderer(context, i18n))
+    worker.register(agreements.KIND_OVERDUE, agreements_handlers.overdue_renderer(context, i18n))
+    worker.register(agreements.KIND_END, agreements_handlers.end_renderer(context, bot, i18n))
+    worker.register(agreements_handlers.KIND_MEETING_FOLLOWUP, agreements_handlers.meeting_followup_renderer(context))
     application = Application(
         settings, bot, dp, engine, storage, i18n, inflight, context, asyncio.Event(), scheduler, worker
     )
@@ -225,6 +252,22 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         application.send_conversation_digest,
         CronTrigger(hour=hour, minute=minute, timezone=settings.default_timezone),
         id="conversations",
+        misfire_grace_time=3600,
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
+        application.expire_surveys,
+        CronTrigger(hour=hour, minute=minute, timezone=settings.default_timezone),
+        id="survey_expiry",
+        misfire_grace_time=3600,
+        coalesce=True,
+        max_instances=1,
+    )
+    scheduler.add_job(
+        application.send_weekly_agreements,
+        CronTrigger(hour=hour, minute=minute, timezone=settings.default_timezone),
+        id="weekly_agreements",
         misfire_grace_time=3600,
         coalesce=True,
         max_instances=1,

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     group_messages_per_minute: int = Field(
         default=20, ge=1, le=30, description="messages per minute the bot sends to the curators' group (Telegram: ~20)"
     )
+    checkin_days_before: int = Field(
+        default=3, ge=0, le=30, description="days before a one-off item's day when the responsible person is reminded"
+    )
+    escalate_after_days: int = Field(
+        default=3, ge=1, le=60, description="days an item may stay unkept before the curator is told at once"
+    )
     digest_time: str = Field(
         default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM in DEFAULT_TIMEZONE, like 09:00"
     )
@@ -108,6 +114,9 @@ class Settings(BaseSettings):
         ge=30,
         le=3600,
         description="seconds after which a reminder claimed by an instance that died is sent again, 30-3600",
+    )
+    survey_expire_days: int = Field(
+        default=14, ge=1, le=90, description="days a feedback survey stays open after it is sent, 1-90"
     )
 
     @field_validator("bot_token")

@@ -7,6 +7,8 @@ from aiogram import Router
 
 def dialogs_router() -> Router:
     from dialogs.about.dialog import dialog as about
+    from dialogs.agreement.dialog import mine_dialog as my_agreements
+    from dialogs.agreement.dialog import record_dialog as record_agreement
     from dialogs.cases.dialog import card_dialog, invite_dialog, list_dialog, new_case_dialog
     from dialogs.common.ids import install_unique_intent_ids
     from dialogs.consent.dialog import dialog as consent
@@ -20,6 +22,7 @@ def dialogs_router() -> Router:
     from dialogs.region.dialog import dialog as region
     from dialogs.settings.dialog import dialog as settings
     from dialogs.support.dialog import dialog as support
+    from handlers.agreements import dispute_dialog as dispute
 
     install_unique_intent_ids()
     router = Router(name="dialogs")
@@ -40,5 +43,8 @@ def dialogs_router() -> Router:
         team_meetings(),
         my_meetings(),
         human(),
+        record_agreement(),
+        my_agreements(),
+        dispute(),
     )
     return router

@@ -112,3 +112,22 @@ class MyMeetingsSG(StatesGroup):
 
 class HumanSG(StatesGroup):
     chat = State()
+
+
+class AgreementSG(StatesGroup):
+    items = State()
+    text = State()
+    who = State()
+    when = State()
+    due = State()
+    until = State()
+    consequences = State()
+    confirm = State()
+
+
+class MyAgreementsSG(StatesGroup):
+    main = State()
+
+
+class DisputeSG(StatesGroup):
+    text = State()

@@ -9,6 +9,7 @@ from aiogram.utils.i18n import I18n
 
 from dialogs import dialogs_router
 from handlers.admin import admin_router
+from handlers.agreements import agreements_router
 from handlers.errors import errors_router
 from handlers.fallback import fallback_router
 from handlers.filters import input_states
@@ -16,6 +17,7 @@ from handlers.handoff import handoff_router
 from handlers.meetings import meetings_router
 from handlers.public import public_router
 from handlers.staff import staff_router
+from handlers.surveys import surveys_router
 from handlers.team import team_router
 from handlers.unexpected import unexpected_router
 
@@ -28,6 +30,8 @@ def build_router(i18n: I18n) -> Router:
         public_router(i18n),
         handoff_router(),
         meetings_router(),
+        surveys_router(),  # before unexpected: a survey's free-text answer wins over the relay
+        agreements_router(),
         team_router(),
         staff_router(),
         admin_router(),

@@ -21,6 +21,7 @@ from handlers.common import open_crisis, show_again_or_menu, show_menu
 from handlers.filters import CrisisWords, NotADialogButton, NothingListens
 from handlers.handoff import InOpenConversation
 from handlers.staff import STAFF_COMMANDS
+from handlers.surveys import SURVEY_COMMANDS
 from handlers.team import TEAM_COMMANDS
 
 
@@ -46,7 +47,7 @@ def unexpected_router(input_states: frozenset[State]) -> Router:
         message: Message, session: AsyncSession, profile: Profile, dialog_manager: DialogManager
     ) -> None:
         name = (message.text or "/").split()[0][1:].split("@", 1)[0].lower()
-        if name in STAFF_COMMANDS or name in ADMIN_COMMANDS or name in TEAM_COMMANDS:
+        if name in STAFF_COMMANDS or name in ADMIN_COMMANDS or name in TEAM_COMMANDS or name in SURVEY_COMMANDS:
             audit.record(session, actor_id=profile.user_id, action="denied", object_type="command", object_id=name)
             await session.commit()
             await message.answer(gettext("This command is only for the programme team. The menu is below."))

@@ -140,10 +140,10 @@ async def state_of(session: AsyncSession, meeting_id: int) -> tuple[str, int | N
 
 
 async def reminder_rows(session: AsyncSession, meeting_id: int) -> list[tuple[int, datetime, str, str]]:
-    """(recipient, due, state, kind) of a meeting's reminders."""
+    """(recipient, due, state, kind) of a meeting's reminders before it (not the survey after it)."""
     rows = await session.scalars(
         select(Reminder)
-        .where(Reminder.meeting_id == meeting_id)
+        .where(Reminder.meeting_id == meeting_id, Reminder.kind == meetings.REMINDER_KIND)
         .order_by(Reminder.recipient_id, Reminder.due_at)
         .execution_options(populate_existing=True)
     )

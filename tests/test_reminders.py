@@ -283,3 +283,22 @@ async def test_postgres_skips_locked_rows_instead_of_waiting(
         assert len(got) == 2 and not {c.id for c in got} & set(locked)
         await holder.rollback()
     assert {c.id for c in await _claim(session, kind)} == set(locked)
+
+
+async def test_same_moment_different_payloads_are_two_reminders(session) -> None:  # type: ignore[no-untyped-def]
+    """Two check-ins due the same morning are two messages; the same one added twice is one."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from bot.services import reminders as service
+    from db.models import Reminder
+
+    user = 649_999_001
+    due = datetime(2026, 12, 13, 3, 0, tzinfo=UTC)
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    for payload in ({"checkin": 1}, {"checkin": 2}, {"checkin": 1}):
+        await service.add(session, kind="t_same_moment", recipient_id=user, due_at=due, now=now, payload=payload)
+    await session.commit()
+    rows = (await session.scalars(select(Reminder.payload).where(Reminder.kind == "t_same_moment"))).all()
+    assert sorted(r["checkin"] for r in rows) == [1, 2]

@@ -39,6 +39,7 @@ DURATIONS = (30, 45, 60, 90, 120)
 LIVE = (MeetingState.OPEN, MeetingState.BOOKED, MeetingState.PROPOSED, MeetingState.FIXED)
 PLACE_MAX = 300
 REMINDER_KIND = "meeting"  # payload {"before": minutes}
+FOLLOWUP_KIND = "meeting_followup"  # after the meeting: starts its survey; payload {"survey": key}
 
 
 class Taken(Exception):
@@ -424,6 +425,17 @@ async def fix_general(
 async def _schedule(
     session: AsyncSession, meeting: Meeting, user_id: int, case_id: int, now: datetime, before: tuple[int, ...]
 ) -> None:
+    # After it took place, the short survey (the followup drops if the meeting was moved or called off).
+    await reminders.add(
+        session,
+        kind=FOLLOWUP_KIND,
+        recipient_id=user_id,
+        due_at=meeting.starts_at + timedelta(minutes=meeting.duration_min + 60),
+        now=now,
+        meeting_id=meeting.id,
+        case_id=case_id,
+        payload={"survey": "general" if meeting.kind == MeetingKind.GENERAL else "preliminary"},
+    )
     for minutes in before:
         due = meeting.starts_at - timedelta(minutes=minutes)
         if due > now:

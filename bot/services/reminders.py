@@ -110,22 +110,23 @@ async def add(
     Once per (kind, recipient, meeting, due time): a duplicate is ignored, whatever the state of
     the first row (``uq_reminders_once``, ``INSERT … ON CONFLICT DO NOTHING``). SQL never finds two
     NULLs equal, so without a meeting the constraint does not apply; ``add`` then looks for an
-    existing row itself — which, unlike the constraint, two concurrent transactions could both miss.
+    existing row with the same payload itself — which, unlike the constraint, two concurrent
+    transactions could both miss.
     """
     if len(kind) > 32:
         raise ValueError("kind: at most 32 characters")
     if meeting_id is None:
-        existing = await session.scalar(
-            select(Reminder.id)
-            .where(
+        same = await session.scalars(
+            select(Reminder.payload).where(
                 Reminder.kind == kind,
                 Reminder.recipient_id == recipient_id,
                 Reminder.meeting_id.is_(None),
                 Reminder.due_at == due_at,
             )
-            .limit(1)
         )
-        if existing is not None:
+        # Two messages of one kind to one person at one moment are the same only if they are about
+        # the same thing (two check-ins due the same morning are two messages).
+        if any((existing or None) == (payload or None) for existing in same.all()):
             return False
     insert = postgresql.insert if _is_postgres(session) else sqlite.insert
     result = await session.execute(

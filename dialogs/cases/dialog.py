@@ -408,6 +408,12 @@ async def on_meetings(callback: CallbackQuery, _button: Button, manager: DialogM
     await manager.start(TeamMeetingsSG.list, data={"case_id": _case_id(manager)})
 
 
+async def on_agreement(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
+    from dialogs.states import AgreementSG
+
+    await manager.start(AgreementSG.items, data={"case_id": _case_id(manager)})
+
+
 async def history_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     app = _app(dialog_manager)
     actor = await _fresh_profile(dialog_manager)
@@ -449,6 +455,7 @@ def card_dialog() -> Dialog:
             SwitchTo(Tr("👥 People and invitations"), id="people", state=CaseSG.people, when=F["ok"]),
             SwitchTo(Tr("➡️ Move to another stage"), id="stage", state=CaseSG.stage_pick, when=F["can_move"]),
             Button(Tr("🗓 Meetings"), id="meetings", on_click=on_meetings, when=F["ok"]),
+            Button(Tr("📝 Agreement"), id="agreement", on_click=on_agreement, when=F["can_move"]),
             SwitchTo(Tr("📜 History"), id="history", state=CaseSG.history, when=F["ok"]),
             Row(Cancel(Tr("◀ Back")), menu_button()),
             crisis_button(),

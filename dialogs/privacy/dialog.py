@@ -11,7 +11,7 @@ from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.kbd import Button, Row, SwitchTo
 
 from bot.context import AppContext
-from bot.services import programme, users
+from bot.services import programme, surveys, users
 from bot.services.formatting import format_date
 from dialogs.common.getters import locale_of, reading, user_id_of
 from dialogs.common.team import tell_called_off, tell_team
@@ -35,6 +35,8 @@ async def on_delete(callback: CallbackQuery, _widget: Any, manager: DialogManage
     session = manager.middleware_data["session"]
     left = await programme.leave_all(session, user_id=callback.from_user.id, now=app.now())
     await manager.middleware_data["relay"].forget(callback.from_user.id)
+    await surveys.forget(session, user_id=callback.from_user.id)
+    await session.commit()
     await users.forget(session, callback.from_user.id)
     for notice in left:
 

@@ -25,7 +25,7 @@ from dialogs.common.labels import APPROVALS, DECISIONS, RELATIONS, STAGE_NEXT, S
 from dialogs.common.team import tell_called_off, tell_team
 from dialogs.common.widgets import Tr, choices, crisis_button, menu_button
 from dialogs.consent.dialog import version_of
-from dialogs.states import ConsentSG, MyMeetingsSG, ProgrammeSG
+from dialogs.states import ConsentSG, MyAgreementsSG, MyMeetingsSG, ProgrammeSG
 
 
 async def _mine(manager: DialogManager) -> MyProgramme | None:
@@ -247,6 +247,7 @@ def dialog() -> Dialog:
             ),
             Button(Tr("✍️ Decide about taking part"), id="decide", on_click=on_decide, when=F["undecided"]),
             Start(Tr("🗓 My meetings"), id="meetings", state=MyMeetingsSG.main, when=F["can_withdraw"]),
+            Start(Tr("📜 My agreements"), id="agreements", state=MyAgreementsSG.main, when=F["can_withdraw"]),
             SwitchTo(Tr("👥 Whom to invite"), id="relatives", state=ProgrammeSG.relatives, when=F["is_woman"]),
             Button(Tr("🚫 Withdraw from the programme"), id="withdraw", on_click=on_withdraw, when=F["can_withdraw"]),
             Button(

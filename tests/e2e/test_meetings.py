@@ -141,9 +141,16 @@ async def test_choose_change_cancel_and_add_to_calendar(start_bot, fake, session
     assert meeting is not None
     first_id = meeting.id
     dues = sorted(
-        r.due_at for r in (await session.scalars(select(Reminder).where(Reminder.meeting_id == first_id))).all()
+        r.due_at
+        for r in (
+            await session.scalars(select(Reminder).where(Reminder.meeting_id == first_id, Reminder.kind == "meeting"))
+        ).all()
     )
     assert dues == [starts - timedelta(hours=24), starts - timedelta(hours=2)]
+    followup = await session.scalar(
+        select(Reminder.due_at).where(Reminder.meeting_id == first_id, Reminder.kind == "meeting_followup")
+    )
+    assert followup == starts + timedelta(minutes=60 + 60)  # an hour after it ends: the short survey
 
     await woman.press("Add to calendar")
     ics = await woman.expect("add the meeting to your phone's calendar", predicate=lambda m: m.kind == "document")
@@ -289,7 +296,13 @@ async def test_reminders_survive_a_restart_and_late_ones_drop(start_bot, fake, s
     await app.run_reminders()
     await woman.expect_silence(0.3)
     session.expire_all()
-    states = sorted((await session.scalars(select(Reminder.state).where(Reminder.recipient_id == woman.id))).all())
+    states = sorted(
+        (
+            await session.scalars(
+                select(Reminder.state).where(Reminder.recipient_id == woman.id, Reminder.kind == "meeting")
+            )
+        ).all()
+    )
     assert states == ["dropped", "sent"]
 
 

@@ -1,0 +1,284 @@
+"""Feedback surveys: the first question goes out as a reminder (kind ``survey``); then one question
+per message, answered with buttons (1-5, a choice, Skip) or, for free text, her next message.
+Staff and admins read the anonymous aggregates with ``/survey_report``.
+
+Everything a survey needs to continue lives in the database (``survey_invites``), so a button on a
+question sent before a restart still works. A button of an answered question, a forged one, or
+one of an expired survey gets a short kind answer and nothing is stored.
+"""
+
+from __future__ import annotations
+
+import logging
+from html import escape
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject, Filter
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n, gettext
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.context import AppContext
+from bot.reminder_worker import Drop, Outgoing
+from bot.services import surveys
+from bot.services.surveys import Current, Report
+from bot.services.users import Profile
+from db.models import Role
+from handlers.filters import HasRole
+
+log = logging.getLogger(__name__)
+REMINDER_KIND = surveys.REMINDER_KIND
+SURVEY_COMMANDS = ("survey_report",)
+SKIP = "-"
+SCALE_LABELS = {1: "1 😞", 2: "2 🙁", 3: "3 😐", 4: "4 🙂", 5: "5 😊"}
+MESSAGE_LIMIT = 4000  # Telegram's 4096, with room to spare
+
+
+class SurveyButton(CallbackData, prefix="sv"):
+    invite: int
+    q: int
+    value: str  # "1".."5", an option key, or "-" (skip)
+
+
+# ------------------------------------------------------------------ wording
+
+
+def question_text(current: Current, locale: str, *, first: bool) -> str:
+    """HTML: (the title and intro, for the first message) "Question i of n" and the question."""
+    parts = []
+    if first:
+        parts.append("<b>" + escape(surveys.text_of(current.survey.title, locale)) + "</b>")
+        parts.append(escape(surveys.text_of(current.survey.intro, locale)))
+    head = gettext("Question {number} of {total}").format(number=current.index + 1, total=current.total)
+    body = "<i>" + head + "</i>\n" + escape(surveys.text_of(current.question.text, locale))
+    if current.question.kind == "text":
+        body += "\n\n" + gettext("Write your answer in a message, or tap Skip.")
+    parts.append(body)
+    return "\n\n".join(parts)
+
+
+def question_keyboard(current: Current, locale: str) -> InlineKeyboardMarkup:
+    def button(text: str, value: str) -> InlineKeyboardButton:
+        data = SurveyButton(invite=current.invite_id, q=current.index, value=value).pack()
+        return InlineKeyboardButton(text=text, callback_data=data)
+
+    rows: list[list[InlineKeyboardButton]] = []
+    question = current.question
+    if question.kind == "scale":
+        rows.append([button(label, str(score)) for score, label in SCALE_LABELS.items()])
+    elif question.kind == "choice":
+        rows.extend([button(surveys.text_of(option.text, locale), option.key)] for option in question.options)
+    rows.append([button(gettext("Skip ➡️"), SKIP)])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def thanks_text() -> str:
+    return gettext(
+        "Thank you for your answers! 🌱 They help us make the programme better for other families. "
+        "No one on the team sees who answered what."
+    )
+
+
+def render_report(report: Report, locale: str) -> str:
+    """The aggregates as one message, under Telegram's 4096 characters."""
+    where = report.region or gettext("all regions")
+    lines = [
+        gettext("<b>Feedback surveys</b> · {where}").format(where=escape(where)),
+        gettext("Answers are anonymous. A question is shown once it has at least {n} answers.").format(
+            n=report.min_answers
+        ),
+    ]
+    hidden = gettext("fewer than {n} answers").format(n=report.min_answers)
+    for stats in report.surveys:
+        lines.append("")
+        lines.append("<b>" + escape(surveys.text_of(stats.survey.title, locale)) + "</b>")
+        if not any(q.shown for q in stats.questions):
+            lines.append("• " + hidden)
+            continue
+        for q in stats.questions:
+            label = escape(surveys.text_of(q.question.text, locale).split("\n", 1)[0][:70])
+            if not q.shown:
+                lines.append(f"• {label}: {hidden}")
+            elif q.question.kind == "scale":
+                spread = " ".join(f"{s}:{c}" for s, c in q.distribution.items())
+                lines.append(
+                    gettext("• {question}: {mean} of 5, {count} answers ({spread})").format(
+                        question=label,
+                        mean=f"{q.mean:.1f}" if q.mean is not None else "–",
+                        count=q.count,
+                        spread=spread,
+                    )
+                )
+            elif q.question.kind == "choice":
+                names = {o.key: surveys.text_of(o.text, locale) for o in q.question.options}
+                spread = ", ".join(f"{escape(names[k])} {c}" for k, c in q.choices.items())
+                lines.append(
+                    gettext("• {question}: {count} answers: {spread}").format(
+                        question=label, count=q.count, spread=spread
+                    )
+                )
+            else:
+                lines.append(
+                    gettext("• {question}: {count} written answers (not shown)").format(question=label, count=q.count)
+                )
+    text = "\n".join(lines)
+    return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
+
+
+# ------------------------------------------------------------------ the reminder
+
+
+def reminder_renderer(app: AppContext, i18n: I18n):  # type: ignore[no-untyped-def]
+    """Words the survey's intro and its current question in her language when the reminder goes
+    out; a survey that is done, expired or gone makes the reminder drop."""
+
+    async def render(session: AsyncSession, claimed, locale: str) -> Outgoing | Drop:  # type: ignore[no-untyped-def]
+        invite_id = (claimed.payload or {}).get("invite")
+        if not isinstance(invite_id, int):
+            return Drop("bad_payload")
+        current = await surveys.deliver(session, invite_id=invite_id, now=app.now())
+        if current is None:
+            return Drop("survey_closed")
+        with i18n.use_locale(locale):
+            return Outgoing(question_text(current, locale, first=True), question_keyboard(current, locale))
+
+    return render
+
+
+# ------------------------------------------------------------------ answering
+
+
+class AnsweringInWords(Filter):
+    """Her survey's current question takes free text, and this is text she typed (not a command,
+    not crisis words: those go to their own handlers, and the question keeps waiting)."""
+
+    async def __call__(
+        self, message: Message, app: AppContext, profile: Profile | None = None, **_: Any
+    ) -> bool | dict[str, Any]:
+        text = message.text or ""
+        if profile is None or not text.strip() or text.startswith("/") or app.crisis.detect(text):
+            return False
+        async with app.db() as session:
+            current = await surveys.current(session, user_id=message.chat.id, now=app.now())
+            await session.commit()
+        if current is None or current.question.kind != "text":
+            return False
+        return {"survey_question": current}
+
+
+async def _remove_buttons(bot: Bot, message: Any) -> None:
+    if message is None or not isinstance(message, Message):
+        return  # too old to be edited (InaccessibleMessage)
+    try:
+        await bot.edit_message_reply_markup(chat_id=message.chat.id, message_id=message.message_id, reply_markup=None)
+    except TelegramBadRequest:
+        pass  # already without buttons
+
+
+async def _continue(bot: Bot, chat_id: int, step: surveys.Step, locale: str) -> None:
+    if step.next is None:
+        await bot.send_message(chat_id, thanks_text())
+    else:
+        await bot.send_message(
+            chat_id, question_text(step.next, locale, first=False), reply_markup=question_keyboard(step.next, locale)
+        )
+
+
+def _answers_router() -> Router:
+    router = Router(name="surveys")
+
+    @router.callback_query(SurveyButton.filter())
+    async def pressed(
+        callback: CallbackQuery,
+        callback_data: SurveyButton,
+        app: AppContext,
+        bot: Bot,
+        i18n: I18n,
+        session: AsyncSession,
+    ) -> None:
+        try:
+            if callback_data.value == SKIP:
+                step = await surveys.skip(
+                    session,
+                    invite_id=callback_data.invite,
+                    user_id=callback.from_user.id,
+                    question_index=callback_data.q,
+                    now=app.now(),
+                )
+            else:
+                step = await surveys.answer(
+                    session,
+                    invite_id=callback_data.invite,
+                    user_id=callback.from_user.id,
+                    question_index=callback_data.q,
+                    value=callback_data.value,
+                    now=app.now(),
+                )
+        except surveys.Closed:
+            await callback.answer(gettext("This survey has closed, thank you anyway."))
+            await _remove_buttons(bot, callback.message)
+            return
+        except (surveys.Stale, surveys.Invalid):
+            await callback.answer(gettext("This question has already been answered. Thank you!"))
+            return
+        await callback.answer(gettext("Thank you!") if callback_data.value != SKIP else None)
+        await _remove_buttons(bot, callback.message)
+        await _continue(bot, callback.from_user.id, step, i18n.current_locale)
+
+    @router.callback_query(F.data.startswith("sv:"))
+    async def broken(callback: CallbackQuery) -> None:
+        """Survey-looking data that does not parse: forged or from another version."""
+        await callback.answer(gettext("This question has already been answered. Thank you!"))
+
+    @router.message(F.chat.type == "private", F.text, AnsweringInWords())
+    async def in_words(
+        message: Message,
+        survey_question: Current,
+        app: AppContext,
+        bot: Bot,
+        i18n: I18n,
+        session: AsyncSession,
+    ) -> None:
+        try:
+            step = await surveys.answer(
+                session,
+                invite_id=survey_question.invite_id,
+                user_id=message.chat.id,
+                question_index=survey_question.index,
+                value=message.text,
+                now=app.now(),
+            )
+        except surveys.Closed:
+            await message.answer(gettext("This survey has closed, thank you anyway."))
+            return
+        except (surveys.Stale, surveys.Invalid):
+            await message.answer(gettext("This question has already been answered. Thank you!"))
+            return
+        await _continue(bot, message.chat.id, step, i18n.current_locale)
+
+    return router
+
+
+def _report_router() -> Router:
+    router = Router(name="surveys_staff")
+    router.message.filter(HasRole(Role.STAFF, Role.ADMIN))
+
+    @router.message(Command(*SURVEY_COMMANDS))
+    async def survey_report(
+        message: Message, command: CommandObject, app: AppContext, i18n: I18n, session: AsyncSession, profile: Profile
+    ) -> None:
+        region = (command.args or "").strip() or None
+        report = await surveys.report(session, actor=profile, region=region, now=app.now())
+        await message.answer(render_report(report, i18n.current_locale))
+
+    return router
+
+
+def surveys_router() -> Router:
+    """Answers (everyone with a survey) and the report (staff, admins)."""
+    router = Router(name="surveys_root")
+    router.include_routers(_answers_router(), _report_router())
+    return router
