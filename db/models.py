@@ -128,6 +128,9 @@ class SupportMeasure(Base):
     valid_until: Mapped[date | None] = mapped_column(Date)
     archived_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # "file": loaded from content/regions at start; "bot": added or edited by staff in the bot (the
+    # file sync then leaves it alone, so an edit is never overwritten by a restart).
+    source: Mapped[str] = mapped_column(String(8), default="file", server_default="file")
 
 
 class ProgrammeType(enum.StrEnum):
@@ -584,3 +587,90 @@ class SurveyAnswer(Base):
     choice: Mapped[str | None] = mapped_column(String(32), default=None)
     text: Mapped[str | None] = mapped_column(EncryptedText, default=None)
     month: Mapped[str] = mapped_column(String(7))  # "2026-11": coarse on purpose
+
+
+class MeasureVersion(Base):
+    """Every change of a catalog entry made in the bot: who, when, before and after."""
+
+    __tablename__ = "measure_versions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    measure_id: Mapped[int] = mapped_column(Integer, ForeignKey("support_measures.id", ondelete="CASCADE"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(16))  # created, edited, archived, restored
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
+class Subscription(Base):
+    """A person's choice of updates by need category; without a row she gets her region's updates."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (PrimaryKeyConstraint("user_id", "category"),)
+
+    user_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("users.id", ondelete="CASCADE"))
+    category: Mapped[str] = mapped_column(String(32))
+    subscribed: Mapped[bool] = mapped_column(Boolean)
+
+
+class BroadcastState(enum.StrEnum):
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class Broadcast(Base):
+    """A message from the team to many people: its content, its audience, its progress."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))  # text, photo, document
+    text: Mapped[str | None] = mapped_column(EncryptedText, default=None)  # HTML, or the caption
+    file_id: Mapped[str | None] = mapped_column(String(255), default=None)
+    button_text: Mapped[str | None] = mapped_column(String(64), default=None)
+    button_url: Mapped[str | None] = mapped_column(String(512), default=None)
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)  # roles, regions, stages, category
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    scheduled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    progress_message_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    progress_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    BLOCKED = "blocked"  # 403: she blocked the bot
+    FAILED = "failed"  # gave up (attempts spent, or Telegram refused)
+    CANCELLED = "cancelled"
+
+
+class BroadcastDelivery(Base):
+    """One recipient of one broadcast: claimed atomically, sent at most once."""
+
+    __tablename__ = "broadcast_deliveries"
+    __table_args__ = (
+        UniqueConstraint("broadcast_id", "user_id", name="uq_delivery_once"),
+        Index("ix_deliveries_state", "broadcast_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(Integer, ForeignKey("broadcasts.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    state: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    not_before: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)  # backoff
+    claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    error: Mapped[str | None] = mapped_column(String(64), default=None)

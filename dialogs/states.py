@@ -131,3 +131,36 @@ class MyAgreementsSG(StatesGroup):
 
 class DisputeSG(StatesGroup):
     text = State()
+
+
+class CatalogSG(StatesGroup):
+    """Staff edit the support catalog (issue 7)."""
+
+    region = State()
+    category = State()
+    entries = State()
+    entry = State()
+    field = State()
+    value = State()
+    confirm = State()
+
+
+class SubscriptionsSG(StatesGroup):
+    main = State()
+
+
+class BroadcastSG(StatesGroup):
+    """Staff compose and send a broadcast (issue 7)."""
+
+    content = State()
+    button = State()
+    audience = State()
+    roles = State()
+    regions = State()
+    stages = State()
+    category = State()
+    when = State()
+    at_day = State()
+    at_time = State()
+    confirm = State()
+    progress = State()

@@ -181,10 +181,16 @@ async def sync(session: AsyncSession, files: list[RegionFile], *, now: datetime 
             m.key: m
             for m in await session.scalars(select(SupportMeasure).where(SupportMeasure.region_code == region_file.code))
         }
+        # Entries added or edited in the bot belong to the team now: the file no longer touches them.
+        edited = {key for key, row in existing.items() if row.source == "bot"}
+        for key in edited:
+            existing.pop(key)
         for index, entry in enumerate(region_file.entries):
+            if entry.key in edited:
+                continue
             row = existing.pop(entry.key, None)
             if row is None:
-                row = SupportMeasure(region_code=region_file.code, key=entry.key)
+                row = SupportMeasure(region_code=region_file.code, key=entry.key, source="file")
                 session.add(row)
             row.kind, row.category, row.position = entry.kind, entry.category, index
             row.title, row.description, row.address = entry.title, entry.description, entry.address
