@@ -443,22 +443,31 @@ async def answer(
     # Its pending reminders drop by themselves when they come due (the renderer sees it answered).
     if state == CheckinState.MORE_TIME:
         today = now.astimezone(ZoneInfo(view.timezone)).date()
+        item = await session.get(AgreementItem, checkin.item_id)
+        participant = await session.get(Participant, checkin.participant_id)
+        agreement = await session.get(Agreement, item.agreement_id) if item else None
+        assert item is not None and participant is not None and agreement is not None
+        if new_date is not None:
+            new_date = min(new_date, agreement.valid_until)  # not past the agreement's term
         if new_date is None or new_date <= today:
             await session.rollback()
             raise Invalid("new_date")
-        item = await session.get(AgreementItem, checkin.item_id)
-        participant = await session.get(Participant, checkin.participant_id)
-        assert item is not None and participant is not None
-        await _plan(
-            session,
-            item,
-            participant,
-            new_date,
-            view.timezone,
-            now,
-            Rules(days_before=0, escalate_after=rules.escalate_after),
-            repeating=True,
+        already = await session.scalar(
+            select(Checkin.id).where(
+                Checkin.item_id == item.id, Checkin.participant_id == participant.id, Checkin.due_date == new_date
+            )
         )
+        if already is None:  # that day may already be one of the item's days (a weekly item moved a week)
+            await _plan(
+                session,
+                item,
+                participant,
+                new_date,
+                view.timezone,
+                now,
+                Rules(days_before=0, escalate_after=rules.escalate_after),
+                repeating=True,
+            )
     audit.record(
         session,
         actor_id=user_id,
@@ -565,13 +574,8 @@ async def end(session: AsyncSession, *, agreement_id: int, now: datetime, survey
     agreement.state = AgreementState.ENDED.value
     agreement.ended_at = now
     case.closed_at = now
-    people = tuple(
-        (
-            await session.scalars(
-                select(Participant.user_id).where(Participant.case_id == case.id, Participant.user_id.is_not(None))
-            )
-        ).all()
-    )
+    # Those still taking part: someone who withdrew is not surveyed or written to any more.
+    people = tuple(p.user_id for p in (await _taking_part(session, case.id)).values() if p.user_id is not None)
     from bot.services import surveys
 
     for user_id in people:
