@@ -12,6 +12,8 @@ from pathlib import Path
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
@@ -23,6 +25,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.broadcaster import Broadcaster
 from bot.config import ConfigurationError, Settings
 from bot.context import AppContext, utcnow
 from bot.digest import send_daily_digest
@@ -68,7 +71,13 @@ class Application:
     ready: asyncio.Event
     scheduler: AsyncIOScheduler
     reminders: ReminderWorker
+    broadcaster: Broadcaster | None = None
     _stop: asyncio.Event | None = None
+
+    async def run_broadcasts(self) -> dict[str, int]:
+        """Starts due broadcasts and sends what is due (the scheduler does it every second)."""
+        assert self.broadcaster is not None
+        return dict(await self.broadcaster.run_once())
 
     async def send_daily_digest(self) -> int:
         """The job the scheduler runs every morning (also callable by hand and from tests)."""
@@ -217,6 +226,25 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     )
     relay = Relay(context, bot, i18n)
     dp["relay"] = relay
+    # Broadcasts send through a Bot of their own whose session does not retry: a 429 must reach the
+    # sender, which then pauses as a whole (bot/broadcaster.py).
+    broadcast_bot = Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=AiohttpSession(
+            api=TelegramAPIServer.from_base(str(settings.telegram_api_url).rstrip("/")),
+            timeout=settings.telegram_timeout,
+        ),
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
+    )
+    broadcaster = Broadcaster(
+        context,
+        broadcast_bot,
+        i18n,
+        worker_id=worker.worker_id,
+        rate=settings.broadcast_rate_per_second,
+        lease=timedelta(seconds=max(settings.broadcast_lease_seconds, settings.telegram_timeout + 5)),
+    )
+    dp["broadcaster"] = broadcaster
     worker.register(handoff_handlers.NUDGE_KIND, handoff_handlers.nudge_renderer(context, i18n))
     worker.register(
         meetings_handlers.REMINDER_KIND,
@@ -229,7 +257,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     worker.register(agreements.KIND_END, agreements_handlers.end_renderer(context, bot, i18n))
     worker.register(agreements_handlers.KIND_MEETING_FOLLOWUP, agreements_handlers.meeting_followup_renderer(context))
     application = Application(
-        settings, bot, dp, engine, storage, i18n, inflight, context, asyncio.Event(), scheduler, worker
+        settings, bot, dp, engine, storage, i18n, inflight, context, asyncio.Event(), scheduler, worker, broadcaster
     )
     hour, minute = settings.digest_hour_minute
     scheduler.add_job(
@@ -280,6 +308,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         coalesce=True,
         max_instances=1,
     )
+    scheduler.add_job(broadcaster.tick, IntervalTrigger(seconds=1), id="broadcasts", coalesce=True, max_instances=1)
 
     async def on_startup() -> None:
         await migrate.upgrade(engine)
@@ -296,9 +325,11 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         if scheduler.running:
             scheduler.shutdown(wait=False)
         await worker.close(DRAIN_TIMEOUT)  # a run in progress hands back what it has not sent
+        await broadcaster.close(DRAIN_TIMEOUT)  # the same for a broadcast being sent
         await inflight.drain(DRAIN_TIMEOUT)
 
     async def on_shutdown() -> None:
+        await broadcast_bot.session.close()
         await engine.dispose()
 
     dp.startup.register(on_startup)

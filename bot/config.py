@@ -118,6 +118,15 @@ class Settings(BaseSettings):
     survey_expire_days: int = Field(
         default=14, ge=1, le=90, description="days a feedback survey stays open after it is sent, 1-90"
     )
+    broadcast_rate_per_second: float = Field(
+        default=25, ge=1, le=30, description="messages a second a broadcast sends at most, overall, 1-30"
+    )
+    broadcast_lease_seconds: int = Field(
+        default=60,
+        ge=5,
+        le=3600,
+        description="seconds after which a broadcast message claimed by an instance that died is sent again, 5-3600",
+    )
 
     @field_validator("bot_token")
     @classmethod

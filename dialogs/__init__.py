@@ -9,7 +9,9 @@ def dialogs_router() -> Router:
     from dialogs.about.dialog import dialog as about
     from dialogs.agreement.dialog import mine_dialog as my_agreements
     from dialogs.agreement.dialog import record_dialog as record_agreement
+    from dialogs.broadcast.dialog import dialog as broadcast
     from dialogs.cases.dialog import card_dialog, invite_dialog, list_dialog, new_case_dialog
+    from dialogs.catalog.dialog import dialog as catalog_editor
     from dialogs.common.ids import install_unique_intent_ids
     from dialogs.consent.dialog import dialog as consent
     from dialogs.crisis.dialog import dialog as crisis
@@ -21,6 +23,7 @@ def dialogs_router() -> Router:
     from dialogs.programme.dialog import dialog as my_programme
     from dialogs.region.dialog import dialog as region
     from dialogs.settings.dialog import dialog as settings
+    from dialogs.subscriptions.dialog import dialog as subscriptions
     from dialogs.support.dialog import dialog as support
     from handlers.agreements import dispute_dialog as dispute
 
@@ -46,5 +49,8 @@ def dialogs_router() -> Router:
         record_agreement(),
         my_agreements(),
         dispute(),
+        broadcast(),
+        catalog_editor(),
+        subscriptions(),
     )
     return router

@@ -10,6 +10,7 @@ from aiogram.utils.i18n import I18n
 from dialogs import dialogs_router
 from handlers.admin import admin_router
 from handlers.agreements import agreements_router
+from handlers.broadcast import broadcast_router
 from handlers.errors import errors_router
 from handlers.fallback import fallback_router
 from handlers.filters import input_states
@@ -34,6 +35,7 @@ def build_router(i18n: I18n) -> Router:
         agreements_router(),
         team_router(),
         staff_router(),
+        broadcast_router(),
         admin_router(),
         unexpected_router(input_states(dialogs)),
         dialogs,

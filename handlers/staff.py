@@ -5,10 +5,11 @@ from __future__ import annotations
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
-from aiogram.utils.i18n import gettext
+from aiogram.utils.i18n import I18n, gettext
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.context import AppContext
 from bot.i18n import N_
 from bot.services import audit, users
 from bot.services.users import Profile
@@ -16,7 +17,7 @@ from db.models import Role
 from dialogs.states import InviteSG, NewCaseSG
 from handlers.filters import HasRole
 
-STAFF_COMMANDS = ("stats", "invite", "newcase")
+STAFF_COMMANDS = ("stats", "invite", "newcase", "catalog", "catalog_history", "broadcast", "broadcasts")
 ROLE_NAMES = {
     None: N_("no role yet"),
     Role.WOMAN: N_("participant"),
@@ -62,5 +63,20 @@ def staff_router() -> Router:
     @router.message(Command("newcase"))
     async def new_case(message: Message, dialog_manager: DialogManager) -> None:
         await dialog_manager.start(NewCaseSG.first_name, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+
+    @router.message(Command("catalog"))
+    async def catalog_editor(message: Message, dialog_manager: DialogManager, profile: Profile) -> None:
+        from dialogs.catalog.dialog import start_catalog
+
+        if not await start_catalog(dialog_manager, profile):
+            await message.answer(gettext("Your region is not set. Ask an admin to set it."))
+
+    @router.message(Command("catalog_history"))
+    async def catalog_history(
+        message: Message, session: AsyncSession, profile: Profile, app: AppContext, i18n: I18n
+    ) -> None:
+        from dialogs.catalog.dialog import catalog_history as history_text
+
+        await message.answer(await history_text(session, actor=profile, app=app, locale=i18n.current_locale))
 
     return router

@@ -31,7 +31,7 @@ from db.models import (
 )
 from tests.factories import NOW, REGION_A, TTL, ZONE_A, Ids, audit_rows, ensure_regions, register
 
-_ids = Ids(680_000_000, __name__)
+_ids = Ids(750_000_000, __name__)
 new_id, person = _ids.new, _ids.person
 
 VERSION = programme.text_version(["Согласие на участие во встречах"])

@@ -14,7 +14,7 @@ from bot.services import users
 from dialogs.common.getters import region_getter
 from dialogs.common.keyboards import reply_keyboard
 from dialogs.common.widgets import Tr, crisis_button, menu_button
-from dialogs.states import RegionSG, SettingsSG
+from dialogs.states import RegionSG, SettingsSG, SubscriptionsSG
 
 LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
 
@@ -58,6 +58,7 @@ def dialog() -> Dialog:
                 SwitchTo(Tr("🌐 Language"), id="lang", state=SettingsSG.language),
                 Start(Tr("📍 Region"), id="region", state=RegionSG.pick),
             ),
+            Start(Tr("🔔 Updates"), id="updates", state=SubscriptionsSG.main),
             menu_button(),
             crisis_button(),
             getter=settings_getter,
