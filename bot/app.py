@@ -259,47 +259,23 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     application = Application(
         settings, bot, dp, engine, storage, i18n, inflight, context, asyncio.Event(), scheduler, worker, broadcaster
     )
+    # The morning jobs, at DIGEST_TIME: each claims "once per person per day" in the database.
     hour, minute = settings.digest_hour_minute
-    scheduler.add_job(
-        application.send_daily_digest,
-        CronTrigger(hour=hour, minute=minute, timezone=settings.default_timezone),
-        id="daily_digest",
-        misfire_grace_time=3600,
-        coalesce=True,
-        max_instances=1,
-    )
-    scheduler.add_job(
-        application.send_day_lists,
-        CronTrigger(hour=hour, minute=minute, timezone=settings.default_timezone),
-        id="day_lists",
-        misfire_grace_time=3600,
-        coalesce=True,
-        max_instances=1,
-    )
-    scheduler.add_job(
-        application.send_conversation_digest,
-        CronTrigger(hour=hour, minute=minute, timezone=settings.default_timezone),
-        id="conversations",
-        misfire_grace_time=3600,
-        coalesce=True,
-        max_instances=1,
-    )
-    scheduler.add_job(
-        application.expire_surveys,
-        CronTrigger(hour=hour, minute=minute, timezone=settings.default_timezone),
-        id="survey_expiry",
-        misfire_grace_time=3600,
-        coalesce=True,
-        max_instances=1,
-    )
-    scheduler.add_job(
-        application.send_weekly_agreements,
-        CronTrigger(hour=hour, minute=minute, timezone=settings.default_timezone),
-        id="weekly_agreements",
-        misfire_grace_time=3600,
-        coalesce=True,
-        max_instances=1,
-    )
+    for job_id, job in (
+        ("daily_digest", application.send_daily_digest),
+        ("day_lists", application.send_day_lists),
+        ("conversations", application.send_conversation_digest),
+        ("survey_expiry", application.expire_surveys),
+        ("weekly_agreements", application.send_weekly_agreements),
+    ):
+        scheduler.add_job(
+            job,
+            CronTrigger(hour=hour, minute=minute, timezone=settings.default_timezone),
+            id=job_id,
+            misfire_grace_time=3600,
+            coalesce=True,
+            max_instances=1,
+        )
     scheduler.add_job(relay.sweep, IntervalTrigger(seconds=15), id="relay_sweep", coalesce=True, max_instances=1)
     scheduler.add_job(
         worker.tick,

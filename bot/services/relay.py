@@ -452,6 +452,19 @@ def _may_work(actor: Profile) -> bool:
     return actor.role in (Role.CURATOR, Role.STAFF, Role.ADMIN)
 
 
+async def _refuse(session: AsyncSession, actor_id: int, conversation_id: int, attempted: str) -> Refused:
+    audit.record(
+        session,
+        actor_id=actor_id,
+        action="denied",
+        object_type="conversation",
+        object_id=conversation_id,
+        attempted=attempted,
+    )
+    await session.commit()
+    return Refused(attempted)
+
+
 async def assign(
     session: AsyncSession, *, actor: Profile, conversation_id: int, curator_id: int, now: datetime
 ) -> None:
@@ -463,16 +476,7 @@ async def assign(
         or curator is None
         or curator.role not in {r.value for r in TEAM_ROLES}
     ):
-        audit.record(
-            session,
-            actor_id=actor.user_id,
-            action="denied",
-            object_type="conversation",
-            object_id=conversation_id,
-            attempted="assign",
-        )
-        await session.commit()
-        raise Refused("assign")
+        raise await _refuse(session, actor.user_id, conversation_id, "assign")
     conversation.curator_id = curator_id
     conversation.updated_at = now
     audit.record(
@@ -491,16 +495,7 @@ async def close(session: AsyncSession, *, actor: Profile, conversation_id: int, 
     """Closes the conversation; returns the participant's id (she is told and asked to rate it)."""
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None or not _may_work(actor):
-        audit.record(
-            session,
-            actor_id=actor.user_id,
-            action="denied",
-            object_type="conversation",
-            object_id=conversation_id,
-            attempted="close",
-        )
-        await session.commit()
-        raise Refused("close")
+        raise await _refuse(session, actor.user_id, conversation_id, "close")
     conversation.state = ConversationState.CLOSED.value
     conversation.closed_at = now
     conversation.waiting_since = None
@@ -521,16 +516,7 @@ async def close(session: AsyncSession, *, actor: Profile, conversation_id: int, 
 async def reopen(session: AsyncSession, *, actor: Profile, conversation_id: int, now: datetime) -> int:
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None or not _may_work(actor):
-        audit.record(
-            session,
-            actor_id=actor.user_id,
-            action="denied",
-            object_type="conversation",
-            object_id=conversation_id,
-            attempted="reopen",
-        )
-        await session.commit()
-        raise Refused("reopen")
+        raise await _refuse(session, actor.user_id, conversation_id, "reopen")
     conversation.state = ConversationState.OPEN.value
     conversation.closed_at = None
     conversation.rating = None
@@ -551,16 +537,7 @@ async def reopen(session: AsyncSession, *, actor: Profile, conversation_id: int,
 async def rate(session: AsyncSession, *, user_id: int, conversation_id: int, stars: int, now: datetime) -> None:
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None or conversation.user_id != user_id or not 1 <= stars <= 5:
-        audit.record(
-            session,
-            actor_id=user_id,
-            action="denied",
-            object_type="conversation",
-            object_id=conversation_id,
-            attempted="rate",
-        )
-        await session.commit()
-        raise Refused("rate")
+        raise await _refuse(session, user_id, conversation_id, "rate")
     conversation.rating = stars
     conversation.updated_at = now
     await session.commit()

@@ -84,3 +84,38 @@ async def consent_screens(person: FakeUser, payload: str) -> None:
         await person.expect(title, predicate=lambda m: m.has_button("Next"))
     await person.press("Next")
     await person.expect("Question 1 of 2", predicate=lambda m: m.has_button("Yes, I agree"))
+
+
+async def agrees(person: FakeUser, payload: str) -> None:
+    """Opens her invitation, reads, agrees to both questions."""
+    await consent_screens(person, payload)
+    await person.press("Yes, I agree")
+    await person.expect("Question 2 of 2", predicate=lambda m: m.has_button("I agree"))
+    await person.press("I agree")
+    await person.expect("Thank you. 🌱", predicate=lambda m: m.has_button("Menu"))
+
+
+async def suggest_relative(staff: FakeUser, code: str, name: str, relation: str) -> None:
+    """Staff suggest a relative on the case card; the woman is then asked."""
+    await staff.send(f"/case {code}")
+    await staff.expect(f"Case {code}", predicate=lambda m: m.has_button("People"))
+    await staff.press("People and invitations")
+    await staff.expect("Tap a person", predicate=lambda m: m.has_button("Suggest a relative"))
+    await staff.press("Suggest a relative")
+    await staff.expect("The first name of the person")
+    await staff.send(name)
+    await staff.expect("Who is this person to her", predicate=lambda m: m.has_button(relation))
+    await staff.press(relation)
+    await staff.expect("Tap a person", predicate=lambda m: m.has_button(name))
+
+
+async def approve_relative(woman: FakeUser, name: str) -> None:
+    """The woman, told of a suggestion, says yes to inviting that person."""
+    await woman.expect("suggests inviting")
+    await woman.press("📋")
+    await woman.expect("My programme", predicate=lambda m: m.has_button("Whom to invite"))
+    await woman.press("Whom to invite")
+    await woman.expect("Whom to invite", predicate=lambda m: m.has_button(name))
+    await woman.press(name)
+    await woman.expect("May we invite", predicate=lambda m: m.has_button("Yes"))
+    await woman.press("Yes")

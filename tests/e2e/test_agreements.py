@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from db.models import Case, Checkin
 from tests.conftest import Clock
-from tests.e2e.people import consent_screens, invite_payload, register_case, team_member
+from tests.e2e.people import agrees, approve_relative, invite_payload, register_case, suggest_relative, team_member
 
 BARNAUL = ZoneInfo("Asia/Barnaul")
 MONDAY = datetime(2026, 12, 7, 12, 0, tzinfo=BARNAUL)
@@ -18,41 +18,18 @@ def at(day: int, hour: int = 10, minute: int = 5, month: int = 12, year: int = 2
     return datetime(year, month, day, hour, minute, tzinfo=BARNAUL).astimezone(UTC)
 
 
-async def _agrees(person, payload: str) -> None:  # type: ignore[no-untyped-def]
-    await consent_screens(person, payload)
-    await person.press("Yes, I agree")
-    await person.expect("Question 2 of 2", predicate=lambda m: m.has_button("I agree"))
-    await person.press("I agree")
-    await person.expect("Thank you. 🌱", predicate=lambda m: m.has_button("Menu"))
-
-
 async def _family(fake, session):  # type: ignore[no-untyped-def]
     staff = await team_member(fake, session, "staff")
     curator = await team_member(fake, session, "curator", name="Ирина")
     facilitator = await team_member(fake, session, "facilitator", name="Павел")
     code, payload = await register_case(staff, curator=curator.first_name, facilitator=facilitator.first_name)
     woman = fake.user(language_code="en")
-    await _agrees(woman, payload)
-    await staff.send(f"/case {code}")
-    await staff.expect(f"Case {code}", predicate=lambda m: m.has_button("People"))
-    await staff.press("People and invitations")
-    await staff.expect("Tap a person", predicate=lambda m: m.has_button("Suggest a relative"))
-    await staff.press("Suggest a relative")
-    await staff.expect("The first name of the person")
-    await staff.send("Мария")
-    await staff.expect("Who is this person", predicate=lambda m: m.has_button("mother"))
-    await staff.press("mother")
-    await woman.expect("suggests inviting")
-    await woman.press("📋")
-    await woman.expect("My programme", predicate=lambda m: m.has_button("Whom to invite"))
-    await woman.press("Whom to invite")
-    await woman.expect("Whom to invite", predicate=lambda m: m.has_button("Мария"))
-    await woman.press("Мария")
-    await woman.expect("May we invite", predicate=lambda m: m.has_button("Yes"))
-    await woman.press("Yes")
+    await agrees(woman, payload)
+    await suggest_relative(staff, code, "Мария", "mother")
+    await approve_relative(woman, "Мария")
     link = await staff.expect("Invitation for this person")
     relative = fake.user(language_code="en")
-    await _agrees(relative, invite_payload(link))
+    await agrees(relative, invite_payload(link))
     return code, woman, relative, curator, facilitator
 
 

@@ -7,30 +7,21 @@ from sqlalchemy import func, select
 
 from db.models import AuditEvent, Case, Participant, User
 from tests.conftest import ADMIN_ID, Clock
-from tests.e2e.people import at_menu, consent_screens, invite_payload, register_case, team_member
+from tests.e2e.people import (
+    agrees,
+    at_menu,
+    consent_screens,
+    invite_payload,
+    register_case,
+    suggest_relative,
+    team_member,
+)
 
 
 async def _woman_joins(fake, payload: str):  # type: ignore[no-untyped-def]
     woman = fake.user(language_code="en")
-    await consent_screens(woman, payload)
-    await woman.press("Yes, I agree")
-    await woman.expect("Question 2 of 2", predicate=lambda m: m.has_button("I agree"))
-    await woman.press("I agree")
-    await woman.expect("Thank you. 🌱", predicate=lambda m: m.has_button("Menu"))
+    await agrees(woman, payload)
     return woman
-
-
-async def _suggest(staff, code: str, name: str, relation: str) -> None:  # type: ignore[no-untyped-def]
-    await staff.send(f"/case {code}")
-    await staff.expect(f"Case {code}", predicate=lambda m: m.has_button("People"))
-    await staff.press("People and invitations")
-    await staff.expect("Tap a person", predicate=lambda m: m.has_button("Suggest a relative"))
-    await staff.press("Suggest a relative")
-    await staff.expect("The first name of the person")
-    await staff.send(name)
-    await staff.expect("Who is this person to her", predicate=lambda m: m.has_button(relation))
-    await staff.press(relation)
-    await staff.expect("Tap a person", predicate=lambda m: m.has_button(name))
 
 
 async def test_the_woman_decides_whom_to_invite(bot, fake, session) -> None:
@@ -39,7 +30,7 @@ async def test_the_woman_decides_whom_to_invite(bot, fake, session) -> None:
     code, payload = await register_case(staff, curator=curator.first_name)
     woman = await _woman_joins(fake, payload)
 
-    await _suggest(staff, code, "Мария", "mother")
+    await suggest_relative(staff, code, "Мария", "mother")
     # A relative she has not approved has no link, and staff cannot make one.
     await staff.press("Мария")
     person = await staff.expect("Мария (mother)", predicate=lambda m: m.has_button("Back"))
@@ -181,11 +172,11 @@ async def test_nobody_reaches_another_case(bot, fake, session) -> None:
 
     # The woman forging a relative's button of another case: refused and audited.
     other_code, _ = await register_case(staff, name="Вера")
-    await _suggest(staff, other_code, "Олег", "partner")
+    await suggest_relative(staff, other_code, "Олег", "partner")
     foreign = await session.scalar(
         select(Participant.id).join(Case).where(Case.code == other_code, Participant.kind == "relative")
     )
-    await _suggest(staff, code, "Дима", "adult son")
+    await suggest_relative(staff, code, "Дима", "adult son")
     await woman.expect("suggests inviting")
     await woman.press("📋")
     await woman.expect("My programme", predicate=lambda m: m.has_button("Whom to invite"))
