@@ -25,6 +25,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot import notify
 from bot.broadcaster import Broadcaster
 from bot.config import ConfigurationError, Settings
 from bot.context import AppContext, utcnow
@@ -111,7 +112,7 @@ class Application:
 
     async def run_reminders(self) -> dict[str, int]:
         """Sends the reminders that are due (the scheduler does it every REMINDER_POLL_SECONDS)."""
-        return await self.reminders.run_once()
+        return await self.reminders.run_once(wait=True)
 
     async def serve(self, *, handle_signals: bool = True) -> None:
         """Runs until SIGTERM/SIGINT (or ``stop()``); in-flight updates finish, then everything closes."""
@@ -252,6 +253,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         on_unreachable=meetings_handlers.unreachable_handler(context, bot, i18n),
     )
     worker.register(surveys_handlers.REMINDER_KIND, surveys_handlers.reminder_renderer(context, i18n))
+    worker.register(notify.NOTICE_KIND, notify.notice_renderer())
+    notify.use_outbox(worker.kick, clock)
     worker.register(agreements.KIND_CHECKIN, agreements_handlers.checkin_renderer(context, i18n))
     worker.register(agreements.KIND_OVERDUE, agreements_handlers.overdue_renderer(context, i18n))
     worker.register(agreements.KIND_END, agreements_handlers.end_renderer(context, bot, i18n))

@@ -99,6 +99,8 @@ class ReminderWorker:
         self._sleep = sleep
         self._lock = asyncio.Lock()
         self._closing = False
+        self._again = False  # something was queued while a run was going: look once more
+        self._kicks: set[asyncio.Task[Any]] = set()
         self._last_sent: dict[int, float] = {}  # recipient -> loop time of the last send to her
 
     def register(self, kind: str, renderer: Renderer, on_unreachable: Unreachable | None = None) -> None:
@@ -118,6 +120,17 @@ class ReminderWorker:
         except Exception as exc:
             log.error("reminders: run failed with %s", type(exc).__name__)
 
+    def kick(self) -> None:
+        """Something was just queued for now: send it without waiting for the next poll."""
+        if self._closing:
+            return
+        if self._lock.locked():
+            self._again = True
+            return
+        task = asyncio.get_running_loop().create_task(self.tick())
+        self._kicks.add(task)
+        task.add_done_callback(self._kicks.discard)
+
     async def close(self, grace: float) -> None:
         """Shutdown: a run in progress stops after its current message and hands the rest of its
         claim back; waits for it up to ``grace`` seconds."""
@@ -129,38 +142,49 @@ class ReminderWorker:
         except TimeoutError:
             log.warning("reminders: a run was still going at shutdown (its rows return after the lease)")
 
-    async def run_once(self) -> dict[str, int]:
+    async def run_once(self, *, wait: bool = False) -> dict[str, int]:
         """Claims and sends what is due, batch after batch, until nothing due is left (or half the
         lease has passed: the rest is handed back for the next run). Returns counts per outcome.
-        A run already going in this process is not joined: the call returns zeros at once."""
+        A run already going in this process is not joined: without ``wait`` the call returns zeros
+        at once (that run looks once more before it ends); with it, it runs after that one."""
         counts = dict.fromkeys(OUTCOMES, 0)
-        if self._lock.locked() or self._closing:
+        if self._closing:
+            return counts
+        if self._lock.locked() and not wait:
+            self._again = True
             return counts
         async with self._lock:
-            loop = asyncio.get_running_loop()
-            started = loop.time()
-            budget = self.lease.total_seconds() / 2
-            self._last_sent = {k: t for k, t in self._last_sent.items() if started - t < PER_CHAT_INTERVAL}
             while True:
-                async with self.context.db() as session:
-                    claimed = await reminders.claim_due(
-                        session, now=self.context.now(), worker=self.worker_id, limit=self.batch, lease=self.lease
-                    )
-                for index, item in enumerate(claimed):
-                    if self._closing or loop.time() - started > budget:
-                        rest = [c.id for c in claimed[index:]]
-                        async with self.context.db() as session:
-                            counts["released"] += await reminders.release(session, rest, worker=self.worker_id)
-                        break
-                    try:
-                        counts[await self._deliver(item)] += 1
-                    except Exception as exc:  # the database went away: the lease brings the row back
-                        log.error("reminder %s (%s): %s, left to the lease", item.id, item.kind, type(exc).__name__)
-                if len(claimed) < self.batch or counts["released"] or self._closing:
+                self._again = False
+                await self._run_locked(counts)
+                if not self._again or self._closing:
                     break
             if any(counts.values()):
                 log.info("reminders: %s", ", ".join(f"{k} {v}" for k, v in counts.items() if v))
         return counts
+
+    async def _run_locked(self, counts: dict[str, int]) -> None:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        budget = self.lease.total_seconds() / 2
+        self._last_sent = {k: t for k, t in self._last_sent.items() if started - t < PER_CHAT_INTERVAL}
+        while True:
+            async with self.context.db() as session:
+                claimed = await reminders.claim_due(
+                    session, now=self.context.now(), worker=self.worker_id, limit=self.batch, lease=self.lease
+                )
+            for index, item in enumerate(claimed):
+                if self._closing or loop.time() - started > budget:
+                    rest = [c.id for c in claimed[index:]]
+                    async with self.context.db() as session:
+                        counts["released"] += await reminders.release(session, rest, worker=self.worker_id)
+                    break
+                try:
+                    counts[await self._deliver(item)] += 1
+                except Exception as exc:  # the database went away: the lease brings the row back
+                    log.error("reminder %s (%s): %s, left to the lease", item.id, item.kind, type(exc).__name__)
+            if len(claimed) < self.batch or counts["released"] or self._closing:
+                break
 
     async def _deliver(self, item: Claimed) -> str:
         if item.attempts > self.max_attempts:  # came back through the lease too often

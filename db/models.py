@@ -398,6 +398,8 @@ class Reminder(Base):
     )
     case_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), default=None)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # ids and codes only
+    # A message worded when it was queued (a notice to the team): encrypted, it may name a participant.
+    text: Mapped[str | None] = mapped_column(EncryptedText, default=None)
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     last_error: Mapped[str | None] = mapped_column(String(64), default=None)  # an error type, never a text

@@ -101,6 +101,7 @@ async def add(
     meeting_id: int | None = None,
     case_id: int | None = None,
     payload: dict[str, Any] | None = None,
+    text: str | None = None,
 ) -> bool:
     """Schedules one message to ``recipient_id`` at ``due_at``; True when a row was inserted.
 
@@ -140,6 +141,7 @@ async def add(
             meeting_id=meeting_id,
             case_id=case_id,
             payload=payload,
+            text=text,
             created_at=now,
         )
         .on_conflict_do_nothing(
@@ -376,3 +378,8 @@ async def for_recipient(
         stmt = stmt.where(Reminder.kind.in_(list(kinds)))
     rows = await session.scalars(stmt.order_by(Reminder.due_at, Reminder.id).execution_options(populate_existing=True))
     return [_view(r) for r in rows.all()]
+
+
+async def text_of(session: AsyncSession, reminder_id: int) -> str | None:
+    """The text a notice was queued with (decrypted). Does not commit."""
+    return await session.scalar(select(Reminder.text).where(Reminder.id == reminder_id))

@@ -151,3 +151,41 @@ async def _woman_participant(session, code: str) -> int:  # type: ignore[no-unty
         .join(Case, Case.id == Participant.case_id)
         .where(Case.code == code, Participant.kind == "woman")
     )
+
+
+async def test_a_notice_to_the_team_is_not_lost_when_telegram_fails(start_bot, fake, session) -> None:
+    """Notices are reminder rows first: a 502 storm on the facilitator's chat delays hers, never drops it."""
+    from datetime import UTC, datetime, timedelta
+
+    from db.models import Reminder
+    from tests.conftest import Clock
+
+    clock = Clock(datetime.now(UTC))
+    app = await start_bot(clock=clock, telegram_retry_attempts=1, reminder_poll_seconds=300)
+    staff = await team_member(fake, session, "staff")
+    facilitator = await team_member(fake, session, "facilitator", name="Павел")
+    code, payload = await register_case(staff, name="Нина", facilitator=facilitator.first_name)
+    woman = fake.user(language_code="en")
+    await consent_screens(woman, payload)
+    await woman.press("Yes, I agree")
+    await woman.expect("Question 2 of 2", predicate=lambda m: m.has_button("I agree"))
+    fake.fail("sendMessage", 502, times=2, chat_id=facilitator.id)
+    await woman.press("I agree")
+    await woman.expect("Thank you. 🌱")
+    await facilitator.expect_silence(0.5)
+    session.expire_all()
+    row = await session.scalar(
+        select(Reminder)
+        .where(Reminder.recipient_id == facilitator.id, Reminder.kind == "notice")
+        .order_by(Reminder.id.desc())
+    )
+    assert row is not None and row.state == "pending" and row.attempts == 1  # back in the queue, with backoff
+
+    clock.now += timedelta(minutes=10)
+    await app.run_reminders()  # the second try meets the second 502
+    clock.now += timedelta(minutes=10)
+    await app.run_reminders()
+    told = await facilitator.expect(f"Case {code}: Нина (the woman) — taking part: agreed.")
+    assert told is not None
+    await app.run_reminders()
+    await facilitator.expect_silence(0.3)  # and only once
