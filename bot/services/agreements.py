@@ -114,15 +114,9 @@ async def record(
     """The facilitator (or staff) records the agreement; check-ins and their reminders are planned."""
     case = await session.get(Case, case_id)
     if case is None or not can_move_stage(actor, case):
-        audit.record(
-            session,
-            actor_id=actor.user_id,
-            action="denied",
-            object_type="case",
-            object_id=case_id,
-            attempted="agreement",
+        await audit.denied(
+            session, actor_id=actor.user_id, object_type="case", object_id=case_id, attempted="agreement"
         )
-        await session.commit()
         raise Refused("agreement")
     zone = (await session.get(Region, case.region_code)).timezone  # type: ignore[union-attr]
     today = now.astimezone(ZoneInfo(zone)).date()
@@ -308,10 +302,7 @@ async def acknowledge(
             select(Participant).where(Participant.case_id == agreement.case_id, Participant.user_id == user_id)
         )
     if agreement is None or participant is None:
-        audit.record(
-            session, actor_id=user_id, action="denied", object_type="agreement", object_id=agreement_id, attempted="ack"
-        )
-        await session.commit()
+        await audit.denied(session, actor_id=user_id, object_type="agreement", object_id=agreement_id, attempted="ack")
         raise Refused("ack")
     ack = await session.get(AgreementAck, (agreement_id, participant.id))
     if ack is None:
@@ -428,10 +419,7 @@ async def answer(
     """Done / Need more time (with the new day) / Need help, for her own check-in."""
     view = await checkin_view(session, checkin_id)
     if view is None or view.user_id != user_id:
-        audit.record(
-            session, actor_id=user_id, action="denied", object_type="checkin", object_id=checkin_id, attempted="checkin"
-        )
-        await session.commit()
+        await audit.denied(session, actor_id=user_id, object_type="checkin", object_id=checkin_id, attempted="checkin")
         raise Refused("checkin")
     checkin = await session.get(Checkin, checkin_id)
     assert checkin is not None

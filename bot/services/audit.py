@@ -31,3 +31,19 @@ def record(
             details=details or None,
         )
     )
+
+
+async def denied(
+    session: AsyncSession,
+    *,
+    actor_id: int | None,
+    object_type: str | None,
+    object_id: str | int | None,
+    attempted: str,
+) -> None:
+    """A refusal (a forged button, a command of another role, someone else's case): recorded, and the
+    transaction ended, because the caller raises next."""
+    record(
+        session, actor_id=actor_id, action="denied", object_type=object_type, object_id=object_id, attempted=attempted
+    )
+    await session.commit()

@@ -183,10 +183,7 @@ def can_register(actor: Profile, region_code: str) -> bool:
 
 
 async def _refuse(session: AsyncSession, actor: Profile, attempted: str, case_id: int | str | None) -> Refused:
-    audit.record(
-        session, actor_id=actor.user_id, action="denied", object_type="case", object_id=case_id, attempted=attempted
-    )
-    await session.commit()
+    await audit.denied(session, actor_id=actor.user_id, object_type="case", object_id=case_id, attempted=attempted)
     return Refused(attempted)
 
 

@@ -117,15 +117,9 @@ async def _participant_in_reach(
 
     participant = await session.get(Participant, participant_id)
     if participant is None:
-        audit.record(
-            session,
-            actor_id=actor.user_id,
-            action="denied",
-            object_type="participant",
-            object_id=participant_id,
-            attempted=attempted,
+        await audit.denied(
+            session, actor_id=actor.user_id, object_type="participant", object_id=participant_id, attempted=attempted
         )
-        await session.commit()
         raise NotAllowed(attempted)
     try:
         await load_visible(session, actor, participant.case_id, attempted)

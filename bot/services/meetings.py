@@ -167,15 +167,9 @@ async def offer(
     people who may now choose it."""
     case = await session.get(Case, draft.case_id)
     if case is None or not _may_schedule(actor, case):
-        audit.record(
-            session,
-            actor_id=actor.user_id,
-            action="denied",
-            object_type="case",
-            object_id=draft.case_id,
-            attempted="offer_slot",
+        await audit.denied(
+            session, actor_id=actor.user_id, object_type="case", object_id=draft.case_id, attempted="offer_slot"
         )
-        await session.commit()
         raise Refused("offer_slot")
     try:
         starts_at = await _check_draft(session, case, draft, timezone, now)
@@ -263,15 +257,7 @@ async def case_meetings(session: AsyncSession, *, actor: Profile, case_id: int, 
     """The case's live and upcoming meetings for the team (the case view is audited elsewhere)."""
     case = await session.get(Case, case_id)
     if case is None or (not _may_schedule(actor, case) and actor.user_id != case.curator_id):
-        audit.record(
-            session,
-            actor_id=actor.user_id,
-            action="denied",
-            object_type="case",
-            object_id=case_id,
-            attempted="meetings",
-        )
-        await session.commit()
+        await audit.denied(session, actor_id=actor.user_id, object_type="case", object_id=case_id, attempted="meetings")
         raise Refused("meetings")
     rows = await session.scalars(
         select(Meeting)
@@ -344,15 +330,9 @@ async def take_back(session: AsyncSession, *, actor: Profile, meeting_id: int, n
     meeting = await session.get(Meeting, meeting_id)
     case = await session.get(Case, meeting.case_id) if meeting else None
     if meeting is None or case is None or not _may_schedule(actor, case):
-        audit.record(
-            session,
-            actor_id=actor.user_id,
-            action="denied",
-            object_type="meeting",
-            object_id=meeting_id,
-            attempted="take_back",
+        await audit.denied(
+            session, actor_id=actor.user_id, object_type="meeting", object_id=meeting_id, attempted="take_back"
         )
-        await session.commit()
         raise Refused("take_back")
     if meeting.state not in (MeetingState.OPEN, MeetingState.BOOKED, MeetingState.PROPOSED, MeetingState.FIXED):
         await session.rollback()
@@ -383,15 +363,9 @@ async def fix_general(
     meeting = await session.get(Meeting, meeting_id)
     case = await session.get(Case, meeting.case_id) if meeting else None
     if meeting is None or case is None or not _may_schedule(actor, case) or meeting.kind != MeetingKind.GENERAL:
-        audit.record(
-            session,
-            actor_id=actor.user_id,
-            action="denied",
-            object_type="meeting",
-            object_id=meeting_id,
-            attempted="fix",
+        await audit.denied(
+            session, actor_id=actor.user_id, object_type="meeting", object_id=meeting_id, attempted="fix"
         )
-        await session.commit()
         raise Refused("fix")
     if meeting.state != MeetingState.PROPOSED or meeting.starts_at <= now:
         await session.rollback()
@@ -627,10 +601,7 @@ async def book(
         or meeting.kind != MeetingKind.PRELIMINARY
         or meeting.for_participant_id not in (None, participant.id)
     ):
-        audit.record(
-            session, actor_id=user_id, action="denied", object_type="meeting", object_id=meeting_id, attempted="book"
-        )
-        await session.commit()
+        await audit.denied(session, actor_id=user_id, object_type="meeting", object_id=meeting_id, attempted="book")
         raise Refused("book")
     taken = await session.execute(
         update(Meeting)
@@ -675,10 +646,7 @@ async def cancel_booking(session: AsyncSession, *, user_id: int, meeting_id: int
     if meeting is not None and meeting.booked_by is not None:
         participant = await session.get(Participant, meeting.booked_by)
     if meeting is None or participant is None or participant.user_id != user_id or meeting.state != MeetingState.BOOKED:
-        audit.record(
-            session, actor_id=user_id, action="denied", object_type="meeting", object_id=meeting_id, attempted="cancel"
-        )
-        await session.commit()
+        await audit.denied(session, actor_id=user_id, object_type="meeting", object_id=meeting_id, attempted="cancel")
         raise Refused("cancel")
     meeting.state = MeetingState.OPEN.value
     meeting.booked_by = None
@@ -699,10 +667,7 @@ async def vote(session: AsyncSession, *, user_id: int, meeting_id: int, suits: b
     meeting = await session.get(Meeting, meeting_id)
     participant = await _her_participation(session, user_id, meeting.case_id) if meeting else None
     if meeting is None or participant is None or meeting.kind != MeetingKind.GENERAL:
-        audit.record(
-            session, actor_id=user_id, action="denied", object_type="meeting", object_id=meeting_id, attempted="vote"
-        )
-        await session.commit()
+        await audit.denied(session, actor_id=user_id, object_type="meeting", object_id=meeting_id, attempted="vote")
         raise Refused("vote")
     if meeting.state != MeetingState.PROPOSED:
         await session.rollback()
@@ -733,10 +698,7 @@ async def attend(session: AsyncSession, *, user_id: int, meeting_id: int, coming
         or (meeting.kind == MeetingKind.GENERAL and meeting.state == MeetingState.FIXED)
     )
     if meeting is None or participant is None or not mine:
-        audit.record(
-            session, actor_id=user_id, action="denied", object_type="meeting", object_id=meeting_id, attempted="attend"
-        )
-        await session.commit()
+        await audit.denied(session, actor_id=user_id, object_type="meeting", object_id=meeting_id, attempted="attend")
         raise Refused("attend")
     if meeting.starts_at <= now or meeting.state not in (MeetingState.BOOKED, MeetingState.FIXED):
         await session.rollback()

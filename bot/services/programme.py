@@ -94,15 +94,9 @@ class MyProgramme:
 async def _mine(session: AsyncSession, user_id: int, participant_id: int, attempted: str) -> tuple[Participant, Case]:
     participant = await session.get(Participant, participant_id)
     if participant is None or participant.user_id != user_id:
-        audit.record(
-            session,
-            actor_id=user_id,
-            action="denied",
-            object_type="participant",
-            object_id=participant_id,
-            attempted=attempted,
+        await audit.denied(
+            session, actor_id=user_id, object_type="participant", object_id=participant_id, attempted=attempted
         )
-        await session.commit()
         raise Refused(attempted)
     case = await session.get(Case, participant.case_id)
     assert case is not None
@@ -111,15 +105,9 @@ async def _mine(session: AsyncSession, user_id: int, participant_id: int, attemp
 
 async def refuse(session: AsyncSession, *, user_id: int, participant_id: int | str, attempted: str) -> Refused:
     """Audits a press that points outside her own programme (a forged or stale button)."""
-    audit.record(
-        session,
-        actor_id=user_id,
-        action="denied",
-        object_type="participant",
-        object_id=participant_id,
-        attempted=attempted,
+    await audit.denied(
+        session, actor_id=user_id, object_type="participant", object_id=participant_id, attempted=attempted
     )
-    await session.commit()
     return Refused(attempted)
 
 
@@ -336,15 +324,9 @@ async def decide_relative(
             )
         )
     if relative is None or woman is None:
-        audit.record(
-            session,
-            actor_id=user_id,
-            action="denied",
-            object_type="participant",
-            object_id=relative_id,
-            attempted="approve_relative",
+        await audit.denied(
+            session, actor_id=user_id, object_type="participant", object_id=relative_id, attempted="approve_relative"
         )
-        await session.commit()
         raise Refused("approve_relative")
     if relative.user_id is not None or await latest_decisions(session, [relative.id]):
         await session.rollback()

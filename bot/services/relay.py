@@ -453,15 +453,9 @@ def _may_work(actor: Profile) -> bool:
 
 
 async def _refuse(session: AsyncSession, actor_id: int, conversation_id: int, attempted: str) -> Refused:
-    audit.record(
-        session,
-        actor_id=actor_id,
-        action="denied",
-        object_type="conversation",
-        object_id=conversation_id,
-        attempted=attempted,
+    await audit.denied(
+        session, actor_id=actor_id, object_type="conversation", object_id=conversation_id, attempted=attempted
     )
-    await session.commit()
     return Refused(attempted)
 
 

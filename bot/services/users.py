@@ -184,15 +184,9 @@ async def set_role(
 ) -> None:
     """Only an admin changes roles, and an admin cannot demote herself (the service would lose its last key)."""
     if actor.role != Role.ADMIN:
-        audit.record(
-            session,
-            actor_id=actor.user_id,
-            action="denied",
-            object_type="user",
-            object_id=target_id,
-            attempted="set_role",
+        await audit.denied(
+            session, actor_id=actor.user_id, object_type="user", object_id=target_id, attempted="set_role"
         )
-        await session.commit()
         raise NotAllowed("only an admin changes roles")
     if target_id == actor.user_id and role != Role.ADMIN:
         raise NotAllowed("an admin cannot remove her own admin role")

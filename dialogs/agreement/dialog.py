@@ -22,8 +22,8 @@ from bot.services.agreements import ItemDraft
 from bot.services.cases import Invalid, Refused
 from bot.services.formatting import format_date
 from dialogs.common.calendar import LocalizedCalendar
-from dialogs.common.getters import locale_of, reading, user_id_of
-from dialogs.common.widgets import Tr, choices, crisis_button, menu_button
+from dialogs.common.getters import fresh_profile, locale_of, reading, user_id_of
+from dialogs.common.widgets import Tr, choices, crisis_button, menu_button, on_not_text
 from dialogs.states import AgreementSG, MyAgreementsSG
 
 WEEKDAY_NAMES = (
@@ -100,17 +100,11 @@ async def on_item_text(message: Message, _widget: MessageInput, manager: DialogM
     await manager.switch_to(AgreementSG.who)
 
 
-async def on_not_text(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
-    manager.show_mode = ShowMode.SEND
-    await message.answer(gettext("I need text here. Please type it, or press ◀ Back."))
-
-
 async def people_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     from bot.services import cases
-    from dialogs.cases.dialog import _fresh_profile
 
     app = _app(dialog_manager)
-    actor = await _fresh_profile(dialog_manager)
+    actor = await fresh_profile(dialog_manager)
     try:
         async with reading(dialog_manager) as session:
             view = await cases.open_case(
@@ -207,11 +201,10 @@ async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 
 async def on_send(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    from dialogs.cases.dialog import _fresh_profile
     from handlers.agreements import send_for_acknowledgement
 
     app = _app(manager)
-    actor = await _fresh_profile(manager)
+    actor = await fresh_profile(manager)
     try:
         async with app.db() as session:
             recorded = await agreements.record(

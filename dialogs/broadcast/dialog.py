@@ -29,8 +29,8 @@ from bot.services.cases import Invalid as TimeInvalid
 from bot.services.formatting import format_when
 from db.models import Role
 from dialogs.common.calendar import LocalizedCalendar
-from dialogs.common.getters import locale_of, reading, user_id_of
-from dialogs.common.widgets import Tr, choices, crisis_button
+from dialogs.common.getters import fresh_profile, locale_of, reading, user_id_of
+from dialogs.common.widgets import Tr, choices, crisis_button, on_not_text
 from dialogs.states import BroadcastSG
 
 ROLE_LABELS = {
@@ -109,9 +109,7 @@ def _app(manager: DialogManager) -> AppContext:
 
 
 async def _actor(manager: DialogManager):  # type: ignore[no-untyped-def]
-    from dialogs.cases.dialog import _fresh_profile
-
-    return await _fresh_profile(manager)
+    return await fresh_profile(manager)
 
 
 def _content(manager: DialogManager) -> Content:
@@ -228,11 +226,6 @@ async def on_no_button(callback: CallbackQuery, _button: Button, manager: Dialog
     manager.dialog_data.pop("button_text", None)
     manager.dialog_data.pop("button_url", None)
     await manager.switch_to(BroadcastSG.audience)
-
-
-async def on_not_text(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
-    manager.show_mode = ShowMode.SEND
-    await message.answer(gettext("I need text here. Please type it, or press ◀ Back."))
 
 
 # ---------------------------------------------------------------- the audience

@@ -24,7 +24,7 @@ from bot.services.cases import CaseDraft, CaseView, Deadline
 from bot.services.formatting import format_date, format_datetime
 from bot.services.users import Profile
 from db.models import ProgrammeType, Role
-from dialogs.common.getters import locale_of, reading, user_id_of
+from dialogs.common.getters import fresh_profile, locale_of, reading
 from dialogs.common.labels import (
     APPROVALS,
     DEADLINES,
@@ -35,7 +35,7 @@ from dialogs.common.labels import (
     label,
 )
 from dialogs.common.team import tell_team
-from dialogs.common.widgets import Tr, choices, crisis_button, menu_button
+from dialogs.common.widgets import Tr, choices, crisis_button, menu_button, on_not_text
 from dialogs.states import CaseSG, CasesSG, InviteSG, NewCaseSG
 
 # ------------------------------------------------------------------ helpers
@@ -47,16 +47,6 @@ def _profile(manager: DialogManager) -> Profile:
 
 def _app(manager: DialogManager) -> AppContext:
     return manager.middleware_data["app"]
-
-
-async def _fresh_profile(manager: DialogManager) -> Profile:
-    """The actor as the database knows her now: a role taken away a minute ago counts."""
-    from bot.services import users
-
-    async with reading(manager) as session:
-        profile = await users.get_profile(session, user_id_of(manager))
-        await session.commit()
-    return profile or _profile(manager)
 
 
 def deadline_text(deadline: Deadline | None, locale: str) -> str:
@@ -80,7 +70,7 @@ async def _refused(callback: CallbackQuery, manager: DialogManager) -> None:
 
 async def list_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     app = _app(dialog_manager)
-    actor = await _fresh_profile(dialog_manager)
+    actor = await fresh_profile(dialog_manager)
     async with reading(dialog_manager) as session:
         lines = await cases.list_cases(session, actor=actor, rules=app.rules, now=app.now())
     return {
@@ -112,7 +102,7 @@ async def on_case(callback: CallbackQuery, _widget: Any, manager: DialogManager,
 async def open_case_card(manager: DialogManager, case_id: int, *, callback: CallbackQuery | None = None) -> bool:
     """Opens the card after checking access (a refusal is audited by the service)."""
     app = _app(manager)
-    actor = await _fresh_profile(manager)
+    actor = await fresh_profile(manager)
     try:
         async with app.db() as session:
             await cases.load_visible(session, actor, case_id, "open_case")
@@ -162,7 +152,7 @@ def _case_id(manager: DialogManager) -> int:
 
 async def _view(manager: DialogManager) -> CaseView | None:
     app = _app(manager)
-    actor = await _fresh_profile(manager)
+    actor = await fresh_profile(manager)
     try:
         async with reading(manager) as session:
             return await cases.open_case(
@@ -253,7 +243,7 @@ async def person_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
 
 async def on_new_link(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
     app = _app(manager)
-    actor = await _fresh_profile(manager)
+    actor = await fresh_profile(manager)
     participant_id = int(manager.dialog_data.get("participant_id", 0))
     try:
         async with app.db() as session:
@@ -288,7 +278,7 @@ async def on_new_link(callback: CallbackQuery, _button: Button, manager: DialogM
 
 async def on_revoke(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
     app = _app(manager)
-    actor = await _fresh_profile(manager)
+    actor = await fresh_profile(manager)
     try:
         async with app.db() as session:
             await invitations.revoke(
@@ -311,18 +301,13 @@ async def on_relative_name(message: Message, _widget: MessageInput, manager: Dia
     await manager.switch_to(CaseSG.relative_relation)
 
 
-async def on_not_text(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
-    manager.show_mode = ShowMode.SEND
-    await message.answer(gettext("I need text here. Please type it, or press ◀ Back."))
-
-
 async def relation_getter(**_: Any) -> dict[str, Any]:
     return {"relations": [(code, gettext(msgid)) for code, msgid in RELATIONS.items()]}
 
 
 async def on_relation(callback: CallbackQuery, _widget: Any, manager: DialogManager, relation: str) -> None:
     app = _app(manager)
-    actor = await _fresh_profile(manager)
+    actor = await fresh_profile(manager)
     try:
         async with app.db() as session:
             proposal = await cases.propose_relative(
@@ -375,7 +360,7 @@ async def on_stage(callback: CallbackQuery, _widget: Any, manager: DialogManager
 
 async def on_reason(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
     app = _app(manager)
-    actor = await _fresh_profile(manager)
+    actor = await fresh_profile(manager)
     manager.show_mode = ShowMode.SEND
     try:
         async with app.db() as session:
@@ -416,7 +401,7 @@ async def on_agreement(callback: CallbackQuery, _button: Button, manager: Dialog
 
 async def history_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     app = _app(dialog_manager)
-    actor = await _fresh_profile(dialog_manager)
+    actor = await fresh_profile(dialog_manager)
     locale = locale_of(dialog_manager)
     try:
         async with reading(dialog_manager) as session:
@@ -539,7 +524,7 @@ async def on_first_name(message: Message, _widget: MessageInput, manager: Dialog
     except cases.Invalid:
         await message.answer(gettext("Please send only her first name, in letters, up to 40 characters."))
         return
-    actor = await _fresh_profile(manager)
+    actor = await fresh_profile(manager)
     if actor.role == Role.STAFF:
         if not actor.scope_region:
             await message.answer(gettext("Your region is not set. Ask an admin to set it."))
@@ -643,7 +628,7 @@ async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 async def on_create(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
     app = _app(manager)
-    actor = await _fresh_profile(manager)
+    actor = await fresh_profile(manager)
     data = manager.dialog_data
     try:
         draft = CaseDraft(
@@ -795,7 +780,7 @@ async def on_role(callback: CallbackQuery, _widget: Any, manager: DialogManager,
         await callback.answer(gettext("This button is out of date."))
         return
     manager.dialog_data["role"] = code
-    actor = await _fresh_profile(manager)
+    actor = await fresh_profile(manager)
     if actor.role == Role.ADMIN:
         await manager.switch_to(InviteSG.region)
     else:
@@ -808,7 +793,7 @@ async def on_invite_region(callback: CallbackQuery, _widget: Any, manager: Dialo
 
 async def _issue_role_link(callback: CallbackQuery, manager: DialogManager, region_code: str | None) -> None:
     app = _app(manager)
-    actor = await _fresh_profile(manager)
+    actor = await fresh_profile(manager)
     role = INVITE_ROLES.get(manager.dialog_data.get("role", ""))
     if role is None:
         await callback.answer(gettext("This button is out of date."))

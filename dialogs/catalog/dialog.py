@@ -28,7 +28,7 @@ from bot.services.users import Profile
 from db.models import Role
 from dialogs.catalog.text import PROMPTS, card, category_name, history_text, invalid_text, summary
 from dialogs.common.getters import locale_of, reading, render_contact
-from dialogs.common.widgets import Tr, choices, crisis_button
+from dialogs.common.widgets import Tr, choices, crisis_button, on_not_text
 from dialogs.states import BroadcastSG, CatalogSG
 
 # ------------------------------------------------------------------ helpers
@@ -343,11 +343,6 @@ async def on_value(message: Message, _widget: MessageInput, manager: DialogManag
         await message.answer(problem)
     elif _mode(manager) == "edit":
         await message.answer(gettext("Saved."))
-
-
-async def on_not_text(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
-    manager.show_mode = ShowMode.SEND
-    await message.answer(gettext("I need text here. Please type it, or press ◀ Back."))
 
 
 async def on_clear(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:

@@ -70,3 +70,11 @@ async def region_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
     async with reading(dialog_manager) as session:
         _code, region = await current_region(dialog_manager, session)
     return {"region_name": region_name(region, locale_of(dialog_manager)), "has_region": has_local(region)}
+
+
+async def fresh_profile(manager: DialogManager) -> users.Profile:
+    """The actor as the database knows her now: a role taken away a minute ago counts."""
+    async with reading(manager) as session:
+        profile = await users.get_profile(session, user_id_of(manager))
+        await session.commit()
+    return profile or manager.middleware_data["profile"]

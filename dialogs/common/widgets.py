@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiogram.types import Message
 from aiogram.utils.i18n import gettext
-from aiogram_dialog import DialogManager, StartMode
+from aiogram_dialog import DialogManager, ShowMode, StartMode
 from aiogram_dialog.widgets.common import WhenCondition
+from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Column, Select, Start
 from aiogram_dialog.widgets.kbd.select import OnItemClick
 from aiogram_dialog.widgets.text import Format, Text
@@ -55,3 +57,9 @@ def choices(widget_id: str, items: str, on_click: OnItemClick, when: WhenConditi
         ),
         when=when,
     )
+
+
+async def on_not_text(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
+    """A screen that takes typed text got a sticker, a photo or a voice message."""
+    manager.show_mode = ShowMode.SEND
+    await message.answer(gettext("I need text here. Please type it, or press ◀ Back."))

@@ -33,10 +33,10 @@ from bot.services.formatting import format_when
 from bot.services.meetings import MeetingView, SlotDraft
 from db.models import MeetingFormat, MeetingKind
 from dialogs.common.calendar import LocalizedCalendar
-from dialogs.common.getters import locale_of, reading, user_id_of
+from dialogs.common.getters import fresh_profile, locale_of, reading, user_id_of
 from dialogs.common.labels import label
 from dialogs.common.team import tell_team
-from dialogs.common.widgets import Tr, choices, crisis_button, menu_button
+from dialogs.common.widgets import Tr, choices, crisis_button, menu_button, on_not_text
 from dialogs.states import MyMeetingsSG, TeamMeetingsSG
 
 OPEN_MY_MEETINGS = "mm:open"  # a button in messages the bot sends on its own
@@ -110,9 +110,7 @@ def _case_id(manager: DialogManager) -> int:
 
 
 async def _actor(manager: DialogManager):  # type: ignore[no-untyped-def]
-    from dialogs.cases.dialog import _fresh_profile
-
-    return await _fresh_profile(manager)
+    return await fresh_profile(manager)
 
 
 async def team_list_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
@@ -303,11 +301,6 @@ async def on_time(message: Message, _widget: MessageInput, manager: DialogManage
         return
     manager.dialog_data["time"] = at.strftime("%H:%M")
     await manager.switch_to(TeamMeetingsSG.duration)
-
-
-async def on_not_text(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
-    manager.show_mode = ShowMode.SEND
-    await message.answer(gettext("I need text here. Please type it, or press ◀ Back."))
 
 
 async def durations_getter(**_: Any) -> dict[str, Any]:
