@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+import json
 import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -17,12 +20,13 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.memory import SimpleEventIsolation
-from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.types import BotCommand, BotCommandScopeDefault, Update
 from aiogram.utils.i18n import I18n
 from aiogram_dialog import setup_dialogs
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import notify
@@ -31,16 +35,19 @@ from bot.config import ConfigurationError, Settings
 from bot.context import AppContext, utcnow
 from bot.digest import send_daily_digest
 from bot.i18n import N_, create_i18n
+from bot.inbox import Inbox, OfflineReply
 from bot.middlewares import DbSession, InFlight, LocaleMiddleware, WhoIsSpeaking
 from bot.relay import Relay
 from bot.reminder_worker import ReminderWorker, make_worker_id
 from bot.services import agreements, catalog, surveys, users
+from bot.services import inbox as inbox_rows
 from bot.services.crisis import CrisisDetector
 from bot.telegram_session import create_session
 from db import migrate
 from db.engine import create_engine, create_session_factory
 from db.fsm_storage import SqlStorage
 from db.types import configure_encryption
+from dialogs.common.keyboards import SOS_LABEL, labels_in_all_locales
 from handlers import agreements as agreements_handlers
 from handlers import build_router
 from handlers import handoff as handoff_handlers
@@ -72,6 +79,7 @@ class Application:
     ready: asyncio.Event
     scheduler: AsyncIOScheduler
     reminders: ReminderWorker
+    inbox: Inbox
     broadcaster: Broadcaster | None = None
     _stop: asyncio.Event | None = None
 
@@ -110,27 +118,71 @@ class Application:
             log.info("surveys: %d expired", expired)
         return expired
 
+    async def purge_inbox(self) -> int:
+        """Forgets the marks of updates handled longer ago than Telegram could send them again (hourly)."""
+        try:
+            async with self.context.db() as session:
+                return await inbox_rows.purge(session, now=self.context.now())
+        except Exception as exc:
+            log.warning("inbox: purge failed with %s", type(exc).__name__)
+            return 0
+
     async def run_reminders(self) -> dict[str, int]:
         """Sends the reminders that are due (the scheduler does it every REMINDER_POLL_SECONDS)."""
         return await self.reminders.run_once(wait=True)
 
     async def serve(self, *, handle_signals: bool = True) -> None:
-        """Runs until SIGTERM/SIGINT (or ``stop()``); in-flight updates finish, then everything closes."""
-        if self.settings.webhook_url is not None:
-            await _run_webhook(self, handle_signals=handle_signals)
-        else:
-            await self.bot.delete_webhook(drop_pending_updates=False)
-            await self.dispatcher.start_polling(
-                self.bot,
-                handle_signals=handle_signals,
-                allowed_updates=self.dispatcher.resolve_used_update_types(),
-            )
+        """Runs until SIGTERM/SIGINT (or ``stop()``); in-flight updates finish, then everything closes.
+
+        Updates go through the durable inbox (``bot/inbox.py``) in both modes: stored first, then
+        acknowledged, then handled from the database.
+        """
+        stop = self._stop = self._stop or asyncio.Event()
+        if handle_signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, stop.set)
+        dp, bot = self.dispatcher, self.bot
+        workflow = {"dispatcher": dp, "bots": (bot,), **dp.workflow_data}
+        workflow.pop("bot", None)
+        await dp.emit_startup(bot=bot, **workflow)
+        tasks: list[asyncio.Task[None]] = []
+        runner = None
+        try:
+            tasks.append(asyncio.create_task(self.inbox.run(), name="inbox"))
+            if self.settings.webhook_url is not None:
+                runner = await _start_webhook(self)
+            else:
+                await bot.delete_webhook(drop_pending_updates=False)
+                tasks.append(asyncio.create_task(self.inbox.poll(dp.resolve_used_update_types()), name="polling"))
+                log.info("polling: started")
+            self.ready.set()
+            waiter = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait({waiter, *tasks}, return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            for task in done:
+                if task is not waiter and task.exception() is not None:
+                    raise task.exception()  # type: ignore[misc]
+        finally:
+            for task in tasks:
+                if task.get_name() == "polling":
+                    task.cancel()
+            if runner is not None:
+                await runner.cleanup()
+            await self.inbox.close(DRAIN_TIMEOUT)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            try:
+                await dp.emit_shutdown(bot=bot, **workflow)
+            finally:
+                await bot.session.close()
+            log.info("stopped")
 
     async def stop(self) -> None:
-        if self._stop is not None:
-            self._stop.set()
-        else:
-            await self.dispatcher.stop_polling()
+        if self._stop is None:
+            self._stop = asyncio.Event()
+        self._stop.set()
 
 
 def load_content(settings: Settings) -> tuple[list[catalog.RegionFile], CrisisDetector]:
@@ -259,8 +311,30 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     worker.register(agreements.KIND_OVERDUE, agreements_handlers.overdue_renderer(context, i18n))
     worker.register(agreements.KIND_END, agreements_handlers.end_renderer(context, bot, i18n))
     worker.register(agreements_handlers.KIND_MEETING_FOLLOWUP, agreements_handlers.meeting_followup_renderer(context))
+    sos = labels_in_all_locales(i18n, SOS_LABEL)
+    inbox = Inbox(
+        context,
+        dp,
+        bot,
+        OfflineReply(bot, i18n, region_files),
+        worker_id=worker.worker_id,
+        urgent=lambda text: text.strip() in sos or text.startswith("/sos") or crisis.detect(text),
+        lease=timedelta(seconds=settings.inbox_lease_seconds),
+    )
     application = Application(
-        settings, bot, dp, engine, storage, i18n, inflight, context, asyncio.Event(), scheduler, worker, broadcaster
+        settings,
+        bot,
+        dp,
+        engine,
+        storage,
+        i18n,
+        inflight,
+        context,
+        asyncio.Event(),
+        scheduler,
+        worker,
+        inbox,
+        broadcaster,
     )
     # The morning jobs, at DIGEST_TIME: each claims "once per person per day" in the database.
     hour, minute = settings.digest_hour_minute
@@ -287,6 +361,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         coalesce=True,
         max_instances=1,
     )
+    scheduler.add_job(application.purge_inbox, IntervalTrigger(hours=1), id="inbox_purge", coalesce=True)
     scheduler.add_job(broadcaster.tick, IntervalTrigger(seconds=1), id="broadcasts", coalesce=True, max_instances=1)
 
     async def on_startup() -> None:
@@ -297,8 +372,6 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         log.info("catalog: %d live entries; admins: %d", live, len(settings.admin_ids))
         await _set_commands(bot, i18n)
         scheduler.start()
-        if settings.webhook_url is None:
-            application.ready.set()  # polling starts right after start-up
 
     async def drain() -> None:
         if scheduler.running:
@@ -327,43 +400,43 @@ async def _set_commands(bot: Bot, i18n: I18n) -> None:
         await bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=language)
 
 
-async def _healthz(_request: object) -> object:
-    from aiohttp import web
-
-    return web.Response(text="ok")
-
-
-async def _run_webhook(app: Application, *, handle_signals: bool) -> None:
-    from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
+async def _start_webhook(app: Application) -> Any:
+    """The webhook server: a wrong secret gets 401; a body that is not an Update gets 400; 200 only
+    once the update is stored (otherwise 503, and Telegram sends it again later)."""
     from aiohttp import web
 
     settings = app.settings
     assert settings.webhook_secret is not None  # Settings refuses a webhook without a secret
-    stop = app._stop = asyncio.Event()
-    web_app = web.Application()
-    # Dispatcher start-up and shutdown (migrations, drain) first, then the handler's own clean-up.
-    setup_application(web_app, app.dispatcher, bot=app.bot)
-    SimpleRequestHandler(
-        dispatcher=app.dispatcher, bot=app.bot, secret_token=settings.webhook_secret.get_secret_value()
-    ).register(web_app, path=settings.webhook_path)
-    web_app.router.add_get("/healthz", _healthz)
+    secret = settings.webhook_secret.get_secret_value()
 
+    async def receive(request: web.Request) -> web.Response:
+        if not hmac.compare_digest(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), secret):
+            return web.Response(status=401)
+        try:
+            payload = json.loads(await request.read())
+            if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+                raise ValueError("not an update")
+            Update.model_validate(payload)
+        except (ValueError, ValidationError):
+            return web.Response(status=400, text="not an Update")
+        if not await app.inbox.accept([payload]):
+            return web.Response(status=503)
+        return web.json_response({})
+
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    web_app = web.Application()
+    web_app.router.add_post(settings.webhook_path, receive)
+    web_app.router.add_get("/healthz", healthz)
     runner = web.AppRunner(web_app, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.webhook_listen_host, settings.webhook_listen_port)
     await site.start()
     await app.bot.set_webhook(
         str(settings.webhook_url),
-        secret_token=settings.webhook_secret.get_secret_value(),
+        secret_token=secret,
         allowed_updates=app.dispatcher.resolve_used_update_types(),
     )
     log.info("webhook mode: listening on %s:%d", settings.webhook_listen_host, settings.webhook_listen_port)
-    app.ready.set()
-    if handle_signals:
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
+    return runner

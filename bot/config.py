@@ -117,6 +117,13 @@ class Settings(BaseSettings):
         le=3600,
         description="seconds after which a reminder claimed by an instance that died is sent again, 30-3600",
     )
+    inbox_lease_seconds: int = Field(
+        default=60,
+        ge=2,
+        le=600,
+        description="seconds an update being handled stays with its instance; after a crash another "
+        "(or the next start) handles it once this has passed, 2-600",
+    )
     survey_expire_days: int = Field(
         default=14, ge=1, le=90, description="days a feedback survey stays open after it is sent, 1-90"
     )

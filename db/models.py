@@ -676,3 +676,23 @@ class BroadcastDelivery(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     error: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class InboxUpdate(Base):
+    """An update from Telegram, stored before Telegram is told it arrived (the durable inbox).
+
+    Handled from here and then kept, emptied, as a mark that this ``update_id`` has been seen (a
+    restart may fetch it again), until it is older than Telegram keeps updates.
+    """
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_pending", "done_at", "update_id"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    # The whole update as Telegram sent it: her words, so encrypted; emptied once handled.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON, default=None)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    done_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

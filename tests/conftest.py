@@ -32,6 +32,8 @@ CONTENT = ROOT / "content"
 TEST_KEY = Fernet.generate_key().decode()
 ADMIN_ID = 900_000_001
 _USER_IDS = itertools.count(10_000_000 + (os.getpid() % 1000) * 100_000)
+# Update ids too: the inbox remembers every update_id it has handled, and the database outlives a test.
+_UPDATE_IDS = itertools.count(1_000)
 
 configure_encryption([TEST_KEY])
 
@@ -125,6 +127,7 @@ async def fake() -> AsyncIterator[Any]:
     async with FakeTelegram(token="123456:TEST-token") as server:
         # The database outlives one test: people of different tests must never share an id.
         server._user_ids = _USER_IDS
+        server._next_update_id = next(_UPDATE_IDS) * 1_000_000
         yield server
         server.assert_no_internal_errors()
 
@@ -145,7 +148,7 @@ async def start_bot(fake: Any, database_url: str) -> AsyncIterator[BotStarter]:
 
     async def start(**overrides: Any) -> Any:
         clock = overrides.pop("clock", None)
-        settings = make_settings(fake.url, database_url, **overrides)
+        settings = make_settings(fake.url, overrides.pop("database_url", database_url), **overrides)
         app = build(settings, **({"clock": clock} if clock else {}))
         task = asyncio.create_task(app.serve(handle_signals=False))
         ready = asyncio.create_task(app.ready.wait())

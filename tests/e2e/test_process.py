@@ -14,8 +14,9 @@ from db.engine import create_engine
 from tests.conftest import CONTENT, ROOT, TEST_KEY, fresh_database
 
 
-async def _spawn(fake, database_url: str, tmp_path: Path, *args: str) -> asyncio.subprocess.Process:  # type: ignore[no-untyped-def]
+async def _spawn(fake, database_url: str, tmp_path: Path, *args: str, **extra: str) -> asyncio.subprocess.Process:  # type: ignore[no-untyped-def]
     env = {
+        **extra,
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(ROOT),
         "BOT_TOKEN": fake.token,

@@ -1,0 +1,186 @@
+"""The durable inbox: updates are stored before Telegram is told they arrived, then handled from here.
+
+A row is claimed by one instance for a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has
+one writer at a time), handled, and marked done: its payload is emptied at once, and the bare
+``update_id`` stays as a mark that the update was seen, so an update fetched again after a crash
+has no second effect. Marks older than Telegram keeps updates are purged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import InboxUpdate
+
+# Telegram keeps an unconfirmed update for 24 hours; a mark kept twice as long outlives any re-delivery.
+KEEP_MARKS = timedelta(hours=48)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    update_id: int
+    payload: dict[str, Any]
+    attempts: int
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def store(session: AsyncSession, updates: Sequence[tuple[int, dict[str, Any]]], *, now: datetime) -> None:
+    """Stores updates (``update_id``, the update as Telegram sent it) and commits; one seen before is
+    left as it is. Raises when the database cannot be reached: then nothing may be acknowledged."""
+    if not updates:
+        return
+    insert = postgresql.insert if _is_postgres(session) else sqlite.insert
+    try:
+        await session.execute(
+            insert(InboxUpdate)
+            .values(
+                [{"update_id": uid, "payload": payload, "received_at": now, "attempts": 0} for uid, payload in updates]
+            )
+            .on_conflict_do_nothing(index_elements=[InboxUpdate.update_id])
+        )
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    worker: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int = 50,
+    skip: Collection[int] = (),
+) -> list[Claimed]:
+    """Claims up to ``limit`` updates not yet handled, oldest first, whose lease is free or has run
+    out (the instance that claimed them died), and commits. ``skip``: updates this instance is
+    handling already."""
+    pick = (
+        select(InboxUpdate.update_id)
+        .where(
+            InboxUpdate.done_at.is_(None),
+            (InboxUpdate.lease_until.is_(None)) | (InboxUpdate.lease_until < now),
+        )
+        .order_by(InboxUpdate.update_id)
+        .limit(limit)
+    )
+    if skip:
+        pick = pick.where(InboxUpdate.update_id.not_in(list(skip)))
+    if _is_postgres(session):
+        pick = pick.with_for_update(skip_locked=True)
+    try:
+        rows = await session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id.in_(pick.scalar_subquery()))
+            .values(claimed_by=worker, lease_until=now + lease, attempts=InboxUpdate.attempts + 1)
+            .returning(InboxUpdate.update_id, InboxUpdate.payload, InboxUpdate.attempts)
+            .execution_options(synchronize_session=False)
+        )
+        claimed = [Claimed(uid, payload, attempts) for uid, payload, attempts in rows.all() if payload is not None]
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    claimed.sort(key=lambda c: c.update_id)  # RETURNING keeps no order
+    return claimed
+
+
+async def finish(session: AsyncSession, update_id: int, *, now: datetime) -> None:
+    """The update was handled: its payload goes at once, the mark stays (see ``KEEP_MARKS``)."""
+    try:
+        await session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id == update_id)
+            .values(payload=None, done_at=now, claimed_by=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+
+
+async def renew(session: AsyncSession, ids: Collection[int], *, worker: str, until: datetime) -> None:
+    """Extends the lease of updates this instance is still handling."""
+    if not ids:
+        return
+    try:
+        await session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id.in_(list(ids)), InboxUpdate.claimed_by == worker)
+            .values(lease_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+
+
+async def release(session: AsyncSession, ids: Collection[int], *, worker: str) -> None:
+    """Gives claimed updates back at once (shutdown, or a failure to retry): the next claim takes them."""
+    if not ids:
+        return
+    try:
+        await session.execute(
+            update(InboxUpdate)
+            .where(
+                InboxUpdate.update_id.in_(list(ids)),
+                InboxUpdate.claimed_by == worker,
+                InboxUpdate.done_at.is_(None),
+            )
+            .values(claimed_by=None, lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+
+
+async def retry_later(session: AsyncSession, update_id: int, *, worker: str, at: datetime) -> None:
+    """Handling failed for a reason that may pass (the database went away): try again at ``at``."""
+    try:
+        await session.execute(
+            update(InboxUpdate)
+            .where(InboxUpdate.update_id == update_id, InboxUpdate.claimed_by == worker)
+            .values(claimed_by=None, lease_until=at)
+            .execution_options(synchronize_session=False)
+        )
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+
+
+async def purge(session: AsyncSession, *, now: datetime) -> int:
+    """Deletes the marks of updates handled longer ago than Telegram could send them again."""
+    try:
+        result = await session.execute(
+            delete(InboxUpdate)
+            .where(InboxUpdate.done_at.is_not(None), InboxUpdate.done_at < now - KEEP_MARKS)
+            .execution_options(synchronize_session=False)
+        )
+        await session.commit()
+    except BaseException:
+        await session.rollback()
+        raise
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def pending(session: AsyncSession) -> int:
+    """How many stored updates wait to be handled (for tests and the log)."""
+    count = await session.scalar(select(func.count()).select_from(InboxUpdate).where(InboxUpdate.done_at.is_(None)))
+    await session.rollback()
+    return int(count or 0)
