@@ -37,6 +37,7 @@ from bot.digest import send_daily_digest
 from bot.i18n import N_, create_i18n
 from bot.inbox import Inbox, OfflineReply
 from bot.middlewares import DbSession, InFlight, LocaleMiddleware, WhoIsSpeaking
+from bot.pacer import Pacer
 from bot.relay import Relay
 from bot.reminder_worker import ReminderWorker, make_worker_id
 from bot.services import agreements, catalog, surveys, users
@@ -234,12 +235,15 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         default_region=settings.default_region or None,
         clock=clock,
     )
+    # Telegram's limits for what the bot sends on its own; a 429 on any call pauses that chat.
+    pacer = Pacer(settings.send_rate_per_second)
     bot = Bot(
         token=settings.bot_token.get_secret_value(),
         session=create_session(
             str(settings.telegram_api_url),
             timeout=settings.telegram_timeout,
             attempts=settings.telegram_retry_attempts,
+            on_flood=lambda seconds, chat: pacer.pause(seconds, chat),
         ),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
@@ -276,6 +280,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         worker_id=make_worker_id(),
         max_attempts=settings.reminder_max_attempts,
         lease=timedelta(seconds=settings.reminder_lease_seconds),
+        pacer=pacer,
     )
     relay = Relay(context, bot, i18n)
     dp["relay"] = relay
@@ -372,6 +377,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         log.info("catalog: %d live entries; admins: %d", live, len(settings.admin_ids))
         await _set_commands(bot, i18n)
         scheduler.start()
+        worker.kick()  # what fell due while the bot was down goes now, not at the first poll
 
     async def drain() -> None:
         if scheduler.running:

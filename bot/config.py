@@ -117,6 +117,12 @@ class Settings(BaseSettings):
         le=3600,
         description="seconds after which a reminder claimed by an instance that died is sent again, 30-3600",
     )
+    send_rate_per_second: float = Field(
+        default=25,
+        ge=1,
+        le=30,
+        description="messages a second the bot sends on its own at most, overall (reminders, notices), 1-30",
+    )
     inbox_lease_seconds: int = Field(
         default=60,
         ge=2,

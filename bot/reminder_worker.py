@@ -36,12 +36,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notify
 from bot.context import AppContext
+from bot.pacer import Pacer, Priority
 from bot.services import reminders, users
 from bot.services.reminders import Claimed
 
 log = logging.getLogger(__name__)
 
-PER_CHAT_INTERVAL = 1.0  # seconds between two messages to one chat (Telegram's limit)
 OUTCOMES = ("sent", "failed", "retried", "dropped", "released")
 
 
@@ -84,8 +84,8 @@ class ReminderWorker:
         worker_id: str,
         max_attempts: int = 5,
         lease: timedelta = timedelta(minutes=5),
-        batch: int = 50,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        batch: int = 100,
+        pacer: Pacer | None = None,
     ) -> None:
         self.context = context
         self.bot = bot
@@ -96,12 +96,12 @@ class ReminderWorker:
         self.batch = batch
         self.renderers: dict[str, Renderer] = {}
         self.unreachable: dict[str, Unreachable] = {}
-        self._sleep = sleep
+        self.pacer = pacer or Pacer(25)
+        self._waiting: set[int] = set()
         self._lock = asyncio.Lock()
         self._closing = False
         self._again = False  # something was queued while a run was going: look once more
         self._kicks: set[asyncio.Task[Any]] = set()
-        self._last_sent: dict[int, float] = {}  # recipient -> loop time of the last send to her
 
     def register(self, kind: str, renderer: Renderer, on_unreachable: Unreachable | None = None) -> None:
         if len(kind) > 32:
@@ -164,37 +164,77 @@ class ReminderWorker:
         return counts
 
     async def _run_locked(self, counts: dict[str, int]) -> None:
+        """Many rows in flight at once, each waiting for its slot from the pacer (the overall rate,
+        one message a second per chat); the next batch is claimed while the last one still sends, so
+        the rate never waits for a claim. Past half the lease, or on shutdown, what has not started
+        sending is handed back at once."""
         loop = asyncio.get_running_loop()
         started = loop.time()
         budget = self.lease.total_seconds() / 2
-        self._last_sent = {k: t for k, t in self._last_sent.items() if started - t < PER_CHAT_INTERVAL}
+        running: dict[asyncio.Task[str], Claimed] = {}
+        self._waiting: set[int] = set()  # rows waiting for a slot: safe to hand back
+        more = True
         while True:
-            async with self.context.db() as session:
-                claimed = await reminders.claim_due(
-                    session, now=self.context.now(), worker=self.worker_id, limit=self.batch, lease=self.lease
-                )
-            for index, item in enumerate(claimed):
-                if self._closing or loop.time() - started > budget:
-                    rest = [c.id for c in claimed[index:]]
-                    async with self.context.db() as session:
-                        counts["released"] += await reminders.release(session, rest, worker=self.worker_id)
-                    break
-                try:
-                    counts[await self._deliver(item)] += 1
-                except Exception as exc:  # the database went away: the lease brings the row back
-                    log.error("reminder %s (%s): %s, left to the lease", item.id, item.kind, type(exc).__name__)
-            if len(claimed) < self.batch or counts["released"] or self._closing:
+            stop = self._closing or loop.time() - started > budget
+            if more and not stop and self._wants_more(running):
+                async with self.context.db() as session:
+                    # Only kinds this instance can word: a row of a kind it does not know (a newer
+                    # instance's, during a rolling update) waits for one that does.
+                    claimed = await reminders.claim_due(
+                        session,
+                        now=self.context.now(),
+                        worker=self.worker_id,
+                        limit=self.batch,
+                        lease=self.lease,
+                        kinds=list(self.renderers),
+                    )
+                more = len(claimed) == self.batch
+                for item in claimed:
+                    running[asyncio.create_task(self._deliver_safely(item))] = item
+            if stop:
+                await self._hand_back(running, counts)
+            if not running:
                 break
+            done, _ = await asyncio.wait(set(running), return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                running.pop(task)
+                if not task.cancelled() and task.exception() is None:
+                    counts[task.result()] += 1
+
+    def _wants_more(self, running: dict[asyncio.Task[str], Claimed]) -> bool:
+        """Claim more while fewer chats than two seconds' worth of sends have rows waiting (one chat
+        takes one message a second, so rows for few people cannot keep the rate), within bounds."""
+        if len(running) >= self.batch * 10:
+            return False
+        chats = {item.recipient_id for item in running.values()}
+        return len(chats) < max(2 * self.pacer.rate, self.batch // 2)
+
+    async def _hand_back(self, running: dict[asyncio.Task[str], Claimed], counts: dict[str, int]) -> None:
+        """Cancels the rows still waiting for a slot and returns them to the queue."""
+        waiting = [task for task, item in running.items() if item.id in self._waiting]
+        for task in waiting:
+            task.cancel()
+        if waiting:
+            await asyncio.wait(waiting)
+        ids = [running.pop(task).id for task in waiting]
+        if ids:
+            async with self.context.db() as session:
+                counts["released"] += await reminders.release(session, ids, worker=self.worker_id)
+
+    async def _deliver_safely(self, item: Claimed) -> str:
+        try:
+            return await self._deliver(item)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database went away: the lease brings the row back
+            log.error("reminder %s (%s): %s, left to the lease", item.id, item.kind, type(exc).__name__)
+            return "retried"
 
     async def _deliver(self, item: Claimed) -> str:
         if item.attempts > self.max_attempts:  # came back through the lease too often
             await self._fail(item, "attempts_spent")
             return "failed"
-        renderer = self.renderers.get(item.kind)
-        if renderer is None:
-            log.warning("reminder %s: unknown kind %s", item.id, item.kind)
-            await self._fail(item, "unknown_kind")
-            return "failed"
+        renderer = self.renderers[item.kind]  # claimed only for kinds registered here
         locale = await notify.recipient_locale(self.context.db, item.recipient_id, self.i18n.default_locale)
         try:
             with self.i18n.context(), self.i18n.use_locale(locale):
@@ -211,7 +251,11 @@ class ReminderWorker:
             log.info("reminder %s (%s): dropped, %s", item.id, item.kind, outcome.reason[:64])
             return "dropped"
 
-        await self._pace(item.recipient_id)
+        self._waiting.add(item.id)
+        try:
+            await self.pacer.slot(item.recipient_id, priority=Priority.NOTICE)
+        finally:
+            self._waiting.discard(item.id)
         try:
             await self.bot.send_message(
                 item.recipient_id,
@@ -235,18 +279,9 @@ class ReminderWorker:
             return "failed"
         except (TelegramAPIError, OSError, TimeoutError) as exc:
             return await self._retry(item, type(exc).__name__)
-        finally:
-            self._last_sent[item.recipient_id] = asyncio.get_running_loop().time()
         async with self.context.db() as session:
             await reminders.mark_sent(session, item.id, now=self.context.now(), worker=self.worker_id)
         return "sent"
-
-    async def _pace(self, recipient_id: int) -> None:
-        last = self._last_sent.get(recipient_id)
-        if last is not None:
-            wait = last + PER_CHAT_INTERVAL - asyncio.get_running_loop().time()
-            if wait > 0:
-                await self._sleep(wait)
 
     async def _fail(self, item: Claimed, error: str) -> None:
         async with self.context.db() as session:

@@ -35,7 +35,9 @@ class RetryMiddleware(BaseRequestMiddleware):
         base_delay: float = 0.5,
         max_delay: float = 10.0,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        on_flood: Callable[[float, Any], None] | None = None,
     ) -> None:
+        self.on_flood = on_flood  # told of every 429 (seconds, chat id): the pacer pauses what it concerns
         self.max_attempts = max_attempts
         self.max_retry_after = max_retry_after
         self.base_delay = base_delay
@@ -57,6 +59,8 @@ class RetryMiddleware(BaseRequestMiddleware):
             try:
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
+                if self.on_flood is not None:
+                    self.on_flood(float(exc.retry_after), getattr(method, "chat_id", None))
                 if attempt >= self.max_attempts or exc.retry_after > self.max_retry_after:
                     raise
                 delay = float(exc.retry_after)
@@ -77,7 +81,13 @@ class RetryMiddleware(BaseRequestMiddleware):
             await self._sleep(delay)
 
 
-def create_session(api_url: str, *, timeout: float = 30.0, attempts: int = 5) -> AiohttpSession:
+def create_session(
+    api_url: str,
+    *,
+    timeout: float = 30.0,
+    attempts: int = 5,
+    on_flood: Callable[[float, Any], None] | None = None,
+) -> AiohttpSession:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_url.rstrip("/")), timeout=timeout)
-    session.middleware(RetryMiddleware(max_attempts=attempts))
+    session.middleware(RetryMiddleware(max_attempts=attempts, on_flood=on_flood))
     return session
