@@ -39,8 +39,11 @@ from typing import Any
 _SCAN_LIMIT = 20_000
 # How many other words may stand between two words of an entry.
 MAX_GAP = 3
-# Words this long or longer may be matched with one slip; shorter ones must be spelled right.
-FUZZY_MIN = 5
+# Words this long or longer may be matched with one slip; shorter ones must be spelled right. Russian
+# words are checked against the dictionary first (only unknown ones are slips); English words are not,
+# so they must be longer.
+FUZZY_MIN = 4
+FUZZY_MIN_LATIN = 6
 # A word may be cached as often as people write new words; a bound keeps memory flat.
 _CACHE_SIZE = 50_000
 
@@ -83,6 +86,11 @@ _LOOKALIKE = str.maketrans(
 _CYRILLIC = re.compile(r"[а-я]")
 _LATIN = re.compile(r"[a-z]")
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+# Punctuation that ends a clause: an entry never spans it («не хочу умирать, хочу жить»). People often
+# write without it, and then the words alone decide.
+_CLAUSE = re.compile(r"[,.!?;:()\[\]\"«»…\n]+|\s[-–—]+\s")
+# «не где», «не куда»: written apart, meant as «негде», «некуда».
+_GLUED = {"где": "негде", "куда": "некуда"}
 _REPEATS = re.compile(r"(.)\1{2,}")
 _DOUBLES = re.compile(r"(.)\1+")
 
@@ -161,13 +169,16 @@ def normalize(text: str) -> str:
 
 
 def _words(text: str) -> list[str]:
-    """The words of a normalized text: look-alikes fixed, contractions opened, hyphens split."""
+    """The words of a normalized clause: look-alikes fixed, contractions opened, hyphens split."""
     out: list[str] = []
     for raw in _WORD.findall(text):
         word = raw
         if _CYRILLIC.search(word):
             word = word.translate(_LOOKALIKE).replace("'", "")
-            out.append(word)
+            if word in _GLUED and out and out[-1] == "не":
+                out[-1] = _GLUED[word]
+            else:
+                out.append(word)
         elif word in _EN_SHORT:
             out.extend(_EN_SHORT[word].split())
         elif word.endswith("n't"):
@@ -256,6 +267,7 @@ class _Hit:
     kind: str
     start: int
     end: int
+    where: str
 
 
 class CrisisDetector:
@@ -383,11 +395,16 @@ class CrisisDetector:
 
     def _read_word(self, word: str) -> tuple[tuple[frozenset[int], bool], ...]:
         """The list atoms of a written word (maybe split in two), and whether each part is «не»."""
-        if _known(word) or not _is_russian(word):
+        if not _is_russian(word):
             atoms = self._atoms_of(word)
-            if not atoms and _LATIN.search(word) and len(word) >= FUZZY_MIN + 2:
-                atoms = self._fuzzy(word)
+            if not atoms and _LATIN.search(word):
+                for fixed in (_REPEATS.sub(r"\1\1", word), _DOUBLES.sub(r"\1", word)):
+                    atoms = atoms or self._atoms_of(fixed)
+                if not atoms and len(word) >= FUZZY_MIN_LATIN:
+                    atoms = self._fuzzy(word) | self._fuzzy(_entry_lemma(word))
             return ((atoms, word in NEGATORS),)
+        if _known(word):
+            return ((self._atoms_of(word), word in NEGATORS),)
         # Unknown to the dictionary: a slip. Letters held down, a glued «не», two words run together, a typo.
         for fixed in {_REPEATS.sub(r"\1\1", word), _DOUBLES.sub(r"\1", word)} - {word}:
             if _known(fixed):
@@ -415,18 +432,20 @@ class CrisisDetector:
                 found |= self._atoms_of(form)
         return frozenset(found)
 
-    def _tokens(self, text: str) -> list[tuple[frozenset[int], bool]]:
-        tokens: list[tuple[frozenset[int], bool]] = []
-        for word in _words(normalize(text[:_SCAN_LIMIT])):
-            tokens.extend(self._read(word))
-        return tokens
+    def _clauses(self, text: str) -> Iterator[list[tuple[frozenset[int], bool]]]:
+        for clause in _CLAUSE.split(normalize(text[:_SCAN_LIMIT])):
+            tokens: list[tuple[frozenset[int], bool]] = []
+            for word in _words(clause):
+                tokens.extend(self._read(word))
+            if tokens:
+                yield tokens
 
     def _match(self, entry: Entry, tokens: list[tuple[frozenset[int], bool]], start: int) -> int | None:
         """The end of the entry's match starting at ``start`` (its first word), or None."""
         position = start
         if start > 0 and tokens[start - 1][1] and not entry.has_negator[0]:
             return None  # «не хочу умирать»: a «не» before the entry's first word
-        for term, negator in zip(entry.terms[1:], entry.has_negator[1:], strict=True):
+        for term in entry.terms[1:]:
             for step in range(position + 1, min(position + 2 + MAX_GAP, len(tokens))):
                 if term & tokens[step][0]:
                     position = step
@@ -440,21 +459,23 @@ class CrisisDetector:
     def _hits(self, text: str | None) -> list[_Hit]:
         if not text:
             return []
-        tokens = self._tokens(text)
-        hits: list[_Hit] = []
-        for start, (atoms, _) in enumerate(tokens):
-            for atom in atoms:
-                for index in self._starts.get(atom, ()):
-                    entry = self._entries[index]
-                    end = self._match(entry, tokens, start)
-                    if end is not None:
-                        hits.append(_Hit(entry.kind, start, end))
-        covers = [h for h in hits if h.kind == NOT_A_CRISIS]
-        return [
-            h
-            for h in hits
-            if h.kind != NOT_A_CRISIS and not any(c.start <= h.start and h.end <= c.end for c in covers)
-        ]
+        found: list[_Hit] = []
+        for tokens in self._clauses(text):
+            hits: list[_Hit] = []
+            for start, (atoms, _) in enumerate(tokens):
+                for atom in atoms:
+                    for index in self._starts.get(atom, ()):
+                        entry = self._entries[index]
+                        end = self._match(entry, tokens, start)
+                        if end is not None:
+                            hits.append(_Hit(entry.kind, start, end, entry.where))
+            covers = [h for h in hits if h.kind == NOT_A_CRISIS]
+            found.extend(
+                h
+                for h in hits
+                if h.kind != NOT_A_CRISIS and not any(c.start <= h.start and h.end <= c.end for c in covers)
+            )
+        return found
 
     def kinds(self, text: str | None) -> frozenset[Kind]:
         """The kinds of danger the message speaks of; empty when none."""
@@ -464,17 +485,8 @@ class CrisisDetector:
         return bool(self._hits(text))
 
     def explain(self, text: str | None) -> list[str]:
-        """Which list lines matched (file and line), for staff checking a list; never logged."""
-        if not text:
-            return []
-        tokens = self._tokens(text)
-        found = []
-        for entry in self._entries:
-            for start in range(len(tokens)):
-                if entry.terms[0] & tokens[start][0] and self._match(entry, tokens, start) is not None:
-                    found.append(f"{entry.kind}: {entry.where}")
-                    break
-        return found
+        """Which list lines raised the alarm (kind, file and line), for staff checking a list; never log it."""
+        return sorted({f"{h.kind}: {h.where}" for h in self._hits(text)})
 
 
 def _fix_letters(word: str) -> str:
