@@ -44,6 +44,8 @@ MAX_GAP = 3
 # so they must be longer.
 FUZZY_MIN = 4
 FUZZY_MIN_LATIN = 6
+# Longer "words" (a pasted link, a key held down) are not looked at for slips.
+_LONGEST = 40
 # A word may be cached as often as people write new words; a bound keeps memory flat.
 _CACHE_SIZE = 50_000
 
@@ -192,6 +194,7 @@ def _is_russian(word: str) -> bool:
     return _CYRILLIC.search(word) is not None
 
 
+@functools.lru_cache(maxsize=_CACHE_SIZE)
 def _lemmas(word: str) -> frozenset[str]:
     """Every dictionary form a written word may have, and the word itself."""
     if _is_russian(word):
@@ -203,6 +206,7 @@ def _lemmas(word: str) -> frozenset[str]:
     return frozenset({word})
 
 
+@functools.lru_cache(maxsize=4096)
 def _entry_lemma(word: str) -> str:
     """The dictionary form of a word written in a list: the most likely reading only."""
     if _is_russian(word):
@@ -220,11 +224,6 @@ def _known(word: str) -> bool:
         return True  # no English dictionary here: English words are taken as written
     with _LOCK:
         return bool(_morph().word_is_known(word))
-
-
-def _deletes(word: str) -> Iterator[str]:
-    for i in range(1, len(word)):  # the first letter is never the slip
-        yield word[:i] + word[i + 1 :]
 
 
 def _one_slip(a: str, b: str) -> bool:
@@ -303,11 +302,10 @@ class CrisisDetector:
         self._lemma_atoms: dict[str, int] = {a.text: i for a, i in self._atoms.items() if a.how == "lemma"}
         self._exact_atoms: dict[str, int] = {a.text: i for a, i in self._atoms.items() if a.how == "exact"}
         self._prefixes = [(a.text, i) for a, i in self._atoms.items() if a.how == "prefix"]
-        self._vocabulary = self._forms_of_vocabulary()
-        self._index: dict[str, set[str]] = {}
-        for form in self._vocabulary:
-            for key in (form, *_deletes(form)):
-                self._index.setdefault(key, set()).add(form)
+        # A misspelt word is compared with the lists' forms of its first letter and about its length.
+        self._by_start: dict[tuple[str, int], list[str]] = {}
+        for form in self._forms_of_vocabulary():
+            self._by_start.setdefault((form[0], len(form)), []).append(form)
         self._read = functools.lru_cache(maxsize=_CACHE_SIZE)(self._read_word)
 
     @classmethod
@@ -397,17 +395,17 @@ class CrisisDetector:
         """The list atoms of a written word (maybe split in two), and whether each part is «не»."""
         if not _is_russian(word):
             atoms = self._atoms_of(word)
-            if not atoms and _LATIN.search(word):
+            if not atoms and _LATIN.search(word) and len(word) <= _LONGEST:
                 for fixed in (_REPEATS.sub(r"\1\1", word), _DOUBLES.sub(r"\1", word)):
                     atoms = atoms or self._atoms_of(fixed)
                 if not atoms and len(word) >= FUZZY_MIN_LATIN:
                     atoms = self._fuzzy(word) | self._fuzzy(_entry_lemma(word))
             return ((atoms, word in NEGATORS),)
-        if _known(word):
+        if _known(word) or len(word) > _LONGEST:
             return ((self._atoms_of(word), word in NEGATORS),)
         # Unknown to the dictionary: a slip. Letters held down, a glued «не», two words run together, a typo.
-        for fixed in {_REPEATS.sub(r"\1\1", word), _DOUBLES.sub(r"\1", word)} - {word}:
-            if _known(fixed):
+        for fixed in (_REPEATS.sub(r"\1\1", word), _DOUBLES.sub(r"\1", word)):
+            if fixed != word and _known(fixed):
                 return self._read_word(fixed)
         for negation in ("не", "ни"):
             rest = word[len(negation) :]
@@ -424,12 +422,10 @@ class CrisisDetector:
 
     def _fuzzy(self, word: str) -> frozenset[int]:
         found: set[int] = set()
-        candidates: set[str] = set()
-        for key in (word, *_deletes(word)):
-            candidates |= self._index.get(key, set())
-        for form in candidates:
-            if _one_slip(word, form):
-                found |= self._atoms_of(form)
+        for size in (len(word) - 1, len(word), len(word) + 1):
+            for form in self._by_start.get((word[:1], size), ()):
+                if _one_slip(word, form):
+                    found |= self._atoms_of(form)
         return frozenset(found)
 
     def _clauses(self, text: str) -> Iterator[list[tuple[frozenset[int], bool]]]:
