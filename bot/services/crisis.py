@@ -61,7 +61,7 @@ class Kind(enum.StrEnum):
 NOT_A_CRISIS = "not-a-crisis"
 _SECTIONS = {k.value for k in Kind} | {NOT_A_CRISIS}
 
-NEGATORS = frozenset({"не", "ни", "not", "never"})
+NEGATORS = frozenset({"не", "ни", "not", "never", "no"})
 
 # Latin letters that look like Cyrillic ones, as people type them on a keyboard of the wrong layout
 # or to dodge a filter; digits too. Applied only to words that already have a Cyrillic letter.
