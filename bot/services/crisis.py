@@ -11,10 +11,12 @@ A message is read the way it is written on a phone:
   («xoчу» → «хочу»), English contractions opened («don't» → «do not», «wanna» → «want to»);
 - up to ``MAX_GAP`` other words may stand between two words of an entry («не хочу я больше жить»);
 - a «не» glued to the next word is split off («нехочу»), so are two known words run together;
-- a word the dictionary does not know, of five letters or more, is matched to the list's words one
-  slip away (a doubled, missing, extra, swapped or wrong letter, never the first one);
-- a word of an entry right after «не» / «not» that the entry does not have itself cancels the match
-  («не хочу умирать» is not «хочу умереть»);
+- letters held down are let go («жииить»); a Russian word the dictionary does not know, of
+  ``FUZZY_MIN`` letters or more (an English one of ``FUZZY_MIN_LATIN``), is matched to the lists'
+  words one slip away (a missing, extra, swapped or wrong letter, never the first one);
+- an entry never spans a clause (a comma, a full stop) when people use punctuation;
+- «не» / "not" / "no" right before an entry's first word, or between its words, cancels the match
+  when the entry has none there («не хочу умирать» is not «хочу умереть»);
 - ``[not-a-crisis]`` entries cancel a match they cover entirely («убить время», «не хочу жить у
   мамы»).
 
@@ -96,44 +98,17 @@ _GLUED = {"где": "негде", "куда": "некуда"}
 _REPEATS = re.compile(r"(.)\1{2,}")
 _DOUBLES = re.compile(r"(.)\1+")
 
-# English written as people type it: apostrophes skipped, contractions, "wanna".
-_EN_SHORT = {
-    "dont": "do not",
-    "don't": "do not",
-    "doesnt": "does not",
-    "doesn't": "does not",
-    "didnt": "did not",
-    "didn't": "did not",
+# English written as people type it: apostrophes skipped, contractions, "wanna". "Isn't" and the
+# like are opened by rule (``_words``); these are the rest.
+_EN_NOT = ("do", "does", "did", "is", "are", "was", "were", "have", "has", "had", "would", "could", "should")
+_EN_SHORT = {f"{verb}nt": f"{verb} not" for verb in _EN_NOT} | {
     "cant": "can not",
     "can't": "can not",
     "cannot": "can not",
     "wont": "will not",
     "won't": "will not",
-    "isnt": "is not",
-    "isn't": "is not",
-    "arent": "are not",
-    "aren't": "are not",
-    "wasnt": "was not",
-    "wasn't": "was not",
-    "havent": "have not",
-    "haven't": "have not",
-    "hasnt": "has not",
-    "hasn't": "has not",
-    "wouldnt": "would not",
-    "wouldn't": "would not",
-    "couldnt": "could not",
-    "couldn't": "could not",
-    "shouldnt": "should not",
-    "shouldn't": "should not",
     "im": "i am",
-    "i'm": "i am",
     "ive": "i have",
-    "i've": "i have",
-    "i'll": "i will",
-    "i'd": "i would",
-    "he's": "he is",
-    "she's": "she is",
-    "it's": "it is",
     "wanna": "want to",
     "gonna": "going to",
     "gotta": "got to",
@@ -186,7 +161,7 @@ def _words(text: str) -> list[str]:
         elif word.endswith("n't"):
             out.extend((word[:-3], "not"))
         else:
-            out.append(word.split("'", 1)[0] if word.endswith(("'s", "'ll", "'d", "'re", "'ve")) else word)
+            out.append(word.split("'", 1)[0] if word.endswith(("'s", "'m", "'ll", "'d", "'re", "'ve")) else word)
     return out
 
 
