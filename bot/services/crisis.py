@@ -95,6 +95,8 @@ _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _CLAUSE = re.compile(r"[,.!?;:()\[\]\"«»…\n]+|\s[-–—]+\s")
 # «не где», «не куда»: written apart, meant as «негде», «некуда».
 _GLUED = {"где": "негде", "куда": "некуда"}
+# Unstressed vowels people mix up: «хачу», «типерь».
+_VOWEL_SLIPS = {"а": "о", "о": "а", "е": "и", "и": "е"}
 _REPEATS = re.compile(r"(.)\1{2,}")
 _DOUBLES = re.compile(r"(.)\1+")
 
@@ -279,7 +281,8 @@ class CrisisDetector:
         self._prefixes = [(a.text, i) for a, i in self._atoms.items() if a.how == "prefix"]
         # A misspelt word is compared with the lists' forms of its first letter and about its length.
         self._by_start: dict[tuple[str, int], list[str]] = {}
-        for form in self._forms_of_vocabulary():
+        self._vocabulary = self._forms_of_vocabulary()
+        for form in self._vocabulary:
             self._by_start.setdefault((form[0], len(form)), []).append(form)
         self._read = functools.lru_cache(maxsize=_CACHE_SIZE)(self._read_word)
 
@@ -376,16 +379,23 @@ class CrisisDetector:
                 if not atoms and len(word) >= FUZZY_MIN_LATIN:
                     atoms = self._fuzzy(word) | self._fuzzy(_entry_lemma(word))
             return ((atoms, word in NEGATORS),)
-        if _known(word) or len(word) > _LONGEST:
-            return ((self._atoms_of(word), word in NEGATORS),)
+        if len(word) > _LONGEST:
+            return ((frozenset(), False),)
+        if _known(word):
+            atoms = self._atoms_of(word)
+            if not atoms and len(word) >= FUZZY_MIN:
+                atoms = self._vowel_slip(word)
+            return ((atoms, word in NEGATORS),)
         # Unknown to the dictionary: a slip. Letters held down, a glued «не», two words run together, a typo.
         for fixed in (_REPEATS.sub(r"\1\1", word), _DOUBLES.sub(r"\1", word)):
             if fixed != word and _known(fixed):
                 return self._read_word(fixed)
         for negation in ("не", "ни"):
             rest = word[len(negation) :]
-            if word.startswith(negation) and len(rest) >= 2 and _known(rest):
-                return ((self._atoms_of("не"), True), *self._read_word(rest))
+            if word.startswith(negation) and len(rest) >= 2:
+                parts = self._read_word(rest)
+                if _known(rest) or any(atoms for atoms, _ in parts):
+                    return ((self._atoms_of("не"), True), *parts)
         for i in range(2, len(word) - 1):
             left, right = word[:i], word[i:]
             if _known(left) and _known(right) and (self._atoms_of(left) or self._atoms_of(right)):
@@ -394,6 +404,18 @@ class CrisisDetector:
         if len(word) >= FUZZY_MIN:
             atoms |= self._fuzzy(word)
         return ((atoms, False),)
+
+    def _vowel_slip(self, word: str) -> frozenset[int]:
+        """A real word one unstressed vowel away from a word of the lists («хачу» → «хочу»): the
+        commonest slip of Russian spelling, which the dictionary cannot see as one."""
+        found: set[int] = set()
+        for i, letter in enumerate(word):
+            other = _VOWEL_SLIPS.get(letter)
+            if other and i > 0:
+                form = word[:i] + other + word[i + 1 :]
+                if form in self._vocabulary:
+                    found |= self._atoms_of(form)
+        return frozenset(found)
 
     def _fuzzy(self, word: str) -> frozenset[int]:
         found: set[int] = set()
