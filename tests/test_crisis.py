@@ -139,6 +139,15 @@ def test_a_negation_the_entry_does_not_have_cancels_it() -> None:
     assert d.detect("нехочу жить") and d.detect("ни хочу жить") and d.detect("не хочу жить")
 
 
+def test_slips_are_forgiven_within_bounds() -> None:
+    d = CrisisDetector.from_entries(Kind.VIOLENCE, ['beating "me"', "избить", "задушить", "хотеть убить"])
+    assert d.detect("he is beatting me") and d.detect("he is beting me")  # a letter doubled, a letter missing
+    assert not d.detect("he is eating me out of house and home")  # never the first letter
+    assert d.detect("он меня избеил") and d.detect("задушуу")  # unknown to the dictionary: one slip
+    assert d.detect("хачу убить")  # a real word («хач») one unstressed vowel from a word of the list
+    assert not d.detect("изба")  # a real word is not a slip of a longer one
+
+
 def test_exceptions_cancel_only_what_they_cover() -> None:
     d = CrisisDetector(
         [

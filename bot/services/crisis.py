@@ -252,6 +252,7 @@ class CrisisDetector:
     def __init__(self, lines: Iterable[tuple[str, int, str]] = ()) -> None:
         """``lines``: (file name, line number, text) of list files, sections included."""
         self._atoms: dict[Atom, int] = {}
+        self._written: set[str] = set()  # the words as the lists write them (English has no lexicon here)
         self._entries: list[Entry] = []
         section: str | None = None
         for name, number, raw in lines:
@@ -326,6 +327,7 @@ class CrisisDetector:
                     ids.add(self._atom(stem, "prefix"))
                 else:
                     ids.add(self._atom(_entry_lemma(_fix_letters(alt)), "lemma"))
+                    self._written.add(_fix_letters(alt))
             terms.append(frozenset(ids))
             negators.append(all(a.strip('"') in NEGATORS for a in alternatives))
         if not terms:
@@ -338,7 +340,7 @@ class CrisisDetector:
 
     def _forms_of_vocabulary(self) -> set[str]:
         """Every written form of the lists' words: what a misspelt word is compared with."""
-        forms: set[str] = set()
+        forms = {w for w in self._written if not _is_russian(w)}
         for atom in self._atoms:
             if atom.how == "prefix" or len(atom.text) < FUZZY_MIN - 1:
                 continue
