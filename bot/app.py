@@ -35,7 +35,7 @@ from bot.middlewares import DbSession, InFlight, LocaleMiddleware, WhoIsSpeaking
 from bot.relay import Relay
 from bot.reminder_worker import ReminderWorker, make_worker_id
 from bot.services import agreements, catalog, surveys, users
-from bot.services.crisis import CrisisDetector, CrisisListError
+from bot.services.crisis import CrisisDetector
 from bot.telegram_session import create_session
 from db import migrate
 from db.engine import create_engine, create_session_factory
@@ -155,7 +155,7 @@ def load_content(settings: Settings) -> tuple[list[catalog.RegionFile], CrisisDe
         raise ConfigurationError(f"CONTENT_DIR: {exc}") from None
     try:
         crisis = CrisisDetector.from_dir(content / "crisis")
-    except CrisisListError as exc:
+    except CrisisDetector.ListError as exc:
         raise ConfigurationError(f"CONTENT_DIR: {exc}") from None
     if crisis.size == 0:
         raise ConfigurationError(f"CONTENT_DIR: no crisis words in {content / 'crisis'}/*.txt")

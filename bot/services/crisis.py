@@ -249,6 +249,8 @@ class _Hit:
 class CrisisDetector:
     """Finds the entries of the lists in a message. Build with ``from_dir``; ``size`` counts entries."""
 
+    ListError = CrisisListError
+
     def __init__(self, lines: Iterable[tuple[str, int, str]] = ()) -> None:
         """``lines``: (file name, line number, text) of list files, sections included."""
         self._atoms: dict[Atom, int] = {}
