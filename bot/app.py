@@ -206,7 +206,10 @@ def load_content(settings: Settings) -> tuple[list[catalog.RegionFile], CrisisDe
         surveys.load(content / "surveys")  # checked and cached: the questions of the feedback surveys
     except surveys.SurveyError as exc:
         raise ConfigurationError(f"CONTENT_DIR: {exc}") from None
-    crisis = CrisisDetector.from_dir(content / "crisis")
+    try:
+        crisis = CrisisDetector.from_dir(content / "crisis")
+    except CrisisDetector.ListError as exc:
+        raise ConfigurationError(f"CONTENT_DIR: {exc}") from None
     if crisis.size == 0:
         raise ConfigurationError(f"CONTENT_DIR: no crisis words in {content / 'crisis'}/*.txt")
     return regions, crisis

@@ -2,7 +2,7 @@
 
 from sqlalchemy import func, select
 
-from db.models import FsmRecord, User
+from db.models import Conversation, FsmRecord, Reminder, ReminderState, User
 from tests.e2e.people import at_menu
 
 
@@ -48,6 +48,51 @@ async def test_crisis_words_in_free_text(bot, fake) -> None:
     await english.send("I have nowhere to sleep tonight")
     await english.expect("You are not alone")
     await english.expect("112")
+
+
+async def test_crisis_words_as_people_write_them_from_any_window(bot, fake, session) -> None:
+    """Phrasings of the labelled set (tests/data/crisis_labelled.tsv), sent from one screen after another."""
+    woman = fake.user(language_code="ru")
+    await woman.send("/start")
+    await woman.expect("Что вы хотите сделать")
+    await woman.send("мне очень плохо нехочу больше жить")
+    await woman.expect("Вы не одни")
+    await woman.expect("8-800-201-47-17")
+
+    await woman.send("/settings")
+    await woman.expect("Настройки")
+    await woman.send("нам с ребенком негде ночевать")
+    await woman.expect("Вы не одни")
+    await woman.expect("8-800-201-47-17")
+
+    await woman.send("/human")  # a screen that takes her words for a person: the crisis still comes first
+    await woman.expect("Написать человеку")
+    await woman.send("xoчу yмереть")  # Latin look-alikes
+    await woman.expect("Вы не одни")
+    await woman.expect("8-800-201-47-17")
+
+    reading = await at_menu(fake)
+    await reading.press("What is the programme")
+    await reading.expect("What is a restorative programme")
+    await reading.send("my husband beat me again")
+    await reading.expect("You are not alone")
+    await reading.expect("If you or your children are in danger")
+
+    ordinary = await at_menu(fake)
+    await ordinary.send("I will live with my sister, I want to live a normal life with my kids")
+    await ordinary.expect("Thank you for writing")
+    await ordinary.expect("What would you like")
+    assert not any("You are not alone" in m.text or "112" in m.text for m in ordinary.messages)
+
+    # The test database outlives the test: the team's reminders about these conversations would fall
+    # due in later tests (whose clocks move on) and queue in front of their own messages.
+    session.expire_all()
+    talks = set(await session.scalars(select(Conversation.id).where(Conversation.user_id.in_([woman.id, reading.id]))))
+    assert talks, "crisis words reach a person"
+    for row in await session.scalars(select(Reminder).where(Reminder.state == ReminderState.PENDING.value)):
+        if (row.payload or {}).get("conversation") in talks:
+            row.state = ReminderState.CANCELLED.value
+    await session.commit()
 
 
 async def test_crisis_without_a_region_offers_to_choose_one(start_bot, fake) -> None:
