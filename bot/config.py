@@ -55,7 +55,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="DEBUG, INFO, WARNING or ERROR"
     )
-    content_dir: str = Field(default="content", description="folder with locales, regions, crisis words, surveys and quick replies")
+    content_dir: str = Field(
+        default="content", description="folder with locales, regions, crisis words, surveys and quick replies"
+    )
     invite_ttl_days: int = Field(default=30, ge=1, le=365, description="days an invitation link stays valid, 1-365")
     handoff_working_days: int = Field(
         default=2,
