@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from db.models import Meeting, Reminder
+from db.models import Case, Meeting, Reminder
 from tests.conftest import Clock
 from tests.e2e.people import agrees, approve_relative, invite_payload, register_case, suggest_relative, team_member
 
@@ -342,7 +342,12 @@ async def test_a_time_taken_again_keeps_its_reminders_and_survey(start_bot, fake
 
     starts = datetime(day.year, day.month, day.day, 15, 0, tzinfo=BARNAUL).astimezone(UTC)
     session.expire_all()
-    first_id = await session.scalar(select(Meeting.id).where(Meeting.starts_at == starts, Meeting.state == "booked"))
+    # (The database is shared with other tests: this case's meeting only.)
+    first_id = await session.scalar(
+        select(Meeting.id)
+        .join(Case, Case.id == Meeting.case_id)
+        .where(Case.code == code, Meeting.starts_at == starts, Meeting.state == "booked")
+    )
     assert first_id is not None
     rows = (await session.execute(select(Reminder.kind, Reminder.state).where(Reminder.meeting_id == first_id))).all()
     assert sorted(rows) == [("meeting", "pending"), ("meeting", "pending"), ("meeting_followup", "pending")]
