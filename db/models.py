@@ -384,7 +384,8 @@ class Reminder(Base):
     __tablename__ = "reminders"
     __table_args__ = (
         Index("ix_reminders_state_due", "state", "due_at"),
-        UniqueConstraint("kind", "recipient_id", "meeting_id", "due_at", name="uq_reminders_once"),
+        # Once per (kind, person, due time, what it is about): see ``bot.services.reminders.once_key``.
+        UniqueConstraint("kind", "recipient_id", "due_at", "once_key", name="uq_reminders_once_key"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
@@ -398,6 +399,8 @@ class Reminder(Base):
     )
     case_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), default=None)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)  # ids and codes only
+    # A digest of (meeting, payload): two rows with one kind, recipient, due time and key are one message.
+    once_key: Mapped[str] = mapped_column(String(64))
     # A message worded when it was queued (a notice to the team): encrypted, it may name a participant.
     text: Mapped[str | None] = mapped_column(EncryptedText, default=None)
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)

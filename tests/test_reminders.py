@@ -78,7 +78,7 @@ async def test_claim_takes_the_oldest_first_and_respects_the_limit(session: Asyn
 async def test_a_duplicate_is_ignored(session: AsyncSession) -> None:
     kind, uid = _kind(), await _person(session)
     assert await _add(session, kind, uid, NOW)
-    assert not await _add(session, kind, uid, NOW)  # meeting_id NULL: add() looks itself
+    assert not await _add(session, kind, uid, NOW)  # meeting_id NULL: the key covers it too
     assert await _add(session, kind, uid, NOW + timedelta(minutes=1))
     assert len(await _claim(session, kind)) == 1
     # Once sent, the same reminder is still not scheduled again.
@@ -100,6 +100,88 @@ async def test_a_duplicate_of_a_meeting_reminder_is_ignored_by_the_constraint(se
     assert not await _add(session, kind, uid, NOW, meeting_id=meeting)
     assert len(await reminders.pending_for_meeting(session, meeting)) == 2
     await session.commit()
+
+
+async def test_a_reminder_wanted_again_is_revived_unless_it_went_out(session: AsyncSession) -> None:
+    """She let a time go and took it again: its cancelled or dropped rows come back, fresh; a row
+    already sent (or given up) is never sent again."""
+    kind, uid = _kind(), await _person(session)
+    meeting = await _meeting(session)
+    due = NOW + timedelta(hours=1)
+    assert await _add(session, kind, uid, due, meeting_id=meeting, payload={"before": 60})
+    (first,) = await reminders.pending_for_meeting(session, meeting)
+    assert await reminders.cancel(session, meeting_id=meeting, now=NOW) == 1
+    await session.commit()
+    assert await reminders.pending_for_meeting(session, meeting) == []
+
+    assert await _add(session, kind, uid, due, meeting_id=meeting, payload={"before": 60})
+    again = await _state(session, first.id)  # the same row, pending again
+    assert (again.state, again.attempts, again.done_at) == (ReminderState.PENDING, 0, None)
+    assert not await _add(session, kind, uid, due, meeting_id=meeting, payload={"before": 60})  # pending: as it is
+
+    # Claimed, tried once, then found of no use: dropped; wanted again → pending with fresh attempts.
+    (claimed,) = await _claim(session, kind, now=due)
+    assert await reminders.drop(session, claimed.id, now=due, reason="meeting_off")
+    assert await _add(session, kind, uid, due, meeting_id=meeting, payload={"before": 60})
+    revived = await _state(session, first.id)
+    assert (revived.state, revived.attempts, revived.last_error, revived.claimed_by) == (
+        ReminderState.PENDING,
+        0,
+        None,
+        None,
+    )
+
+    (claimed,) = await _claim(session, kind, now=due)
+    assert await reminders.mark_sent(session, claimed.id, now=due)
+    assert not await _add(session, kind, uid, due, meeting_id=meeting, payload={"before": 60})
+    assert (await _state(session, first.id)).state is ReminderState.SENT
+    assert await _claim(session, kind, now=due + timedelta(days=1)) == []
+    rows = (await session.scalars(select(Reminder.id).where(Reminder.kind == kind))).all()
+    assert rows == [first.id]
+    await session.commit()
+
+
+async def test_a_failed_reminder_is_not_revived(session: AsyncSession) -> None:
+    kind, uid = _kind(), await _person(session)
+    assert await _add(session, kind, uid, NOW, payload={"checkin": 1})
+    (claimed,) = await _claim(session, kind)
+    assert await reminders.mark_failed(session, claimed.id, now=NOW, error="blocked")
+    assert not await _add(session, kind, uid, NOW, payload={"checkin": 1})
+    assert (await _state(session, claimed.id)).state is ReminderState.FAILED
+
+
+@pytest.mark.parametrize("with_meeting", [False, True])
+async def test_two_transactions_adding_one_reminder_at_once_write_one_row(
+    session: AsyncSession, session_factory: async_sessionmaker[AsyncSession], with_meeting: bool
+) -> None:
+    """Two bookings of one time racing (or a check-in planned twice): one row, one message. Without
+    a meeting too — the key does not rely on a NULL."""
+    kind, uid = _kind(), await _person(session)
+    meeting = await _meeting(session) if with_meeting else None
+    await session.commit()
+    due = NOW + timedelta(hours=3)
+
+    async def one() -> bool:
+        async with session_factory() as own:
+            added = await reminders.add(
+                own, kind=kind, recipient_id=uid, due_at=due, now=NOW, meeting_id=meeting, payload={"checkin": 7}
+            )
+            await asyncio.sleep(0)  # let the other transaction run before this one commits
+            await own.commit()
+            return added
+
+    results = await asyncio.gather(*(one() for _ in range(4)))
+    assert sorted(results) == [False, False, False, True]
+    rows = (await session.scalars(select(Reminder).where(Reminder.kind == kind))).all()
+    assert len(rows) == 1 and rows[0].state == ReminderState.PENDING.value
+    await session.commit()
+
+
+def test_the_key_reads_a_payload_whatever_its_order() -> None:
+    assert reminders.once_key(None, {"a": 1, "b": 2}) == reminders.once_key(None, {"b": 2, "a": 1})
+    assert reminders.once_key(None, {}) == reminders.once_key(None, None)
+    assert reminders.once_key(1, None) != reminders.once_key(None, None)
+    assert reminders.once_key(None, {"checkin": 1}) != reminders.once_key(None, {"checkin": 2})
 
 
 async def test_add_does_not_commit(session: AsyncSession, session_factory: async_sessionmaker[AsyncSession]) -> None:

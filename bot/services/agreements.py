@@ -216,8 +216,24 @@ async def _plan(
     checkin = Checkin(item_id=item.id, participant_id=person.id, due_date=day, state=CheckinState.OPEN.value)
     session.add(checkin)
     await session.flush()
+    await _remind(session, checkin, person, zone, now, rules, repeating=repeating)
+    return checkin
+
+
+async def _remind(
+    session: AsyncSession,
+    checkin: Checkin,
+    person: Participant,
+    zone: str,
+    now: datetime,
+    rules: Rules,
+    *,
+    repeating: bool,
+) -> None:
+    """The reminder rows of one check-in: written, or revived if they had been let go."""
     if person.user_id is None:
-        return checkin
+        return
+    day = checkin.due_date
     # Repeating items are reminded on the day only; one-off ones also some days before.
     steps = [("day", day), ("missed", day + timedelta(days=1))]
     if not repeating and rules.days_before > 0:
@@ -245,7 +261,6 @@ async def _plan(
             case_id=case.id,
             payload={"checkin": checkin.id},
         )
-    return checkin
 
 
 # ---------------------------------------------------------------- participants
@@ -440,22 +455,19 @@ async def answer(
         if new_date is None or new_date <= today:
             await session.rollback()
             raise Invalid("new_date")
+        moved = Rules(days_before=0, escalate_after=rules.escalate_after)
         already = await session.scalar(
-            select(Checkin.id).where(
+            select(Checkin).where(
                 Checkin.item_id == item.id, Checkin.participant_id == participant.id, Checkin.due_date == new_date
             )
         )
         if already is None:  # that day may already be one of the item's days (a weekly item moved a week)
-            await _plan(
-                session,
-                item,
-                participant,
-                new_date,
-                view.timezone,
-                now,
-                Rules(days_before=0, escalate_after=rules.escalate_after),
-                repeating=True,
-            )
+            await _plan(session, item, participant, new_date, view.timezone, now, moved, repeating=True)
+        elif already.state == CheckinState.MORE_TIME:
+            # Moved back to a day she had moved away from: that day is hers again, with its reminders.
+            already.state = CheckinState.OPEN.value
+            already.answered_at = None
+            await _remind(session, already, participant, view.timezone, now, moved, repeating=True)
     audit.record(
         session,
         actor_id=user_id,

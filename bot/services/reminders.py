@@ -7,7 +7,9 @@ can run behind one database and each row is claimed by one of them. A claim is a
 left in ``sending`` longer than the lease (its instance died) goes back to ``pending``.
 
 States: pending → sending → sent | failed | dropped, or back to pending (retry, lease expired);
-pending → cancelled. ``last_error`` holds an error type or a short code, never a message text.
+pending → cancelled; cancelled | dropped → pending when ``add`` wants the same reminder again (she
+took a time back). A row sent is never sent again. ``last_error`` holds an error type or a short
+code, never a message text.
 
 ``add`` and ``cancel`` are called inside other services' transactions and do NOT commit; the
 functions a worker calls (``claim_due``, ``mark_*``, ``drop``, ``retry_later``, ``release``) each end
@@ -16,6 +18,8 @@ their transaction. The reads do not commit.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +35,8 @@ MAX_DELAY = timedelta(hours=1)
 _ERROR_LEN = 64  # Reminder.last_error
 _PENDING = ReminderState.PENDING.value
 _SENDING = ReminderState.SENDING.value
+# Rows that come back to pending when the same reminder is wanted again (``add``).
+_REVIVABLE = (ReminderState.CANCELLED.value, ReminderState.DROPPED.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +97,14 @@ def _code(error: str) -> str:
 # ------------------------------------------------------------------ writing (no commit)
 
 
+def once_key(meeting_id: int | None, payload: dict[str, Any] | None) -> str:
+    """What a reminder is about, as a digest: its meeting and its payload (an empty payload is none).
+    Rows of one kind, recipient and due time with one key are the same message (``uq_reminders_once_key``).
+    """
+    canonical = json.dumps([meeting_id, payload or None], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 async def add(
     session: AsyncSession,
     *,
@@ -103,49 +117,51 @@ async def add(
     payload: dict[str, Any] | None = None,
     text: str | None = None,
 ) -> bool:
-    """Schedules one message to ``recipient_id`` at ``due_at``; True when a row was inserted.
+    """Schedules one message to ``recipient_id`` at ``due_at``; True when a row was written or revived.
 
     Does NOT commit: call it inside the transaction of the action that wants the reminder, so both
     happen or neither. ``payload`` holds ids and codes only (it is not encrypted).
 
-    Once per (kind, recipient, meeting, due time): a duplicate is ignored, whatever the state of
-    the first row (``uq_reminders_once``, ``INSERT … ON CONFLICT DO NOTHING``). SQL never finds two
-    NULLs equal, so without a meeting the constraint does not apply; ``add`` then looks for an
-    existing row with the same payload itself — which, unlike the constraint, two concurrent
-    transactions could both miss.
+    One row per (kind, recipient, due time, meeting and payload) — ``uq_reminders_once_key``, with
+    or without a meeting — written by one ``INSERT … ON CONFLICT DO UPDATE … WHERE``, so two
+    transactions asking at once end with one row. What is wanted again:
+
+    - no row yet → a pending row;
+    - a row ``cancelled`` (the booking was let go) or ``dropped`` (found of no use when it came due)
+      → pending again, with fresh attempts: she took that time again;
+    - a row ``pending`` or ``sending`` → left as it is (it will go out once);
+    - a row ``sent`` or ``failed`` → left as it is: a message is never sent twice.
     """
     if len(kind) > 32:
         raise ValueError("kind: at most 32 characters")
-    if meeting_id is None:
-        same = await session.scalars(
-            select(Reminder.payload).where(
-                Reminder.kind == kind,
-                Reminder.recipient_id == recipient_id,
-                Reminder.meeting_id.is_(None),
-                Reminder.due_at == due_at,
-            )
-        )
-        # Two messages of one kind to one person at one moment are the same only if they are about
-        # the same thing (two check-ins due the same morning are two messages).
-        if any((existing or None) == (payload or None) for existing in same.all()):
-            return False
     insert = postgresql.insert if _is_postgres(session) else sqlite.insert
+    stmt = insert(Reminder).values(
+        kind=kind,
+        recipient_id=recipient_id,
+        due_at=due_at,
+        state=_PENDING,
+        attempts=0,
+        meeting_id=meeting_id,
+        case_id=case_id,
+        payload=payload,
+        once_key=once_key(meeting_id, payload),
+        text=text,
+        created_at=now,
+    )
     result = await session.execute(
-        insert(Reminder)
-        .values(
-            kind=kind,
-            recipient_id=recipient_id,
-            due_at=due_at,
-            state=ReminderState.PENDING.value,
-            attempts=0,
-            meeting_id=meeting_id,
-            case_id=case_id,
-            payload=payload,
-            text=text,
-            created_at=now,
-        )
-        .on_conflict_do_nothing(
-            index_elements=[Reminder.kind, Reminder.recipient_id, Reminder.meeting_id, Reminder.due_at]
+        stmt.on_conflict_do_update(
+            index_elements=[Reminder.kind, Reminder.recipient_id, Reminder.due_at, Reminder.once_key],
+            set_={
+                "state": _PENDING,
+                "attempts": 0,
+                "case_id": stmt.excluded.case_id,
+                "text": stmt.excluded.text,
+                "claimed_by": None,
+                "claimed_at": None,
+                "last_error": None,
+                "done_at": None,
+            },
+            where=Reminder.state.in_(_REVIVABLE),
         )
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]

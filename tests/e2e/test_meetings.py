@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from db.models import Meeting, Reminder
+from db.models import Case, Meeting, Reminder
 from tests.conftest import Clock
 from tests.e2e.people import agrees, approve_relative, invite_payload, register_case, suggest_relative, team_member
 
@@ -314,3 +314,60 @@ async def test_cannot_come_frees_the_slot_and_tells_the_facilitator(start_bot, f
         )
     )
     assert state == "open"
+
+
+async def test_a_time_taken_again_keeps_its_reminders_and_survey(start_bot, fake, session) -> None:
+    """Issue 19: 15:00 → 11:30 → 15:00. The 15:00 meeting is hers again, and so are its reminders:
+    they arrive when the clock gets there, and its survey after it."""
+    clock = _start_clock()
+    app = await start_bot(clock=clock, reminder_poll_seconds=300)
+    _staff, facilitator, code, woman, _ = await _family(fake, session)
+    day = await _offer(facilitator, code, clock, days=2, at="15:00")
+    await woman.expect("The facilitator offers a time to meet")
+    await _offer(facilitator, code, clock, days=3, at="11:30", how="by phone", place=None)
+    await woman.expect("The facilitator offers a time to meet")
+
+    await _open_my_meetings(woman)
+    await woman.press("Choose a time")
+    await woman.expect("Which time suits you?", predicate=lambda m: m.has_button("15:00"))
+    await woman.press("15:00")
+    await facilitator.expect(f"Case {code}: Анна chose")
+    for there, marker in (("11:30", "by phone"), ("15:00", "Smirnova 79g")):
+        await woman.press("Change the time")  # on her "My meetings" screen, shown after each choice
+        await woman.expect("Which time suits you?", predicate=lambda m, there=there: m.has_button(there))
+        await woman.press(there)
+        await woman.expect(predicate=lambda m, marker=marker: marker in m)
+        moved = await facilitator.expect("moved her meeting")
+        assert there in moved.text
+
+    starts = datetime(day.year, day.month, day.day, 15, 0, tzinfo=BARNAUL).astimezone(UTC)
+    session.expire_all()
+    # (The database is shared with other tests: this case's meeting only.)
+    first_id = await session.scalar(
+        select(Meeting.id)
+        .join(Case, Case.id == Meeting.case_id)
+        .where(Case.code == code, Meeting.starts_at == starts, Meeting.state == "booked")
+    )
+    assert first_id is not None
+    rows = (await session.execute(select(Reminder.kind, Reminder.state).where(Reminder.meeting_id == first_id))).all()
+    assert sorted(rows) == [("meeting", "pending"), ("meeting", "pending"), ("meeting_followup", "pending")]
+
+    # The day before, and two hours before: each reminder arrives once.
+    clock.now = starts - timedelta(hours=24) + timedelta(minutes=1)
+    await app.run_reminders()
+    tomorrow = await woman.expect("Tomorrow is your meeting with the facilitator")
+    assert "15:00" in tomorrow.text
+    clock.now = starts - timedelta(hours=2) + timedelta(minutes=1)
+    await app.run_reminders()
+    await woman.expect("In 2 h", predicate=lambda m: m.has_button("I cannot come"))
+    await app.run_reminders()
+    await woman.expect_silence(0.3)
+
+    # An hour after it ends, its short survey starts.
+    clock.now = starts + timedelta(minutes=60 + 60 + 1)
+    await app.run_reminders()  # the follow-up invites her to the survey
+    await app.run_reminders()  # the survey's own reminder asks the first question
+    await woman.expect("How was your meeting with the facilitator?")
+    session.expire_all()
+    rows = (await session.execute(select(Reminder.kind, Reminder.state).where(Reminder.meeting_id == first_id))).all()
+    assert sorted(rows) == [("meeting", "sent"), ("meeting", "sent"), ("meeting_followup", "dropped")]
