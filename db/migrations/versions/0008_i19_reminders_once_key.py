@@ -6,7 +6,7 @@ both miss. ``once_key`` is a digest of (meeting, payload) that is never NULL, an
 covers every row; ``add`` writes (or revives) a row with one ``INSERT … ON CONFLICT``.
 
 Revision ID: 0008_i19
-Revises: 0007
+Revises: 0008_i11
 Create Date: 2026-12-03
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 from db.types import UtcDateTime
 
 revision = "0008_i19"
-down_revision = "0007"
+down_revision = "0008_i11"
 branch_labels = None
 depends_on = None
 
