@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     encryption_key: Annotated[list[SecretStr], NoDecode] = Field(
         description="one or more comma-separated Fernet keys (python -m bot keygen); the first encrypts",
     )
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="any long secret; keys the pseudonyms kept after a deletion (default: from ENCRYPTION_KEY)",
+    )
     admin_ids: Annotated[list[int], NoDecode] = Field(
         default_factory=list, description="comma-separated numeric Telegram user ids, like 1234,5678"
     )
@@ -55,7 +59,9 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="DEBUG, INFO, WARNING or ERROR"
     )
-    content_dir: str = Field(default="content", description="folder with locales, regions, crisis words, surveys and quick replies")
+    content_dir: str = Field(
+        default="content", description="folder with locales, regions, crisis words, surveys and quick replies"
+    )
     invite_ttl_days: int = Field(default=30, ge=1, le=365, description="days an invitation link stays valid, 1-365")
     handoff_working_days: int = Field(
         default=2,
