@@ -57,6 +57,7 @@ COMMANDS = (
     ("settings", N_("Language and region")),
     ("privacy", N_("What we keep and how to delete it")),
     ("sos", N_("Urgent help: phone numbers")),
+    ("hide", N_("Hide this chat")),
 )
 
 

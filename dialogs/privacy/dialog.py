@@ -90,7 +90,10 @@ def dialog() -> Dialog:
                 "<b>What we never ask:</b> your surname, your offence or your sentence.\n\n"
                 "You can delete everything at any time with the button below."
             ),
-            Tr("\n🧹 If someone else may see your phone: «🧹 Hide the chat» in the menu or /hide deletes this chat."),
+            Tr(
+                "\n🧹 If someone else may see your phone: «🧹 Hide the chat» in the menu, or /hide, deletes this "
+                "chat (the last 48 hours, as Telegram allows) and leaves one neutral message."
+            ),
             SwitchTo(Tr("🗑 Delete my data"), id="delete", state=PrivacySG.confirm_delete),
             menu_button(),
             crisis_button(),

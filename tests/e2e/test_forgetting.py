@@ -194,7 +194,5 @@ async def test_her_canaries_and_her_id_after_deletion(start_bot, fake, session, 
         assert await session.scalar(select(func.count()).where(SurveyAnswer.text.is_not(None))) >= 1
         # The proof stays under her pseudonym: agreed, then withdrawn.
         alias = pseudonym(woman.id)
-        decisions = (
-            await session.scalars(select(ConsentEvent.decision).where(ConsentEvent.user_id == alias))
-        ).all()
+        decisions = (await session.scalars(select(ConsentEvent.decision).where(ConsentEvent.user_id == alias))).all()
         assert sorted(decisions) == ["agree", "agree", "withdraw", "withdraw"]
