@@ -103,8 +103,10 @@ class _Outgoing(BaseRequestMiddleware):
         self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot, method: TelegramMethod[TelegramType]
     ) -> Response[TelegramType]:
         response = await make_request(bot, method)
+        # aiogram's sessions hand back the result itself, although the middleware type says Response.
+        result: Any = response.result if isinstance(response, Response) else response
         try:
-            self._note(method, response.result)
+            self._note(method, result)
         except Exception as exc:  # noting must never break a send
             log.warning("trail: %s", type(exc).__name__)
         return response
