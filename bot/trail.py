@@ -51,14 +51,13 @@ class MessageTrail:
     async def flush(self) -> None:
         """Writes what was noted. A failure loses only ids (the chat then keeps those messages)."""
         async with self._lock:
-            rows, self._pending = self._pending, []
-            if not rows:
-                return
-            try:
-                async with self._factory() as session:
-                    await discreet.note(session, rows)
-            except Exception as exc:
-                log.warning("trail: %d message id(s) not recorded: %s", len(rows), type(exc).__name__)
+            while self._pending:  # ids noted while a batch was being written go in the next one
+                rows, self._pending = self._pending, []
+                try:
+                    async with self._factory() as session:
+                        await discreet.note(session, rows)
+                except Exception as exc:
+                    log.warning("trail: %d message id(s) not recorded: %s", len(rows), type(exc).__name__)
 
     async def close(self) -> None:
         if self._task is not None:

@@ -24,7 +24,7 @@ async def note(session: AsyncSession, rows: Iterable[tuple[int, int, datetime]])
     values = [{"chat_id": chat, "message_id": message, "sent_at": at} for chat, message, at in rows]
     if not values:
         return
-    insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     await session.execute(insert(RecentMessage).values(values).on_conflict_do_nothing())
     await session.commit()
 
