@@ -185,6 +185,8 @@ async def test_her_canaries_and_her_id_after_deletion(start_bot, fake, session, 
         assert await rows_with(session, woman.id) == {}
         after = stored_bytes(database_url) + log.text
         assert [c for c in canaries if c in after] == []
+        if make_url(database_url).get_backend_name() == "postgresql":
+            assert str(woman.id) not in stored_bytes(database_url)  # not even her number, in a dump
         readable = await decrypted_text(session)
         # Her words, her name and her Telegram profile are gone even for the key holder; the
         # anonymous answer stays (no row leads from it to her), and so does the first name the team
