@@ -51,7 +51,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _configure_logging(level: str) -> None:
+    from bot import logs
+
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logs.install()  # names, usernames, phones and message texts never reach the log
     if level != "DEBUG":
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 

@@ -29,7 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import notify
+from bot import logs, notify
 from bot.broadcaster import Broadcaster
 from bot.config import ConfigurationError, Settings
 from bot.context import AppContext, utcnow
@@ -44,10 +44,11 @@ from bot.services import agreements, catalog, surveys, users
 from bot.services import inbox as inbox_rows
 from bot.services.crisis import CrisisDetector
 from bot.telegram_session import create_session
+from bot.trail import MessageTrail
 from db import migrate
 from db.engine import create_engine, create_session_factory
 from db.fsm_storage import SqlStorage
-from db.types import configure_encryption
+from db.types import configure_encryption, configure_pseudonyms
 from dialogs.common.keyboards import SOS_LABEL, labels_in_all_locales
 from handlers import agreements as agreements_handlers
 from handlers import build_router
@@ -64,6 +65,7 @@ COMMANDS = (
     ("settings", N_("Language and region")),
     ("privacy", N_("What we keep and how to delete it")),
     ("sos", N_("Urgent help: phone numbers")),
+    ("hide", N_("Hide this chat")),
 )
 
 
@@ -216,7 +218,11 @@ def load_content(settings: Settings) -> tuple[list[catalog.RegionFile], CrisisDe
 
 
 def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Application:
+    logs.install()  # again here: handlers set up before build() (a test's, an embedding app's) get it too
     configure_encryption(settings.fernet_keys)
+    configure_pseudonyms(
+        settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else settings.fernet_keys[0]
+    )
     content = Path(settings.content_dir)
     region_files, crisis = load_content(settings)
     engine = create_engine(settings.database_url)
@@ -250,6 +256,9 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         ),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
+    # The ids of recent messages in private chats, for "hide the chat" (bot/trail.py).
+    trail = MessageTrail(factory, clock)
+    bot.session.middleware(trail.outgoing)
     # One update at a time per chat: aiogram_dialog reads a screen's state before it takes its own
     # lock, so a quick second tap could otherwise act on the screen the first tap just left.
     dp = Dispatcher(storage=storage, events_isolation=SimpleEventIsolation(), app=context)
@@ -266,6 +275,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     dp.update.outer_middleware(WhoIsSpeaking())
     locale = LocaleMiddleware(i18n)
     dp.update.outer_middleware(locale)
+    dp.message.outer_middleware(trail.incoming)
+    dp["trail"] = trail
     # Error handlers run after the update's own middlewares have unwound: give them a session and
     # the person's language again, or an apology could not even be worded.
     dp.errors.outer_middleware(DbSession(factory))
@@ -297,6 +308,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         ),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
+    broadcast_bot.session.middleware(trail.outgoing)
     broadcaster = Broadcaster(
         context,
         broadcast_bot,
@@ -370,6 +382,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         max_instances=1,
     )
     scheduler.add_job(application.purge_inbox, IntervalTrigger(hours=1), id="inbox_purge", coalesce=True)
+    scheduler.add_job(trail.prune, IntervalTrigger(hours=1), id="trail_prune", coalesce=True, max_instances=1)
     scheduler.add_job(broadcaster.tick, IntervalTrigger(seconds=1), id="broadcasts", coalesce=True, max_instances=1)
 
     async def on_startup() -> None:
@@ -388,6 +401,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         await worker.close(DRAIN_TIMEOUT)  # a run in progress hands back what it has not sent
         await broadcaster.close(DRAIN_TIMEOUT)  # the same for a broadcast being sent
         await inflight.drain(DRAIN_TIMEOUT)
+        await trail.close()
 
     async def on_shutdown() -> None:
         await broadcast_bot.session.close()

@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     encryption_key: Annotated[list[SecretStr], NoDecode] = Field(
         description="one or more comma-separated Fernet keys (python -m bot keygen); the first encrypts",
     )
+    pseudonym_key: SecretStr | None = Field(
+        default=None,
+        description="any long secret; keys the pseudonyms kept after a deletion (default: from ENCRYPTION_KEY)",
+    )
     admin_ids: Annotated[list[int], NoDecode] = Field(
         default_factory=list, description="comma-separated numeric Telegram user ids, like 1234,5678"
     )

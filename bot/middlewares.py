@@ -53,15 +53,29 @@ class InFlight(BaseMiddleware):
 
 
 class DbSession(BaseMiddleware):
-    """One session per update; the service that owns a use case commits."""
+    """One session per update; the service that owns a use case commits.
+
+    ``data["after_update"]`` is a list a handler may append coroutine functions to: they run once the
+    update is done (aiogram_dialog has saved its state, the session is closed) and the chat's lock
+    is still held — "delete my data" removes the dialog state there, or it would be saved back."""
 
     def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
         self._factory = factory
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        async with self._factory() as session:
-            data["session"] = session
-            return await handler(event, data)
+        after: list[Callable[[], Awaitable[None]]] = []
+        data["after_update"] = after
+        try:
+            async with self._factory() as session:
+                data["session"] = session
+                return await handler(event, data)
+        finally:
+            for job in after:
+                try:
+                    await job()
+                except Exception as exc:  # the update's own outcome stands; the clean-up is logged
+                    name = getattr(job, "__name__", "job")
+                    log.error("after the update: %s failed with %s", name, type(exc).__name__)
 
 
 class WhoIsSpeaking(BaseMiddleware):

@@ -18,7 +18,7 @@ from datetime import datetime
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, gettext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import users
@@ -31,6 +31,21 @@ async def recipient_locale(factory: async_sessionmaker[AsyncSession], user_id: i
         profile = await users.get_profile(session, user_id)
         await session.commit()
     return profile.locale(default) if profile else default
+
+
+async def recipient_prefs(factory: async_sessionmaker[AsyncSession], user_id: int, default: str) -> tuple[str, bool]:
+    """Her language, and whether she asked for discreet notifications."""
+    async with factory() as session:
+        profile = await users.get_profile(session, user_id)
+        await session.commit()
+    return (profile.locale(default), profile.discreet) if profile else (default, False)
+
+
+def discreet(text: str) -> str:
+    """Discreet mode: the first words in the chat list and the notification are neutral; the message
+    itself is under a spoiler, which Telegram hides in previews and notifications until she taps it.
+    Call it with her locale active."""
+    return gettext("🔔 A new message") + "\n\n<tg-spoiler>" + text + "</tg-spoiler>"
 
 
 class _Outbox:

@@ -12,6 +12,7 @@ short transactions of their own. Logs carry ids, kinds, counts and error types o
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import secrets
@@ -235,11 +236,13 @@ class ReminderWorker:
             await self._fail(item, "attempts_spent")
             return "failed"
         renderer = self.renderers[item.kind]  # claimed only for kinds registered here
-        locale = await notify.recipient_locale(self.context.db, item.recipient_id, self.i18n.default_locale)
+        locale, discreet = await notify.recipient_prefs(self.context.db, item.recipient_id, self.i18n.default_locale)
         try:
             with self.i18n.context(), self.i18n.use_locale(locale):
                 async with self.context.db() as session:
                     outcome = await renderer(session, item, locale)
+                if discreet and isinstance(outcome, Outgoing) and outcome.message_thread_id is None:
+                    outcome = dataclasses.replace(outcome, text=notify.discreet(outcome.text))
         except Exception as exc:
             log.warning("reminder %s (%s): renderer raised %s", item.id, item.kind, type(exc).__name__)
             return await self._retry(item, type(exc).__name__)

@@ -76,5 +76,25 @@ class SqlStorage(BaseStorage):
                 return {}
         return dict(data) if data else {}
 
+    async def forget_user(self, user_id: int) -> None:
+        """Every record of her chats goes ("delete my data", "hide the chat")."""
+        async with self._factory() as session, session.begin():
+            await session.execute(delete(FsmRecord).where(FsmRecord.user_id == user_id))
+
     async def close(self) -> None:
         """The engine belongs to the application, which disposes of it."""
+
+
+async def forget_dialogs(storage: BaseStorage, user_id: int) -> None:
+    """Removes the dialog state (aiogram FSM and aiogram_dialog stacks) of one person's chats, in the
+    database or in Redis. Call it after the update has finished, or aiogram_dialog saves it back."""
+    if isinstance(storage, SqlStorage):
+        await storage.forget_user(user_id)
+        return
+    redis = getattr(storage, "redis", None)
+    if redis is None:
+        return
+    keys = [key async for key in redis.scan_iter(match=f"fsm:*:{user_id}:{user_id}:*")]
+    keys += [key async for key in redis.scan_iter(match=f"fsm:*:{user_id}:{user_id}")]
+    if keys:
+        await redis.delete(*keys)

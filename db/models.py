@@ -19,6 +19,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -65,6 +66,20 @@ class User(Base):
     # Team members only: the region whose cases staff may see. Set by a role invitation or an admin,
     # never by the person herself (her /settings region is only what help she is shown).
     scope_region: Mapped[str | None] = mapped_column(String(32), ForeignKey("regions.code"), default=None)
+    # Discreet mode: the first words of what the bot sends on its own say nothing about the programme.
+    discreet: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class RecentMessage(Base):
+    """The id of a message in a private chat, sent or received, so "hide the chat" can delete it.
+    Telegram lets a bot delete messages for 48 hours only: rows older than that are pruned. No text."""
+
+    __tablename__ = "recent_messages"
+    __table_args__ = (PrimaryKeyConstraint("chat_id", "message_id"),)
+
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(Integer)
+    sent_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 
 class AuditEvent(Base):

@@ -9,6 +9,8 @@ decrypt, which is how a key is rotated.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +33,29 @@ class Undecryptable(ValueError):
 def configure_encryption(keys: list[str]) -> None:
     global _cipher
     _cipher = MultiFernet([Fernet(k) for k in keys])
+    if _pseudonym_key is None and keys:
+        configure_pseudonyms(keys[0])
+
+
+_pseudonym_key: bytes | None = None
+
+
+def configure_pseudonyms(key: str) -> None:
+    """The key of ``pseudonym``: ``PSEUDONYM_KEY``, else derived from the first ``ENCRYPTION_KEY``.
+    It is never stored in the database, so a pseudonym cannot be turned back from a dump."""
+    global _pseudonym_key
+    _pseudonym_key = hashlib.sha256(b"pseudonym\x00" + key.encode("utf-8")).digest()
+
+
+def pseudonym(user_id: int) -> int:
+    """What stays of a Telegram id after "delete my data": a keyed hash (HMAC-SHA256) folded into a
+    negative 60-bit number, so it fits the same BIGINT columns and never equals a Telegram user id
+    (those are positive). The same person always gets the same pseudonym, so her given and withdrawn
+    consents still read as one person's; without the key nobody can tell whose it is."""
+    if _pseudonym_key is None:
+        raise EncryptionNotConfigured("configure_pseudonyms() must run before a pseudonym is made")
+    digest = hmac.new(_pseudonym_key, str(user_id).encode("ascii"), hashlib.sha256).digest()
+    return -(int.from_bytes(digest[:8], "big") >> 4) - 1
 
 
 def _get_cipher() -> MultiFernet:

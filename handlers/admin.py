@@ -14,7 +14,7 @@ from db.models import Role
 from handlers.filters import HasRole
 from handlers.staff import role_name
 
-ADMIN_COMMANDS = ("setrole",)
+ADMIN_COMMANDS = ("setrole", "chatid")
 
 
 def admin_router() -> Router:
@@ -49,5 +49,10 @@ def admin_router() -> Router:
                 user=target, role=role_name(role.value if role else None)
             )
         )
+
+    @router.message(Command("chatid"))
+    async def chatid(message: Message) -> None:
+        """In the curators' group: the number CURATOR_CHAT_ID needs."""
+        await message.answer(gettext("This chat's id: <code>{chat_id}</code>").format(chat_id=message.chat.id))
 
     return router

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+import logging
+
+from aiogram import Bot, F, Router
 from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter, Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message
 from aiogram.utils.i18n import I18n, gettext
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import notify
 from bot.context import AppContext
 from bot.services import audit, invitations, start_payload, users
 from bot.services.start_payload import InviteLink, RegionLink, Unknown
 from bot.services.users import Profile
+from dialogs.common.hide import hide_chat
 from dialogs.common.keyboards import MENU_LABEL, SOS_LABEL, labels_in_all_locales, reply_keyboard
 from dialogs.states import ConsentSG, MenuSG, PrivacySG, ProgrammeSG, SettingsSG
 from handlers.common import open_crisis, show_menu
 
+log = logging.getLogger(__name__)
 OPEN_PROGRAMME = "mp:open"  # a button in messages the bot sends on its own
 
 
@@ -154,6 +159,29 @@ def public_router(i18n: I18n) -> Router:
     async def open_programme(callback: CallbackQuery, dialog_manager: DialogManager) -> None:
         await callback.answer()
         await dialog_manager.start(ProgrammeSG.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+
+    @router.message(Command("hide"))
+    async def hide(message: Message, dialog_manager: DialogManager, bot: Bot) -> None:
+        await hide_chat(dialog_manager, bot, message.chat.id)
+
+    @router.my_chat_member(F.chat.type.in_({"group", "supergroup"}))
+    async def in_a_group(event: ChatMemberUpdated, bot: Bot, app: AppContext) -> None:
+        """Added to a group: say its id (the log at INFO, and the admins), so CURATOR_CHAT_ID can be
+        set without switching the log to DEBUG. Removed from one: only the log."""
+        status = event.new_chat_member.status
+        if status not in ("member", "administrator"):
+            log.info("removed from group %s (%s)", event.chat.id, status)
+            return
+        log.info("added to group %s: CURATOR_CHAT_ID=%s makes it the curators' group", event.chat.id, event.chat.id)
+
+        def render() -> str:
+            return gettext(
+                "The bot was added to a group. Its id: <code>{chat_id}</code>\n"
+                "To make it the curators' group, set CURATOR_CHAT_ID={chat_id} and restart the bot."
+            ).format(chat_id=event.chat.id)
+
+        for admin_id in app.settings.admin_ids:
+            await notify.tell(bot, i18n, app.db, admin_id, render)
 
     @router.my_chat_member(ChatMemberUpdatedFilter(KICKED))
     async def blocked(event: ChatMemberUpdated, session: AsyncSession) -> None:

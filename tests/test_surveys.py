@@ -340,6 +340,34 @@ async def test_answers_of_two_people_are_indistinguishable(session) -> None:  # 
     assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields]
 
 
+async def test_once_answered_the_invite_and_the_answers_cannot_be_lined_up(session) -> None:  # type: ignore[no-untyped-def]
+    """A finished (or expired) invite keeps only the month of its times; answers get random ids, so
+    neither their order nor a time leads from an answer to the invite, and so to her."""
+    region = await _region(session)
+    case_id = await _case(session, region)
+    month = NOW.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    user = new_id()
+    first = await _delivered(session, user, case_id, survey="preliminary")
+    later = NOW + timedelta(hours=3, minutes=7)
+    for index, value in enumerate(("4", "5", "мои слова")):
+        await surveys.answer(
+            session, invite_id=first.invite_id, user_id=user, question_index=index, value=value, now=later
+        )
+    invite = await session.get(SurveyInvite, first.invite_id, populate_existing=True)
+    assert invite.state == "done"
+    assert (invite.created_at, invite.expires_at, invite.updated_at) == (month, month, month)
+    await session.commit()
+    ids = [a.id for a in await _answers(session, region)]
+    assert max(ids) > 2**40  # random over 62 bits, not a counter that follows time
+
+    quitter = new_id()
+    gone = await _delivered(session, quitter, None, survey="general")
+    await surveys.expire(session, now=NOW + timedelta(days=DAYS, hours=5))
+    expired = await session.get(SurveyInvite, gone.invite_id, populate_existing=True)
+    assert expired.state == "expired" and expired.updated_at.day == 1 and expired.updated_at.hour == 0
+    await session.commit()
+
+
 # ------------------------------------------------------------------ the report
 
 

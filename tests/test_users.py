@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import users
 from db.models import AuditEvent, Role, User
+from db.types import pseudonym
 
 _ids = itertools.count(500_000_000)
 
@@ -105,9 +106,11 @@ async def test_region_and_locale(session: AsyncSession) -> None:
 async def test_forget_deletes_the_person(session: AsyncSession) -> None:
     uid = new_id()
     await users.touch(session, uid)
-    await users.forget(session, uid)
+    alias = await users.forget(session, uid)
+    assert alias == pseudonym(uid) and alias < 0
     assert await users.get_profile(session, uid) is None
-    event = await session.scalar(select(AuditEvent).where(AuditEvent.actor_id == uid))
+    assert await session.scalar(select(AuditEvent).where(AuditEvent.actor_id == uid)) is None
+    event = await session.scalar(select(AuditEvent).where(AuditEvent.actor_id == alias))
     assert event is not None and event.action == "data_deleted"
 
 

@@ -19,6 +19,7 @@ function that writes ends its transaction.
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -39,6 +40,7 @@ KINDS = ("scale", "choice", "text")
 LANGS = ("ru", "en")
 SCALE = (1, 2, 3, 4, 5)
 MIN_ANSWERS = 5
+ANSWER_ID_SPACE = 2**62  # random answer ids fit a signed 64-bit integer on both databases
 TEXT_MAX = 3500  # a Telegram message is at most 4096 characters; an answer is stored whole up to this
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "content" / "surveys"
 
@@ -53,6 +55,23 @@ _MAX_OPTION = 40
 
 PENDING, ACTIVE, DONE, EXPIRED = "pending", "active", "done", "expired"
 _OPEN = (PENDING, ACTIVE)
+
+
+def _month(now: datetime) -> datetime:
+    """The first moment of ``now``'s month: all that a finished invite keeps of its times, so it cannot
+    be lined up with the answers (which keep the month only, under random ids)."""
+    return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
+def _coarse(now: datetime) -> dict[str, datetime]:
+    month = _month(now)
+    return {"created_at": month, "expires_at": month, "updated_at": month}
+
+
+def _close(row: SurveyInvite, state: str, now: datetime) -> None:
+    row.state = state
+    for name, value in _coarse(now).items():
+        setattr(row, name, value)
 
 
 class SurveyError(ValueError):
@@ -324,7 +343,7 @@ async def deliver(session: AsyncSession, *, invite_id: int, now: datetime) -> Cu
             await session.commit()
             return None
         if row.expires_at <= now:
-            row.state, row.updated_at = EXPIRED, now
+            _close(row, EXPIRED, now)
             await session.commit()
             return None
         current = _current(row)
@@ -384,7 +403,7 @@ async def _advance(
             await session.rollback()
         raise Stale(invite_id)
     if row.state in _OPEN and row.expires_at <= now:
-        row.state, row.updated_at = EXPIRED, now
+        _close(row, EXPIRED, now)
         await session.commit()
         raise Closed(invite_id)
     if row.state == EXPIRED:
@@ -405,7 +424,8 @@ async def _advance(
         .values(
             question=question_index if last else question_index + 1,
             state=DONE if last else ACTIVE,
-            updated_at=now,
+            # Done: the invite keeps only the month, like the answers.
+            **(_coarse(now) if last else {"updated_at": now}),
         )
         .execution_options(synchronize_session=False)
     )
@@ -449,6 +469,8 @@ async def answer(
                 stage, region = found
         session.add(
             SurveyAnswer(
+                # A random id: the order of the rows does not follow the order of the answers.
+                id=secrets.randbelow(ANSWER_ID_SPACE) + 1,
                 survey=at.survey.key,
                 question=at.question.key,
                 stage=stage,
@@ -486,7 +508,7 @@ async def expire(session: AsyncSession, *, now: datetime) -> int:
         result = await session.execute(
             update(SurveyInvite)
             .where(SurveyInvite.state.in_(_OPEN), SurveyInvite.expires_at <= now)
-            .values(state=EXPIRED, updated_at=now)
+            .values(state=EXPIRED, **_coarse(now))
             .execution_options(synchronize_session=False)
         )
         await session.commit()

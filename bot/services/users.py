@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import SUPPORTED_LOCALES
 from bot.services import audit
-from db.models import FsmRecord, Region, Role, User
+from db.models import Region, Role, User
 
 TEAM_ROLES = frozenset({Role.CURATOR, Role.FACILITATOR, Role.STAFF, Role.ADMIN})
 PARTICIPANT_ROLES = frozenset({Role.WOMAN, Role.RELATIVE})
@@ -32,6 +32,7 @@ class Profile:
     is_new: bool
     scope_region: str | None = None  # team members: the region whose cases staff see
     app_language: str | None = None  # her Telegram app's language, for messages sent on the bot's own
+    discreet: bool = False  # what the bot sends on its own starts with neutral words
 
     def locale(self, default: str) -> str:
         """The language to write to her in when she has not just written herself."""
@@ -57,6 +58,7 @@ def _profile(user: User, *, is_new: bool = False) -> Profile:
         is_new=is_new,
         scope_region=user.scope_region,
         app_language=user.app_language,
+        discreet=bool(user.discreet),
     )
 
 
@@ -123,6 +125,13 @@ async def set_locale(session: AsyncSession, user_id: int, locale: str) -> None:
         raise ValueError(f"unsupported locale {locale!r}")
     user = await _require(session, user_id)
     user.locale = locale
+    await session.commit()
+
+
+async def set_discreet(session: AsyncSession, user_id: int, discreet: bool) -> None:
+    """Discreet mode: messages the bot sends on its own open with neutral words, the rest hidden."""
+    user = await _require(session, user_id)
+    user.discreet = discreet
     await session.commit()
 
 
@@ -212,12 +221,12 @@ async def set_role(
     await session.commit()
 
 
-async def forget(session: AsyncSession, user_id: int) -> None:
-    """Deletes the person and her dialog state. The audit trail keeps only that it happened."""
-    await session.execute(delete(FsmRecord).where(FsmRecord.user_id == user_id))
-    await session.execute(delete(User).where(User.id == user_id))
-    audit.record(session, actor_id=user_id, action="data_deleted", object_type="user", object_id=user_id)
-    await session.commit()
+async def forget(session: AsyncSession, user_id: int, *, now: datetime | None = None) -> int:
+    """Deletes the person, her dialog state and every row that holds her Telegram id; what must stay
+    as proof keeps her pseudonym (``bot.services.forgetting``), which is returned."""
+    from bot.services import forgetting
+
+    return await forgetting.forget(session, user_id=user_id, now=now or datetime.now(UTC))
 
 
 async def counts_by_role_and_region(session: AsyncSession) -> list[tuple[str | None, str | None, int]]:

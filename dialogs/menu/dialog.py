@@ -10,6 +10,7 @@ from aiogram_dialog.widgets.kbd import Row, Start, SwitchTo
 
 from bot.services import programme, users
 from dialogs.common.getters import reading, user_id_of
+from dialogs.common.hide import hide_button
 from dialogs.common.widgets import Tr, crisis_button, human_button
 from dialogs.states import AboutSG, CasesSG, MenuSG, PrivacySG, ProgrammeSG, SettingsSG, SupportSG
 
@@ -38,6 +39,7 @@ def dialog() -> Dialog:
                 Start(Tr("🔒 Privacy"), id="privacy", state=PrivacySG.main),
                 SwitchTo(Tr("❓ Help"), id="help", state=MenuSG.help),
             ),
+            hide_button(),
             getter=menu_getter,
             state=MenuSG.main,
         ),

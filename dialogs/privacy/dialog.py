@@ -13,6 +13,7 @@ from aiogram_dialog.widgets.kbd import Button, Row, SwitchTo
 from bot.context import AppContext
 from bot.services import programme, surveys, users
 from bot.services.formatting import format_date
+from db.fsm_storage import forget_dialogs
 from dialogs.common.getters import locale_of, reading, user_id_of
 from dialogs.common.team import tell_called_off, tell_team
 from dialogs.common.widgets import Tr, crisis_button, menu_button
@@ -37,7 +38,18 @@ async def on_delete(callback: CallbackQuery, _widget: Any, manager: DialogManage
     await manager.middleware_data["relay"].forget(callback.from_user.id)
     await surveys.forget(session, user_id=callback.from_user.id)
     await session.commit()
-    await users.forget(session, callback.from_user.id)
+    user_id = callback.from_user.id
+    await users.forget(session, user_id, now=app.now())
+    storage = manager.middleware_data["fsm_storage"]
+    trail = manager.middleware_data["trail"]
+
+    async def forget_dialogs_and_trail() -> None:
+        # After aiogram_dialog has saved its (reset) stack: nothing of her dialogs stays behind,
+        # nor the ids of her recent messages (those of this very update included).
+        await forget_dialogs(storage, user_id)
+        await trail.forget(user_id)
+
+    manager.middleware_data["after_update"].append(forget_dialogs_and_trail)
     for notice in left:
 
         def render(notice: programme.Notice = notice) -> str:
@@ -77,6 +89,10 @@ def dialog() -> Dialog:
                 "Each time someone from the team opens a person's data, it is recorded.\n\n"
                 "<b>What we never ask:</b> your surname, your offence or your sentence.\n\n"
                 "You can delete everything at any time with the button below."
+            ),
+            Tr(
+                "\n🧹 If someone else may see your phone: «🧹 Hide the chat» in the menu, or /hide, deletes this "
+                "chat (the last 48 hours, as Telegram allows) and leaves one neutral message."
             ),
             SwitchTo(Tr("🗑 Delete my data"), id="delete", state=PrivacySG.confirm_delete),
             menu_button(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aiogram import F
 from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import I18n, gettext
 from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
@@ -11,7 +12,8 @@ from aiogram_dialog.widgets.kbd import Button, Row, Start, SwitchTo
 from aiogram_dialog.widgets.text import Const
 
 from bot.services import users
-from dialogs.common.getters import region_getter
+from dialogs.common.getters import reading, region_getter, user_id_of
+from dialogs.common.hide import hide_button
 from dialogs.common.keyboards import reply_keyboard
 from dialogs.common.widgets import Tr, crisis_button, menu_button
 from dialogs.states import RegionSG, SettingsSG, SubscriptionsSG
@@ -23,7 +25,20 @@ async def settings_getter(dialog_manager: DialogManager, **kwargs: Any) -> dict[
     data = await region_getter(dialog_manager, **kwargs)
     i18n: I18n = dialog_manager.middleware_data["i18n"]
     data["language_name"] = LANGUAGE_NAMES[i18n.current_locale]
+    async with reading(dialog_manager) as session:
+        profile = await users.get_profile(session, user_id_of(dialog_manager))
+    data["discreet"] = bool(profile and profile.discreet)
     return data
+
+
+async def on_discreet(callback: CallbackQuery, _widget: Any, manager: DialogManager) -> None:
+    """Discreet notifications on or off: what the bot sends on its own opens with neutral words."""
+    session = manager.middleware_data["session"]
+    profile = await users.get_profile(session, callback.from_user.id)
+    await session.commit()
+    if profile is not None:
+        await users.set_discreet(session, callback.from_user.id, not profile.discreet)
+    await callback.answer()
 
 
 async def _choose(callback: CallbackQuery, manager: DialogManager, locale: str) -> None:
@@ -54,11 +69,19 @@ def dialog() -> Dialog:
     return Dialog(
         Window(
             Tr("<b>⚙️ Settings</b>\n\nLanguage: {language_name}\nRegion: {region_name}"),
+            Tr(
+                "\nDiscreet notifications: reminders and messages the bot sends on its own begin with neutral "
+                "words, and the rest is hidden until you tap it.",
+                when=F["discreet"],
+            ),
             Row(
                 SwitchTo(Tr("🌐 Language"), id="lang", state=SettingsSG.language),
                 Start(Tr("📍 Region"), id="region", state=RegionSG.pick),
             ),
             Start(Tr("🔔 Updates"), id="updates", state=SubscriptionsSG.main),
+            Button(Tr("🕶 Discreet notifications: off"), id="discreet_on", on_click=on_discreet, when=~F["discreet"]),
+            Button(Tr("🕶 Discreet notifications: on ✓"), id="discreet_off", on_click=on_discreet, when=F["discreet"]),
+            hide_button(),
             menu_button(),
             crisis_button(),
             getter=settings_getter,

@@ -27,6 +27,9 @@ deleteForumTopic, getChatMember, getChatAdministrators; every sending method, co
 forwardMessage take message_thread_id (unknown -> 400 "Bad Request: message thread not found")
 and reply_parameters / reply_to_message_id. Service messages can't be copied/forwarded.
 
+deleteMessage / deleteMessages: a message older than 48 hours (``fake.age_messages(chat_id, seconds)``
+makes a chat's messages older) -> 400 "Bad Request: message can't be deleted"; deleteMessages skips it.
+
 Group rate limit: ``fake.group_limit_per_minute = 20`` (default 20, as Telegram's bot FAQ says;
 ``None`` disables) over a sliding window of ``fake.group_window_seconds`` (default 60.0) real
 seconds, counted over all sending methods to one group -> 429 "Too Many Requests: retry after N"

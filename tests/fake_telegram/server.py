@@ -1890,10 +1890,20 @@ class FakeTelegram:
         if inline is not None:
             rec.data["reply_markup"] = inline
 
+    DELETABLE_FOR = 48 * 3600  # Telegram: "a message can only be deleted if it was sent less than 48 hours ago"
+
+    def age_messages(self, chat_id: int, seconds: float) -> None:
+        """Makes every message of the chat so far ``seconds`` older (its ``date``), e.g. past the
+        48 hours after which Telegram refuses to delete it."""
+        for rec in self.chats[chat_id].messages.values():
+            rec.data["date"] = int(rec.data.get("date", time.time()) - seconds)
+
     def _delete_one(self, chat: ChatState, mid: int | None, p: Params) -> bool:
         rec = chat.messages.get(mid) if mid is not None else None
         if rec is None or rec.deleted:
             return False
+        if time.time() - rec.data.get("date", time.time()) >= self.DELETABLE_FOR:
+            raise bad_request("message can't be deleted")
         rec.deleted = True
         if rec.from_bot:
             chat.add_event(ChatEvent("deleted", rec.snapshot(), params=dict(p)))
@@ -1916,10 +1926,10 @@ class FakeTelegram:
             raise bad_request("message_ids is empty")
         if len(ids) > 100:
             raise bad_request("too many message identifiers specified")
-        for mid in ids:
+        for mid in ids:  # like Telegram: what cannot be found or deleted (older than 48 h) is skipped
             try:
                 self._delete_one(chat, int(mid), p)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, TelegramError):
                 continue
         return True
 
