@@ -29,6 +29,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
@@ -256,6 +257,8 @@ async def _cases(
     )
     kept: Counter[str] = Counter()
     total: Counter[str] = Counter()
+    # Many cases share a start day: count each (day, working days) on the calendar once.
+    add_working_days = lru_cache(maxsize=4096)(workdays.add_working_days)
     for (
         region_code,
         stage,
@@ -293,13 +296,13 @@ async def _cases(
             if not parole:
                 begin = max(begin, release_date)
             total["handoff"] += 1
-            kept["handoff"] += _local(started, zone) <= workdays.add_working_days(begin, rules.handoff)
+            kept["handoff"] += _local(started, zone) <= add_working_days(begin, rules.handoff)
         if closed_here and started is not None:
             total["programme"] += 1
-            due = workdays.add_working_days(_local(started, zone), rules.programme_max)
+            due = add_working_days(_local(started, zone), rules.programme_max)
             kept["programme"] += _local(closed_at, zone) <= due
         if closed_here:
-            due = workdays.add_working_days(_local(closed_at, zone), rules.report)
+            due = add_working_days(_local(closed_at, zone), rules.report)
             if report_date is not None:
                 total["report"] += 1
                 kept["report"] += report_date <= due
