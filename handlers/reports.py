@@ -53,6 +53,8 @@ def reports_router() -> Router:
     ) -> None:
         args = (command.args or "").split()
         region = args[1].lower() if len(args) > 1 and profile.role == Role.ADMIN else None
+        if region == "all":
+            region = None
         try:
             period = report.parse_period(args[0] if args else None, today=app.today())
         except report.BadPeriod:
