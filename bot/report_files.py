@@ -8,6 +8,7 @@ and the bot must start fast.
 from __future__ import annotations
 
 import io
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -100,17 +101,19 @@ def workbook_bytes(figures: Figures, locale: str) -> bytes:
 
     sheet = book.create_sheet(gettext("Cases")[:31])
     _counts(sheet, gettext("By stage (open at the end of the period)"), None, figures.by_stage, (1, 2, 3, 4, 5), locale)
-    for key, counts in (
+    blocks: list[tuple[str, Counter[Any]]] = [
         ("programme_type", figures.by_type),
         ("source", figures.by_source),
         ("conflict_type", figures.by_conflict),
         ("nature", figures.by_nature),
-    ):
+    ]
+    for key, counts in blocks:
         title = f"{accounting.field(key, locale).title} ({accounting.field(key, locale).section})"
         _counts(sheet, title, key, counts, _codes(key, locale, counts), locale)
 
     sheet = book.create_sheet(gettext("Results")[:31])
-    for key, counts in (("result", figures.by_result), ("no_result_reason", figures.by_reason)):
+    results: list[tuple[str, Counter[Any]]] = [("result", figures.by_result), ("no_result_reason", figures.by_reason)]
+    for key, counts in results:
         title = f"{accounting.field(key, locale).title} ({accounting.field(key, locale).section})"
         _counts(sheet, title, key, counts, _codes(key, locale, counts), locale)
 
@@ -160,6 +163,7 @@ def chart_png(figures: Figures) -> bytes:
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     months = [m for m, _, _ in figures.history]
     opened = [o for _, o, _ in figures.history]
@@ -176,7 +180,7 @@ def chart_png(figures: Figures) -> bytes:
         gettext("Cases by month, {region}").format(region=figures.region or gettext("all regions")), fontsize=11
     )
     ax.legend()
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     fig.tight_layout()
     out = io.BytesIO()
     fig.savefig(out, format="png")

@@ -32,7 +32,15 @@ CODED = ("source", "conflict_type", "nature", "programme_type", "earlier", "resu
 TEXTS = ("territory", "institution")
 DATES = ("situation_date", "handed_date", "report_date")
 NUMBERS = ("participants", "representatives")
-FIELDS = ("territory", "institution", "source", "participants", "representatives", "conflict_type", "nature")
+FIELDS: tuple[str, ...] = (
+    "territory",
+    "institution",
+    "source",
+    "participants",
+    "representatives",
+    "conflict_type",
+    "nature",
+)
 FIELDS += ("programme_type", "earlier", "situation_date", "handed_date", "result", "no_result_reason", "report_date")
 NEGATIVE = frozenset({CaseResult.NO_CHANGE.value, CaseResult.DEEPENED.value})  # field 12 asked for these
 TEXT_MAX = 120

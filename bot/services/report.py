@@ -282,10 +282,10 @@ async def _cases(
         figures.by_source[source] += 1
         figures.by_conflict[conflict] += 1
         figures.by_nature[nature] += 1
-        closed_here = closed_at is not None and closed_at < end
+        closed_day = _local(closed_at, zone) if closed_at is not None and closed_at < end else None
         if closed_at is None or closed_at >= end:
             figures.by_stage[stage] += 1
-        if closed_here:
+        if closed_day is not None:
             figures.closed += 1
             figures.by_result[result] += 1
             if reason is not None:
@@ -297,12 +297,12 @@ async def _cases(
                 begin = max(begin, release_date)
             total["handoff"] += 1
             kept["handoff"] += _local(started, zone) <= add_working_days(begin, rules.handoff)
-        if closed_here and started is not None:
+        if closed_day is not None and started is not None:
             total["programme"] += 1
             due = add_working_days(_local(started, zone), rules.programme_max)
-            kept["programme"] += _local(closed_at, zone) <= due
-        if closed_here:
-            due = add_working_days(_local(closed_at, zone), rules.report)
+            kept["programme"] += closed_day <= due
+        if closed_day is not None:
+            due = add_working_days(closed_day, rules.report)
             if report_date is not None:
                 total["report"] += 1
                 kept["report"] += report_date <= due
