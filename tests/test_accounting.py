@@ -198,3 +198,30 @@ async def test_protocol_fields(session: AsyncSession) -> None:
     row = await session.get(AccountingCard, registered.case_id)
     assert row is not None and row.protocol == {"position_1": "хочет видеть детей", "no_repeat": "звонить"}
     await session.commit()
+
+
+async def test_a_closed_case_sends_no_meeting_reminder(session: AsyncSession) -> None:
+    from bot.services import meetings
+    from db.models import Meeting
+
+    await ensure_regions(session)
+    staff = await person(session, Role.STAFF, scope=REGION_A)
+    registered = await register(session, staff)
+    meeting = Meeting(
+        case_id=registered.case_id,
+        kind="general",
+        starts_at=NOW + timedelta(days=3),
+        duration_min=60,
+        timezone="Asia/Barnaul",
+        format="in_person",
+        state="fixed",
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    session.add(meeting)
+    await session.commit()
+    target = await meetings.reminder_target(session, meeting_id=meeting.id, recipient_id=staff.user_id, now=NOW)
+    assert target is not None
+    await accounting.close(session, actor=staff, case_id=registered.case_id, result="deepened", reason=2, now=NOW)
+    assert await meetings.reminder_target(session, meeting_id=meeting.id, recipient_id=staff.user_id, now=NOW) is None
+    await session.commit()
