@@ -130,6 +130,7 @@ def workbook_bytes(figures: Figures, locale: str) -> bytes:
     sheet.append([gettext("held (taken or fixed, time passed)"), meetings.get("held", 0)])
     sheet.append([gettext("held: preliminary"), meetings.get("held_preliminary", 0)])
     sheet.append([gettext("held: general"), meetings.get("held_general", 0)])
+    sheet.append([gettext("missed (called off, or someone could not come)"), meetings.get("missed", 0)])
     sheet.append([gettext("called off"), meetings.get("called_off", 0)])
     _heading(sheet, gettext("Agreement check-ins due in the period"))
     sheet.append([gettext("answer"), gettext("count"), "%"])

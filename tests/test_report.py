@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import report
@@ -15,6 +16,7 @@ from db.models import (
     AccountingCard,
     Agreement,
     AgreementItem,
+    Attendance,
     Case,
     Checkin,
     ConsentEvent,
@@ -136,6 +138,7 @@ async def hand_made_set(session: AsyncSession) -> dict[str, Case]:
         (c["B"], "general", "withdrawn", date(2026, 11, 28)),  # an option not chosen
         (c["C"], "general", "called_off", date(2026, 11, 20)),
         (c["B"], "general", "fixed", date(2026, 12, 5)),  # December
+        (c["C"], "preliminary", "booked", date(2026, 11, 18)),  # she said she cannot come: missed
     ):
         session.add(
             Meeting(
@@ -150,6 +153,10 @@ async def hand_made_set(session: AsyncSession) -> dict[str, Case]:
                 updated_at=NOW,
             )
         )
+    await session.flush()
+    missed = await session.scalar(select(Meeting.id).where(Meeting.case_id == c["C"].id, Meeting.state == "booked"))
+    assert missed is not None
+    session.add(Attendance(meeting_id=missed, participant_id=woman_a.id, coming=False, at=NOW))
     agreement = Agreement(
         case_id=c["A"].id, valid_until=date(2027, 2, 10), state="active", created_at=at(date(2026, 11, 10))
     )
@@ -228,10 +235,12 @@ async def test_consent_meeting_agreement_figures(figures: report.Figures) -> Non
         ("participation", "agree"): 1,
         ("participation", "withdraw"): 1,
     }
-    assert figures.meetings["offered"] == 4
+    assert figures.meetings["offered"] == 5
     assert figures.meetings["held"] == 1
     assert figures.meetings["held_preliminary"] == 1
     assert figures.meetings["held_general"] == 0
+    assert figures.meetings["missed"] == 2  # one called off, one she could not come to
+    assert figures.meetings["missed_preliminary"] == 1
     assert figures.meetings["called_off"] == 1
     assert figures.agreements == 1
     assert dict(figures.checkins) == {"done": 1, "missed": 1, "more_time": 1}

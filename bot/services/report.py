@@ -16,7 +16,7 @@ What is counted (``Figures``):
   ``Rules.report`` working days of the closing; a report not yet due is not counted);
 - consent decisions made in the period (given, declined, withdrawn) by purpose;
 - meetings whose time fell in the period: offered (every slot and option), held (taken or fixed,
-  and past), called off;
+  past, nobody said "I cannot come"), missed (called off, or someone said "I cannot come");
 - agreements recorded in the period; check-ins due in the period and how many were kept;
 - survey answers of the period's months, per question, only where at least ``MIN_ANSWERS``
   answered;
@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, workdays
@@ -43,6 +43,7 @@ from db.models import (
     AccountingCard,
     Agreement,
     AgreementItem,
+    Attendance,
     Case,
     Checkin,
     ConsentEvent,
@@ -334,20 +335,25 @@ async def _meetings(
     now: datetime,
 ) -> None:
     past = case((Meeting.starts_at < now, 1), else_=0).label("past")
+    someone_out = exists().where(Attendance.meeting_id == Meeting.id, Attendance.coming.is_(False))
+    declined = case((someone_out, 1), else_=0).label("declined")
     rows = await session.execute(
-        select(Meeting.kind, Meeting.state, past, func.count())
+        select(Meeting.kind, Meeting.state, past, declined, func.count())
         .join(Case, Case.id == Meeting.case_id)
         .where(in_region, Meeting.starts_at >= start, Meeting.starts_at < end)
-        .group_by(Meeting.kind, Meeting.state, past)
+        .group_by(Meeting.kind, Meeting.state, past, declined)
     )
-    for kind, state, past, n in rows.all():
+    for kind, state, was, out, n in rows.all():
         figures.meetings["offered"] += n
         figures.meetings[f"offered_{kind}"] += n
-        if state in (MeetingState.BOOKED.value, MeetingState.FIXED.value) and past:
-            figures.meetings["held"] += n
-            figures.meetings[f"held_{kind}"] += n
+        if state in (MeetingState.BOOKED.value, MeetingState.FIXED.value) and was:
+            # Someone said "I cannot come": counted as missed, not held.
+            key = "missed" if out else "held"
+            figures.meetings[key] += n
+            figures.meetings[f"{key}_{kind}"] += n
         if state == MeetingState.CALLED_OFF.value:
             figures.meetings["called_off"] += n
+            figures.meetings["missed"] += n
 
 
 async def _agreements(
