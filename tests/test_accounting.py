@@ -225,3 +225,17 @@ async def test_a_closed_case_sends_no_meeting_reminder(session: AsyncSession) ->
     await accounting.close(session, actor=staff, case_id=registered.case_id, result="deepened", reason=2, now=NOW)
     assert await meetings.reminder_target(session, meeting_id=meeting.id, recipient_id=staff.user_id, now=NOW) is None
     await session.commit()
+
+
+async def test_protocol_missing_once_an_agreement_is_recorded(session: AsyncSession) -> None:
+    from db.models import Agreement
+
+    await ensure_regions(session)
+    staff = await person(session, Role.STAFF, scope=REGION_A)
+    registered = await register(session, staff)
+    assert not await accounting.protocol_missing(session, case_id=registered.case_id)
+    session.add(Agreement(case_id=registered.case_id, valid_until=date(2027, 2, 1), state="active", created_at=NOW))
+    await session.commit()
+    assert await accounting.protocol_missing(session, case_id=registered.case_id)
+    await accounting.save_protocol(session, actor=staff, case_id=registered.case_id, fields={"agreed": "да"}, now=NOW)
+    assert not await accounting.protocol_missing(session, case_id=registered.case_id)

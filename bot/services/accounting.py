@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import audit, cases
 from bot.services.cases import Invalid
 from bot.services.users import Profile
-from db.models import AccountingCard, Approval, Case, CaseResult, Participant, ProgrammeType, Region
+from db.models import AccountingCard, Agreement, Approval, Case, CaseResult, Participant, ProgrammeType, Region
 
 DEFAULT_DIR = Path(__file__).resolve().parents[2] / "content" / "accounting"
 LOCALES = ("ru", "en")
@@ -262,6 +262,15 @@ async def close(
         reason=reason,
     )
     await session.commit()
+
+
+async def protocol_missing(session: AsyncSession, *, case_id: int) -> bool:
+    """An agreement is recorded (so the general meeting took place) but its protocol is not typed yet.
+    The caller has checked access. Commits."""
+    has_agreement = await session.scalar(select(Agreement.id).where(Agreement.case_id == case_id).limit(1))
+    card = await session.get(AccountingCard, case_id)
+    await session.commit()
+    return has_agreement is not None and not (card and card.protocol)
 
 
 async def save_protocol(

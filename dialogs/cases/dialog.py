@@ -186,9 +186,10 @@ async def card_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
     view = await _view(dialog_manager)
     locale = locale_of(dialog_manager)
     if view is None:
-        return {"gone": True, "ok": False, "can_move": False, "closed": False, "can_close": False}
+        return {"gone": True, "ok": False, "can_move": False, "closed": False, "can_close": False, "no_protocol": False}
     async with reading(dialog_manager) as session:
         region = await catalog.region(session, view.region_code)
+        no_protocol = view.can_move_stage and await accounting.protocol_missing(session, case_id=view.id)
     nobody = gettext("not appointed")
     dialog_manager.dialog_data["stage"] = view.stage
     return {
@@ -210,6 +211,7 @@ async def card_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         "closed": view.closed_at is not None,
         "result": escape(accounting.words("result", view.result, locale) or "—"),
         "can_close": view.can_move_stage,
+        "no_protocol": no_protocol,
     }
 
 
@@ -439,6 +441,10 @@ def card_dialog() -> Dialog:
                 Tr("<b>Stage:</b> {stage} (since {since})"),
                 Format("{deadline}"),
                 Tr("<b>Closed</b>: {result}", when=F["closed"]),
+                Tr(
+                    "The agreement is recorded: type the meeting's protocol with 📝 Meeting protocol.",
+                    when=F["no_protocol"],
+                ),
                 Tr("<b>People</b>\n{people}"),
                 sep="\n\n",
                 when=F["ok"],
