@@ -67,15 +67,16 @@ def test_clean() -> None:
 
 async def test_card_is_prefilled_and_filled_with_buttons(session: AsyncSession) -> None:
     await ensure_regions(session)
-    staff = await person(session, Role.STAFF, scope=REGION_A)
-    facilitator = await person(session, Role.FACILITATOR)
-    registered = await register(session, staff, facilitator_id=facilitator.user_id)
+    # Region B: team people of region A would crowd the end-to-end tests' pickers.
+    staff = await person(session, Role.STAFF, scope=REGION_B)
+    facilitator = await person(session, Role.FACILITATOR, scope=REGION_B)
+    registered = await register(session, staff, facilitator_id=facilitator.user_id, region_code=REGION_B)
     await cases.move_stage(
         session, actor=facilitator, case_id=registered.case_id, to_stage=2, reason="r", now=NOW + timedelta(days=1)
     )
     card = await accounting.open_card(session, actor=facilitator, case_id=registered.case_id, now=NOW)
-    assert card.values["handed_date"] == date(2026, 11, 21)  # the day of stage 2, in Barnaul
-    assert card.values["territory"] == "Алтайский край"
+    assert card.values["handed_date"] == date(2026, 11, 21)  # the day of stage 2, in Moscow
+    assert card.values["territory"] == "Тестовый регион"
     assert card.values["participants"] == 1  # the woman
     assert card.values["programme_type"] == ProgrammeType.FAMILY_CONFERENCE.value
     assert card.facilitator_id == facilitator.user_id and card.can_edit
@@ -113,10 +114,10 @@ async def test_card_is_prefilled_and_filled_with_buttons(session: AsyncSession) 
 
 async def test_who_fills_the_card(session: AsyncSession) -> None:
     await ensure_regions(session)
-    staff = await person(session, Role.STAFF, scope=REGION_A)
-    curator = await person(session, Role.CURATOR)
-    registered = await register(session, staff, curator_id=curator.user_id)
-    other_staff = await person(session, Role.STAFF, scope=REGION_B)
+    staff = await person(session, Role.STAFF, scope=REGION_B)
+    curator = await person(session, Role.CURATOR, scope=REGION_B)
+    registered = await register(session, staff, curator_id=curator.user_id, region_code=REGION_B)
+    other_staff = await person(session, Role.STAFF, scope=REGION_A)
     for actor in (curator, other_staff):
         with pytest.raises(cases.Refused):
             await accounting.set_field(
@@ -224,6 +225,8 @@ async def test_a_closed_case_sends_no_meeting_reminder(session: AsyncSession) ->
     assert target is not None
     await accounting.close(session, actor=staff, case_id=registered.case_id, result="deepened", reason=2, now=NOW)
     assert await meetings.reminder_target(session, meeting_id=meeting.id, recipient_id=staff.user_id, now=NOW) is None
+    # Other tests count every fixed general meeting in the shared database: leave none behind.
+    await session.delete(await session.get(Meeting, meeting.id))
     await session.commit()
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import accounting, cases, documents
 from db.models import Agreement, AgreementItem, ItemResponsible, Participant, Role
-from tests.factories import NOW, REGION_A, Ids, audit_rows, ensure_regions, register
+from tests.factories import NOW, REGION_B, Ids, audit_rows, ensure_regions, register
 
 _ids = Ids(1_420_000_000, __name__)
 person = _ids.person
@@ -23,11 +23,17 @@ def text_of(content: bytes) -> str:
 
 async def test_forms_are_filled_from_the_case(session: AsyncSession) -> None:
     await ensure_regions(session)
-    staff = await person(session, Role.STAFF, scope=REGION_A)
-    facilitator = await person(session, Role.FACILITATOR, name="Ирина Петровна")
-    curator = await person(session, Role.CURATOR)
+    # Region B: team people of region A would crowd the end-to-end tests' pickers.
+    staff = await person(session, Role.STAFF, scope=REGION_B)
+    facilitator = await person(session, Role.FACILITATOR, name="Ирина Петровна", scope=REGION_B)
+    curator = await person(session, Role.CURATOR, scope=REGION_B)
     registered = await register(
-        session, staff, facilitator_id=facilitator.user_id, curator_id=curator.user_id, first_name="Светлана"
+        session,
+        staff,
+        facilitator_id=facilitator.user_id,
+        curator_id=curator.user_id,
+        first_name="Светлана",
+        region_code=REGION_B,
     )
     mother = Participant(
         case_id=registered.case_id,

@@ -137,7 +137,7 @@ async def hand_made_set(session: AsyncSession) -> dict[str, Case]:
         (c["B"], "preliminary", "open", date(2026, 11, 11)),  # offered, nobody took it
         (c["B"], "general", "withdrawn", date(2026, 11, 28)),  # an option not chosen
         (c["C"], "general", "called_off", date(2026, 11, 20)),
-        (c["B"], "general", "fixed", date(2026, 12, 5)),  # December
+        (c["B"], "preliminary", "booked", date(2026, 12, 5)),  # December
         (c["C"], "preliminary", "booked", date(2026, 11, 18)),  # she said she cannot come: missed
     ):
         session.add(
@@ -283,7 +283,7 @@ async def test_access_and_audit(session: AsyncSession, figures: report.Figures) 
     with pytest.raises(report.UnknownRegion):
         await report.build(session, actor=admin, period=NOVEMBER, region="nowhere", rules=Rules(), now=NOW)
 
-    for refused in (await person(session, Role.STAFF), await person(session, Role.FACILITATOR)):
+    for refused in (await person(session, Role.STAFF), await person(session, Role.FACILITATOR, scope=REGION)):
         with pytest.raises(report.Refused):
             await report.build(session, actor=refused, period=NOVEMBER, region=REGION, rules=Rules(), now=NOW)
         assert len(await audit_rows(session, refused.user_id, "denied")) == 1
