@@ -136,3 +136,25 @@ async def test_delete_my_data(bot, fake, session) -> None:
     # Writing again starts from the beginning, as a new person.
     await user.send("/start")
     await user.expect("Hello! 👋")
+
+
+async def test_free_lines_for_all_of_russia_after_her_region_and_for_anyone_not_listed(bot, fake) -> None:
+    user = await at_menu(fake)
+    await user.press("Urgent help")
+    crisis = await user.expect("If you or your children are in danger")
+    text = crisis.text
+    # She never chose a region: the local numbers are labelled as Altai Krai's, not as hers.
+    assert "If you are in Altai Krai" in text and "you have not chosen a region" in text
+    assert text.index("8-800-201-47-17") < text.index("Free lines for all of Russia") < text.index("8-800-7000-600")
+    assert "8-800-2000-122" in text and "112" in text
+    await user.press("Choose region")
+    await user.expect("Your region")
+    await user.press("My region is not in the list")
+    everywhere = await user.expect("Free lines for all of Russia")
+    assert "8-800-7000-600" in everywhere.text and "8-800-2000-122" in everywhere.text
+    assert "3852" not in everywhere.text and "8-800-201-47-17" not in everywhere.text  # no Barnaul numbers
+    await user.press("Choose region")
+    await user.expect("Your region")
+    await user.press("Altai Krai")
+    chosen = await user.expect("In Altai Krai:")
+    assert "not chosen" not in chosen.text and "8-800-7000-600" in chosen.text
