@@ -44,13 +44,19 @@ async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
             "can_withdraw_data": False,
             "undecided": False,
             "is_woman": False,
+            "is_relative": False,
         }
     nobody = gettext("not appointed yet")
+    stage_text = gettext(STAGE_PLAIN[mine.stage])
+    if mine.stage == 1 and mine.facilitator_name:  # one consistent thing: she is not "being found" any more
+        stage_text = gettext("Your facilitator is chosen; the team is getting ready for your first talk.")
     waiting = sum(1 for r in mine.relatives if r.approval in ("pending", "later") and not r.answered)
     return {
         "none": False,
         "some": True,
-        "stage_text": gettext(STAGE_PLAIN[mine.stage]),
+        "stage_text": stage_text,
+        "is_relative": mine.kind != "woman" and bool(mine.woman_name),
+        "woman": escape(mine.woman_name or ""),
         "next_text": gettext(STAGE_NEXT[mine.stage]),
         "curator": escape(mine.curator_name) if mine.curator_name else nobody,
         "facilitator": escape(mine.facilitator_name) if mine.facilitator_name else nobody,
@@ -79,7 +85,7 @@ async def _withdraw(callback: CallbackQuery, manager: DialogManager, purpose: Co
                 participant_id=mine.participant_id,
                 purpose=purpose,
                 decision=Decision.WITHDRAW,
-                version=version_of(purpose),
+                version=version_of(purpose, relative=mine.kind != "woman" and bool(mine.woman_name)),
                 locale=manager.middleware_data["i18n"].current_locale,
                 now=app.now(),
             )
@@ -235,6 +241,11 @@ def dialog() -> Dialog:
             ),
             Multi(
                 Tr("<b>📋 My programme</b>"),
+                Tr(
+                    "<b>{woman}</b> invited you as someone close to her. It is her programme, "
+                    "and your voice matters in it just as much.",
+                    when=F["is_relative"],
+                ),
                 Tr("<b>Now:</b> {stage_text}\n<b>Next:</b> {next_text}"),
                 Tr("<b>Your curator:</b> {curator}\n<b>Your facilitator:</b> {facilitator}"),
                 Tr("<b>Your decisions</b>\n• Keeping your data: {data_state}\n• Taking part: {part_state}"),
