@@ -158,3 +158,20 @@ async def test_free_lines_for_all_of_russia_after_her_region_and_for_anyone_not_
     await user.press("Altai Krai")
     chosen = await user.expect("In Altai Krai:")
     assert "not chosen" not in chosen.text and "8-800-7000-600" in chosen.text
+
+
+async def test_the_privacy_screens_say_who_reads_her_messages(bot, fake) -> None:
+    user = fake.user(language_code="ru")
+    await user.send("/privacy")
+    screen = await user.expect("Что мы храним о вас")
+    assert "Кто читает ваши сообщения: команда вашего региона" in screen.text
+    assert "180 дней" in screen.text  # HISTORY_RETENTION_DAYS, from the settings
+    assert "Больше никто" not in screen.text and "Мы не храним ваше имя" not in screen.text
+    await user.send("/start")
+    await user.expect("Что вы хотите сделать", predicate=lambda m: m.has_button("Что такое программа"))
+    await user.press("Что такое программа")
+    for _ in range(4):
+        await user.expect(predicate=lambda m: m.has_button("Дальше ▶"))
+        await user.press("Дальше ▶")
+    who = await user.expect("Кто увидит то, что я пишу")
+    assert "команда вашего региона" in who.text and "Больше никто" not in who.text
