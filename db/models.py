@@ -676,3 +676,20 @@ class BroadcastDelivery(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     error: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class JoinRequest(Base):
+    """Someone with no invitation link asks to take part: a few answers she may skip, for the staff
+    of her region, who turn it into a case (``/newcase`` filled in) or leave it."""
+
+    __tablename__ = "join_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)  # her Telegram id
+    region_code: Mapped[str | None] = mapped_column(String(32), default=None)
+    first_name: Mapped[str | None] = mapped_column(EncryptedText, default=None)
+    release: Mapped[str | None] = mapped_column(String(16), default=None)  # released / soon / later
+    note: Mapped[str | None] = mapped_column(EncryptedText, default=None)
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open / case
+    case_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("cases.id", ondelete="SET NULL"), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

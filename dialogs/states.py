@@ -164,3 +164,14 @@ class BroadcastSG(StatesGroup):
     at_time = State()
     confirm = State()
     progress = State()
+
+
+class JoinSG(StatesGroup):
+    """Asking to take part without an invitation link (issue 13)."""
+
+    intro = State()
+    name = State()
+    release = State()
+    note = State()
+    confirm = State()
+    sent = State()

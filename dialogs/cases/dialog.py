@@ -517,6 +517,19 @@ def card_dialog() -> Dialog:
 # ------------------------------------------------------------------ registering a case
 
 
+async def on_new_case_start(start_data: Any, manager: DialogManager) -> None:
+    """From a request to take part: her first name (and region) already filled in."""
+    data = start_data if isinstance(start_data, dict) else {}
+    if not data.get("join_request"):
+        return
+    manager.dialog_data["join_request"] = int(data["join_request"])
+    if data.get("region"):
+        manager.dialog_data["request_region"] = str(data["region"])
+    if data.get("first_name"):
+        manager.dialog_data["first_name"] = str(data["first_name"])
+        await _after_name(manager, None)
+
+
 async def on_first_name(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
     manager.show_mode = ShowMode.SEND
     try:
@@ -524,10 +537,20 @@ async def on_first_name(message: Message, _widget: MessageInput, manager: Dialog
     except cases.Invalid:
         await message.answer(gettext("Please send only her first name, in letters, up to 40 characters."))
         return
+    await _after_name(manager, message)
+
+
+async def _after_name(manager: DialogManager, message: Message | None) -> None:
     actor = await fresh_profile(manager)
+    wanted = manager.dialog_data.get("request_region")
+    if actor.role == Role.ADMIN and wanted:
+        manager.dialog_data["region"] = wanted
+        await manager.switch_to(NewCaseSG.release_date)
+        return
     if actor.role == Role.STAFF:
         if not actor.scope_region:
-            await message.answer(gettext("Your region is not set. Ask an admin to set it."))
+            if message is not None:
+                await message.answer(gettext("Your region is not set. Ask an admin to set it."))
             await manager.done()
             return
         manager.dialog_data["region"] = actor.scope_region
@@ -665,9 +688,36 @@ async def on_create(callback: CallbackQuery, _button: Button, manager: DialogMan
             link=invitations.link(username, registered.woman_token),
         )
     )
+    request_id = data.get("join_request")
+    if request_id:
+        await _answer_join_request(manager, int(request_id), registered.case_id, actor.user_id, registered.woman_token)
     await manager.start(
         CaseSG.card, data={"case_id": registered.case_id}, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND
     )
+
+
+async def _answer_join_request(
+    manager: DialogManager, request_id: int, case_id: int, actor_id: int, token: str
+) -> None:
+    """She asked to take part: her invitation reaches her in the bot."""
+    from bot.services import join
+    from dialogs.common.team import tell_team
+
+    app = _app(manager)
+    async with app.db() as session:
+        woman = await join.mark_case(session, request_id=request_id, case_id=case_id, actor_id=actor_id, now=app.now())
+    if woman is None:
+        return
+    username = (await manager.middleware_data["bot"].me()).username
+    link = invitations.link(username, token)
+
+    def render() -> str:
+        return gettext(
+            "🌱 Good news: the team has opened a place in the programme for you. Open this invitation to read "
+            "about it calmly and decide for yourself (it works once, for {days} days):\n{link}"
+        ).format(days=app.settings.invite_ttl_days, link=link)
+
+    await tell_team(manager, [woman], render)
 
 
 def new_case_dialog() -> Dialog:
@@ -749,6 +799,7 @@ def new_case_dialog() -> Dialog:
             getter=confirm_getter,
             state=NewCaseSG.confirm,
         ),
+        on_start=on_new_case_start,
     )
 
 

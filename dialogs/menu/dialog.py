@@ -11,7 +11,7 @@ from aiogram_dialog.widgets.kbd import Row, Start, SwitchTo
 from bot.services import programme, users
 from dialogs.common.getters import current_region, locale_of, reading, region_name, user_id_of
 from dialogs.common.widgets import Tr, crisis_button, human_button
-from dialogs.states import AboutSG, CasesSG, MenuSG, PrivacySG, ProgrammeSG, RegionSG, SettingsSG, SupportSG
+from dialogs.states import AboutSG, CasesSG, JoinSG, MenuSG, PrivacySG, ProgrammeSG, RegionSG, SettingsSG, SupportSG
 
 
 async def menu_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
@@ -47,6 +47,12 @@ def dialog() -> Dialog:
             Start(Tr("📋 My programme"), id="mine", state=ProgrammeSG.main, when=F["in_programme"]),
             Start(Tr("🗂 Cases"), id="cases", state=CasesSG.list, when=F["team"]),
             Start(Tr("💬 What is the programme"), id="about", state=AboutSG.intro),
+            Start(
+                Tr("🤝 I want to take part in the programme"),
+                id="join",
+                state=JoinSG.intro,
+                when=~F["in_programme"] & ~F["team"],
+            ),
             Start(Tr("🧭 Where to get help"), id="support", state=SupportSG.categories),
             human_button(),
             crisis_button(),
