@@ -58,6 +58,8 @@ class ProgrammeSG(StatesGroup):
     withdrawn = State()
     relatives = State()
     relative = State()
+    confirm_withdraw = State()
+    confirm_withdraw_data = State()
 
 
 class CasesSG(StatesGroup):

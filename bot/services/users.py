@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import SUPPORTED_LOCALES
 from bot.services import audit
-from db.models import FsmRecord, Region, Role, User
+from db.models import FsmRecord, JoinRequest, Region, Role, User
 
 TEAM_ROLES = frozenset({Role.CURATOR, Role.FACILITATOR, Role.STAFF, Role.ADMIN})
 PARTICIPANT_ROLES = frozenset({Role.WOMAN, Role.RELATIVE})
@@ -215,6 +215,7 @@ async def set_role(
 async def forget(session: AsyncSession, user_id: int) -> None:
     """Deletes the person and her dialog state. The audit trail keeps only that it happened."""
     await session.execute(delete(FsmRecord).where(FsmRecord.user_id == user_id))
+    await session.execute(delete(JoinRequest).where(JoinRequest.user_id == user_id))  # her request to take part
     await session.execute(delete(User).where(User.id == user_id))
     audit.record(session, actor_id=user_id, action="data_deleted", object_type="user", object_id=user_id)
     await session.commit()

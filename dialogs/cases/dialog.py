@@ -341,7 +341,10 @@ async def ask_woman_about_relatives(manager: DialogManager, woman_user_id: int) 
             "Open 📋 My programme to answer when you are ready."
         )
 
-    markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="📋", callback_data=OPEN_PROGRAMME)]])
+    def markup() -> InlineKeyboardMarkup:  # in her language: a button with words
+        label = gettext("📋 My programme")
+        return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=OPEN_PROGRAMME)]])
+
     await tell_team(manager, [woman_user_id], render, reply_markup=markup)
 
 

@@ -77,7 +77,9 @@ def _app(manager: DialogManager) -> AppContext:
 
 
 def my_meetings_button() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="🗓", callback_data=OPEN_MY_MEETINGS)]])
+    """Built in the reader's language (pass the function itself to ``tell_team``)."""
+    label = gettext("🗓 My meetings")
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=OPEN_MY_MEETINGS)]])
 
 
 def describe(view: MeetingView, locale: str, timezone: str) -> str:
@@ -239,7 +241,7 @@ async def _tell_times(
         def render(user_id: int = user_id, locale: str = locale) -> str:
             return gettext(msgid).format(when=format_when(view.starts_at, locale, zones[user_id]))
 
-        await tell_team(manager, [user_id], render, reply_markup=my_meetings_button() if with_button else None)
+        await tell_team(manager, [user_id], render, reply_markup=my_meetings_button if with_button else None)
 
 
 async def who_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:

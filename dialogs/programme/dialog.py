@@ -260,17 +260,50 @@ def dialog() -> Dialog:
             Start(Tr("🗓 My meetings"), id="meetings", state=MyMeetingsSG.main, when=F["can_withdraw"]),
             Start(Tr("📜 My agreements"), id="agreements", state=MyAgreementsSG.main, when=F["can_withdraw"]),
             SwitchTo(Tr("👥 Whom to invite"), id="relatives", state=ProgrammeSG.relatives, when=F["is_woman"]),
-            Button(Tr("🚫 Withdraw from the programme"), id="withdraw", on_click=on_withdraw, when=F["can_withdraw"]),
-            Button(
+            SwitchTo(
+                Tr("🚫 Withdraw from the programme"),
+                id="withdraw",
+                state=ProgrammeSG.confirm_withdraw,
+                when=F["can_withdraw"],
+            ),
+            SwitchTo(
                 Tr("🗑 Withdraw consent to keep my data"),
                 id="withdraw_data",
-                on_click=on_withdraw_data,
+                state=ProgrammeSG.confirm_withdraw_data,
                 when=~F["can_withdraw"] & F["can_withdraw_data"],
             ),
             menu_button(),
             crisis_button(),
             getter=main_getter,
             state=ProgrammeSG.main,
+        ),
+        Window(
+            Tr(
+                "<b>Withdraw from the programme?</b>\n\n"
+                "If a general meeting was set, it is called off, and nobody is told who withdrew. "
+                "The help in this bot stays open to you.\n\n"
+                "The way back: open 📋 My programme and tap «✍️ Decide about taking part», at any time."
+            ),
+            Row(
+                Button(Tr("Yes, withdraw"), id="withdraw_yes", on_click=on_withdraw),
+                SwitchTo(Tr("No, stay"), id="withdraw_no", state=ProgrammeSG.main),
+            ),
+            crisis_button(),
+            state=ProgrammeSG.confirm_withdraw,
+        ),
+        Window(
+            Tr(
+                "<b>Withdraw consent to keep your data?</b>\n\n"
+                "The team will keep nothing more about you for the programme, and it will not go further. "
+                "The help in this bot stays open to you.\n\n"
+                "The way back: open 📋 My programme and tap «✍️ Decide about taking part», at any time."
+            ),
+            Row(
+                Button(Tr("Yes, withdraw"), id="withdraw_data_yes", on_click=on_withdraw_data),
+                SwitchTo(Tr("No, keep it"), id="withdraw_data_no", state=ProgrammeSG.main),
+            ),
+            crisis_button(),
+            state=ProgrammeSG.confirm_withdraw_data,
         ),
         Window(
             Tr(

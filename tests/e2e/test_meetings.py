@@ -231,6 +231,9 @@ async def test_the_general_meeting_is_agreed_and_called_off(start_bot, fake, ses
     await relative.press("My programme")
     await relative.expect("My programme", predicate=lambda m: m.has_button("Withdraw from the programme"))
     await relative.press("Withdraw from the programme")
+    confirm = await relative.expect("Withdraw from the programme?", predicate=lambda m: m.has_button("No, stay"))
+    assert "Decide about taking part" in confirm.text  # the way back is named
+    await relative.press("Yes, withdraw")
     await relative.expect("You have withdrawn")
     off = await woman.expect("will not take place as planned")
     assert "Мария" not in off.text and "relative" not in off.text
