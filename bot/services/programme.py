@@ -309,7 +309,8 @@ async def _first_name(session: AsyncSession, user_id: int | None) -> str | None:
     if user_id is None:
         return None
     person = await session.get(User, user_id)
-    return person.display_name if person else None
+    # Appointed but not named yet: "" (she reads "appointed"), never "not appointed yet".
+    return (person.display_name or "") if person else None
 
 
 @dataclass(frozen=True, slots=True)

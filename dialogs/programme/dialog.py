@@ -34,6 +34,13 @@ async def _mine(manager: DialogManager) -> MyProgramme | None:
     return found[0] if found else None
 
 
+def _person(name: str | None, nobody: str) -> str:
+    """A team member's first name; "appointed" when the team has not named them yet."""
+    if name:
+        return escape(name)
+    return gettext("appointed") if name == "" else nobody
+
+
 async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     mine = await _mine(dialog_manager)
     if mine is None:
@@ -48,7 +55,7 @@ async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         }
     nobody = gettext("not appointed yet")
     stage_text = gettext(STAGE_PLAIN[mine.stage])
-    if mine.stage == 1 and mine.facilitator_name:  # one consistent thing: she is not "being found" any more
+    if mine.stage == 1 and mine.facilitator_name is not None:  # one consistent thing: she is not "being found" any more
         stage_text = gettext("Your facilitator is chosen; the team is getting ready for your first talk.")
     waiting = sum(1 for r in mine.relatives if r.approval in ("pending", "later") and not r.answered)
     return {
@@ -58,8 +65,8 @@ async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         "is_relative": mine.kind != "woman" and bool(mine.woman_name),
         "woman": escape(mine.woman_name or ""),
         "next_text": gettext(STAGE_NEXT[mine.stage]),
-        "curator": escape(mine.curator_name) if mine.curator_name else nobody,
-        "facilitator": escape(mine.facilitator_name) if mine.facilitator_name else nobody,
+        "curator": _person(mine.curator_name, nobody),
+        "facilitator": _person(mine.facilitator_name, nobody),
         "data_state": label(DECISIONS, mine.data_consent),
         "part_state": label(DECISIONS, mine.participation_consent),
         "can_withdraw": mine.participation_consent == Decision.AGREE,
