@@ -184,7 +184,7 @@ async def card_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
     view = await _view(dialog_manager)
     locale = locale_of(dialog_manager)
     if view is None:
-        return {"gone": True, "ok": False, "can_move": False}
+        return {"gone": True, "ok": False, "can_move": False, "can_agree": False}
     async with reading(dialog_manager) as session:
         region = await catalog.region(session, view.region_code)
     nobody = gettext("not appointed")
@@ -205,6 +205,8 @@ async def card_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         "deadline": deadline_text(view.deadline, locale),
         "people": "\n".join("• " + _person_line(p) for p in view.participants),
         "can_move": view.can_move_stage,
+        # An agreement is made at the general meeting (stage 3) and kept afterwards: not before.
+        "can_agree": view.can_move_stage and view.stage >= AGREEMENT_FROM_STAGE,
     }
 
 
@@ -396,8 +398,15 @@ async def on_meetings(callback: CallbackQuery, _button: Button, manager: DialogM
     await manager.start(TeamMeetingsSG.list, data={"case_id": _case_id(manager)})
 
 
+AGREEMENT_FROM_STAGE = 3  # the general meeting, where the agreement is reached (DOMAIN.md)
+
+
 async def on_agreement(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
     from dialogs.states import AgreementSG
+
+    if int(manager.dialog_data.get("stage") or 0) < AGREEMENT_FROM_STAGE:
+        await callback.answer(gettext("An agreement is made at the general meeting: stage 3."), show_alert=True)
+        return
 
     await manager.start(AgreementSG.items, data={"case_id": _case_id(manager)})
 
@@ -443,7 +452,7 @@ def card_dialog() -> Dialog:
             SwitchTo(Tr("👥 People and invitations"), id="people", state=CaseSG.people, when=F["ok"]),
             SwitchTo(Tr("➡️ Move to another stage"), id="stage", state=CaseSG.stage_pick, when=F["can_move"]),
             Button(Tr("🗓 Meetings"), id="meetings", on_click=on_meetings, when=F["ok"]),
-            Button(Tr("📝 Agreement"), id="agreement", on_click=on_agreement, when=F["can_move"]),
+            Button(Tr("📝 Agreement"), id="agreement", on_click=on_agreement, when=F["can_agree"]),
             SwitchTo(Tr("📜 History"), id="history", state=CaseSG.history, when=F["ok"]),
             Row(Cancel(Tr("◀ Back")), menu_button()),
             crisis_button(),
