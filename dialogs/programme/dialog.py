@@ -255,6 +255,10 @@ def dialog() -> Dialog:
                 ),
                 Tr("<b>Now:</b> {stage_text}\n<b>Next:</b> {next_text}"),
                 Tr("<b>Your curator:</b> {curator}\n<b>Your facilitator:</b> {facilitator}"),
+                Tr(
+                    "<i>A curator is a social worker who supports your family along the way. A facilitator "
+                    "is a trained, neutral person who leads the talks of the restorative programme.</i>"
+                ),
                 Tr("<b>Your decisions</b>\n• Keeping your data: {data_state}\n• Taking part: {part_state}"),
                 Tr(
                     "👥 The team suggests inviting someone close to you: {waiting} waiting for your answer.",
