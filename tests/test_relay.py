@@ -216,7 +216,7 @@ async def test_open_for_without_a_chosen_region_takes_the_default_one(session: A
 async def test_on_duty_her_regions_curators_then_its_staff(session: AsyncSession) -> None:
     await ensure_regions(session)
     code = f"zz13_{new_id()}"
-    session.add(Region(code=code, name={"en": "Nowhere"}, timezone=ZONE_A))
+    session.add(Region(code=code, name={"ru": "Нигде", "en": "Nowhere"}, timezone=ZONE_A, position=990))
     await session.commit()
     staff = await person(session, Role.STAFF, scope=code)
     assert await relay.on_duty(session, region_code=code) == [staff.user_id]  # no curator of hers: her staff
@@ -228,7 +228,7 @@ async def test_on_duty_her_regions_curators_then_its_staff(session: AsyncSession
     assert await relay.on_duty(session, region_code=code) == [staff.user_id]
     everywhere = await person(session, Role.CURATOR, scope=None)
     other = f"zz13_{new_id()}"  # a region with no team of its own: those who work for every region
-    session.add(Region(code=other, name={"en": "Elsewhere"}, timezone=ZONE_A))
+    session.add(Region(code=other, name={"ru": "Где-то", "en": "Elsewhere"}, timezone=ZONE_A, position=990))
     await session.commit()
     found = await relay.on_duty(session, region_code=other)
     assert everywhere.user_id in found and staff.user_id not in found

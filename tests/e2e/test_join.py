@@ -10,7 +10,9 @@ from tests.e2e.people import at_menu, invite_payload, team_member
 async def test_a_woman_without_a_link_asks_to_take_part_and_staff_open_a_case(start_bot, fake, session) -> None:
     await start_bot(default_locale="en")  # the card's button is worded in the team's language
     code = f"t13j_{next(fake._user_ids)}"
-    session.add(Region(code=code, name={"ru": "Тестовый край", "en": "Test Krai"}, timezone="Asia/Barnaul"))
+    session.add(
+        Region(code=code, name={"ru": "Тестовый край", "en": "Test Krai"}, timezone="Asia/Barnaul", position=990)
+    )
     await session.commit()
     staff = await team_member(fake, session, "staff", region=code)
     other = await team_member(fake, session, "staff", name="Пётр", region="altai_krai")

@@ -52,7 +52,9 @@ async def test_a_woman_with_no_link_reaches_the_curators_group(start_bot, fake, 
 async def _region_of_its_own(session, fake) -> str:  # type: ignore[no-untyped-def]
     """A region only this test's team works in (the database outlives a test)."""
     code = f"t13_{next(fake._user_ids)}"
-    session.add(Region(code=code, name={"ru": "Тестовый край", "en": "Test Krai"}, timezone="Asia/Barnaul"))
+    session.add(
+        Region(code=code, name={"ru": "Тестовый край", "en": "Test Krai"}, timezone="Asia/Barnaul", position=990)
+    )
     await session.commit()
     return code
 
