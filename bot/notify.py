@@ -73,15 +73,18 @@ async def tell(
     user_id: int,
     render: Callable[[], str],
     *,
-    reply_markup: InlineKeyboardMarkup | None = None,
+    reply_markup: InlineKeyboardMarkup | Callable[[], InlineKeyboardMarkup] | None = None,
     locale: str | None = None,
 ) -> bool:
     """Words ``render()`` in the recipient's language and sends it. With the outbox (the running
     bot), the message is a row first and the reminder worker sends it at once: True when queued.
-    Without it, it is sent directly: True when Telegram took it."""
+    Without it, it is sent directly: True when Telegram took it. A callable ``reply_markup`` is
+    built in the recipient's language too (buttons with words)."""
     locale = locale or await recipient_locale(factory, user_id, i18n.default_locale)
     with i18n.context(), i18n.use_locale(locale):  # also outside an update (scheduled jobs)
         text = render()
+        if callable(reply_markup):
+            reply_markup = reply_markup()
     if _outbox is not None:
         from bot.services import reminders
 

@@ -28,6 +28,7 @@ from bot.context import AppContext
 from bot.services import audit, catalog, relay, reminders, users
 from bot.services.relay import Task, Thread
 from bot.services.users import Profile
+from db.models import User
 
 log = logging.getLogger(__name__)
 NUDGE_KIND = "handoff_nudge"  # registered in bot/app.py (handlers.handoff.nudge_renderer)
@@ -60,16 +61,20 @@ class Relay:
     # ------------------------------------------------------------ from the participant
 
     async def from_participant(self, message: Message, *, urgent: bool = False) -> Thread:
-        """Her message goes to the curators; a new waiting spell may bring an out-of-hours answer
-        and a nudge for later. Returns her conversation."""
+        """Her message goes to the team of her region (or the team on duty); crisis words put an
+        urgent mark on it and ping the people on duty; a new waiting spell brings her an answer
+        (it arrived, when a person answers) and a nudge for later. Returns her conversation."""
         app = self.context
         now = app.now()
+        urgent = urgent or app.crisis.detect(text_of(message))
         async with app.db() as session:
-            thread = await relay.open_for(session, user_id=message.chat.id, now=now)
+            thread = await relay.open_for(session, user_id=message.chat.id, now=now, default_region=app.default_region)
         if self.group_id is not None:
             if thread.topic_id is None:
                 thread = await self._ensure_topic(thread)
-            target = self.group_id
+            elif thread.reopened:
+                await self._post(thread, await self._header_text(thread, self.i18n.default_locale))
+            target: int | None = self.group_id
         else:
             target = await self._curator_for(thread)
         async with app.db() as session:
@@ -86,62 +91,112 @@ class Relay:
                 reply_to=message.reply_to_message.message_id if message.reply_to_message else None,
                 now=now,
             )
-        if started or thread.reopened:
-            await self._announce(thread, target, urgent=urgent)
+        if urgent:
+            await self._mark_urgent(thread, target)
+        # Her earlier messages that still wait go first: the team reads them in her order.
+        async with app.db() as session:
+            waiting = await relay.waiting_in_outbox(session, thread.id)
+        for earlier in waiting:
+            if earlier != row_id:
+                await self.deliver(earlier)
         await self.deliver(row_id)
         if started:
             await self._after_first_message(thread, target, message)
         return thread
 
-    async def _announce(self, thread: Thread, target: int | None, *, urgent: bool) -> None:
-        """A header before her first message of a waiting spell: in the group only when it is urgent;
-        in a curator's private chat always (who she is, by first name and case code, and how to answer)."""
-        if target is None or (self.group_id is not None and not urgent):
-            return
-        app = self.context
-        locale = (
-            self.i18n.default_locale
-            if self.group_id is not None
-            else await notify.recipient_locale(app.db, target, self.i18n.default_locale)
-        )
+    async def _header_text(self, thread: Thread, locale: str, *, urgent: bool = False) -> str:
+        """Who writes (first name or a short number, case code, region), in the reader's language."""
+        async with self.context.db() as session:
+            region = await relay.region_title(session, region_code=thread.region_code, locale=locale)
         with self.i18n.context(), self.i18n.use_locale(locale):
+            who = self._who(thread)
+            where = escape(region) if region else gettext("region not known")
             lines = []
             if urgent:
                 lines.append(
-                    "⚠️ "
-                    + gettext(
-                        "She may be in danger right now: her message had crisis words. She has the crisis numbers."
-                    )
+                    gettext(
+                        "🚨 <b>URGENT</b> · {who} · {region}\n"
+                        "Her message below has crisis words: she may be in danger right now. "
+                        "She has been shown the crisis numbers. Please answer her first."
+                    ).format(who=who, region=where)
                 )
+            else:
+                lines.append(gettext("💬 <b>{who}</b> · {region}").format(who=who, region=where))
             if self.group_id is None:
-                lines.append(
-                    gettext("💬 {who} writes. Reply to her message to answer; /close when you are done.").format(
-                        who=self._who(thread)
-                    )
-                )
-            text = "\n".join(lines)
+                lines.append(gettext("Reply to her message (or to this one) to answer; /close when you are done."))
+            return "\n".join(lines)
+
+    async def _mark_urgent(self, thread: Thread, target: int | None) -> None:
+        """A visible urgent mark above her message, and a ping to the people on duty."""
+        app = self.context
+        async with app.db() as session:
+            duty = await relay.on_duty(session, region_code=thread.region_code)
         if self.group_id is not None:
-            await self._post(thread, text)
+            text = await self._header_text(thread, self.i18n.default_locale, urgent=True)
+            async with app.db() as session:
+                names = [(uid, await users.display_name(session, uid)) for uid in duty[:5]]
+                await session.commit()
+            pings = " ".join(mention(uid, name or str(uid)) for uid, name in names)
+            if pings:
+                text += "\n" + pings
+            try:
+                async with self.limiter:
+                    await self.bot.send_message(
+                        self.group_id,
+                        text,
+                        message_thread_id=thread.topic_id,  # None: the topic is being made, the general chat
+                    )
+            except TelegramAPIError as exc:
+                log.warning("relay urgent mark: %s", type(exc).__name__)
             return
+        for person in ([target] if target is not None else []) + [d for d in duty[:5] if d != target]:
+            locale = await notify.recipient_locale(app.db, person, self.i18n.default_locale)
+            text = await self._header_text(thread, locale, urgent=True)
+            try:
+                sent = await self.bot.send_message(person, text)
+            except TelegramAPIError as exc:
+                log.warning("relay urgent mark: %s", type(exc).__name__)
+                continue
+            if person == target:  # her message replies to it: it reads as hers
+                async with app.db() as session:
+                    await relay.record_header(
+                        session,
+                        conversation_id=thread.id,
+                        user_id=thread.user_id,
+                        curator_id=person,
+                        message_id=sent.message_id,
+                        now=app.now(),
+                    )
+
+    async def _header_for(self, thread: Thread, chat_id: int) -> int | None:
+        """No-group mode: her header in this person's chat, sent once there; her messages reply to it."""
+        app = self.context
+        async with app.db() as session:
+            found = await relay.header_in(session, conversation_id=thread.id, chat_id=chat_id)
+        if found is not None:
+            return found
+        locale = await notify.recipient_locale(app.db, chat_id, self.i18n.default_locale)
         try:
-            sent = await self.bot.send_message(target, text)
+            sent = await self.bot.send_message(chat_id, await self._header_text(thread, locale))
         except TelegramAPIError as exc:
             log.warning("relay header: %s", type(exc).__name__)
-            return
+            return None
         async with app.db() as session:
             await relay.record_header(
                 session,
                 conversation_id=thread.id,
                 user_id=thread.user_id,
-                curator_id=target,
+                curator_id=chat_id,
                 message_id=sent.message_id,
                 now=app.now(),
             )
+        return sent.message_id
 
     def _who(self, thread: Thread) -> str:
+        name = escape(thread.first_name) if thread.first_name else f"#{thread.id}"
         if thread.case_code:
-            return "{name} · {code}".format(name=escape(thread.first_name or "?"), code=thread.case_code)
-        return f"#{thread.id}"
+            return f"{name} · {thread.case_code}"
+        return name
 
     async def _after_first_message(self, thread: Thread, target: int | None, message: Message) -> None:
         """Out of hours: the crisis numbers and when a person will answer. In hours: she knows it
@@ -159,12 +214,17 @@ class Relay:
         if target is None:
             await message.answer(
                 gettext(
-                    "I could not reach a person right now: no curator is on duty yet. "
-                    "If it is urgent, press 🆘 — the numbers there answer at once."
+                    "Your message is saved. ✉️ It will reach the team as soon as a person is on duty, "
+                    "and they will answer here. If it is urgent, press 🆘 — the numbers there answer at once."
                 )
             )
         elif relay.in_hours(hours, now):
-            await message.answer(gettext("Sent. ✉️ A person from the team will answer here."))
+            await message.answer(
+                gettext(
+                    "Sent. ✉️ Your message has reached the team. A person will answer here today, "
+                    "usually within {minutes} minutes (until {end})."
+                ).format(minutes=settings.handoff_nudge_minutes, end=hours.end.strftime("%H:%M"))
+            )
         else:
             async with app.db() as session:
                 first = await relay.mark_auto_reply(session, conversation_id=thread.id, now=now)
@@ -208,26 +268,16 @@ class Relay:
         return "\n".join(lines)
 
     async def _curator_for(self, thread: Thread) -> int | None:
-        """No-group mode: her assigned curator, else the case's, else a curator of her region."""
-        if thread.curator_id is not None:
-            return thread.curator_id
-        from sqlalchemy import or_, select
-
-        from db.models import Role, User
-
+        """No-group mode: her assigned curator, else the first on duty for her region (a curator of
+        her region, else of every region, else staff and admins)."""
         async with self.context.db() as session:
-            found = await session.scalar(
-                select(User.id)
-                .where(
-                    User.role == Role.CURATOR.value,
-                    User.blocked_bot.is_(False),
-                    or_(User.scope_region == thread.region_code, User.scope_region.is_(None)),
-                )
-                .order_by(User.scope_region.is_(None), User.id)
-                .limit(1)
-            )
-            await session.commit()
-        return found
+            if thread.curator_id is not None:
+                assigned = await session.get(User, thread.curator_id)
+                if assigned is not None and not assigned.blocked_bot:
+                    await session.commit()
+                    return thread.curator_id
+            duty = await relay.on_duty(session, region_code=thread.region_code)
+        return duty[0] if duty else None
 
     # ------------------------------------------------------------ the topic
 
@@ -241,6 +291,7 @@ class Relay:
         if not mine:
             return thread  # another update is making it: this message waits in the outbox
         name = (f"{thread.first_name} · {thread.case_code}" if thread.case_code else f"💬 #{thread.id}")[:128]
+        # (no case: a short number only; the header inside says her region)
         try:
             async with self.limiter:
                 topic = await self.bot.create_forum_topic(self.group_id, name)
@@ -323,8 +374,9 @@ class Relay:
                         session, actor_id=actor_id, action="case_card_shown", object_type="case", object_id=case.id
                     )
             await session.commit()
+        lines.insert(0, await self._header_text(thread, locale))
         with self.i18n.context(), self.i18n.use_locale(locale):
-            if not lines:
+            if not lines[1:]:
                 lines.append(gettext("No case yet: this conversation is in the common pool. /assign takes it."))
             if thread.curator_id:
                 lines.append(
@@ -398,16 +450,14 @@ class Relay:
         else:
             task_target = task.target_chat_id
         if task_target is None or (to_group and thread.topic_id is None):
+            # Nobody on duty yet, or her topic is being made: it waits (never dropped) for the sweep.
             async with app.db() as session:
-                await relay.give_back(
-                    session, message_id=task.id, error="no_target", final=task.attempts >= relay.MAX_ATTEMPTS
-                )
+                await relay.give_back(session, message_id=task.id, error="no_target", final=False)
             return False
-        reply = (
-            ReplyParameters(message_id=task.reply_to_target, allow_sending_without_reply=True)
-            if task.reply_to_target
-            else None
-        )
+        reply_to = task.reply_to_target
+        if task.inbound and not to_group and reply_to is None:
+            reply_to = await self._header_for(thread, task_target)  # her message reads as hers
+        reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
         try:
             if to_group:
                 async with self.limiter:

@@ -754,3 +754,20 @@ class AccountingCard(Base):
     protocol: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON, default=None)
     updated_by: Mapped[int | None] = mapped_column(BigInteger, default=None)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class JoinRequest(Base):
+    """Someone with no invitation link asks to take part: a few answers she may skip, for the staff
+    of her region, who turn it into a case (``/newcase`` filled in) or leave it."""
+
+    __tablename__ = "join_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)  # her Telegram id
+    region_code: Mapped[str | None] = mapped_column(String(32), default=None)
+    first_name: Mapped[str | None] = mapped_column(EncryptedText, default=None)
+    release: Mapped[str | None] = mapped_column(String(16), default=None)  # released / soon / later
+    note: Mapped[str | None] = mapped_column(EncryptedText, default=None)
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open / case
+    case_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("cases.id", ondelete="SET NULL"), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

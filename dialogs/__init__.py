@@ -16,6 +16,7 @@ def dialogs_router() -> Router:
     from dialogs.consent.dialog import dialog as consent
     from dialogs.crisis.dialog import dialog as crisis
     from dialogs.human.dialog import dialog as human
+    from dialogs.join.dialog import dialog as join
     from dialogs.meetings.dialog import my_dialog as my_meetings
     from dialogs.meetings.dialog import team_dialog as team_meetings
     from dialogs.menu.dialog import dialog as menu
@@ -46,6 +47,7 @@ def dialogs_router() -> Router:
         team_meetings(),
         my_meetings(),
         human(),
+        join(),
         record_agreement(),
         my_agreements(),
         dispute(),

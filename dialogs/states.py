@@ -58,6 +58,8 @@ class ProgrammeSG(StatesGroup):
     withdrawn = State()
     relatives = State()
     relative = State()
+    confirm_withdraw = State()
+    confirm_withdraw_data = State()
 
 
 class CasesSG(StatesGroup):
@@ -170,3 +172,14 @@ class BroadcastSG(StatesGroup):
     at_time = State()
     confirm = State()
     progress = State()
+
+
+class JoinSG(StatesGroup):
+    """Asking to take part without an invitation link (issue 13)."""
+
+    intro = State()
+    name = State()
+    release = State()
+    note = State()
+    confirm = State()
+    sent = State()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
@@ -14,7 +16,7 @@ from db.models import Role
 from handlers.filters import HasRole
 from handlers.staff import role_name
 
-ADMIN_COMMANDS = ("setrole", "chatid")
+ADMIN_COMMANDS = ("setrole", "setname", "chatid")
 
 
 def admin_router() -> Router:
@@ -44,11 +46,35 @@ def admin_router() -> Router:
         except users.UnknownRegion:
             await message.answer(gettext("There is no region with this code."))
             return
-        await message.answer(
-            gettext("Done: {user} now has the role “{role}”.").format(
-                user=target, role=role_name(role.value if role else None)
-            )
+        text = gettext("Done: {user} now has the role “{role}”.").format(
+            user=target, role=role_name(role.value if role else None)
         )
+        if (
+            role is not None
+            and role.value not in ("woman", "relative")
+            and not await users.display_name(session, target)
+        ):
+            text += "\n" + gettext(
+                "They have no name yet, so participants would see a number: /setname {user} FirstName"
+            ).format(user=target)
+        await message.answer(text)
+
+    @router.message(Command("setname"))
+    async def setname(message: Message, command: CommandObject, session: AsyncSession, profile: Profile) -> None:
+        """The first name participants and the team see for a team member (editable at any time)."""
+        target, _, name = (command.args or "").strip().partition(" ")
+        if not target.isdigit() or not name.strip():
+            await message.answer(gettext("Usage: /setname TELEGRAM_ID FirstName"))
+            return
+        try:
+            clean = await users.set_display_name(session, actor=profile, target_id=int(target), name=name)
+        except users.BadName:
+            await message.answer(gettext("Please send a first name in letters, up to 40 characters."))
+            return
+        except users.NotAllowed:
+            await message.answer(gettext("This person is not in the programme team."))
+            return
+        await message.answer(gettext("Done: {user} is now shown as {name}.").format(user=target, name=escape(clean)))
 
     @router.message(Command("chatid"))
     async def chatid(message: Message) -> None:

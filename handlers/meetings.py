@@ -19,7 +19,7 @@ from bot import notify
 from bot.context import AppContext
 from bot.reminder_worker import Drop, Outgoing
 from bot.services import cases, meetings
-from bot.services.formatting import format_when
+from bot.services.formatting import format_left, format_when
 from bot.services.meetings import MeetingView
 from db.models import MeetingKind, Participant
 from dialogs.common.labels import label
@@ -132,10 +132,14 @@ def reminder_renderer(app: AppContext, i18n: I18n):  # type: ignore[no-untyped-d
                 if view.kind == MeetingKind.GENERAL
                 else gettext("your meeting with the facilitator")
             )
-            hours = max(1, round((view.starts_at - app.now()).total_seconds() / 3600))
-            soon = (gettext("Tomorrow is {what}.") if hours > 12 else gettext("In {hours} h: {what}.")).format(
-                what=what, hours=hours
-            )
+            now = app.now()
+            left = view.starts_at - now
+            local_day = view.starts_at.astimezone(ZoneInfo(zone)).date()
+            if local_day == now.astimezone(ZoneInfo(zone)).date() + timedelta(days=1) and left > timedelta(hours=12):
+                soon = gettext("Tomorrow is {what}.").format(what=what)
+            else:  # the real time left, in words: «Через 2 минуты», «Через 3 часа»
+                words = format_left(left, locale)
+                soon = gettext("{left}: {what}.").format(left=words[:1].upper() + words[1:], what=what)
             text = "🔔 " + soon + "\n\n" + describe(view, locale, zone) + "\n\n" + gettext("Will you come?")
             return Outgoing(text, attendance_keyboard(view.id))
 

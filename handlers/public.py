@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from html import escape
 
 from aiogram import Bot, F, Router
 from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter, Command, CommandObject, CommandStart
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notify
 from bot.context import AppContext
-from bot.services import audit, invitations, start_payload, users
+from bot.services import audit, invitations, programme, start_payload, users
 from bot.services.start_payload import InviteLink, RegionLink, Unknown
 from bot.services.users import Profile
 from dialogs.common.hide import hide_chat
@@ -73,13 +74,24 @@ async def _open_invitation(
     if joined.again:
         await dialog_manager.start(ProgrammeSG.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
         return
-    await message.answer(
-        gettext(
+    woman = None
+    if joined.kind != "woman":
+        async with app.db() as session:
+            woman = await programme.woman_of(session, case_id=joined.case_id)
+            await session.commit()
+    if woman:
+        hello = gettext(
+            "Hello! 👋 You have been invited: {name} would like you to come to a family meeting. "
+            "It is part of a restorative programme for her and the people close to her. First, a few "
+            "short screens about it. Read them calmly: you decide everything yourself, and you can stop "
+            "at any moment."
+        ).format(name=escape(woman))
+    else:
+        hello = gettext(
             "Hello! 👋 You have been invited to a restorative programme. First, a few short screens about it. "
             "Read them calmly: you decide everything yourself, and you can stop at any moment."
-        ),
-        reply_markup=reply_keyboard(),
-    )
+        )
+    await message.answer(hello, reply_markup=reply_keyboard())
     await dialog_manager.start(
         ConsentSG.purpose,
         data={"participant_id": joined.participant_id},

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n, gettext
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
 from bot.i18n import N_
-from bot.services import audit, users
+from bot.services import audit, join, users
 from bot.services.users import Profile
 from db.models import Role
 from dialogs.states import InviteSG, NewCaseSG
@@ -59,6 +59,29 @@ def staff_router() -> Router:
     @router.message(Command("invite"))
     async def invite(message: Message, dialog_manager: DialogManager) -> None:
         await dialog_manager.start(InviteSG.role, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+
+    @router.callback_query(F.data.startswith("jq:"), HasRole(Role.STAFF, Role.ADMIN))
+    async def join_request_to_case(
+        callback: CallbackQuery, dialog_manager: DialogManager, profile: Profile, app: AppContext
+    ) -> None:
+        """A request to take part becomes a case: /newcase, filled in with what she said."""
+        raw = (callback.data or "").removeprefix("jq:")
+        try:
+            async with app.db() as session:
+                request = await join.open_for_staff(session, actor=profile, request_id=int(raw) if raw.isdigit() else 0)
+        except join.Refused:
+            await callback.answer(gettext("This request is not for your region, or it is gone."), show_alert=True)
+            return
+        if request.state != "open":
+            await callback.answer(gettext("This request has already been turned into a case."), show_alert=True)
+            return
+        await callback.answer()
+        await dialog_manager.start(
+            NewCaseSG.first_name,
+            data={"join_request": request.id, "first_name": request.first_name or "", "region": request.region_code},
+            mode=StartMode.RESET_STACK,
+            show_mode=ShowMode.SEND,
+        )
 
     @router.message(Command("newcase"))
     async def new_case(message: Message, dialog_manager: DialogManager) -> None:

@@ -9,22 +9,35 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import I18n, gettext
 from aiogram_dialog import DialogManager, ShowMode, StartMode
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
 from bot.digest import render_overdue
-from bot.services import cases, programme
+from bot.services import cases, programme, users
 from bot.services.formatting import format_datetime
 from bot.services.users import TEAM_ROLES, Profile
 from dialogs.states import CaseSG, CasesSG
 from handlers.filters import HasRole
 
-TEAM_COMMANDS = ("cases", "case", "overdue", "questions", "answered")
+TEAM_COMMANDS = ("cases", "case", "overdue", "questions", "answered", "myname")
 QUESTION_PREVIEW = 600
 
 
 def team_router() -> Router:
     router = Router(name="team")
     router.message.filter(HasRole(*TEAM_ROLES))
+
+    @router.message(Command("myname"))
+    async def myname(message: Message, command: CommandObject, session: AsyncSession, profile: Profile) -> None:
+        """A team member edits the first name participants see for her."""
+        try:
+            clean = await users.set_display_name(
+                session, actor=profile, target_id=profile.user_id, name=command.args or ""
+            )
+        except (users.BadName, users.NotAllowed):
+            await message.answer(gettext("Usage: /myname FirstName (letters, up to 40 characters)"))
+            return
+        await message.answer(gettext("Done: participants now see you as {name}.").format(name=escape(clean)))
 
     @router.message(Command("cases"))
     async def list_cases(message: Message, dialog_manager: DialogManager) -> None:

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from aiogram import F, Router
 from aiogram.fsm.state import State
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext
-from aiogram_dialog import DialogManager
+from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.relay import Relay
-from bot.services import audit
+from bot.services import audit, programme
 from bot.services.users import TEAM_ROLES, Profile
+from dialogs.states import HumanSG, JoinSG
 from handlers.admin import ADMIN_COMMANDS
 from handlers.common import open_crisis, show_again_or_menu, show_menu
 from handlers.filters import CrisisWords, NotADialogButton, NothingListens
@@ -23,6 +24,26 @@ from handlers.handoff import InOpenConversation
 from handlers.staff import STAFF_COMMANDS
 from handlers.surveys import SURVEY_COMMANDS
 from handlers.team import TEAM_COMMANDS
+
+WAYS_ON = ("ux:back", "ux:human", "ux:join", "ux:menu")
+
+
+async def _ways_on(session: AsyncSession, profile: Profile) -> InlineKeyboardMarkup:
+    """One message answers an unexpected input (Telegram allows about one a second in a chat): its
+    buttons lead back to her screen, to a person, to joining the programme (if she is in none), to the menu."""
+    rows = [[InlineKeyboardButton(text=gettext("💬 Write to a person"), callback_data="ux:human")]]
+    if profile.role not in TEAM_ROLES and not await programme.has_programme(session, user_id=profile.user_id):
+        rows.append(
+            [InlineKeyboardButton(text=gettext("🤝 I want to take part in the programme"), callback_data="ux:join")]
+        )
+    await session.commit()
+    rows.append(
+        [
+            InlineKeyboardButton(text=gettext("◀ Back to the screen"), callback_data="ux:back"),
+            InlineKeyboardButton(text=gettext("☰ Menu"), callback_data="ux:menu"),
+        ]
+    )
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def unexpected_router(input_states: frozenset[State]) -> Router:
@@ -43,17 +64,15 @@ def unexpected_router(input_states: frozenset[State]) -> Router:
         await open_crisis(dialog_manager)
 
     @router.message(NothingListens(input_states), F.text.startswith("/"))
-    async def unknown_command(
-        message: Message, session: AsyncSession, profile: Profile, dialog_manager: DialogManager
-    ) -> None:
+    async def unknown_command(message: Message, session: AsyncSession, profile: Profile) -> None:
         name = (message.text or "/").split()[0][1:].split("@", 1)[0].lower()
         if name in STAFF_COMMANDS or name in ADMIN_COMMANDS or name in TEAM_COMMANDS or name in SURVEY_COMMANDS:
             audit.record(session, actor_id=profile.user_id, action="denied", object_type="command", object_id=name)
             await session.commit()
-            await message.answer(gettext("This command is only for the programme team. The menu is below."))
+            text = gettext("This command is only for the programme team.")
         else:
-            await message.answer(gettext("I do not know this command. Here is what I can do: /help"))
-        await show_again_or_menu(dialog_manager)
+            text = gettext("I do not know this command. Here is what I can do: /help")
+        await message.answer(text, reply_markup=await _ways_on(session, profile))
 
     @router.message(NothingListens(input_states), InOpenConversation())
     async def to_her_curator(message: Message, relay: Relay) -> None:
@@ -61,23 +80,39 @@ def unexpected_router(input_states: frozenset[State]) -> Router:
         await relay.from_participant(message)
 
     @router.message(NothingListens(input_states), F.text)
-    async def free_text(message: Message, dialog_manager: DialogManager) -> None:
+    async def free_text(message: Message, session: AsyncSession, profile: Profile) -> None:
+        """A question typed on a screen of buttons: one kind answer, and a person within one tap."""
         await message.answer(
             gettext(
-                "Thank you for writing. I understand buttons best, so please tap one below. "
+                "Thank you for writing. 🌿 I understand buttons best, so I cannot answer this myself, "
+                "but a person from the team can: tap «💬 Write to a person» and write it there. "
                 "If something is urgent, press 🆘."
-            )
+            ),
+            reply_markup=await _ways_on(session, profile),
         )
-        await show_again_or_menu(dialog_manager)
 
     @router.message(NothingListens(input_states))
-    async def anything_else(message: Message, dialog_manager: DialogManager) -> None:
+    async def anything_else(message: Message, session: AsyncSession, profile: Profile) -> None:
         await message.answer(
             gettext(
-                "I cannot open photos, stickers, voice messages or files here. Please tap one of the buttons below."
-            )
+                "I cannot open photos, stickers, voice messages or files here. Please tap one of the buttons "
+                "below. To send it to a person, tap «💬 Write to a person» first."
+            ),
+            reply_markup=await _ways_on(session, profile),
         )
-        await show_again_or_menu(dialog_manager)
+
+    @router.callback_query(F.data.in_(WAYS_ON))
+    async def way_on(callback: CallbackQuery, dialog_manager: DialogManager) -> None:
+        """The buttons under those answers: back to her screen, a person, joining, the menu."""
+        await callback.answer()
+        if callback.data == "ux:back":
+            await show_again_or_menu(dialog_manager)
+        elif callback.data == "ux:human":
+            await dialog_manager.start(HumanSG.chat, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+        elif callback.data == "ux:join":
+            await dialog_manager.start(JoinSG.intro, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+        else:
+            await show_menu(dialog_manager)
 
     @router.callback_query(NotADialogButton())
     async def foreign_button(callback: CallbackQuery, dialog_manager: DialogManager) -> None:

@@ -75,7 +75,16 @@ async def test_sync_updates_archives_and_expires(session: AsyncSession, tmp_path
         _region(
             "federal",
             [],
-            crisis=[{"key": "emergency", "title": _texts("112"), "description": _texts("d"), "phone": "112"}],
+            crisis=[
+                {
+                    "key": "emergency",
+                    "title": _texts("112"),
+                    "description": _texts("d"),
+                    "phone": "112",
+                    "source": "https://example.org/112",
+                    "checked": date(2026, 12, 3),
+                }
+            ],
         ),
     )
     _write(
@@ -100,8 +109,29 @@ async def test_region_first_then_federal(session: AsyncSession) -> None:
     crisis = await catalog.crisis_contacts(session, "altai_krai", "ru", date(2026, 11, 26))
     phones = [c.phone for c in crisis]
     assert phones[0] == "8-800-201-47-17"
-    assert phones[-1] == "112"
+    everywhere = ["112", "8-800-7000-600", "8-800-2000-122"]
+    assert phones[-3:] == everywhere  # the free lines for all of Russia come after her region's
     only_federal = await catalog.crisis_contacts(session, None, "en", date(2026, 11, 26))
-    assert [c.phone for c in only_federal] == ["112"]
+    assert [c.phone for c in only_federal] == everywhere
     regions = await catalog.regions(session)
     assert "federal" not in [r.code for r in regions]
+
+
+def test_every_nationwide_number_names_its_source_and_the_date_checked() -> None:
+    federal = catalog.parse_region_file(REGIONS / "_federal.yaml")
+    phones = {e.phone for e in federal.entries if e.kind == "crisis" and e.phone}
+    assert {"112", "8-800-7000-600", "8-800-2000-122"} <= phones
+    raw = yaml.safe_load((REGIONS / "_federal.yaml").read_text(encoding="utf-8"))
+    for item in raw["crisis"]:
+        assert "http" in item["source"] and isinstance(item["checked"], date), item["key"]
+
+
+def test_a_nationwide_number_without_a_source_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "_federal.yaml").write_text(
+        "code: federal\nname: {ru: Россия, en: Russia}\ntimezone: Europe/Moscow\ncrisis:\n"
+        "  - key: line\n    title: {ru: Линия, en: Line}\n    description: {ru: Звоните, en: Call}\n"
+        "    phone: '8-800-000-00-00'\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(catalog.CatalogError, match="source"):
+        catalog.parse_region_file(tmp_path / "_federal.yaml")

@@ -203,6 +203,37 @@ async def test_open_for_without_a_case_takes_the_region_of_her_users_row(session
     assert nowhere.region_code is None
 
 
+async def test_open_for_without_a_chosen_region_takes_the_default_one(session: AsyncSession) -> None:
+    await ensure_regions(session)
+    p = await person(session, None, region=None)
+    thread = await relay.open_for(session, user_id=p.user_id, now=NOW, default_region=REGION_A)
+    assert thread.region_code == REGION_A  # the region her screens show, never "none"
+    chooser = await person(session, None, region=REGION_B)
+    chosen = await relay.open_for(session, user_id=chooser.user_id, now=NOW, default_region=REGION_A)
+    assert chosen.region_code == REGION_B
+
+
+async def test_on_duty_her_regions_curators_then_its_staff(session: AsyncSession) -> None:
+    await ensure_regions(session)
+    code = f"zz13_{new_id()}"
+    session.add(Region(code=code, name={"ru": "Нигде", "en": "Nowhere"}, timezone=ZONE_A, position=990))
+    await session.commit()
+    staff = await person(session, Role.STAFF, scope=code)
+    assert await relay.on_duty(session, region_code=code) == [staff.user_id]  # no curator of hers: her staff
+    curator = await person(session, Role.CURATOR, scope=code)
+    assert (await relay.on_duty(session, region_code=code))[0] == curator.user_id
+    blocked = await session.get(User, curator.user_id)
+    blocked.blocked_bot = True
+    await session.commit()
+    assert await relay.on_duty(session, region_code=code) == [staff.user_id]
+    everywhere = await person(session, Role.CURATOR, scope=None)
+    other = f"zz13_{new_id()}"  # a region with no team of its own: those who work for every region
+    session.add(Region(code=other, name={"ru": "Где-то", "en": "Elsewhere"}, timezone=ZONE_A, position=990))
+    await session.commit()
+    found = await relay.on_duty(session, region_code=other)
+    assert everywhere.user_id in found and staff.user_id not in found
+
+
 async def test_open_for_reopens_a_closed_conversation(session: AsyncSession) -> None:
     t = await with_case(session)
     thread = await relay.open_for(session, user_id=t.woman, now=NOW)

@@ -90,6 +90,11 @@ def _entry(raw: Any, kind: MeasureKind, where: str) -> Entry:
     valid_until = raw.get("valid_until")
     if valid_until is not None and not isinstance(valid_until, date):
         raise CatalogError(f"{where}.valid_until: expected a date like 2027-12-31")
+    source, checked = raw.get("source"), raw.get("checked")
+    if source is not None and not (isinstance(source, str) and source.strip()):
+        raise CatalogError(f"{where}.source: expected the public page or seed the entry was checked against")
+    if checked is not None and not isinstance(checked, date):
+        raise CatalogError(f"{where}.checked: expected the date it was checked, like 2026-12-03")
     address = raw.get("address")
     return Entry(
         key=key,
@@ -124,6 +129,11 @@ def parse_region_file(path: Path) -> RegionFile:
         if not isinstance(items, list):
             raise CatalogError(f"{path.name}.{section}: expected a list")
         entries.extend(_entry(item, kind, f"{path.name}.{section}[{i}]") for i, item in enumerate(items))
+    if code == FEDERAL:
+        # Numbers everyone sees: no number without the public source it was checked against, and when.
+        for i, item in enumerate(raw.get("crisis") or []):
+            if isinstance(item, dict) and item.get("phone") and not (item.get("source") and item.get("checked")):
+                raise CatalogError(f"{path.name}.crisis[{i}]: a number needs its source and the date checked")
     keys = [e.key for e in entries]
     if len(keys) != len(set(keys)):
         raise CatalogError(f"{path.name}: a key is used twice")

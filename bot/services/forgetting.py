@@ -49,6 +49,7 @@ PLAN: dict[tuple[str, str], Fate] = {
     ("invitations", "used_by"): Fate.DELETE,
     ("conversations", "user_id"): Fate.DELETE,  # relay.forget: with its history and topic
     ("recent_messages", "chat_id"): Fate.DELETE,
+    ("join_requests", "user_id"): Fate.DELETE,  # her request to take part
     ("audit_log", "actor_id"): Fate.PSEUDONYM,
     ("consent_events", "user_id"): Fate.PSEUDONYM,
     ("stage_moves", "actor_id"): Fate.PSEUDONYM,

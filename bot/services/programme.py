@@ -89,6 +89,7 @@ class MyProgramme:
     data_consent: str | None
     participation_consent: str | None
     relatives: tuple[RelativeLine, ...]  # only for the woman herself
+    woman_name: str | None = None  # only for a relative: the first name of the woman whose programme it is
 
 
 async def _mine(session: AsyncSession, user_id: int, participant_id: int, attempted: str) -> tuple[Participant, Case]:
@@ -248,6 +249,16 @@ async def has_programme(session: AsyncSession, *, user_id: int) -> bool:
     return found is not None
 
 
+async def woman_of(session: AsyncSession, *, case_id: int) -> str | None:
+    """The first name of the woman of a case, as the team wrote it (what her relatives are told)."""
+    return await session.scalar(
+        select(Participant.first_name)
+        .where(Participant.case_id == case_id, Participant.kind == ParticipantKind.WOMAN.value)
+        .order_by(Participant.id)
+        .limit(1)
+    )
+
+
 async def my_programmes(session: AsyncSession, *, user_id: int) -> list[MyProgramme]:
     """Her own places in cases (normally one), with what she may see of them."""
     mine = (
@@ -273,6 +284,9 @@ async def my_programmes(session: AsyncSession, *, user_id: int) -> list[MyProgra
                 for o in others
             )
         state = await latest_decisions(session, [participant.id])
+        woman_name = None
+        if participant.kind != ParticipantKind.WOMAN.value:
+            woman_name = await woman_of(session, case_id=case.id)
         result.append(
             MyProgramme(
                 participant_id=participant.id,
@@ -284,6 +298,7 @@ async def my_programmes(session: AsyncSession, *, user_id: int) -> list[MyProgra
                 data_consent=state.get((participant.id, ConsentPurpose.DATA.value)),
                 participation_consent=state.get((participant.id, ConsentPurpose.PARTICIPATION.value)),
                 relatives=relatives,
+                woman_name=woman_name,
             )
         )
     await session.commit()
@@ -294,7 +309,8 @@ async def _first_name(session: AsyncSession, user_id: int | None) -> str | None:
     if user_id is None:
         return None
     person = await session.get(User, user_id)
-    return person.display_name if person else None
+    # Appointed but not named yet: "" (she reads "appointed"), never "not appointed yet".
+    return (person.display_name or "") if person else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -84,9 +84,10 @@ async def _thread(session: AsyncSession, conversation: Conversation, *, reopened
     )
 
 
-async def open_for(session: AsyncSession, *, user_id: int, now: datetime) -> Thread:
+async def open_for(session: AsyncSession, *, user_id: int, now: datetime, default_region: str | None = None) -> Thread:
     """Her conversation, created on her first hand-off (once, even when two arrive together) or
-    reopened; it follows her case: its curator, its region."""
+    reopened; it follows her case (its curator, its region), else the region she sees: her own
+    choice, else the service's default (``DEFAULT_REGION``)."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     await session.execute(
         insert(Conversation)
@@ -121,9 +122,10 @@ async def open_for(session: AsyncSession, *, user_id: int, now: datetime) -> Thr
         conversation.region_code = case.region_code
         if conversation.curator_id is None:
             conversation.curator_id = case.curator_id
-    elif conversation.region_code is None:
+    else:
         person = await session.get(User, user_id)
-        conversation.region_code = person.region if person else None
+        chosen = person.region if person else None
+        conversation.region_code = chosen or conversation.region_code or default_region
     conversation.updated_at = now
     thread = await _thread(session, conversation, reopened=reopened)
     await session.commit()
@@ -312,6 +314,54 @@ async def record_header(
         )
     )
     await session.commit()
+
+
+async def header_in(session: AsyncSession, *, conversation_id: int, chat_id: int) -> int | None:
+    """No-group mode: the id of her latest header in this person's chat (her messages reply to it)."""
+    found = await session.scalar(
+        select(RelayMessage.target_message_id)
+        .where(
+            RelayMessage.conversation_id == conversation_id,
+            RelayMessage.kind == "header",
+            RelayMessage.target_chat_id == chat_id,
+        )
+        .order_by(RelayMessage.id.desc())
+        .limit(1)
+    )
+    await session.commit()
+    return found
+
+
+async def on_duty(session: AsyncSession, *, region_code: str | None) -> list[int]:
+    """Who answers her, in order of tiers: the curators of her region, else its staff and admins,
+    else the curators who work for every region, else the staff and admins who do."""
+    found: list[int] = []
+    tiers = [(Role.CURATOR,), (Role.STAFF, Role.ADMIN)]
+    scopes = ([region_code] if region_code is not None else []) + [None]
+    for scope in scopes:
+        for roles in tiers:
+            rows = await session.scalars(
+                select(User.id)
+                .where(
+                    User.role.in_([r.value for r in roles]),
+                    User.blocked_bot.is_(False),
+                    User.scope_region.is_(None) if scope is None else User.scope_region == scope,
+                )
+                .order_by(User.id)
+            )
+            found = list(rows.all())
+            if found:
+                await session.commit()
+                return found
+    await session.commit()
+    return found
+
+
+async def region_title(session: AsyncSession, *, region_code: str | None, locale: str) -> str | None:
+    region = await session.get(Region, region_code) if region_code else None
+    title = (region.name.get(locale) or next(iter(region.name.values()), None)) if region else None
+    await session.commit()
+    return title
 
 
 async def claim(

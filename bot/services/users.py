@@ -249,3 +249,26 @@ async def display_name(session: AsyncSession, user_id: int) -> str | None:
     name = user.display_name if user else None
     await session.commit()
     return name
+
+
+class BadName(ValueError):
+    pass
+
+
+async def set_display_name(session: AsyncSession, *, actor: Profile, target_id: int, name: str) -> str:
+    """The first name participants see for a team member: an admin sets anyone's, a team member her
+    own. One line of letters (spaces, hyphens, apostrophes), up to 40 characters."""
+    clean = " ".join((name or "").split())
+    if not clean or len(clean) > 40 or not all(ch.isalpha() or ch in " -'’." for ch in clean):
+        raise BadName(name)
+    user = await session.get(User, target_id)
+    allowed = actor.role == Role.ADMIN or (target_id == actor.user_id and actor.role in TEAM_ROLES)
+    if user is None or not allowed or user.role not in {r.value for r in TEAM_ROLES}:
+        await audit.denied(
+            session, actor_id=actor.user_id, object_type="user", object_id=target_id, attempted="set_name"
+        )
+        raise NotAllowed("set_name")
+    user.display_name = clean
+    audit.record(session, actor_id=actor.user_id, action="display_name_set", object_type="user", object_id=target_id)
+    await session.commit()
+    return clean

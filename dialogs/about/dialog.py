@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from aiogram_dialog import Dialog, Window
+from typing import Any
+
+from aiogram import F
+from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.kbd import Back, Next, Row, Start
 
+from bot.services import users
+from db.models import Role
+from dialogs.common.getters import reading, user_id_of
 from dialogs.common.widgets import Tr, crisis_button, menu_button
 from dialogs.states import AboutSG, SupportSG
 
 _BACK = Tr("◀ Back")
+
+
+async def about_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    """A relative reads the programme explained to a relative, never to someone released."""
+    async with reading(dialog_manager) as session:
+        profile = await users.get_profile(session, user_id_of(dialog_manager))
+    return {"relative": bool(profile and profile.role == Role.RELATIVE)}
+
+
 _NEXT = Tr("Next ▶")
 
 
@@ -18,14 +33,25 @@ def dialog() -> Dialog:
         Window(
             Tr(
                 "<b>What is a restorative programme</b>\n\n"
+                "It is a calm, respectful conversation in a family where a woman has come back home: "
+                "she, you and the other people close to her. Together you can talk about what matters: "
+                "how to live together again, how to be with the children, how to rebuild trust.\n\n"
+                "The conversation is led by a trained facilitator from a state social services centre. "
+                "You meet this person beforehand and decide whether you are ready to talk with them.",
+                when=F["relative"],
+            ),
+            Tr(
+                "<b>What is a restorative programme</b>\n\n"
                 "It is a calm, respectful conversation between you and the people close to you. "
                 "Together you can talk about what matters to you: how to live after release, "
                 "how to be with your children, how to rebuild trust.\n\n"
                 "The conversation is led by a trained facilitator from a state social services centre. "
-                "You meet this person beforehand and decide whether you are ready to talk with them."
+                "You meet this person beforehand and decide whether you are ready to talk with them.",
+                when=~F["relative"],
             ),
             Row(menu_button(), Next(_NEXT)),
             crisis_button(),
+            getter=about_getter,
             state=AboutSG.intro,
         ),
         Window(
@@ -69,10 +95,11 @@ def dialog() -> Dialog:
         Window(
             Tr(
                 "<b>Who will see what I write?</b>\n\n"
-                "• Only the people who work on your programme: your curator and your facilitator. Nobody else.\n"
+                "• What you write to a person is read by the team of your region: the family curators "
+                "and the programme staff. Not the other participants, not your family.\n"
                 "• We never ask about your sentence or what happened before.\n"
-                "• We do not keep your name or your phone number, only what the bot needs to work: "
-                "your language, your region and the choices you make here.\n"
+                "• We do not keep your phone number or your surname. If you join a programme, the team "
+                "writes down your first name.\n"
                 "• You can delete all of it at any time: /privacy."
             ),
             Row(Back(_BACK), menu_button()),

@@ -186,7 +186,15 @@ async def card_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
     view = await _view(dialog_manager)
     locale = locale_of(dialog_manager)
     if view is None:
-        return {"gone": True, "ok": False, "can_move": False, "closed": False, "can_close": False, "no_protocol": False}
+        return {
+            "gone": True,
+            "ok": False,
+            "can_move": False,
+            "can_agree": False,
+            "closed": False,
+            "can_close": False,
+            "no_protocol": False,
+        }
     async with reading(dialog_manager) as session:
         region = await catalog.region(session, view.region_code)
         no_protocol = view.can_move_stage and await accounting.protocol_missing(session, case_id=view.id)
@@ -212,6 +220,8 @@ async def card_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         "result": escape(accounting.words("result", view.result, locale) or "—"),
         "can_close": view.can_move_stage,
         "no_protocol": no_protocol,
+        # An agreement is made at the general meeting (stage 3) and kept afterwards: not before.
+        "can_agree": view.can_move_stage and view.stage >= AGREEMENT_FROM_STAGE,
     }
 
 
@@ -348,7 +358,10 @@ async def ask_woman_about_relatives(manager: DialogManager, woman_user_id: int) 
             "Open 📋 My programme to answer when you are ready."
         )
 
-    markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="📋", callback_data=OPEN_PROGRAMME)]])
+    def markup() -> InlineKeyboardMarkup:  # in her language: a button with words
+        label = gettext("📋 My programme")
+        return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=OPEN_PROGRAMME)]])
+
     await tell_team(manager, [woman_user_id], render, reply_markup=markup)
 
 
@@ -400,8 +413,15 @@ async def on_meetings(callback: CallbackQuery, _button: Button, manager: DialogM
     await manager.start(TeamMeetingsSG.list, data={"case_id": _case_id(manager)})
 
 
+AGREEMENT_FROM_STAGE = 3  # the general meeting, where the agreement is reached (DOMAIN.md)
+
+
 async def on_agreement(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
     from dialogs.states import AgreementSG
+
+    if int(manager.dialog_data.get("stage") or 0) < AGREEMENT_FROM_STAGE:
+        await callback.answer(gettext("An agreement is made at the general meeting: stage 3."), show_alert=True)
+        return
 
     await manager.start(AgreementSG.items, data={"case_id": _case_id(manager)})
 
@@ -452,7 +472,7 @@ def card_dialog() -> Dialog:
             SwitchTo(Tr("👥 People and invitations"), id="people", state=CaseSG.people, when=F["ok"]),
             SwitchTo(Tr("➡️ Move to another stage"), id="stage", state=CaseSG.stage_pick, when=F["can_move"]),
             Button(Tr("🗓 Meetings"), id="meetings", on_click=on_meetings, when=F["ok"]),
-            Button(Tr("📝 Agreement"), id="agreement", on_click=on_agreement, when=F["can_move"]),
+            Button(Tr("📝 Agreement"), id="agreement", on_click=on_agreement, when=F["can_agree"]),
             SwitchTo(Tr("📜 History"), id="history", state=CaseSG.history, when=F["ok"]),
             SwitchTo(Tr("🗂 Accounting card"), id="acc", state=CaseSG.card_fields, when=F["ok"]),
             SwitchTo(Tr("📝 Meeting protocol"), id="proto", state=CaseSG.protocol, when=F["can_move"]),
@@ -535,6 +555,19 @@ def card_dialog() -> Dialog:
 # ------------------------------------------------------------------ registering a case
 
 
+async def on_new_case_start(start_data: Any, manager: DialogManager) -> None:
+    """From a request to take part: her first name (and region) already filled in."""
+    data = start_data if isinstance(start_data, dict) else {}
+    if not data.get("join_request"):
+        return
+    manager.dialog_data["join_request"] = int(data["join_request"])
+    if data.get("region"):
+        manager.dialog_data["request_region"] = str(data["region"])
+    if data.get("first_name"):
+        manager.dialog_data["first_name"] = str(data["first_name"])
+        await _after_name(manager, None)
+
+
 async def on_first_name(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
     manager.show_mode = ShowMode.SEND
     try:
@@ -542,10 +575,20 @@ async def on_first_name(message: Message, _widget: MessageInput, manager: Dialog
     except cases.Invalid:
         await message.answer(gettext("Please send only her first name, in letters, up to 40 characters."))
         return
+    await _after_name(manager, message)
+
+
+async def _after_name(manager: DialogManager, message: Message | None) -> None:
     actor = await fresh_profile(manager)
+    wanted = manager.dialog_data.get("request_region")
+    if actor.role == Role.ADMIN and wanted:
+        manager.dialog_data["region"] = wanted
+        await manager.switch_to(NewCaseSG.release_date)
+        return
     if actor.role == Role.STAFF:
         if not actor.scope_region:
-            await message.answer(gettext("Your region is not set. Ask an admin to set it."))
+            if message is not None:
+                await message.answer(gettext("Your region is not set. Ask an admin to set it."))
             await manager.done()
             return
         manager.dialog_data["region"] = actor.scope_region
@@ -683,9 +726,36 @@ async def on_create(callback: CallbackQuery, _button: Button, manager: DialogMan
             link=invitations.link(username, registered.woman_token),
         )
     )
+    request_id = data.get("join_request")
+    if request_id:
+        await _answer_join_request(manager, int(request_id), registered.case_id, actor.user_id, registered.woman_token)
     await manager.start(
         CaseSG.card, data={"case_id": registered.case_id}, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND
     )
+
+
+async def _answer_join_request(
+    manager: DialogManager, request_id: int, case_id: int, actor_id: int, token: str
+) -> None:
+    """She asked to take part: her invitation reaches her in the bot."""
+    from bot.services import join
+    from dialogs.common.team import tell_team
+
+    app = _app(manager)
+    async with app.db() as session:
+        woman = await join.mark_case(session, request_id=request_id, case_id=case_id, actor_id=actor_id, now=app.now())
+    if woman is None:
+        return
+    username = (await manager.middleware_data["bot"].me()).username
+    link = invitations.link(username, token)
+
+    def render() -> str:
+        return gettext(
+            "🌱 Good news: the team has opened a place in the programme for you. Open this invitation to read "
+            "about it calmly and decide for yourself (it works once, for {days} days):\n{link}"
+        ).format(days=app.settings.invite_ttl_days, link=link)
+
+    await tell_team(manager, [woman], render)
 
 
 def new_case_dialog() -> Dialog:
@@ -767,6 +837,7 @@ def new_case_dialog() -> Dialog:
             getter=confirm_getter,
             state=NewCaseSG.confirm,
         ),
+        on_start=on_new_case_start,
     )
 
 

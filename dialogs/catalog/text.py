@@ -109,7 +109,12 @@ def _value(field: str, value: Any, locale: str) -> str:
 def _block(change: Change, locale: str, zone: str) -> str:
     before, after = change.before or {}, change.after or {}
     title = _value("title", after.get("title") or before.get("title"), locale)
-    who = escape(change.actor_name) if change.actor_name else str(change.actor_id or "—")
+    if change.actor_name:
+        who = escape(change.actor_name)
+    elif change.actor_id is not None:  # a team member not named yet: /setname gives a name
+        who = gettext("a team member without a name")
+    else:
+        who = "—"
     lines = [
         "<b>{when}</b> · {action} · {who}".format(
             when=format_datetime(change.at, locale, zone, fmt="short"),

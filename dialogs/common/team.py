@@ -19,7 +19,7 @@ async def tell_team(
     recipients: Iterable[int],
     render: Callable[[], str],
     *,
-    reply_markup: InlineKeyboardMarkup | None = None,
+    reply_markup: InlineKeyboardMarkup | Callable[[], InlineKeyboardMarkup] | None = None,
 ) -> None:
     app: AppContext = manager.middleware_data["app"]
     bot: Bot = manager.middleware_data["bot"]

@@ -6,8 +6,10 @@ decision is stored with the SHA-256 of exactly the texts she was shown, in her l
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
+from aiogram import F
 from aiogram.types import CallbackQuery, ContentType, Message
 from aiogram.utils.i18n import I18n, gettext
 from aiogram_dialog import Dialog, DialogManager, ShowMode, StartMode, Window
@@ -31,6 +33,13 @@ PURPOSE = N_(
     "Nobody is judged here. The aim is an agreement that you make yourselves: how to live on, "
     "how to support each other, what to do about the children, the home, the work."
 )
+PURPOSE_RELATIVE = N_(
+    "<b>Why you are invited</b>\n\n"
+    "{name} has come back home and is taking part in a restorative programme. She would like you "
+    "to be part of it: a calm, safe conversation in the family, with a trained person beside you.\n\n"
+    "Nobody is judged here. The aim is an agreement you make together: how to live on, how to "
+    "support each other, what to do about the children and the home."
+)
 PRINCIPLES = N_(
     "<b>Four rules of the programme</b>\n\n"
     "🤝 <b>Your free choice.</b> Everything happens only if you agree. You can stop at any moment, "
@@ -51,6 +60,7 @@ NEXT_STEPS = N_(
 WHO_SEES = N_(
     "<b>Who sees what</b>\n\n"
     "• Your curator and your facilitator see your first name, your answers here and your questions.\n"
+    "• What you write to a person is read by the team of your region: the family curators and the staff.\n"
     "• The staff of the programme in your region see the course of the programme, and every look "
     "at your case is recorded.\n"
     "• The other participants do not see your answers or your questions.\n"
@@ -75,9 +85,29 @@ SHOWN = {
 }
 
 
-def version_of(purpose: ConsentPurpose) -> str:
-    """Hash of the exact texts she saw before deciding, in her language."""
-    return programme.text_version(gettext(msgid) for msgid in SHOWN[purpose])
+def version_of(purpose: ConsentPurpose, *, relative: bool = False) -> str:
+    """Hash of the exact texts she saw before deciding, in her language (a relative reads the
+    first screen written for a relative)."""
+    shown = SHOWN[purpose]
+    if relative:
+        shown = (PURPOSE_RELATIVE, *shown[1:])
+    return programme.text_version(gettext(msgid) for msgid in shown)
+
+
+async def purpose_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    """A relative reads why she is invited in words for a relative, with the woman's first name."""
+    from dialogs.common.getters import reading, user_id_of
+
+    async with reading(dialog_manager) as session:
+        mine = await programme.my_programmes(session, user_id=user_id_of(dialog_manager))
+    place = next((m for m in mine if m.participant_id == _participant(dialog_manager)), None)
+    relative = place is not None and place.kind != "woman" and bool(place.woman_name)
+    dialog_manager.dialog_data["relative"] = relative
+    return {"relative": relative, "woman": not relative, "name": escape(place.woman_name or "") if place else ""}
+
+
+def _relative(manager: DialogManager) -> bool:
+    return bool(manager.dialog_data.get("relative"))
 
 
 def _participant(manager: DialogManager) -> int:
@@ -112,7 +142,7 @@ async def _decide(
                 participant_id=_participant(manager),
                 purpose=purpose,
                 decision=decision,
-                version=version_of(purpose),
+                version=version_of(purpose, relative=_relative(manager)),
                 locale=i18n.current_locale,
                 now=app.now(),
             )
@@ -164,7 +194,7 @@ async def on_question(message: Message, _widget: MessageInput, manager: DialogMa
                 user_id=message.from_user.id,  # type: ignore[union-attr]
                 participant_id=_participant(manager),
                 text=text,
-                version=version_of(ConsentPurpose.PARTICIPATION),
+                version=version_of(ConsentPurpose.PARTICIPATION, relative=_relative(manager)),
                 locale=i18n.current_locale,
                 now=app.now(),
             )
@@ -208,7 +238,14 @@ def _closing(text: str, state: Any) -> Window:
 def dialog() -> Dialog:
     """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
     return Dialog(
-        _page(PURPOSE, ConsentSG.purpose, first=True),
+        Window(
+            Tr(PURPOSE, when=F["woman"]),
+            Tr(PURPOSE_RELATIVE, when=F["relative"]),
+            Next(Tr("Next ▶"), id="next"),
+            crisis_button(),
+            getter=purpose_getter,
+            state=ConsentSG.purpose,
+        ),
         _page(PRINCIPLES, ConsentSG.principles),
         _page(NEXT_STEPS, ConsentSG.next_steps),
         _page(WHO_SEES, ConsentSG.who_sees),

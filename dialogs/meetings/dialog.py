@@ -6,7 +6,7 @@ The facilitator types times in her own zone; each participant sees them in hers,
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from html import escape
 from typing import Any
 
@@ -29,7 +29,7 @@ from bot.context import AppContext
 from bot.i18n import N_
 from bot.services import ics, meetings
 from bot.services.cases import Invalid, Refused
-from bot.services.formatting import format_when
+from bot.services.formatting import format_left, format_span, format_when
 from bot.services.meetings import MeetingView, SlotDraft
 from db.models import MeetingFormat, MeetingKind
 from dialogs.common.calendar import LocalizedCalendar
@@ -76,8 +76,19 @@ def _app(manager: DialogManager) -> AppContext:
     return manager.middleware_data["app"]
 
 
+def _reminders_toast(starts_at: datetime, now: datetime, offsets: tuple[int, ...], locale: str) -> str:
+    """What she will be reminded of, from REMINDER_OFFSETS_MINUTES and the real time left."""
+    ahead = sorted((o for o in offsets if starts_at - timedelta(minutes=o) > now), reverse=True)
+    if not ahead:
+        return gettext("Done! The meeting is soon: {left}.").format(left=format_left(starts_at - now, locale))
+    spans = [gettext("{span} before").format(span=format_span(timedelta(minutes=o), locale)) for o in ahead]
+    return gettext("Done! We will remind you {spans}.").format(spans=gettext(" and ").join(spans))
+
+
 def my_meetings_button() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="🗓", callback_data=OPEN_MY_MEETINGS)]])
+    """Built in the reader's language (pass the function itself to ``tell_team``)."""
+    label = gettext("🗓 My meetings")
+    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=OPEN_MY_MEETINGS)]])
 
 
 def describe(view: MeetingView, locale: str, timezone: str) -> str:
@@ -239,7 +250,7 @@ async def _tell_times(
         def render(user_id: int = user_id, locale: str = locale) -> str:
             return gettext(msgid).format(when=format_when(view.starts_at, locale, zones[user_id]))
 
-        await tell_team(manager, [user_id], render, reply_markup=my_meetings_button() if with_button else None)
+        await tell_team(manager, [user_id], render, reply_markup=my_meetings_button if with_button else None)
 
 
 async def who_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
@@ -616,7 +627,9 @@ async def on_slot(callback: CallbackQuery, _widget: Any, manager: DialogManager,
     except Refused:
         await callback.answer(gettext("This button is out of date."))
         return
-    await callback.answer(gettext("Done! We will remind you the day before and 2 hours before."))
+    await callback.answer(
+        _reminders_toast(booked.starts_at, app.now(), app.settings.reminder_offsets, locale_of(manager))
+    )
     await manager.switch_to(MyMeetingsSG.main)
     if booked.facilitator_id is not None:
         msgid = (

@@ -9,18 +9,29 @@ from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.kbd import Row, Start, SwitchTo
 
 from bot.services import programme, users
-from dialogs.common.getters import reading, user_id_of
+from dialogs.common.getters import current_region, locale_of, reading, region_name, user_id_of
 from dialogs.common.hide import hide_button
 from dialogs.common.widgets import Tr, crisis_button, human_button
-from dialogs.states import AboutSG, CasesSG, MenuSG, PrivacySG, ProgrammeSG, SettingsSG, SupportSG
+from dialogs.states import AboutSG, CasesSG, JoinSG, MenuSG, PrivacySG, ProgrammeSG, RegionSG, SettingsSG, SupportSG
 
 
 async def menu_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    """Her own programme appears once she has a place in one; the team sees its cases."""
+    """Her own programme appears once she has a place in one; the team sees its cases. The region
+    comes first: which one is assumed, and one tap to change it."""
     async with reading(dialog_manager) as session:
         profile = await users.get_profile(session, user_id_of(dialog_manager))
         in_programme = await programme.has_programme(session, user_id=user_id_of(dialog_manager))
-    return {"in_programme": in_programme, "team": bool(profile and profile.is_team)}
+        _code, region = await current_region(dialog_manager, session)
+    team = bool(profile and profile.is_team)
+    chosen = bool(profile and profile.region)
+    return {
+        "in_programme": in_programme,
+        "team": team,
+        "region_name": region_name(region, locale_of(dialog_manager)),
+        "region_chosen": not team and chosen and region is not None,
+        "region_assumed": not team and not chosen and region is not None,
+        "region_none": not team and region is None,
+    }
 
 
 def dialog() -> Dialog:
@@ -28,12 +39,30 @@ def dialog() -> Dialog:
     return Dialog(
         Window(
             Tr("What would you like to do? Tap a button below."),
+            Tr("\n📍 Your region: {region_name}.", when=F["region_chosen"]),
+            Tr(
+                "\n📍 We show help for <b>{region_name}</b>. Not your region? Tap «📍 Change region».",
+                when=F["region_assumed"],
+            ),
+            Tr("\n📍 Choose your region to see help near you.", when=F["region_none"]),
             Start(Tr("📋 My programme"), id="mine", state=ProgrammeSG.main, when=F["in_programme"]),
             Start(Tr("🗂 Cases"), id="cases", state=CasesSG.list, when=F["team"]),
             Start(Tr("💬 What is the programme"), id="about", state=AboutSG.intro),
+            Start(
+                Tr("🤝 I want to take part in the programme"),
+                id="join",
+                state=JoinSG.intro,
+                when=~F["in_programme"] & ~F["team"],
+            ),
             Start(Tr("🧭 Where to get help"), id="support", state=SupportSG.categories),
             human_button(),
             crisis_button(),
+            Start(
+                Tr("📍 Change region"),
+                id="region",
+                state=RegionSG.pick,
+                when=F["region_assumed"] | F["region_none"],
+            ),
             Row(
                 Start(Tr("⚙️ Settings"), id="settings", state=SettingsSG.main),
                 Start(Tr("🔒 Privacy"), id="privacy", state=PrivacySG.main),

@@ -26,7 +26,10 @@ async def privacy_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
         profile = await users.get_profile(session, user_id_of(dialog_manager))
     first_seen = profile.first_seen if profile else app.now()
     timezone = (profile.timezone if profile else None) or app.settings.default_timezone
-    return {"first_seen": format_date(first_seen, locale_of(dialog_manager), timezone)}
+    return {
+        "first_seen": format_date(first_seen, locale_of(dialog_manager), timezone),
+        "days": app.settings.history_retention_days,
+    }
 
 
 async def on_delete(callback: CallbackQuery, _widget: Any, manager: DialogManager) -> None:
@@ -82,12 +85,17 @@ def dialog() -> Dialog:
                 "• The day you first wrote to the bot: {first_seen}.\n"
                 "• Where you are in the bot's menus, so nothing is lost if the bot restarts. "
                 "This is stored encrypted.\n"
+                "• What you write to a person and their answers, encrypted. They are deleted {days} days "
+                "after your programme or your conversation ends.\n"
                 "• A record of important actions, such as deleting your data, without the content of messages.\n"
                 "• If you take part in a programme: your first name as the team wrote it, your decisions "
                 "and your questions.\n\n"
-                "<b>Who sees it:</b> only the programme team, and only what they need for their work. "
+                "<b>Who reads your messages:</b> the team of your region: the family curators and the "
+                "programme staff. Not the other participants and not your family.\n"
+                "<b>Who sees the rest:</b> only the programme team, and only what they need for their work. "
                 "Each time someone from the team opens a person's data, it is recorded.\n\n"
-                "<b>What we never ask:</b> your surname, your offence or your sentence.\n\n"
+                "<b>What we do not keep:</b> your phone number, your surname, your name in Telegram. "
+                "We never ask about your offence or your sentence.\n\n"
                 "You can delete everything at any time with the button below."
             ),
             Tr(

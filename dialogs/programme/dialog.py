@@ -34,6 +34,13 @@ async def _mine(manager: DialogManager) -> MyProgramme | None:
     return found[0] if found else None
 
 
+def _person(name: str | None, nobody: str) -> str:
+    """A team member's first name; "appointed" when the team has not named them yet."""
+    if name:
+        return escape(name)
+    return gettext("appointed") if name == "" else nobody
+
+
 async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     mine = await _mine(dialog_manager)
     if mine is None:
@@ -44,16 +51,22 @@ async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
             "can_withdraw_data": False,
             "undecided": False,
             "is_woman": False,
+            "is_relative": False,
         }
     nobody = gettext("not appointed yet")
+    stage_text = gettext(STAGE_PLAIN[mine.stage])
+    if mine.stage == 1 and mine.facilitator_name is not None:  # one consistent thing: she is not "being found" any more
+        stage_text = gettext("Your facilitator is chosen; the team is getting ready for your first talk.")
     waiting = sum(1 for r in mine.relatives if r.approval in ("pending", "later") and not r.answered)
     return {
         "none": False,
         "some": True,
-        "stage_text": gettext(STAGE_PLAIN[mine.stage]),
+        "stage_text": stage_text,
+        "is_relative": mine.kind != "woman" and bool(mine.woman_name),
+        "woman": escape(mine.woman_name or ""),
         "next_text": gettext(STAGE_NEXT[mine.stage]),
-        "curator": escape(mine.curator_name) if mine.curator_name else nobody,
-        "facilitator": escape(mine.facilitator_name) if mine.facilitator_name else nobody,
+        "curator": _person(mine.curator_name, nobody),
+        "facilitator": _person(mine.facilitator_name, nobody),
         "data_state": label(DECISIONS, mine.data_consent),
         "part_state": label(DECISIONS, mine.participation_consent),
         "can_withdraw": mine.participation_consent == Decision.AGREE,
@@ -79,7 +92,7 @@ async def _withdraw(callback: CallbackQuery, manager: DialogManager, purpose: Co
                 participant_id=mine.participant_id,
                 purpose=purpose,
                 decision=Decision.WITHDRAW,
-                version=version_of(purpose),
+                version=version_of(purpose, relative=mine.kind != "woman" and bool(mine.woman_name)),
                 locale=manager.middleware_data["i18n"].current_locale,
                 now=app.now(),
             )
@@ -235,8 +248,17 @@ def dialog() -> Dialog:
             ),
             Multi(
                 Tr("<b>📋 My programme</b>"),
+                Tr(
+                    "<b>{woman}</b> invited you as someone close to her. It is her programme, "
+                    "and your voice matters in it just as much.",
+                    when=F["is_relative"],
+                ),
                 Tr("<b>Now:</b> {stage_text}\n<b>Next:</b> {next_text}"),
                 Tr("<b>Your curator:</b> {curator}\n<b>Your facilitator:</b> {facilitator}"),
+                Tr(
+                    "<i>A curator is a social worker who supports your family along the way. A facilitator "
+                    "is a trained, neutral person who leads the talks of the restorative programme.</i>"
+                ),
                 Tr("<b>Your decisions</b>\n• Keeping your data: {data_state}\n• Taking part: {part_state}"),
                 Tr(
                     "👥 The team suggests inviting someone close to you: {waiting} waiting for your answer.",
@@ -249,17 +271,50 @@ def dialog() -> Dialog:
             Start(Tr("🗓 My meetings"), id="meetings", state=MyMeetingsSG.main, when=F["can_withdraw"]),
             Start(Tr("📜 My agreements"), id="agreements", state=MyAgreementsSG.main, when=F["can_withdraw"]),
             SwitchTo(Tr("👥 Whom to invite"), id="relatives", state=ProgrammeSG.relatives, when=F["is_woman"]),
-            Button(Tr("🚫 Withdraw from the programme"), id="withdraw", on_click=on_withdraw, when=F["can_withdraw"]),
-            Button(
+            SwitchTo(
+                Tr("🚫 Withdraw from the programme"),
+                id="withdraw",
+                state=ProgrammeSG.confirm_withdraw,
+                when=F["can_withdraw"],
+            ),
+            SwitchTo(
                 Tr("🗑 Withdraw consent to keep my data"),
                 id="withdraw_data",
-                on_click=on_withdraw_data,
+                state=ProgrammeSG.confirm_withdraw_data,
                 when=~F["can_withdraw"] & F["can_withdraw_data"],
             ),
             menu_button(),
             crisis_button(),
             getter=main_getter,
             state=ProgrammeSG.main,
+        ),
+        Window(
+            Tr(
+                "<b>Withdraw from the programme?</b>\n\n"
+                "If a general meeting was set, it is called off, and nobody is told who withdrew. "
+                "The help in this bot stays open to you.\n\n"
+                "The way back: open 📋 My programme and tap «✍️ Decide about taking part», at any time."
+            ),
+            Row(
+                Button(Tr("Yes, withdraw"), id="withdraw_yes", on_click=on_withdraw),
+                SwitchTo(Tr("No, stay"), id="withdraw_no", state=ProgrammeSG.main),
+            ),
+            crisis_button(),
+            state=ProgrammeSG.confirm_withdraw,
+        ),
+        Window(
+            Tr(
+                "<b>Withdraw consent to keep your data?</b>\n\n"
+                "The team will keep nothing more about you for the programme, and it will not go further. "
+                "The help in this bot stays open to you.\n\n"
+                "The way back: open 📋 My programme and tap «✍️ Decide about taking part», at any time."
+            ),
+            Row(
+                Button(Tr("Yes, withdraw"), id="withdraw_data_yes", on_click=on_withdraw_data),
+                SwitchTo(Tr("No, keep it"), id="withdraw_data_no", state=ProgrammeSG.main),
+            ),
+            crisis_button(),
+            state=ProgrammeSG.confirm_withdraw_data,
         ),
         Window(
             Tr(

@@ -30,6 +30,13 @@ async def _family(fake, session):  # type: ignore[no-untyped-def]
     link = await staff.expect("Invitation for this person")
     relative = fake.user(language_code="en")
     await agrees(relative, invite_payload(link))
+    # An agreement is made at the general meeting: the case is at stage 3 (the button is not there before).
+    await facilitator.send(f"/case {code}")
+    card = await facilitator.expect(f"Case {code}", predicate=lambda m: m.has_button("Move to another stage"))
+    assert not card.has_button("📝 Agreement")
+    case = await session.scalar(select(Case).where(Case.code == code))
+    case.stage = 3
+    await session.commit()
     return code, woman, relative, curator, facilitator
 
 

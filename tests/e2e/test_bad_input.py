@@ -24,7 +24,9 @@ async def test_media_where_a_button_is_expected(bot, fake, action) -> None:  # t
     user = await at_menu(fake)
     await action(user)
     reply = await user.expect("Please tap one of the buttons below")
-    assert len(reply.text) < 200
+    assert len(reply.text) < 250 and reply.has_button("💬 Write to a person")
+    await user.expect_silence(0.3)  # one message per unexpected input
+    await user.press("◀ Back to the screen", reply)
     await user.expect("What would you like", predicate=lambda m: m.has_button("Urgent help"))
 
 
@@ -33,9 +35,16 @@ async def test_text_inside_a_screen_of_buttons_brings_the_screen_back(bot, fake)
     await user.press("What is the programme")
     await user.expect("What is a restorative programme")
     await user.send("а можно с кем-то поговорить?")
-    await user.expect("I understand buttons best")
+    reply = await user.expect("I understand buttons best")
+    assert reply.has_button("💬 Write to a person") and reply.has_button("🤝 I want to take part in the programme")
+    await user.expect_silence(0.3)  # one message, not two: the 1-a-second limit is not hit
+    await user.press("◀ Back to the screen", reply)
     screen = await user.expect("What is a restorative programme", predicate=lambda m: m.event == "sent")
     assert screen.has_button("Next")
+    await user.send("как попасть в программу?")
+    reply = await user.expect("I understand buttons best")
+    await user.press("💬 Write to a person", reply)
+    await user.expect("Write here what is on your mind", predicate=lambda m: m.has_button("☰ Menu"))
 
 
 async def test_ten_thousand_characters(bot, fake) -> None:
@@ -43,14 +52,16 @@ async def test_ten_thousand_characters(bot, fake) -> None:
     await user.send("слово " * 1700)
     reply = await user.expect("I understand buttons best")
     assert len(reply.text) < 300
+    await user.press("☰ Menu", reply)
     await user.expect("What would you like", predicate=lambda m: m.has_button("Help"))
 
 
 async def test_unknown_command(bot, fake) -> None:
     user = await at_menu(fake)
     await user.send("/dance")
-    await user.expect("I do not know this command")
-    await user.expect("What would you like", predicate=lambda m: m.has_button("Help"))
+    reply = await user.expect("I do not know this command")
+    await user.press("◀ Back to the screen", reply)
+    await user.expect("What would you like", predicate=lambda m: m.event == "sent" and m.has_button("Help"))
 
 
 async def test_staff_command_from_a_participant_is_refused_and_audited(bot, fake, session) -> None:

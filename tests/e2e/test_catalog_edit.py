@@ -170,6 +170,7 @@ async def test_staff_add_edit_archive_and_see_the_history(start_bot, fake, sessi
     assert "Phone: 8 (3852) 11-22-33 → 8 (3852) 99-88-77" in text
     assert "Archived: no → yes" in text
     assert "Title: — → Тёплый дом" in text
+    assert staff.first_name in text and str(staff.id) not in text  # the editor by name, not by Telegram id
     assert len(text) <= 4096
     # Someone without a team role has no such commands.
     await woman.send("/catalog_history")

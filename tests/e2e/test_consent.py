@@ -27,6 +27,13 @@ async def test_register_invite_agree_and_withdraw(bot, fake, session) -> None:
     assert curator.first_name in mine.text and facilitator.first_name in mine.text
     assert "Keeping your data: you agreed" in mine.text
     await woman.press("Withdraw from the programme")
+    await woman.expect("Withdraw from the programme?", predicate=lambda m: m.has_button("No, stay"))
+    await woman.press("No, stay")  # one tap does not withdraw
+    await woman.expect("My programme", predicate=lambda m: m.has_button("Withdraw from the programme"))
+    await woman.press("Withdraw from the programme")
+    confirm = await woman.expect("Withdraw from the programme?", predicate=lambda m: m.has_button("No, stay"))
+    assert "Decide about taking part" in confirm.text  # the way back is named
+    await woman.press("Yes, withdraw")
     await woman.expect("You have withdrawn", predicate=lambda m: m.has_button("agree again"))
     withdrawn = await facilitator.expect("withdrew consent")
     assert code in withdrawn.text

@@ -181,3 +181,42 @@ async def test_delete_my_data(bot, fake, session) -> None:
     # Writing again starts from the beginning, as a new person.
     await user.send("/start")
     await user.expect("Hello! 👋")
+
+
+async def test_free_lines_for_all_of_russia_after_her_region_and_for_anyone_not_listed(bot, fake) -> None:
+    user = await at_menu(fake)
+    await user.press("Urgent help")
+    crisis = await user.expect("If you or your children are in danger")
+    text = crisis.text
+    # She never chose a region: the local numbers are labelled as Altai Krai's, not as hers.
+    assert "If you are in Altai Krai" in text and "you have not chosen a region" in text
+    assert text.index("8-800-201-47-17") < text.index("Free lines for all of Russia") < text.index("8-800-7000-600")
+    assert "8-800-2000-122" in text and "112" in text
+    await user.press("Choose region")
+    await user.expect("Your region")
+    await user.press("My region is not in the list")
+    everywhere = await user.expect("Free lines for all of Russia")
+    assert "8-800-7000-600" in everywhere.text and "8-800-2000-122" in everywhere.text
+    assert "3852" not in everywhere.text and "8-800-201-47-17" not in everywhere.text  # no Barnaul numbers
+    await user.press("Choose region")
+    await user.expect("Your region")
+    await user.press("Altai Krai")
+    chosen = await user.expect("In Altai Krai:")
+    assert "not chosen" not in chosen.text and "8-800-7000-600" in chosen.text
+
+
+async def test_the_privacy_screens_say_who_reads_her_messages(bot, fake) -> None:
+    user = fake.user(language_code="ru")
+    await user.send("/privacy")
+    screen = await user.expect("Что мы храним о вас")
+    assert "Кто читает ваши сообщения: команда вашего региона" in screen.text
+    assert "180 дней" in screen.text  # HISTORY_RETENTION_DAYS, from the settings
+    assert "Больше никто" not in screen.text and "Мы не храним ваше имя" not in screen.text
+    await user.send("/start")
+    await user.expect("Что вы хотите сделать", predicate=lambda m: m.has_button("Что такое программа"))
+    await user.press("Что такое программа")
+    for _ in range(4):
+        await user.expect(predicate=lambda m: m.has_button("Дальше ▶"))
+        await user.press("Дальше ▶")
+    who = await user.expect("Кто увидит то, что я пишу")
+    assert "команда вашего региона" in who.text and "Больше никто" not in who.text

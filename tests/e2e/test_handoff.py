@@ -40,10 +40,12 @@ async def test_relay_through_the_curators_private_chat(start_bot, fake, session)
     code, woman, curator = await _woman_with_curator(fake, session)
     await _write_to_a_person(woman)
     first = await woman.send("I am afraid to go to the housing office alone")
-    await woman.expect("A person from the team will answer here")
-    header = await curator.expect(f"Анна · {code} writes")
-    assert "Reply to her message" in header.text
+    told = await woman.expect("has reached the team")
+    assert "within 30 minutes" in told.text  # when a person answers (HANDOFF_NUDGE_MINUTES)
+    header = await curator.expect(f"Анна · {code}")
+    assert "Reply to her message" in header.text and "Altai Krai" in header.text  # who, and her region
     copied = await curator.expect("afraid to go to the housing office")
+    assert copied.raw.get("reply_to_message", {}).get("message_id") == header.message_id  # in her own thread
 
     # The curator answers by replying; the woman's reply to that keeps the thread.
     offer = await curator.send("I can go with you on Friday", reply_to=copied)

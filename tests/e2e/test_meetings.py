@@ -105,7 +105,7 @@ async def test_choose_change_cancel_and_add_to_calendar(start_bot, fake, session
     assert slots.has_button("11:30")
     await woman.press("15:00")
     answer = await woman.expect_callback_answer()
-    assert "remind you" in answer.get("text", "")
+    assert "remind you" in answer.get("text", "") and "2 hours before" in answer.get("text", "")  # the settings
     booked = await woman.expect("Meeting with the facilitator", predicate=lambda m: m.has_button("Add to calendar"))
     assert "Smirnova 79g" in booked.text
     chose = await facilitator.expect(f"Case {code}: Анна chose")
@@ -231,6 +231,9 @@ async def test_the_general_meeting_is_agreed_and_called_off(start_bot, fake, ses
     await relative.press("My programme")
     await relative.expect("My programme", predicate=lambda m: m.has_button("Withdraw from the programme"))
     await relative.press("Withdraw from the programme")
+    confirm = await relative.expect("Withdraw from the programme?", predicate=lambda m: m.has_button("No, stay"))
+    assert "Decide about taking part" in confirm.text  # the way back is named
+    await relative.press("Yes, withdraw")
     await relative.expect("You have withdrawn")
     off = await woman.expect("will not take place as planned")
     assert "Мария" not in off.text and "relative" not in off.text
@@ -303,7 +306,7 @@ async def test_cannot_come_frees_the_slot_and_tells_the_facilitator(start_bot, f
 
     clock.now = datetime(day.year, day.month, day.day, 16, 0, tzinfo=BARNAUL).astimezone(UTC)
     await app.run_reminders()
-    reminder = await woman.expect("In 2 h", predicate=lambda m: m.has_button("I cannot come"))
+    reminder = await woman.expect("In 2 hours", predicate=lambda m: m.has_button("I cannot come"))
     await woman.press("I cannot come", reminder)
     await facilitator.expect("cannot come")
     await woman.expect("My meetings", predicate=lambda m: m.has_button("Choose a time"))

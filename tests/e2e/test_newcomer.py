@@ -134,3 +134,16 @@ async def test_help_and_commands(bot, fake) -> None:
     await user.expect("What would you like", predicate=lambda m: m.has_button("Help"))
     commands = fake.calls_of("setMyCommands")
     assert {c.params.get("language_code") for c in commands} == {None, "en"}
+
+
+async def test_the_first_screen_says_which_region_is_assumed_and_changes_it_in_one_tap(bot, fake) -> None:
+    user = fake.user(language_code="ru")
+    await user.send("/start")
+    await user.expect("Здравствуйте")
+    menu = await user.expect("Что вы хотите сделать")
+    assert "Алтайский край" in menu.text and "Не ваш регион" in menu.text
+    await user.press("📍 Сменить регион")
+    await user.expect("Ваш регион", predicate=lambda m: m.has_button("Моего региона нет в списке"))
+    await user.press("Моего региона нет в списке")
+    menu = await user.expect("Что вы хотите сделать", predicate=lambda m: "Вся Россия" in m.text)
+    assert not menu.has_button("📍 Сменить регион")  # she has chosen: no more asking

@@ -40,3 +40,23 @@ async def test_admin_gives_a_role_and_staff_see_the_overview(bot, fake, session)
 async def test_admin_ids_are_admins_from_the_start(bot, session) -> None:
     row = await session.get(User, ADMIN_ID)
     assert row is not None and row.role == Role.ADMIN
+
+
+async def test_a_facilitator_made_with_setrole_gets_a_name_that_can_be_edited(bot, fake, session) -> None:
+    admin = fake.user(user_id=ADMIN_ID) if ADMIN_ID not in fake.chats else fake.users[ADMIN_ID]
+    facilitator = await at_menu(fake)
+    await admin.send(f"/setrole {facilitator.id} facilitator")
+    done = await admin.expect("now has the role “facilitator”")
+    assert f"/setname {facilitator.id}" in done.text  # no name yet: how to give one
+    await admin.send(f"/setname {facilitator.id} Наталья")
+    await admin.expect("is now shown as Наталья")
+    await facilitator.send("/myname Ната")
+    await facilitator.expect("participants now see you as Ната")
+    await facilitator.send("/myname 12345")
+    await facilitator.expect("Usage: /myname")
+    stranger = await at_menu(fake)
+    await admin.send(f"/setname {stranger.id} Кто-то")
+    await admin.expect("not in the programme team")
+    session.expire_all()
+    row = await session.get(User, facilitator.id)
+    assert row is not None and row.display_name == "Ната"
