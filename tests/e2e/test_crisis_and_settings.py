@@ -80,8 +80,7 @@ async def test_crisis_words_as_people_write_them_from_any_window(bot, fake, sess
 
     ordinary = await at_menu(fake)
     await ordinary.send("I will live with my sister, I want to live a normal life with my kids")
-    await ordinary.expect("Thank you for writing")
-    await ordinary.expect("What would you like")
+    await ordinary.expect("Thank you for writing")  # one kind answer, with the way to a person
     assert not any("You are not alone" in m.text or "112" in m.text for m in ordinary.messages)
 
     # The test database outlives the test: the team's reminders about these conversations would fall

@@ -334,12 +334,13 @@ async def test_a_time_taken_again_keeps_its_reminders_and_survey(start_bot, fake
     await woman.press("Choose a time")
     await woman.expect("Which time suits you?", predicate=lambda m: m.has_button("15:00"))
     await woman.press("15:00")
+    await woman.expect(predicate=lambda m: m.has_button("Change the time"))
     await facilitator.expect(f"Case {code}: Анна chose")
     for there, marker in (("11:30", "by phone"), ("15:00", "Smirnova 79g")):
         await woman.press("Change the time")  # on her "My meetings" screen, shown after each choice
         await woman.expect("Which time suits you?", predicate=lambda m, there=there: m.has_button(there))
         await woman.press(there)
-        await woman.expect(predicate=lambda m, marker=marker: marker in m)
+        await woman.expect(predicate=lambda m, marker=marker: marker in m and m.has_button("Change the time"))
         moved = await facilitator.expect("moved her meeting")
         assert there in moved.text
 
