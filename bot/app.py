@@ -31,7 +31,7 @@ from bot.config import ConfigurationError, Settings
 from bot.context import AppContext, utcnow
 from bot.digest import send_daily_digest
 from bot.i18n import N_, create_i18n
-from bot.middlewares import DbSession, InFlight, LocaleMiddleware, WhoIsSpeaking
+from bot.middlewares import DbSession, ForgedDialogButtons, InFlight, LocaleMiddleware, NoReplyCallbacks, WhoIsSpeaking
 from bot.relay import Relay
 from bot.reminder_worker import ReminderWorker, make_worker_id
 from bot.services import agreements, catalog, surveys, users
@@ -212,6 +212,9 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     dp.errors.outer_middleware(DbSession(factory))
     dp.errors.outer_middleware(locale)
     dp.include_router(build_router(i18n))
+    # Before setup_dialogs: these run ahead of aiogram_dialog's own outer middlewares.
+    dp.callback_query.outer_middleware(ForgedDialogButtons(factory))
+    dp.message.outer_middleware(NoReplyCallbacks())
     setup_dialogs(dp)
 
     # The clock of timed work. Jobs keep no state of their own: what they send is claimed in the

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update, User
-from aiogram.utils.i18n import I18nMiddleware
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from aiogram.utils.i18n import I18nMiddleware, gettext
+from aiogram_dialog.utils import REPLY_CALLBACK_SYMBOLS
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services import users
+from bot.services import audit, users
 from bot.services.users import Profile
 
 log = logging.getLogger(__name__)
@@ -91,3 +93,43 @@ class LocaleMiddleware(I18nMiddleware):
             tg_user.language_code if tg_user else None,
             self.i18n.default_locale,
         )
+
+
+_INTENT_ID = re.compile(r"[0-9A-Za-z]{1,16}")
+
+
+class ForgedDialogButtons(BaseMiddleware):
+    """Callback data shaped like aiogram_dialog's (``<intent id>\\x1d<widget data>``) that it could not
+    have made: answered and audited here, before aiogram_dialog looks the intent up in the storage or
+    hands the data to a widget. Registered before ``setup_dialogs``, so it runs first."""
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+        self._factory = factory
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, CallbackQuery)
+        raw = event.data
+        if raw is None or "\x1d" not in raw:
+            return await handler(event, data)
+        intent_id, _, rest = raw.partition("\x1d")
+        if _INTENT_ID.fullmatch(intent_id) and rest and len(raw.encode()) <= 64 and rest.isprintable():
+            return await handler(event, data)
+        await event.answer(gettext("This button is out of date."))
+        async with self._factory() as session:
+            await audit.denied(
+                session, actor_id=event.from_user.id, object_type="callback", object_id="dialog", attempted="forged"
+            )
+        return None
+
+
+class NoReplyCallbacks(BaseMiddleware):
+    """aiogram_dialog reads invisible characters at the end of a text (zero-width joiners, soft hyphens)
+    as the data of a button of a reply keyboard it made. This bot makes no such keyboards, so a text
+    that merely ends with them (an emoji with a joiner, a pasted word) reaches the handlers as a text:
+    one invisible zero-width space is added after them, which that decoder does not read."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Message)
+        if event.text and event.text[-1] in REPLY_CALLBACK_SYMBOLS:
+            event = event.model_copy(update={"text": event.text + "\u200b"})
+        return await handler(event, data)
