@@ -419,17 +419,29 @@ class Fuzzer:
             if isinstance(call.result, TelegramError) and call.result.error_code == 400:
                 problems.refused.append(f"{call.method}: {call.result.description}")
         sent = self._updates_by_id(pushed)
+        # Whoever blocks the bot in this round may get no answer to what she sent before: the bot may
+        # already know she blocked it (Telegram delivers nothing to her then).
+        blocking = {
+            u["my_chat_member"]["chat"]["id"]
+            for u in sent.values()
+            if u.get("my_chat_member", {}).get("new_chat_member", {}).get("status") == "kicked"
+        }
         for update_id in pushed:
             update = sent.get(update_id)
             span = self.recorder.spans.get(update_id)
             if update is None or span is None:
                 continue
+            private = update.get("message") or (update.get("callback_query") or {}).get("message") or {}
+            if private.get("chat", {}).get("id") in blocking:
+                continue
             start, end = span
             window = calls[start:end]
             if "message" in update and update["message"]["chat"]["type"] == "private":
                 chat_id = update["message"]["chat"]["id"]
+                # 403: she blocked the bot after she wrote, before the answer; it was tried.
                 if not any(
-                    c.method in SENDING and str(c.params.get("chat_id")) == str(chat_id) and c.ok for c in window
+                    c.method in SENDING and str(c.params.get("chat_id")) == str(chat_id) and (c.ok or _blocked(c))
+                    for c in window
                 ):
                     problems.unanswered.append(f"update {update_id}: message {_shape(update['message'])}")
             elif "callback_query" in update:
@@ -445,6 +457,10 @@ class Fuzzer:
 
     def _updates_by_id(self, pushed: list[int]) -> dict[int, dict[str, Any]]:
         return {u: self.fake.pushed[u] for u in pushed if u in self.fake.pushed}
+
+
+def _blocked(call: Any) -> bool:
+    return isinstance(call.result, TelegramError) and call.result.error_code == 403
 
 
 def _shape(message: dict[str, Any]) -> str:

@@ -120,25 +120,25 @@ class OneAnswerPerPress(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         if isinstance(method, AnswerCallbackQuery):
             if method.callback_query_id in self._answered:
-                return Response[TelegramType](ok=True, result=True)  # type: ignore[arg-type]
+                return True  # type: ignore[return-value]
             response = await make_request(bot, method)
             self._keep(self._answered, method.callback_query_id, None)
             return response
         if isinstance(method, EditMessageText | EditMessageReplyMarkup | EditMessageCaption):
             known = self._known(method)
             if known is not None and _unchanged(method, known):
-                return Response[TelegramType](ok=True, result=known)  # type: ignore[arg-type]
+                return known  # type: ignore[return-value]
             try:
                 response = await make_request(bot, method)
             except TelegramBadRequest as exc:
                 if "message is not modified" not in exc.message or known is None:
                     raise
                 log.info("Bot API %s: message is not modified (taken as done)", method.__api_method__)
-                return Response[TelegramType](ok=True, result=known)  # type: ignore[arg-type]
+                return known  # type: ignore[return-value]
         else:
             response = await make_request(bot, method)
-        if isinstance(response.result, Message) and response.result.from_user is not None:
-            result = response.result
+        if isinstance(response, Message) and response.from_user is not None:
+            result = response
             self._keep(self._messages, (result.chat.id, result.message_id), result)
         return response
 
