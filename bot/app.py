@@ -213,7 +213,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     dp.errors.outer_middleware(locale)
     dp.include_router(build_router(i18n))
     # Before setup_dialogs: these run ahead of aiogram_dialog's own outer middlewares.
-    dp.callback_query.outer_middleware(ForgedDialogButtons(factory))
+    dp.callback_query.outer_middleware(ForgedDialogButtons())
     dp.message.outer_middleware(NoReplyCallbacks())
     setup_dialogs(dp)
 

@@ -11,11 +11,11 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
-from aiogram.utils.i18n import I18nMiddleware, gettext
+from aiogram.utils.i18n import I18nMiddleware
 from aiogram_dialog.utils import REPLY_CALLBACK_SYMBOLS
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services import audit, users
+from bot.services import users
 from bot.services.users import Profile
 
 log = logging.getLogger(__name__)
@@ -99,27 +99,23 @@ _INTENT_ID = re.compile(r"[0-9A-Za-z]{1,16}")
 
 
 class ForgedDialogButtons(BaseMiddleware):
-    """Callback data shaped like aiogram_dialog's (``<intent id>\\x1d<widget data>``) that it could not
-    have made: answered and audited here, before aiogram_dialog looks the intent up in the storage or
-    hands the data to a widget. Registered before ``setup_dialogs``, so it runs first."""
-
-    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
-        self._factory = factory
+    """Callback data shaped like aiogram_dialog's (``<intent id>\x1d<widget data>``) that it could not
+    have made (an intent id that is not one, nothing after the separator, control characters): its
+    data is emptied here, before aiogram_dialog looks the intent up in the storage or hands the data
+    to a widget, so it reaches ``handlers/unexpected.py``'s ``foreign_button`` (answered, audited, the
+    menu shown). Registered before ``setup_dialogs``, so it runs first."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         assert isinstance(event, CallbackQuery)
         raw = event.data
-        if raw is None or "\x1d" not in raw:
-            return await handler(event, data)
-        intent_id, _, rest = raw.partition("\x1d")
-        if _INTENT_ID.fullmatch(intent_id) and rest and len(raw.encode()) <= 64 and rest.isprintable():
-            return await handler(event, data)
-        await event.answer(gettext("This button is out of date."))
-        async with self._factory() as session:
-            await audit.denied(
-                session, actor_id=event.from_user.id, object_type="callback", object_id="dialog", attempted="forged"
-            )
-        return None
+        if raw is not None and "\x1d" in raw and not _dialog_shaped(raw):
+            event = event.model_copy(update={"data": None})
+        return await handler(event, data)
+
+
+def _dialog_shaped(raw: str) -> bool:
+    intent_id, _, rest = raw.partition("\x1d")
+    return bool(_INTENT_ID.fullmatch(intent_id) and rest and len(raw.encode()) <= 64 and rest.isprintable())
 
 
 class NoReplyCallbacks(BaseMiddleware):
