@@ -165,6 +165,8 @@ def actions() -> st.SearchStrategy[tuple[Any, ...]]:
         st.tuples(st.just("press"), who, pick),
         st.tuples(st.just("replay"), who, pick),
         st.tuples(st.just("forge"), who, _forged()),
+        st.tuples(st.just("tamper"), who, pick, st.one_of(st.sampled_from(NUMBERS), st.text(max_size=12))),
+        st.tuples(st.just("tamper"), who, pick, st.one_of(st.sampled_from(NUMBERS), st.text(max_size=12))),
         st.tuples(st.just("reply"), who, pick, _texts()),
         st.tuples(st.just("edit"), who, pick, _texts()),
         st.tuples(st.just("block"), who),
@@ -309,6 +311,21 @@ class Fuzzer:
             else:
                 rec, button = buttons[action[2] % len(buttons)]
                 self.fake._push_callback(chat, rec, button["callback_data"])
+        elif kind == "tamper":
+            # A real button of the screen with the end of its data changed (a dialog item id, a number).
+            buttons = [
+                (rec, button["callback_data"])
+                for rec in bot_messages[-2:]
+                for row in (rec.reply_markup or {}).get("inline_keyboard", [])
+                for button in row
+                if "callback_data" in button
+            ]
+            if not buttons:
+                self.fake._user_text(chat, "/start")
+            else:
+                rec, data = buttons[action[2] % len(buttons)]
+                cut = max(data.rfind(":"), data.rfind("\x1d")) + 1
+                self.fake._push_callback(chat, rec, (data[:cut] + action[3]).encode()[:64].decode(errors="ignore"))
         elif kind == "forge":
             if not bot_messages:
                 self.fake._user_text(chat, "/start")
@@ -439,11 +456,19 @@ class Fuzzer:
             if "message" in update and update["message"]["chat"]["type"] == "private":
                 chat_id = update["message"]["chat"]["id"]
                 # 403: she blocked the bot after she wrote, before the answer; it was tried.
+                # In an open conversation her message is relayed to a person (copied from her chat).
                 if not any(
-                    c.method in SENDING and str(c.params.get("chat_id")) == str(chat_id) and (c.ok or _blocked(c))
+                    (c.method in SENDING and str(c.params.get("chat_id")) == str(chat_id) and (c.ok or _blocked(c)))
+                    or (
+                        c.method in ("copyMessage", "forwardMessage")
+                        and str(c.params.get("from_chat_id")) == str(chat_id)
+                    )
                     for c in window
                 ):
-                    problems.unanswered.append(f"update {update_id}: message {_shape(update['message'])}")
+                    did = ", ".join(sorted({c.method for c in window})) or "nothing"
+                    problems.unanswered.append(
+                        f"update {update_id}: message {_shape(update['message'])}; the bot did: {did}"
+                    )
             elif "callback_query" in update:
                 qid = update["callback_query"]["id"]
                 if not any(

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -336,6 +337,31 @@ async def _healthz(_request: object) -> object:
     return web.Response(text="ok")
 
 
+def _updates_only(base: type[Any]) -> type[Any]:
+    """aiogram's webhook handler, refusing with 400 a body that is not a JSON Update of a known kind
+    (it would answer 500 for bad JSON, and 200 for JSON that is not an Update, failing later in the log)."""
+    from aiogram.types import Update
+    from aiohttp import web
+
+    class UpdatesOnly(base):  # type: ignore[misc,valid-type]
+        async def handle(self, request: web.Request) -> web.Response:
+            bot = await self.resolve_bot(request)
+            if not self.verify_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), bot):
+                return web.Response(body="Unauthorized", status=401)
+            try:
+                body = await request.json(loads=bot.session.json_loads)
+                if not isinstance(body, dict):
+                    raise ValueError("not an object")
+                Update.model_validate(body, context={"bot": bot}).event_type  # noqa: B018  (unknown kind raises)
+            except Exception as exc:
+                log.warning("webhook: a body that is not an update refused (%s)", type(exc).__name__)
+                return web.Response(text="Bad Request: not an update", status=400)
+            response: web.Response = await super().handle(request)
+            return response
+
+    return UpdatesOnly
+
+
 async def _run_webhook(app: Application, *, handle_signals: bool) -> None:
     from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
     from aiohttp import web
@@ -346,7 +372,7 @@ async def _run_webhook(app: Application, *, handle_signals: bool) -> None:
     web_app = web.Application()
     # Dispatcher start-up and shutdown (migrations, drain) first, then the handler's own clean-up.
     setup_application(web_app, app.dispatcher, bot=app.bot)
-    SimpleRequestHandler(
+    _updates_only(SimpleRequestHandler)(
         dispatcher=app.dispatcher, bot=app.bot, secret_token=settings.webhook_secret.get_secret_value()
     ).register(web_app, path=settings.webhook_path)
     web_app.router.add_get("/healthz", _healthz)
