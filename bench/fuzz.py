@@ -398,12 +398,17 @@ class Fuzzer:
                 "poll": {
                     "id": "1",
                     "question": "?",
-                    "options": [{"text": "a", "voter_count": 0}, {"text": "b", "voter_count": 0}],
+                    "options": [
+                        {"persistent_id": "a", "text": "a", "voter_count": 0},
+                        {"persistent_id": "b", "text": "b", "voter_count": 0},
+                    ],
                     "total_voter_count": 0,
                     "is_closed": False,
                     "is_anonymous": True,
                     "type": "regular",
                     "allows_multiple_answers": False,
+                    "allows_revoting": False,
+                    "members_only": False,
                 }
             },
         }[kind]

@@ -21,7 +21,7 @@ from tests.conftest import ADMIN_ID
 
 pytestmark = pytest.mark.e2e
 _GROUP_IDS = itertools.count(-1_001_777_000_001, -1)
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "12"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 
 
 @pytest.fixture
