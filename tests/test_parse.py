@@ -105,3 +105,8 @@ def test_nothing_raises_and_every_id_fits_a_bigint(raw: str) -> None:
     assert day is None or abs(day.year - TODAY.year) <= 3
     assert parse.region_code(raw) is None or parse.region_code(raw).isascii()  # type: ignore[union-attr]
     assert parse.case_code(raw) is None or parse.case_code(raw).isascii()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("raw", "ok"), [("12", True), ("²", False), ("١٢", False), ("9223372036854775808", False)])
+def test_digits_is_the_drop_in_for_isdigit(raw: str, ok: bool) -> None:
+    assert parse.digits(raw) is ok

@@ -27,8 +27,9 @@ _SIGNED = re.compile(r"-?[0-9]{1,19}")
 
 
 def digits(raw: str | None) -> bool:
-    """True when ``raw`` is one to 19 ASCII digits, nothing else."""
-    return raw is not None and _DIGITS.fullmatch(raw) is not None
+    """True when ``raw`` is ASCII digits only and fits a BIGINT: the drop-in for ``str.isdigit()``
+    before ``int()`` (a dialog's item id, a number in a button)."""
+    return raw is not None and _DIGITS.fullmatch(raw) is not None and int(raw) <= INT64_MAX
 
 
 def integer(raw: str | None, *, low: int = INT64_MIN, high: int = INT64_MAX) -> int | None:
