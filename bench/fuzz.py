@@ -530,13 +530,15 @@ async def running_bot(database_url: str, people: int = 6) -> AsyncIterator[Fuzze
 async def long_run(minutes: float, database_url: str, seed: int | None) -> int:
     errors = ErrorRecords()
     logging.getLogger().addHandler(errors)
+    seed = random.randrange(2**32) if seed is None else seed
+    print(f"fuzz: seed {seed} (repeat with --seed {seed})")
     rng = random.Random(seed)
     total = failed = 0
     deadline = time.monotonic() + minutes * 60
     async with running_bot(database_url) as fuzzer:
         strategy = rounds()
         while time.monotonic() < deadline:
-            plan = strategy.example() if seed is None else _draw(strategy, rng)
+            plan = _draw(strategy, rng)
             problems = await fuzzer.run(plan)
             total += len(plan)
             if problems:
@@ -549,6 +551,7 @@ async def long_run(minutes: float, database_url: str, seed: int | None) -> int:
 
 def _draw(strategy: st.SearchStrategy[Any], rng: random.Random) -> Any:
     from hypothesis import HealthCheck, given, settings
+    from hypothesis import seed as fixed_seed
 
     box: list[Any] = []
 
@@ -557,8 +560,7 @@ def _draw(strategy: st.SearchStrategy[Any], rng: random.Random) -> Any:
     def draw(value: Any) -> None:
         box.append(value)
 
-    draw._hypothesis_internal_use_seed = rng.randrange(2**32)  # type: ignore[attr-defined]
-    draw()
+    fixed_seed(rng.randrange(2**32))(draw)()
     return box[0]
 
 
