@@ -11,17 +11,25 @@ import itertools
 import logging
 import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from bench.fuzz import ErrorRecords, Fuzzer, rounds
-from tests.conftest import ADMIN_ID
+from tests.conftest import ADMIN_ID, fresh_database
 
 pytestmark = pytest.mark.e2e
 _GROUP_IDS = itertools.count(-1_001_777_000_001, -1)
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
+
+
+@pytest.fixture
+async def database_url(backend: str, tmp_path: Path) -> str:
+    """A database of its own: the admin of the fuzz gives roles to random ids, and other tests' lists
+    of team members must not grow with them."""
+    return await fresh_database(backend, tmp_path)
 
 
 @pytest.fixture
