@@ -110,3 +110,11 @@ async def test_group_chats_are_ignored(bot, fake) -> None:
     user = await at_menu(fake)  # the bot is alive and did not answer the group
     assert all(c.params.get("chat_id") != -100123 for c in fake.calls_of("sendMessage"))
     assert user.last is not None
+
+
+@pytest.mark.parametrize("text", ["привет\u00ad", "ок\u200d", "да\u2060\u2061"])
+async def test_text_ending_in_invisible_characters_is_a_text(bot, fake, text: str) -> None:  # type: ignore[no-untyped-def]
+    """aiogram_dialog would read them as the data of a reply-keyboard button (the bot makes none)."""
+    user = await at_menu(fake)
+    await user.send(text)
+    await user.expect("I understand buttons best")
