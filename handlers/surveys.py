@@ -27,6 +27,7 @@ from bot.services import parse, surveys
 from bot.services.surveys import Current, Report
 from bot.services.users import Profile
 from db.models import Role
+from handlers.common import refuse_button
 from handlers.filters import HasRole
 
 log = logging.getLogger(__name__)
@@ -199,6 +200,9 @@ def _answers_router() -> Router:
         i18n: I18n,
         session: AsyncSession,
     ) -> None:
+        if not (0 < callback_data.invite <= parse.INT64_MAX and 0 <= callback_data.q < 1000):
+            await refuse_button(callback, app, "survey")  # forged: an id no column can hold
+            return
         try:
             if callback_data.value == SKIP:
                 step = await surveys.skip(
