@@ -176,8 +176,8 @@ def actions() -> st.SearchStrategy[tuple[Any, ...]]:
     )
 
 
-def rounds(max_actions: int = 30) -> st.SearchStrategy[list[tuple[Any, ...]]]:
-    return st.lists(actions(), min_size=1, max_size=max_actions)
+def rounds(min_actions: int = 1, max_actions: int = 30) -> st.SearchStrategy[list[tuple[Any, ...]]]:
+    return st.lists(actions(), min_size=min_actions, max_size=max_actions)
 
 
 # ------------------------------------------------------------------ the driver

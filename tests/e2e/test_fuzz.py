@@ -59,7 +59,7 @@ async def fuzzer(fake: Any, start_bot: Any) -> Fuzzer:
     phases=[Phase.explicit, Phase.generate],  # no shrinking: bounded time in CI; the report names the inputs
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-@given(plan=rounds(max_actions=25))
+@given(plan=rounds(min_actions=12, max_actions=30))  # hypothesis starts small: a floor keeps rounds busy
 async def test_random_updates_get_kind_answers_and_no_failures(
     fuzzer: Fuzzer, error_log: ErrorRecords, plan: list[tuple[Any, ...]]
 ) -> None:
