@@ -26,7 +26,6 @@ from aiogram_dialog import setup_dialogs
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import logs, notify
@@ -36,7 +35,7 @@ from bot.context import AppContext, utcnow
 from bot.digest import send_daily_digest
 from bot.i18n import N_, create_i18n
 from bot.inbox import Inbox, OfflineReply
-from bot.middlewares import DbSession, InFlight, LocaleMiddleware, WhoIsSpeaking
+from bot.middlewares import DbSession, ForgedDialogButtons, InFlight, LocaleMiddleware, NoReplyCallbacks, WhoIsSpeaking
 from bot.pacer import Pacer
 from bot.relay import Relay
 from bot.reminder_worker import ReminderWorker, make_worker_id
@@ -282,6 +281,9 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     dp.errors.outer_middleware(DbSession(factory))
     dp.errors.outer_middleware(locale)
     dp.include_router(build_router(i18n))
+    # Before setup_dialogs: these run ahead of aiogram_dialog's own outer middlewares.
+    dp.callback_query.outer_middleware(ForgedDialogButtons())
+    dp.message.outer_middleware(NoReplyCallbacks())
     setup_dialogs(dp)
 
     # The clock of timed work. Jobs keep no state of their own: what they send is claimed in the
@@ -440,8 +442,9 @@ async def _start_webhook(app: Application) -> Any:
             payload = json.loads(await request.read())
             if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
                 raise ValueError("not an update")
-            Update.model_validate(payload)
-        except (ValueError, ValidationError):
+            Update.model_validate(payload).event_type  # noqa: B018  (an update of no known kind raises)
+        except Exception as exc:
+            log.warning("webhook: a body that is not an update refused (%s)", type(exc).__name__)
             return web.Response(status=400, text="not an Update")
         if not await app.inbox.accept([payload]):
             return web.Response(status=503)

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update, User
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from aiogram.utils.i18n import I18nMiddleware
+from aiogram_dialog.utils import REPLY_CALLBACK_SYMBOLS
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services import users
@@ -105,3 +107,39 @@ class LocaleMiddleware(I18nMiddleware):
             tg_user.language_code if tg_user else None,
             self.i18n.default_locale,
         )
+
+
+_INTENT_ID = re.compile(r"[0-9A-Za-z]{1,16}")
+
+
+class ForgedDialogButtons(BaseMiddleware):
+    """Callback data shaped like aiogram_dialog's (``<intent id>\x1d<widget data>``) that it could not
+    have made (an intent id that is not one, nothing after the separator, control characters): its
+    data is emptied here, before aiogram_dialog looks the intent up in the storage or hands the data
+    to a widget, so it reaches ``handlers/unexpected.py``'s ``foreign_button`` (answered, audited, the
+    menu shown). Registered before ``setup_dialogs``, so it runs first."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, CallbackQuery)
+        raw = event.data
+        if raw is not None and "\x1d" in raw and not _dialog_shaped(raw):
+            event = event.model_copy(update={"data": None})
+        return await handler(event, data)
+
+
+def _dialog_shaped(raw: str) -> bool:
+    intent_id, _, rest = raw.partition("\x1d")
+    return bool(_INTENT_ID.fullmatch(intent_id) and rest and len(raw.encode()) <= 64 and rest.isprintable())
+
+
+class NoReplyCallbacks(BaseMiddleware):
+    """aiogram_dialog reads invisible characters at the end of a text (zero-width joiners, soft hyphens)
+    as the data of a button of a reply keyboard it made. This bot makes no such keyboards, so a text
+    that merely ends with them (an emoji with a joiner, a pasted word) reaches the handlers as a text:
+    one invisible zero-width space is added after them, which that decoder does not read."""
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        assert isinstance(event, Message)
+        if event.text and event.text[-1] in REPLY_CALLBACK_SYMBOLS:
+            event = event.model_copy(update={"text": event.text + "\u200b"})
+        return await handler(event, data)

@@ -10,18 +10,32 @@ is a real answer and goes straight back to the caller, which decides what it mea
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 import random
+import re
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot
+from aiogram.client.default import Default
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramNetworkError, TelegramRetryAfter, TelegramServerError
-from aiogram.methods import GetUpdates, Response, TelegramMethod
+from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramBadRequest, TelegramNetworkError, TelegramRetryAfter, TelegramServerError
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageCaption,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetUpdates,
+    Response,
+    TelegramMethod,
+)
 from aiogram.methods.base import TelegramType
+from aiogram.types import Message
 
 log = logging.getLogger(__name__)
 
@@ -89,5 +103,94 @@ def create_session(
     on_flood: Callable[[float, Any], None] | None = None,
 ) -> AiohttpSession:
     session = AiohttpSession(api=TelegramAPIServer.from_base(api_url.rstrip("/")), timeout=timeout)
+    session.middleware(OneAnswerPerPress())
     session.middleware(RetryMiddleware(max_attempts=attempts, on_flood=on_flood))
     return session
+
+
+class OneAnswerPerPress(BaseRequestMiddleware):
+    """A press is answered once: Telegram refuses a second ``answerCallbackQuery`` for the same query
+    with 400 "query is too old". Handlers answer with their own words and aiogram_dialog answers
+    again after every dialog button; the second answer is dropped here, before it leaves.
+
+    Also keeps the last state of recent bot messages, so an edit that would change nothing (a press
+    that re-renders the same screen) is not sent at all: Telegram would refuse it with 400
+    "message is not modified". Should one come back all the same, it is taken as success."""
+
+    def __init__(self, remember: int = 10_000) -> None:
+        self.remember = remember
+        self._answered: OrderedDict[str, None] = OrderedDict()
+        self._messages: OrderedDict[tuple[int | str, int], Message] = OrderedDict()
+
+    async def __call__(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if isinstance(method, AnswerCallbackQuery):
+            if method.callback_query_id in self._answered:
+                return True  # type: ignore[return-value]
+            response = await make_request(bot, method)
+            self._keep(self._answered, method.callback_query_id, None)
+            return response
+        if isinstance(method, EditMessageText | EditMessageReplyMarkup | EditMessageCaption):
+            known = self._known(method)
+            if known is not None and _unchanged(method, known):
+                return known  # type: ignore[return-value]
+            try:
+                response = await make_request(bot, method)
+            except TelegramBadRequest as exc:
+                if "message is not modified" not in exc.message or known is None:
+                    raise
+                log.info("Bot API %s: message is not modified (taken as done)", method.__api_method__)
+                return known  # type: ignore[return-value]
+        else:
+            response = await make_request(bot, method)
+        if isinstance(response, Message) and response.from_user is not None:
+            result = response
+            self._keep(self._messages, (result.chat.id, result.message_id), result)
+        return response
+
+    def _known(self, method: EditMessageText | EditMessageReplyMarkup | EditMessageCaption) -> Message | None:
+        if method.chat_id is None or method.message_id is None:
+            return None
+        return self._messages.get((method.chat_id, method.message_id))
+
+    def _keep(self, store: OrderedDict[Any, Any], key: Any, value: Any) -> None:
+        store[key] = value
+        store.move_to_end(key)
+        while len(store) > self.remember:
+            store.popitem(last=False)
+
+
+_TAG = re.compile(r"<\s*(/?)\s*([a-z-]+)[^>]*>", re.IGNORECASE)
+_SAME_TAG = {"strong": "b", "em": "i", "ins": "u", "strike": "s", "del": "s"}
+
+
+def _shape(text: str | None) -> tuple[str, tuple[str, ...]]:
+    """Text as the person sees it, and the sequence of its formatting tags."""
+    raw = text or ""
+    tags = tuple(close + _SAME_TAG.get(name.lower(), name.lower()) for close, name in _TAG.findall(raw))
+    return html.unescape(_TAG.sub("", raw)), tags
+
+
+def _markup(markup: Any) -> Any:
+    return markup.model_dump(exclude_none=True) if markup is not None else None
+
+
+def _unchanged(method: EditMessageText | EditMessageReplyMarkup | EditMessageCaption, known: Message) -> bool:
+    if _markup(method.reply_markup) != _markup(known.reply_markup):
+        return False
+    if isinstance(method, EditMessageReplyMarkup):
+        return True
+    mode = method.parse_mode
+    if not (isinstance(mode, Default) or mode == ParseMode.HTML) or getattr(method, "entities", None):
+        return False
+    if isinstance(method, EditMessageText):
+        if known.text is None:
+            return False
+        return _shape(method.text) == _shape(known.html_text)
+    if known.caption is None:
+        return False
+    return _shape(method.caption) == _shape(known.html_text)

@@ -20,10 +20,12 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.services import parse
 from db.models import FsmRecord
 from db.types import Undecryptable
 
 log = logging.getLogger(__name__)
+KEY_MAX = 255  # FsmRecord.key is String(255)
 
 
 class SqlStorage(BaseStorage):
@@ -58,17 +60,33 @@ class SqlStorage(BaseStorage):
         value = state.state if isinstance(state, State) else state
         await self._upsert(key, state=value)
 
+    def _key(self, key: StorageKey) -> str | None:
+        """The record's key, or None when it cannot name a record (an id out of 64-bit range, a NUL,
+        a key longer than the column): such keys come from forged data, and nothing is stored there."""
+        built = self._keys.build(key)
+        ids = (key.chat_id, key.user_id, key.thread_id or 0)
+        if len(built) > KEY_MAX or "\x00" in built or not all(parse.INT64_MIN <= i <= parse.INT64_MAX for i in ids):
+            return None
+        return built
+
     async def get_state(self, key: StorageKey) -> str | None:
+        built = self._key(key)
+        if built is None:
+            return None
         async with self._factory() as session:
-            return await session.scalar(select(FsmRecord.state).where(FsmRecord.key == self._keys.build(key)))
+            return await session.scalar(select(FsmRecord.state).where(FsmRecord.key == built))
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         await self._upsert(key, data=dict(data) if data else None)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
+        built = self._key(key)
+        if built is None:
+            log.info("dialog state: a key that names no record was asked for; nothing there")
+            return {}
         async with self._factory() as session:
             try:
-                data = await session.scalar(select(FsmRecord.data).where(FsmRecord.key == self._keys.build(key)))
+                data = await session.scalar(select(FsmRecord.data).where(FsmRecord.key == built))
             except Undecryptable:
                 # ENCRYPTION_KEY was replaced without keeping the old one: the dialog starts afresh
                 # instead of failing for this person forever.

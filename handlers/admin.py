@@ -10,7 +10,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import users
+from bot.services import parse, users
 from bot.services.users import Profile
 from db.models import Role
 from handlers.filters import HasRole
@@ -27,7 +27,9 @@ def admin_router() -> Router:
     async def setrole(message: Message, command: CommandObject, session: AsyncSession, profile: Profile) -> None:
         parts = (command.args or "").split()
         roles = [r.value for r in Role] + ["none"]
-        if len(parts) not in (2, 3) or not parts[0].isdigit() or parts[1] not in roles:
+        target = parse.positive_id(parts[0]) if parts else None
+        region = parse.region_code(parts[2]) if len(parts) == 3 else None
+        if len(parts) not in (2, 3) or target is None or parts[1] not in roles or (len(parts) == 3 and not region):
             await message.answer(
                 gettext(
                     "Usage: /setrole TELEGRAM_ID ROLE [REGION]\nRoles: {roles}\n"
@@ -35,11 +37,9 @@ def admin_router() -> Router:
                 ).format(roles=", ".join(roles))
             )
             return
-        target, role = int(parts[0]), None if parts[1] == "none" else Role(parts[1])
+        role = None if parts[1] == "none" else Role(parts[1])
         try:
-            await users.set_role(
-                session, actor=profile, target_id=target, role=role, scope_region=parts[2] if len(parts) == 3 else None
-            )
+            await users.set_role(session, actor=profile, target_id=target, role=role, scope_region=region)
         except users.NotAllowed:
             await message.answer(gettext("You cannot take the admin role away from yourself."))
             return

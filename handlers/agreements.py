@@ -20,13 +20,14 @@ from bot import notify
 from bot.context import AppContext
 from bot.relay import Relay
 from bot.reminder_worker import Drop, Outgoing
-from bot.services import agreements, cases, catalog, meetings
+from bot.services import agreements, cases, catalog, meetings, parse
 from bot.services.cases import Invalid, Refused
 from bot.services.formatting import format_date
 from db.models import CheckinState
 from dialogs.agreement.dialog import render_agreement
 from dialogs.common.widgets import Tr, crisis_button, menu_button
 from dialogs.states import DisputeSG
+from handlers.common import refuse_button
 
 log = logging.getLogger(__name__)
 KIND_MEETING_FOLLOWUP = meetings.FOLLOWUP_KIND
@@ -101,12 +102,12 @@ def agreements_router() -> Router:
     async def acknowledge(
         callback: CallbackQuery, app: AppContext, bot: Bot, i18n: I18n, dialog_manager: DialogManager
     ) -> None:
-        parts = (callback.data or "").split(":")
-        if len(parts) != 3 or not parts[1].isdigit() or parts[2] not in ("y", "n"):
-            await callback.answer(gettext("This button is out of date."))
+        parts = parse.callback_parts(callback.data, "ag", 2)
+        agreement_id = parse.positive_id(parts[0]) if parts else None
+        if parts is None or agreement_id is None or parts[1] not in ("y", "n"):
+            await refuse_button(callback, app, "agreement")
             return
-        agreement_id = int(parts[1])
-        if parts[2] == "n":
+        if parts[1] == "n":
             await callback.answer()
             await dialog_manager.start(
                 DisputeSG.text, data={"agreement_id": agreement_id}, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND
@@ -140,11 +141,12 @@ def agreements_router() -> Router:
 
     @router.callback_query(F.data.startswith("ci:"))
     async def checkin(callback: CallbackQuery, app: AppContext, i18n: I18n, relay: Relay) -> None:
-        parts = (callback.data or "").split(":")
-        if len(parts) != 3 or not parts[1].isdigit():
-            await callback.answer(gettext("This button is out of date."))
+        parts = parse.callback_parts(callback.data, "ci", 2)
+        checkin_id = parse.positive_id(parts[0]) if parts else None
+        if parts is None or checkin_id is None or parts[1] not in ("d", "h", "m", "m3", "m7", "m14"):
+            await refuse_button(callback, app, "checkin")
             return
-        checkin_id, action = int(parts[1]), parts[2]
+        action = parts[1]
         if action == "m":
             await callback.answer()
             if callback.message is not None:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.broadcaster import Broadcaster
 from bot.context import AppContext
 from bot.i18n import N_
-from bot.services import broadcasts
+from bot.services import broadcasts, parse
 from bot.services.formatting import format_when
 from bot.services.users import Profile
 from db.models import BroadcastState, Role
@@ -76,7 +76,7 @@ def broadcast_router() -> Router:
         callback: CallbackQuery, session: AsyncSession, profile: Profile, app: AppContext, broadcaster: Broadcaster
     ) -> None:
         raw = (callback.data or "")[len(CANCEL_PREFIX) :]
-        if not raw.isdigit():
+        if not parse.digits(raw):
             await callback.answer(gettext("This button is out of date."))
             return
         try:

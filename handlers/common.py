@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from aiogram.types import CallbackQuery
+from aiogram.utils.i18n import gettext
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 
+from bot.context import AppContext
+from bot.services import audit
 from dialogs.states import CrisisSG, MenuSG
 
 
@@ -25,3 +29,13 @@ async def open_crisis(dialog_manager: DialogManager) -> None:
         await dialog_manager.show(ShowMode.SEND)
     else:
         await dialog_manager.start(CrisisSG.main, show_mode=ShowMode.SEND)
+
+
+async def refuse_button(callback: CallbackQuery, app: AppContext, kind: str) -> None:
+    """A button whose data does not parse (forged, or from another version): answered kindly, and
+    the refusal audited with the kind of button only (the data itself may be anything)."""
+    await callback.answer(gettext("This button is out of date."))
+    async with app.db() as session:
+        await audit.denied(
+            session, actor_id=callback.from_user.id, object_type="callback", object_id=kind, attempted="forged_button"
+        )

@@ -35,7 +35,7 @@ def errors_router() -> Router:
         )
         if event.update.callback_query:
             await _quietly(event.update.callback_query.answer(gettext("This button is out of date. Here is the menu.")))
-        await show_menu(dialog_manager)
+        await _quietly(show_menu(dialog_manager))  # she may have blocked the bot meanwhile
 
     @router.error(ExceptionTypeFilter(TelegramForbiddenError))
     async def blocked(event: ErrorEvent, session: AsyncSession, event_from_user: User | None = None) -> None:

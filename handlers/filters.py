@@ -8,7 +8,7 @@ from aiogram import Router
 from aiogram.filters import Filter
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message, TelegramObject
-from aiogram_dialog.api.entities import Context
+from aiogram_dialog.api.entities import Context, Stack
 
 from bot.context import AppContext
 from bot.services.users import Profile
@@ -45,8 +45,14 @@ class NothingListens(Filter):
     def __init__(self, input_states: frozenset[State]) -> None:
         self.input_states = input_states
 
-    async def __call__(self, message: Message, aiogd_context: Context | None = None, **_: Any) -> bool:
-        return aiogd_context is None or aiogd_context.state not in self.input_states
+    async def __call__(
+        self, message: Message, aiogd_context: Context | None = None, aiogd_stack: Stack | None = None, **_: Any
+    ) -> bool:
+        if aiogd_context is None or aiogd_context.state not in self.input_states:
+            return True
+        # A reply to an old message makes aiogram_dialog load that message's screen: unless it is the
+        # screen open now, nothing waits for this text.
+        return aiogd_stack is not None and aiogd_stack.last_intent_id() != aiogd_context.id
 
 
 def input_states(dialogs: Router) -> frozenset[State]:

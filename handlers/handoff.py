@@ -18,11 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
 from bot.relay import Relay, mention
+from bot.services import parse, users
 from bot.services import relay as relay_service
-from bot.services import users
 from bot.services.relay import Thread
 from bot.services.users import TEAM_ROLES, Profile
 from dialogs.states import HumanSG
+from handlers.common import refuse_button
 
 log = logging.getLogger(__name__)
 TOPIC_COMMANDS = ("close", "reopen", "assign", "card", "q", "note")
@@ -65,17 +66,19 @@ def handoff_router() -> Router:
 
     @router.callback_query(F.data.startswith("rt:"))
     async def rate(callback: CallbackQuery, app: AppContext) -> None:
-        parts = (callback.data or "").split(":")
-        if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
-            await callback.answer(gettext("This button is out of date."))
+        parts = parse.callback_parts(callback.data, "rt", 2)
+        conversation_id = parse.positive_id(parts[0]) if parts else None
+        stars = parse.small(parts[1], low=1, high=5) if parts else None
+        if conversation_id is None or stars is None:
+            await refuse_button(callback, app, "rating")
             return
         try:
             async with app.db() as session:
                 await relay_service.rate(
                     session,
                     user_id=callback.from_user.id,
-                    conversation_id=int(parts[1]),
-                    stars=int(parts[2]),
+                    conversation_id=conversation_id,
+                    stars=stars,
                     now=app.now(),
                 )
         except relay_service.Refused:
@@ -162,7 +165,7 @@ async def _topic_command(
                 await relay_service.reopen(session, actor=profile, conversation_id=thread.id, now=now)
             await message.reply(gettext("Open again."))
         elif name == "assign":
-            target = int(args.strip()) if args.strip().lstrip("-").isdigit() else profile.user_id
+            target = parse.positive_id(args.strip()) or profile.user_id
             async with app.db() as session:
                 await relay_service.assign(
                     session, actor=profile, conversation_id=thread.id, curator_id=target, now=now

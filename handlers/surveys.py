@@ -23,10 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
 from bot.reminder_worker import Drop, Outgoing
-from bot.services import surveys
+from bot.services import parse, surveys
 from bot.services.surveys import Current, Report
 from bot.services.users import Profile
 from db.models import Role
+from handlers.common import refuse_button
 from handlers.filters import HasRole
 
 log = logging.getLogger(__name__)
@@ -199,6 +200,9 @@ def _answers_router() -> Router:
         i18n: I18n,
         session: AsyncSession,
     ) -> None:
+        if not (0 < callback_data.invite <= parse.INT64_MAX and 0 <= callback_data.q < 1000):
+            await refuse_button(callback, app, "survey")  # forged: an id no column can hold
+            return
         try:
             if callback_data.value == SKIP:
                 step = await surveys.skip(
@@ -270,7 +274,12 @@ def _report_router() -> Router:
     async def survey_report(
         message: Message, command: CommandObject, app: AppContext, i18n: I18n, session: AsyncSession, profile: Profile
     ) -> None:
-        region = (command.args or "").strip() or None
+        region = None
+        if (command.args or "").strip():
+            region = parse.region_code(command.args)
+            if region is None:
+                await message.answer(gettext("Usage: /survey_report [REGION], like altai_krai."))
+                return
         report = await surveys.report(session, actor=profile, region=region, now=app.now())
         await message.answer(render_report(report, i18n.current_locale))
 

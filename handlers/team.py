@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
 from bot.digest import render_overdue
-from bot.services import cases, programme, users
+from bot.services import cases, parse, programme, users
 from bot.services.formatting import format_datetime
 from bot.services.users import TEAM_ROLES, Profile
 from dialogs.states import CaseSG, CasesSG
@@ -47,8 +47,8 @@ def team_router() -> Router:
     async def one_case(
         message: Message, command: CommandObject, app: AppContext, profile: Profile, dialog_manager: DialogManager
     ) -> None:
-        code = (command.args or "").strip()
-        if not code:
+        code = parse.case_code(command.args)
+        if code is None:
             await message.answer(gettext("Usage: /case CODE (the code is on the case card, like K7QM3XPA)."))
             return
         try:
@@ -94,13 +94,13 @@ def team_router() -> Router:
 
     @router.message(Command("answered"))
     async def answered(message: Message, command: CommandObject, app: AppContext, profile: Profile) -> None:
-        arg = (command.args or "").strip().lstrip("#")
-        if not arg.isdigit():
+        question_id = parse.command_id(command.args)
+        if question_id is None:
             await message.answer(gettext("Usage: /answered NUMBER (the number of the question)."))
             return
         try:
             async with app.db() as session:
-                await programme.answer_question(session, actor=profile, question_id=int(arg), now=app.now())
+                await programme.answer_question(session, actor=profile, question_id=question_id, now=app.now())
         except programme.Refused:
             await message.answer(gettext("No question with this number is available to you."))
             return

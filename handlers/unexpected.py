@@ -115,8 +115,11 @@ def unexpected_router(input_states: frozenset[State]) -> Router:
             await show_menu(dialog_manager)
 
     @router.callback_query(NotADialogButton())
-    async def foreign_button(callback: CallbackQuery, dialog_manager: DialogManager) -> None:
+    async def foreign_button(callback: CallbackQuery, dialog_manager: DialogManager, session: AsyncSession) -> None:
         await callback.answer(gettext("This button is out of date. Here is the menu."))
+        await audit.denied(
+            session, actor_id=callback.from_user.id, object_type="callback", object_id=None, attempted="foreign_button"
+        )
         await show_menu(dialog_manager)
 
     return router

@@ -1,3 +1,4 @@
+import dataclasses
 import itertools
 from datetime import UTC, datetime, timedelta
 
@@ -125,3 +126,25 @@ async def test_two_first_visits_at_once(session_factory) -> None:  # type: ignor
 
     profiles = await asyncio.gather(*(visit() for _ in range(5)))
     assert sum(p.is_new for p in profiles) == 1
+
+
+async def test_first_updates_of_one_person_at_once_do_not_collide(session_factory) -> None:  # type: ignore[no-untyped-def]
+    """Two first updates racing for her row (two instances, or retries after an outage): one creates
+    it, the other finds it; no IntegrityError on either backend."""
+    import asyncio
+
+    uid, now = new_id(), datetime(2026, 11, 1, 9, tzinfo=UTC)
+
+    async def first_visit() -> users.Profile:
+        async with session_factory() as s:
+            return await users.touch(s, uid, now=now)
+
+    profiles = await asyncio.gather(*(first_visit() for _ in range(4)))
+    assert sum(p.is_new for p in profiles) == 1
+    async with session_factory() as s:
+        row, created = await users.ensure(s, uid, now=now)
+        assert not created and row.first_seen == now
+        target = new_id()
+        admin = dataclasses.replace(profiles[0], user_id=new_id(), role=Role.ADMIN)
+        await users.set_role(s, actor=admin, target_id=target, role=Role.CURATOR)
+        assert (await s.get(User, target)) is not None

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, reminders
+from bot.services import audit, parse, reminders
 from bot.services.cases import Invalid, Refused, can_move_stage, latest_decisions
 from bot.services.users import Profile
 from db.models import (
@@ -62,7 +62,7 @@ def parse_repeat(repeat: str | None) -> tuple[str, int | None] | None:
     if repeat == "daily":
         return ("daily", None)
     kind, _, arg = repeat.partition(":")
-    if kind == "weekly" and arg.isdigit() and int(arg) in WEEKDAYS:
+    if kind == "weekly" and parse.digits(arg) and int(arg) in WEEKDAYS:
         return ("weekly", int(arg))
     raise Invalid("repeat")
 

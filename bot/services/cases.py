@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, false, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, invitations, workdays
+from bot.services import audit, invitations, parse, workdays
 from bot.services.users import Profile
 from db.models import (
     AccountingCard,
@@ -202,22 +202,9 @@ async def load_visible(session: AsyncSession, actor: Profile, case_id: int, atte
 
 
 def parse_day(raw: str | None, *, today: date, years_around: int = 3) -> date:
-    """A date as staff type it: 31.12.2026, 31.12.26, 31/12/2026 or 2026-12-31."""
-    text = (raw or "").strip().replace("/", ".").replace("-", ".").replace(" ", "")
-    parts = text.split(".")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
-        raise Invalid("date")
-    if len(parts[0]) == 4:
-        year, month, day = (int(p) for p in parts)
-    else:
-        day, month, year = (int(p) for p in parts)
-        if len(parts[2]) == 2:
-            year += 2000
-    try:
-        value = date(year, month, day)
-    except ValueError:
-        raise Invalid("date") from None
-    if abs(value.year - today.year) > years_around:
+    """A date as staff type it: 31.12.2026, 31.12.26, 31/12/2026 or 2026-12-31 (``parse.day``)."""
+    value = parse.day(raw, today=today, years_around=years_around)
+    if value is None:
         raise Invalid("date")
     return value
 

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit
+from bot.services import audit, users
 from bot.services.users import Profile
 from db.models import Approval, Case, Invitation, Participant, ParticipantKind, Region, Role, User
 
@@ -222,10 +222,7 @@ async def redeem(
         if again is not None:
             return again
         raise await _problem(session, user_id, invitation_id, "used", now)
-    user = await session.get(User, user_id)
-    if user is None:
-        user = User(id=user_id, first_seen=now, last_seen=now, blocked_bot=False)
-        session.add(user)
+    user = await session.get(User, user_id) or (await users.ensure(session, user_id, now=now))[0]
     if invitation.participant_id is not None:
         result = await _join_case(session, invitation, user, now)
     else:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, reminders
+from bot.services import audit, parse, reminders
 from bot.services.cases import Invalid, Refused, can_move_stage, latest_decisions
 from bot.services.users import Profile
 from db.models import (
@@ -94,10 +94,10 @@ def local_to_utc(day: date, at: time, timezone: str) -> datetime:
 def parse_time(raw: str | None) -> time:
     """ "14:30", "14.30", "9:05", "1430"."""
     text = (raw or "").strip().replace(".", ":").replace("-", ":").replace(" ", "")
-    if text.isdigit() and len(text) in (3, 4):
+    if parse.digits(text) and len(text) in (3, 4):
         text = text[:-2] + ":" + text[-2:]
     hours, sep, minutes = text.partition(":")
-    if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+    if not (sep and parse.digits(hours) and parse.digits(minutes) and len(hours) <= 2 and len(minutes) == 2):
         raise Invalid("time")
     try:
         return time(int(hours), int(minutes))

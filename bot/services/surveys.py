@@ -30,7 +30,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, reminders
+from bot.services import audit, parse, reminders
 from bot.services.users import Profile
 from db.models import Case, Role, SurveyAnswer, SurveyInvite
 
@@ -374,7 +374,7 @@ async def current(session: AsyncSession, *, user_id: int, now: datetime) -> Curr
 def _check(question: Question, value: str | None) -> dict[str, Any]:
     """The columns of the answer, or ``Invalid``."""
     if question.kind == "scale":
-        if value is None or not value.isdigit() or int(value) not in SCALE:
+        if value is None or not parse.digits(value) or int(value) not in SCALE:
             raise Invalid(question.key)
         return {"score": int(value)}
     if question.kind == "choice":

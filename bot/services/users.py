@@ -95,16 +95,8 @@ async def touch(
     now = now or datetime.now(UTC)
     user = await session.get(User, user_id)
     if user is None:
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        # Two first updates of one person at once (two instances behind a webhook) must not collide.
-        created = await session.execute(
-            insert(User)
-            .values(id=user_id, first_seen=now, last_seen=now, blocked_bot=False, app_language=_short(app_language))
-            .on_conflict_do_nothing(index_elements=[User.id])
-        )
-        user = await session.get(User, user_id, populate_existing=True)
-        assert user is not None
-        if created.rowcount == 1:
+        user, created = await ensure(session, user_id, now=now, app_language=_short(app_language))
+        if created:
             await session.commit()
             return _profile(user, is_new=True)
     if now - user.last_seen >= _SEEN_RESOLUTION:
@@ -118,6 +110,23 @@ async def touch(
     # Always end the transaction: the connection must not wait in the update while Telegram answers.
     await session.commit()
     return profile
+
+
+async def ensure(
+    session: AsyncSession, user_id: int, *, now: datetime, app_language: str | None = None
+) -> tuple[User, bool]:
+    """The person's row, created when missing, and whether this call created it. Race-free on both
+    backends (``INSERT … ON CONFLICT DO NOTHING``): two first updates of one person at once (two
+    instances, or a retry after an outage) never collide. Does not commit."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    created = await session.execute(
+        insert(User)
+        .values(id=user_id, first_seen=now, last_seen=now, blocked_bot=False, app_language=app_language)
+        .on_conflict_do_nothing(index_elements=[User.id])
+    )
+    user = await session.get(User, user_id, populate_existing=True)
+    assert user is not None
+    return user, created.rowcount == 1  # type: ignore[attr-defined]
 
 
 async def set_locale(session: AsyncSession, user_id: int, locale: str) -> None:
@@ -165,10 +174,8 @@ async def bootstrap_admins(session: AsyncSession, admin_ids: list[int], *, now: 
     """ADMIN_IDS become admins at start; nobody else is ever promoted by configuration."""
     now = now or datetime.now(UTC)
     for admin_id in admin_ids:
-        user = await session.get(User, admin_id)
-        if user is None:
-            session.add(User(id=admin_id, role=Role.ADMIN, first_seen=now, last_seen=now, blocked_bot=False))
-        elif user.role != Role.ADMIN:
+        user, created = await ensure(session, admin_id, now=now)
+        if created or user.role != Role.ADMIN:
             user.role = Role.ADMIN
         else:
             continue
@@ -200,10 +207,7 @@ async def set_role(
     if target_id == actor.user_id and role != Role.ADMIN:
         raise NotAllowed("an admin cannot remove her own admin role")
     now = datetime.now(UTC)
-    user = await session.get(User, target_id)
-    if user is None:
-        user = User(id=target_id, first_seen=now, last_seen=now, blocked_bot=False)
-        session.add(user)
+    user = await session.get(User, target_id) or (await ensure(session, target_id, now=now))[0]
     if scope_region is not None and await session.get(Region, scope_region) is None:
         await session.rollback()
         raise UnknownRegion(scope_region)

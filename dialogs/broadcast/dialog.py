@@ -23,7 +23,7 @@ from aiogram_dialog.widgets.kbd import Button, Cancel, SwitchTo
 from bot.broadcaster import Broadcaster, send_content
 from bot.context import AppContext
 from bot.i18n import N_
-from bot.services import broadcasts, catalog, meetings
+from bot.services import broadcasts, catalog, meetings, parse
 from bot.services.broadcasts import Audience, Content, Invalid, Refused
 from bot.services.cases import Invalid as TimeInvalid
 from bot.services.formatting import format_when
@@ -316,7 +316,7 @@ async def on_region(callback: CallbackQuery, _widget: Any, manager: DialogManage
 
 
 async def on_stage(callback: CallbackQuery, _widget: Any, manager: DialogManager, item_id: str) -> None:
-    if not item_id.isdigit() or int(item_id) not in broadcasts.STAGES:
+    if not parse.digits(item_id) or int(item_id) not in broadcasts.STAGES:
         await callback.answer(gettext("This button is out of date."))
         return
     a = _audience(manager)

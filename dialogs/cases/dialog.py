@@ -19,7 +19,7 @@ from aiogram_dialog.widgets.kbd import Back, Button, Cancel, Row, ScrollingGroup
 from aiogram_dialog.widgets.text import Format, Multi
 
 from bot.context import AppContext
-from bot.services import accounting, cases, catalog, invitations
+from bot.services import accounting, cases, catalog, invitations, parse
 from bot.services.cases import CaseDraft, CaseView, Deadline
 from bot.services.formatting import format_date, format_datetime
 from bot.services.users import Profile
@@ -95,7 +95,7 @@ async def list_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
 
 
 async def on_case(callback: CallbackQuery, _widget: Any, manager: DialogManager, item_id: str) -> None:
-    if not item_id.isdigit():
+    if not parse.digits(item_id):
         await _refused(callback, manager)
         return
     await open_case_card(manager, int(item_id), callback=callback)
@@ -371,7 +371,7 @@ async def stages_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
 
 
 async def on_stage(callback: CallbackQuery, _widget: Any, manager: DialogManager, item_id: str) -> None:
-    if not item_id.isdigit() or int(item_id) not in cases.STAGES:
+    if not parse.digits(item_id) or int(item_id) not in cases.STAGES:
         await callback.answer(gettext("This button is out of date."))
         return
     manager.dialog_data["to_stage"] = int(item_id)
@@ -660,7 +660,7 @@ def _team_getter(role: Role):  # type: ignore[no-untyped-def]
 
 def _on_team(field: str, next_state: Any):  # type: ignore[no-untyped-def]
     async def handler(callback: CallbackQuery, _widget: Any, manager: DialogManager, item_id: str) -> None:
-        manager.dialog_data[field] = int(item_id) if item_id.isdigit() else None
+        manager.dialog_data[field] = int(item_id) if parse.digits(item_id) else None
         await manager.switch_to(next_state)
 
     return handler

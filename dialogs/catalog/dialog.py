@@ -22,7 +22,7 @@ from aiogram_dialog.widgets.text import Format, Multi
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
-from bot.services import catalog, catalog_edit
+from bot.services import catalog, catalog_edit, parse
 from bot.services.catalog import Contact
 from bot.services.users import Profile
 from db.models import Role
@@ -156,7 +156,7 @@ async def entries_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 
 async def on_entry(callback: CallbackQuery, _widget: Any, manager: DialogManager, item_id: str) -> None:
-    if not item_id.isdigit():
+    if not parse.digits(item_id):
         await callback.answer(gettext("This button is out of date."))
         return
     try:

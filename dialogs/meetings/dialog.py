@@ -27,7 +27,7 @@ from aiogram_dialog.widgets.text import Format
 
 from bot.context import AppContext
 from bot.i18n import N_
-from bot.services import ics, meetings
+from bot.services import ics, meetings, parse
 from bot.services.cases import Invalid, Refused
 from bot.services.formatting import format_left, format_span, format_when
 from bot.services.meetings import MeetingView, SlotDraft
@@ -142,7 +142,7 @@ async def team_list_getter(dialog_manager: DialogManager, **_: Any) -> dict[str,
 
 
 async def on_team_meeting(callback: CallbackQuery, _widget: Any, manager: DialogManager, item_id: str) -> None:
-    if not item_id.isdigit():
+    if not parse.digits(item_id):
         await callback.answer(gettext("This button is out of date."))
         return
     manager.dialog_data["meeting_id"] = int(item_id)
@@ -283,7 +283,7 @@ async def on_who(callback: CallbackQuery, _widget: Any, manager: DialogManager, 
         manager.dialog_data.update(kind=MeetingKind.GENERAL.value, for_pid=None)
     elif item_id == "any":
         manager.dialog_data.update(kind=MeetingKind.PRELIMINARY.value, for_pid=None)
-    elif item_id.isdigit():
+    elif parse.digits(item_id):
         manager.dialog_data.update(kind=MeetingKind.PRELIMINARY.value, for_pid=int(item_id))
     else:
         await callback.answer(gettext("This button is out of date."))
@@ -319,7 +319,7 @@ async def durations_getter(**_: Any) -> dict[str, Any]:
 
 
 async def on_duration(callback: CallbackQuery, _widget: Any, manager: DialogManager, item_id: str) -> None:
-    if not item_id.isdigit() or int(item_id) not in meetings.DURATIONS:
+    if not parse.digits(item_id) or int(item_id) not in meetings.DURATIONS:
         await callback.answer(gettext("This button is out of date."))
         return
     manager.dialog_data["duration"] = int(item_id)
@@ -606,7 +606,7 @@ async def slots_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
 
 async def on_slot(callback: CallbackQuery, _widget: Any, manager: DialogManager, item_id: str) -> None:
     app = _app(manager)
-    if not item_id.isdigit():
+    if not parse.digits(item_id):
         await callback.answer(gettext("This button is out of date."))
         return
     try:
@@ -718,7 +718,7 @@ async def on_other_time(message: Message, _widget: MessageInput, manager: Dialog
 
 
 async def on_option(callback: CallbackQuery, _widget: Any, manager: DialogManager, item_id: str) -> None:
-    if not item_id.isdigit():
+    if not parse.digits(item_id):
         await callback.answer(gettext("This button is out of date."))
         return
     manager.dialog_data["option"] = int(item_id)

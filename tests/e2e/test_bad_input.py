@@ -121,3 +121,27 @@ async def test_group_chats_are_ignored(bot, fake) -> None:
     user = await at_menu(fake)  # the bot is alive and did not answer the group
     assert all(c.params.get("chat_id") != -100123 for c in fake.calls_of("sendMessage"))
     assert user.last is not None
+
+
+@pytest.mark.parametrize("text", ["привет\u00ad", "ок\u200d", "да\u2060\u2061"])
+async def test_text_ending_in_invisible_characters_is_a_text(bot, fake, text: str) -> None:  # type: ignore[no-untyped-def]
+    """aiogram_dialog would read them as the data of a reply-keyboard button (the bot makes none)."""
+    user = await at_menu(fake)
+    await user.send(text)
+    await user.expect("I understand buttons best")
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["sv:99999999999999999999:0:1", "ci:9223372036854775808:d", "ag:²:y", "rt:١٢:5", "ci:1:zz", "rt:1:9"],
+)
+async def test_forged_numbers_in_buttons_are_refused_and_audited(bot, fake, session_factory, data: str) -> None:  # type: ignore[no-untyped-def]
+    user = await at_menu(fake)
+    await user.forge_callback(data)
+    answer = await user.expect_callback_answer()
+    assert "out of date" in answer.get("text", "")
+    async with session_factory() as session:
+        denied = await session.scalar(
+            select(AuditEvent).where(AuditEvent.actor_id == user.id, AuditEvent.action == "denied")
+        )
+    assert denied is not None and denied.object_type == "callback"

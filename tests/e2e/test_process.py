@@ -122,5 +122,13 @@ async def test_webhook_mode(start_bot, fake) -> None:
         for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
             async with http.post(url, json=update, headers=headers) as response:
                 assert response.status == 401
+        # Not JSON, JSON that is not an object, an object that is not an Update, an Update of no known
+        # kind: 400, and nothing is handled.
+        secret = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token_1"}
+        handled = len(fake.calls)
+        for body in (b"not json", b"[1, 2]", b'{"hello": 1}', b'{"update_id": 5}', b'{"update_id": "x", "message": 1}'):
+            async with http.post(url, data=body, headers={**secret, "Content-Type": "application/json"}) as response:
+                assert response.status == 400, body
+        assert len(fake.calls) == handled
         async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
             assert response.status == 200

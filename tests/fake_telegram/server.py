@@ -650,6 +650,7 @@ class FakeTelegram:
         self.default_menu_button: dict[str, Any] = {"type": "default"}
         self.bot_texts: dict[tuple[str, str], str] = {}  # (kind, language_code) -> name/description
         self.webhook_deliveries: list[dict[str, Any]] = []
+        self.pushed: dict[int, dict[str, Any]] = {}  # every update ever queued, by update_id
 
         self._updates: list[dict[str, Any]] = []
         self._next_update_id = 1
@@ -864,6 +865,7 @@ class FakeTelegram:
         if "update_id" not in update:
             update["update_id"] = self._next_update_id
         self._next_update_id = max(self._next_update_id, int(update["update_id"])) + 1
+        self.pushed[int(update["update_id"])] = update
         self._updates.append(update)
         self._update_signal.set()
         if self._poller is not None:
