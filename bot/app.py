@@ -298,7 +298,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         lease=timedelta(seconds=settings.reminder_lease_seconds),
         pacer=pacer,
     )
-    relay = Relay(context, bot, i18n)
+    relay = Relay(context, bot, i18n, pacer=pacer)
     dp["relay"] = relay
     # Broadcasts send through a Bot of their own whose session does not retry: a 429 must reach the
     # sender, which then pauses as a whole (bot/broadcaster.py).
@@ -401,6 +401,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     async def drain() -> None:
         if scheduler.running:
             scheduler.shutdown(wait=False)
+        await relay.close(DRAIN_TIMEOUT)  # copies to the team under way; the outbox keeps the rest
         await worker.close(DRAIN_TIMEOUT)  # a run in progress hands back what it has not sent
         await broadcaster.close(DRAIN_TIMEOUT)  # the same for a broadcast being sent
         await inflight.drain(DRAIN_TIMEOUT)

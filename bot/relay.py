@@ -1,17 +1,22 @@
 """The curator hand-off as Telegram sees it: copies between a participant's private chat and her
 topic in the curators' group (or, without a group, her curator's private chat).
 
-Every copy is first written to ``relay_messages`` (the outbox), then sent at once; what the immediate
-send could not finish (a crash, a 429 storm, a topic still being made) the sweep sends later. Sends
-to the group go through one limiter (``GROUP_MESSAGES_PER_MINUTE``, Telegram allows about 20), and a
-429 waits for ``retry_after`` in the session's retry layer — nothing is dropped.
+Every copy is first written to ``relay_messages`` (the outbox), then sent at once — beside her
+update's handler, never inside it; what the immediate send could not finish (a crash, a 429 storm, a
+topic still being made) the sweep sends later. Sends to the group take their turn from the shared
+pacer (``GROUP_MESSAGES_PER_MINUTE``, Telegram allows about 20; urgent marks first), and a 429 waits
+for ``retry_after`` in the session's retry layer — nothing is dropped.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator, Coroutine
 from datetime import timedelta
 from html import escape
+from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -21,10 +26,10 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 from aiogram.utils.i18n import I18n, gettext
-from aiolimiter import AsyncLimiter
 
 from bot import notify
 from bot.context import AppContext
+from bot.pacer import Pacer, Priority
 from bot.services import audit, catalog, relay, reminders, users
 from bot.services.relay import Task, Thread
 from bot.services.users import Profile
@@ -51,32 +56,34 @@ def text_of(message: Message) -> str | None:
 
 
 class Relay:
-    def __init__(self, context: AppContext, bot: Bot, i18n: I18n) -> None:
+    def __init__(self, context: AppContext, bot: Bot, i18n: I18n, *, pacer: Pacer | None = None) -> None:
         self.context = context
         self.bot = bot
         self.i18n = i18n
         self.group_id = context.settings.curator_chat_id
-        self.limiter = AsyncLimiter(context.settings.group_messages_per_minute, 60)
+        self.pacer = pacer or Pacer(25)
+        self._group_interval = 60.0 / context.settings.group_messages_per_minute
+        self._lanes: dict[int, list[Any]] = {}  # conversation -> [its lock, how much work waits on it]
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting: set[asyncio.Task[Any]] = set()  # sends waiting for the group's turn
+        self._closing = False
 
     # ------------------------------------------------------------ from the participant
 
     async def from_participant(self, message: Message, *, urgent: bool = False) -> Thread:
         """Her message goes to the team of her region (or the team on duty); crisis words put an
         urgent mark on it and ping the people on duty; a new waiting spell brings her an answer
-        (it arrived, when a person answers) and a nudge for later. Returns her conversation."""
+        (it arrived, when a person answers) and a nudge for later. Returns her conversation.
+
+        Her update's handler only writes the outbox row and answers her: the sends to the team
+        (topic, header, urgent mark, the copy) run beside it, in her order, at the group's pace, so
+        a busy group never holds up her next message — or her crisis words."""
         app = self.context
         now = app.now()
         urgent = urgent or app.crisis.detect(text_of(message))
         async with app.db() as session:
             thread = await relay.open_for(session, user_id=message.chat.id, now=now, default_region=app.default_region)
-        if self.group_id is not None:
-            if thread.topic_id is None:
-                thread = await self._ensure_topic(thread)
-            elif thread.reopened:
-                await self._post(thread, await self._header_text(thread, self.i18n.default_locale))
-            target: int | None = self.group_id
-        else:
-            target = await self._curator_for(thread)
+        target = self.group_id if self.group_id is not None else await self._curator_for(thread)
         async with app.db() as session:
             row_id, started = await relay.add(
                 session,
@@ -91,18 +98,79 @@ class Relay:
                 reply_to=message.reply_to_message.message_id if message.reply_to_message else None,
                 now=now,
             )
+        self._beside(thread.id, self._to_the_team(thread, row_id, target, urgent=urgent))
+        if started:
+            await self._after_first_message(thread, target, message)
+        return thread
+
+    async def _to_the_team(self, thread: Thread, row_id: int, target: int | None, *, urgent: bool) -> None:
+        if self.group_id is not None:
+            if thread.topic_id is None:
+                thread = await self._ensure_topic(thread)
+            elif thread.reopened:
+                await self._post(thread, await self._header_text(thread, self.i18n.default_locale))
         if urgent:
             await self._mark_urgent(thread, target)
         # Her earlier messages that still wait go first: the team reads them in her order.
-        async with app.db() as session:
+        async with self.context.db() as session:
             waiting = await relay.waiting_in_outbox(session, thread.id)
         for earlier in waiting:
             if earlier != row_id:
                 await self.deliver(earlier)
         await self.deliver(row_id)
-        if started:
-            await self._after_first_message(thread, target, message)
-        return thread
+
+    def _beside(self, conversation_id: int, work: Coroutine[Any, Any, None]) -> None:
+        """Runs ``work`` outside the handler, after the earlier work of the same conversation (a
+        lock per conversation, taken in the order the work was started). What it cannot send stays
+        in the outbox for the sweep."""
+        lane = self._lanes.get(conversation_id)
+        if lane is None:
+            lane = self._lanes[conversation_id] = [asyncio.Lock(), 0]
+        lane[1] += 1
+
+        async def run() -> None:
+            try:
+                async with lane[0]:
+                    await work
+            except Exception as exc:
+                log.error("relay: sending to the team failed with %s; the sweep tries again", type(exc).__name__)
+            finally:
+                lane[1] -= 1
+                if lane[1] == 0:
+                    self._lanes.pop(conversation_id, None)
+
+        task = asyncio.create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self, seconds: float) -> None:
+        """Shutdown: what waits for the group's turn is given up at once (nothing was sent; the
+        outbox keeps it), the sends under way finish (up to ``seconds``)."""
+        self._closing = True
+        for waiting in list(self._waiting):
+            waiting.cancel()
+        if self._tasks:
+            _, pending = await asyncio.wait(set(self._tasks), timeout=seconds)
+            for task in pending:
+                task.cancel()
+
+    async def _take_group_turn(self, priority: Priority = Priority.REPLY) -> None:
+        """Telegram's limit for the curators' group, shared with everything else the bot sends. On
+        shutdown a send still waiting for its turn is given up (its row stays in the outbox)."""
+        assert self.group_id is not None
+        task = asyncio.current_task()
+        if self._closing or task is None:
+            raise asyncio.CancelledError
+        self._waiting.add(task)
+        try:
+            await self.pacer.slot(self.group_id, interval=self._group_interval, priority=priority)
+        finally:
+            self._waiting.discard(task)
+
+    @contextlib.asynccontextmanager
+    async def _group_turn(self, priority: Priority = Priority.REPLY) -> AsyncIterator[None]:
+        await self._take_group_turn(priority)
+        yield
 
     async def _header_text(self, thread: Thread, locale: str, *, urgent: bool = False) -> str:
         """Who writes (first name or a short number, case code, region), in the reader's language."""
@@ -140,7 +208,7 @@ class Relay:
             if pings:
                 text += "\n" + pings
             try:
-                async with self.limiter:
+                async with self._group_turn(Priority.CRISIS):
                     await self.bot.send_message(
                         self.group_id,
                         text,
@@ -293,7 +361,7 @@ class Relay:
         name = (f"{thread.first_name} · {thread.case_code}" if thread.case_code else f"💬 #{thread.id}")[:128]
         # (no case: a short number only; the header inside says her region)
         try:
-            async with self.limiter:
+            async with self._group_turn():
                 topic = await self.bot.create_forum_topic(self.group_id, name)
         except TelegramAPIError as exc:
             log.error("relay: could not create a topic: %s", type(exc).__name__)
@@ -396,7 +464,7 @@ class Relay:
         """A message of the bot's own in her topic (or to her curator without a group)."""
         try:
             if self.group_id is not None and thread.topic_id is not None:
-                async with self.limiter:
+                async with self._group_turn():
                     await self.bot.send_message(self.group_id, text, message_thread_id=thread.topic_id)
             elif self.group_id is None:
                 curator = await self._curator_for(thread)
@@ -436,6 +504,13 @@ class Relay:
     async def deliver(self, row_id: int) -> bool:
         """Sends one outbox row; True when it reached the other side."""
         app = self.context
+        if self.group_id is not None:
+            async with app.db() as session:
+                for_the_group = await relay.waits_for_the_team(session, row_id)
+            if for_the_group:
+                # The group's turn first, then the claim and the copy at once: a claim never waits in
+                # the queue (where its lease could run out and the sweep send it a second time).
+                await self._take_group_turn()
         async with app.db() as session:
             task = await relay.claim(session, message_id=row_id, now=app.now())
         if task is None:
@@ -460,14 +535,13 @@ class Relay:
         reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
         try:
             if to_group:
-                async with self.limiter:
-                    sent = await self.bot.copy_message(
-                        task_target,
-                        task.source_chat_id,
-                        task.source_message_id,
-                        message_thread_id=thread.topic_id,
-                        reply_parameters=reply,
-                    )
+                sent = await self.bot.copy_message(
+                    task_target,
+                    task.source_chat_id,
+                    task.source_message_id,
+                    message_thread_id=thread.topic_id,
+                    reply_parameters=reply,
+                )
             else:
                 sent = await self.bot.copy_message(
                     task_target, task.source_chat_id, task.source_message_id, reply_parameters=reply

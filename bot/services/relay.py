@@ -421,6 +421,15 @@ async def give_back(session: AsyncSession, *, message_id: int, error: str, final
     await session.commit()
 
 
+async def waits_for_the_team(session: AsyncSession, message_id: int) -> bool:
+    """True for a message of hers that still waits to reach the team (the caller takes its turn
+    in the group's pace before claiming it, so a claim is never held while waiting)."""
+    row = await session.get(RelayMessage, message_id)
+    waiting = row is not None and row.inbound and row.state in (RelayState.PENDING.value, RelayState.SENDING.value)
+    await session.rollback()
+    return waiting
+
+
 async def due(session: AsyncSession, *, now: datetime, older_than: timedelta, limit: int = 50) -> list[int]:
     """Messages the immediate send did not finish (a crash, a 429 storm): for the sweep."""
     ids = await session.scalars(

@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
 from bot import notify
 from bot.services import reminders
-from db.models import Reminder, ReminderState
-from tests.conftest import fresh_database
+from db.models import RelayMessage, Reminder, ReminderState
+from tests.conftest import Clock, fresh_database
+from tests.e2e.people import at_menu
+
+WEDNESDAY_11 = datetime(2026, 12, 2, 11, 0, tzinfo=ZoneInfo("Asia/Barnaul")).astimezone(UTC)
 
 
 def _people(fake: Any, n: int) -> list[Any]:
@@ -90,3 +95,30 @@ async def test_a_stop_mid_backlog_gives_the_rest_back_at_once(start_bot, fake, b
     await start_bot(database_url=database_url, send_rate_per_second=30)
     await _until(lambda: len(_sent(fake, "stopped")) >= len(texts))
     assert Counter(str(c.params["text"]) for c in _sent(fake, "stopped")) == Counter(texts)  # each once
+
+
+async def test_crisis_words_do_not_wait_for_a_busy_curators_group(start_bot, fake, session) -> None:
+    """Several people write to a person at once, so the group's 20-a-minute limit makes a queue of
+    copies minutes long; a woman who wrote to a person too, then writes crisis words, gets the
+    crisis screen while that queue is still there, and her next /start is answered as well."""
+    group = fake.supergroup(title="Кураторы", forum=True, chat_id=-1_002_000_000_000 - next(fake._user_ids))
+    await start_bot(clock=Clock(WEDNESDAY_11), curator_chat_id=group.id, group_messages_per_minute=20)
+    writers = [await at_menu(fake) for _ in range(4)]
+    her = await at_menu(fake)
+    for person in [*writers, her]:
+        await person.press("💬 Write to a person")
+        await person.expect("Write to a person", predicate=lambda m: m.has_button("☰ Menu"))
+    for person in writers:
+        for n in range(3):
+            await person.send(f"a question, part {n}")
+    await her.send("I have a question too")
+    await her.send("мне очень плохо, не хочу больше жить")
+    await her.expect("If you or your children are in danger", timeout=30)
+    mine = await session.scalar(
+        select(RelayMessage.state).where(RelayMessage.author_id == her.id).order_by(RelayMessage.id).limit(1)
+    )
+    await session.commit()
+    # Her own question was still queued behind the others' for the group: she did not wait for it.
+    assert mine in ("pending", "sending")
+    await her.send("/start")
+    await her.expect("What would you like", timeout=30)
