@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.config import Settings, describe_error
 
     try:
-        settings = Settings()  # type: ignore[call-arg]
+        settings = Settings()
     except ValidationError as exc:
         print(describe_error(exc), file=sys.stderr)
         return 2

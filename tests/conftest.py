@@ -107,7 +107,7 @@ def make_settings(api_url: str, database_url: str, **overrides: Any) -> Settings
         "telegram_timeout": 5,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 class Clock:

@@ -25,7 +25,7 @@ async def _regions(session: AsyncSession) -> None:
     await session.commit()
 
 
-async def _create(session: AsyncSession, actor, region: str = REGION_A, **overrides):  # type: ignore[no-untyped-def]
+async def _create(session: AsyncSession, actor, region: str = REGION_A, **overrides):
     values = {
         "region_code": region,
         "category": "housing",

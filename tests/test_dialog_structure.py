@@ -6,7 +6,7 @@ import dialogs
 from dialogs.states import CrisisSG
 
 
-def _widgets(node):  # type: ignore[no-untyped-def]
+def _widgets(node):
     yield node
     for child in getattr(node, "buttons", ()) or ():
         yield from _widgets(child)

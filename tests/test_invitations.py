@@ -49,7 +49,7 @@ async def links_of(session: AsyncSession, participant_id: int) -> int:
     return count
 
 
-async def fetch(session: AsyncSession, model: type, key: object):  # type: ignore[no-untyped-def]
+async def fetch(session: AsyncSession, model: type, key: object):
     session.expire_all()
     row = await session.get(model, key)
     await session.commit()

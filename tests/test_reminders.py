@@ -367,7 +367,7 @@ async def test_postgres_skips_locked_rows_instead_of_waiting(
     assert {c.id for c in await _claim(session, kind)} == set(locked)
 
 
-async def test_same_moment_different_payloads_are_two_reminders(session) -> None:  # type: ignore[no-untyped-def]
+async def test_same_moment_different_payloads_are_two_reminders(session) -> None:
     """Two check-ins due the same morning are two messages; the same one added twice is one."""
     from datetime import UTC, datetime
 

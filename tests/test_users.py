@@ -114,12 +114,12 @@ async def test_forget_deletes_the_person(session: AsyncSession) -> None:
     assert event is not None and event.action == "data_deleted"
 
 
-async def test_two_first_visits_at_once(session_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_two_first_visits_at_once(session_factory) -> None:
     import asyncio
 
     uid = new_id()
 
-    async def visit():  # type: ignore[no-untyped-def]
+    async def visit():
         async with session_factory() as s:
             return await users.touch(s, uid)
 

@@ -590,6 +590,6 @@ async def end(session: AsyncSession, *, agreement_id: int, now: datetime, survey
             expire_days=survey_expire_days,
         )
     audit.record(session, actor_id=None, action="case_closed", object_type="case", object_id=case.id, now=now)
-    ended = Ended(case.id, case.code, case.region_code, people)  # type: ignore[arg-type]
+    ended = Ended(case.id, case.code, case.region_code, people)
     await session.commit()
     return ended

@@ -300,7 +300,7 @@ async def resolve(session: AsyncSession, audience: Audience) -> list[int]:
 
 async def _subscribed(session: AsyncSession, ids: list[int], audience: Audience) -> list[int]:
     try:  # the subscriptions session's service, once it exists
-        from bot.services.subscriptions import subscribers  # type: ignore[import-not-found]
+        from bot.services.subscriptions import subscribers
     except ImportError:
         subscribers = None
     if subscribers is None:

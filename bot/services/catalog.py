@@ -261,7 +261,7 @@ async def _entries(
     )
     if category is not None:
         stmt = stmt.where(SupportMeasure.category == category)
-    return list(await session.scalars(stmt))  # type: ignore[arg-type]
+    return list(await session.scalars(stmt))
 
 
 def _localize(row: SupportMeasure, locale: str) -> Contact:

@@ -108,7 +108,7 @@ def _app(manager: DialogManager) -> AppContext:
     return manager.middleware_data["app"]
 
 
-async def _actor(manager: DialogManager):  # type: ignore[no-untyped-def]
+async def _actor(manager: DialogManager):
     return await fresh_profile(manager)
 
 

@@ -587,7 +587,7 @@ async def on_type(callback: CallbackQuery, _widget: Any, manager: DialogManager,
     await manager.switch_to(NewCaseSG.curator)
 
 
-def _team_getter(role: Role):  # type: ignore[no-untyped-def]
+def _team_getter(role: Role):
     async def getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
         async with reading(dialog_manager) as session:
             people = await cases.team(session, role=role, region_code=dialog_manager.dialog_data.get("region"))
@@ -597,7 +597,7 @@ def _team_getter(role: Role):  # type: ignore[no-untyped-def]
     return getter
 
 
-def _on_team(field: str, next_state: Any):  # type: ignore[no-untyped-def]
+def _on_team(field: str, next_state: Any):
     async def handler(callback: CallbackQuery, _widget: Any, manager: DialogManager, item_id: str) -> None:
         manager.dialog_data[field] = int(item_id) if item_id.isdigit() else None
         await manager.switch_to(next_state)
@@ -752,7 +752,7 @@ def new_case_dialog() -> Dialog:
     )
 
 
-def _skip(field: str, next_state: Any):  # type: ignore[no-untyped-def]
+def _skip(field: str, next_state: Any):
     async def handler(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
         manager.dialog_data[field] = None
         await manager.switch_to(next_state)

@@ -109,7 +109,7 @@ def _case_id(manager: DialogManager) -> int:
     return int(data.get("case_id", 0))
 
 
-async def _actor(manager: DialogManager):  # type: ignore[no-untyped-def]
+async def _actor(manager: DialogManager):
     return await fresh_profile(manager)
 
 

@@ -20,7 +20,7 @@ from tests.e2e.people import at_menu
     ],
     ids=["sticker", "photo", "voice", "video_note", "document", "location", "contact"],
 )
-async def test_media_where_a_button_is_expected(bot, fake, action) -> None:  # type: ignore[no-untyped-def]
+async def test_media_where_a_button_is_expected(bot, fake, action) -> None:
     user = await at_menu(fake)
     await action(user)
     reply = await user.expect("Please tap one of the buttons below")
