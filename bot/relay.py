@@ -66,6 +66,7 @@ class Relay:
         now = app.now()
         async with app.db() as session:
             thread = await relay.open_for(session, user_id=message.chat.id, now=now)
+        target: int | None
         if self.group_id is not None:
             if thread.topic_id is None:
                 thread = await self._ensure_topic(thread)
@@ -430,6 +431,7 @@ class Relay:
             return False
         except TelegramBadRequest as exc:
             if "thread not found" in exc.message.lower() and to_group:
+                assert self.group_id is not None  # to_group
                 async with app.db() as session:
                     await relay.set_topic(
                         session, conversation_id=thread.id, group_chat_id=self.group_id, topic_id=None, now=app.now()

@@ -50,7 +50,8 @@ class RetryMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if isinstance(method, GetUpdates):
+        polling = isinstance(method, GetUpdates)  # not narrowed: make_request keeps its TelegramType
+        if polling:
             # The polling loop has its own backoff; retrying here would only delay shutdown.
             return await make_request(bot, method)
         attempt = 0

@@ -302,7 +302,7 @@ async def _subscribed(session: AsyncSession, ids: list[int], audience: Audience)
     try:  # the subscriptions session's service, once it exists
         from bot.services.subscriptions import subscribers
     except ImportError:
-        subscribers = None
+        subscribers = None  # type: ignore[assignment]  # an optional import's fallback
     if subscribers is None:
         stmt = select(User.id).where(User.id.in_(ids), _not_unsubscribed(audience.categories))
         keep = set((await session.scalars(stmt)).all()) if ids else set()

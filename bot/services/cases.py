@@ -12,9 +12,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy import ColumnElement, CursorResult, false, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -587,7 +588,7 @@ async def claim_digest(session: AsyncSession, *, kind: str, user_id: int, day: d
         insert(DigestSent).values(kind=kind, user_id=user_id, day=day, at=now).on_conflict_do_nothing()
     )
     await session.commit()
-    return result.rowcount == 1
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
 async def digest_recipients(session: AsyncSession) -> list[Profile]:

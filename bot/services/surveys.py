@@ -595,20 +595,20 @@ async def report(
     )
     await session.commit()
     out = []
-    for key, survey in definitions().items():
+    for survey_key, survey in definitions().items():
         stats = []
         for question in survey.questions:
-            n = counts.get((key, question.key), 0)
+            n = counts.get((survey_key, question.key), 0)
             if n < min_answers:
                 stats.append(QuestionStats(question, shown=False))
                 continue
             if question.kind == "scale":
-                dist = {s: scores.get((key, question.key), {}).get(s, 0) for s in SCALE}
+                dist = {s: scores.get((survey_key, question.key), {}).get(s, 0) for s in SCALE}
                 total = sum(dist.values())
                 mean = sum(s * c for s, c in dist.items()) / total if total else None
                 stats.append(QuestionStats(question, True, n, mean, dist))
             elif question.kind == "choice":
-                got = choices.get((key, question.key), {})
+                got = choices.get((survey_key, question.key), {})
                 stats.append(
                     QuestionStats(question, True, n, choices={o.key: got.get(o.key, 0) for o in question.options})
                 )

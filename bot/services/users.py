@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -104,7 +105,7 @@ async def touch(
         )
         user = await session.get(User, user_id, populate_existing=True)
         assert user is not None
-        if created.rowcount == 1:
+        if cast(CursorResult[Any], created).rowcount == 1:
             await session.commit()
             return _profile(user, is_new=True)
     if now - user.last_seen >= _SEEN_RESOLUTION:
