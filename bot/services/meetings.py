@@ -694,9 +694,13 @@ async def attend(session: AsyncSession, *, user_id: int, meeting_id: int, coming
         participant = await session.scalar(
             select(Participant).where(Participant.case_id == meeting.case_id, Participant.user_id == user_id)
         )
-    mine = meeting is not None and participant is not None and (
-        (meeting.kind == MeetingKind.PRELIMINARY and meeting.booked_by == participant.id)
-        or (meeting.kind == MeetingKind.GENERAL and meeting.state == MeetingState.FIXED)
+    mine = (
+        meeting is not None
+        and participant is not None
+        and (
+            (meeting.kind == MeetingKind.PRELIMINARY and meeting.booked_by == participant.id)
+            or (meeting.kind == MeetingKind.GENERAL and meeting.state == MeetingState.FIXED)
+        )
     )
     if meeting is None or participant is None or not mine:
         await audit.denied(session, actor_id=user_id, object_type="meeting", object_id=meeting_id, attempted="attend")
