@@ -231,6 +231,7 @@ async def test_claim_outcomes_lease_and_finish(session) -> None:
     assert not await broadcasts.finish_if_done(session, created.id, now=later)  # once
     view = await broadcasts.progress(session, created.id)
     await session.commit()
+    assert view is not None
     assert (view.sent, view.blocked, view.failed, view.left) == (2, 1, 1, 0)
     assert view.errors == {"TelegramServerError": 1}
     assert view.state.value == "done"
@@ -270,6 +271,7 @@ async def test_scheduled_starts_when_due_and_cancel_stops_it(session) -> None:
     await broadcasts.mark_sent(session, [first.id], now=due, worker="w")  # the one in flight still goes
     view = await broadcasts.progress(session, created.id)
     await session.commit()
+    assert view is not None
     assert (view.state.value, view.sent, view.cancelled) == ("cancelled", 1, 1)
     assert not [
         c for c in await broadcasts.claim(session, now=due, worker="w", limit=100, lease=LEASE, only=[created.id])
@@ -287,4 +289,5 @@ async def test_blocked_since_confirming_are_not_sent(session) -> None:
     assert [c.user_id for c in claimed if c.broadcast_id == created.id] == [people[1]]
     view = await broadcasts.progress(session, created.id)
     await session.commit()
+    assert view is not None
     assert view.blocked == 1

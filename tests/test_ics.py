@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from icalendar import Calendar
+from icalendar import Calendar, vDDDTypes
 
 from bot.services.ics import PRODID, filename_for, meeting_ics
 
@@ -64,6 +64,7 @@ def test_alarm_two_hours_before() -> None:
     (event,) = parse(build()).walk("VEVENT")
     (alarm,) = event.walk("VALARM")
     assert str(alarm["ACTION"]) == "DISPLAY"
+    assert isinstance(alarm["TRIGGER"], vDDDTypes)
     assert alarm["TRIGGER"].dt == timedelta(hours=-2)
     assert str(alarm["DESCRIPTION"])  # required for DISPLAY alarms
 

@@ -3,6 +3,7 @@
 import asyncio
 import hashlib
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -49,7 +50,7 @@ async def links_of(session: AsyncSession, participant_id: int) -> int:
     return count
 
 
-async def fetch(session: AsyncSession, model: type, key: object):
+async def fetch(session: AsyncSession, model: type[Any], key: object):
     session.expire_all()
     row = await session.get(model, key)
     await session.commit()

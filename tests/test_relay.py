@@ -29,7 +29,7 @@ HOURS_A = relay.Hours(time(9, 0), time(18, 0), ZONE_A)
 
 def local(*args: int) -> datetime:
     """A moment in Barnaul (UTC+7), as an aware datetime."""
-    return datetime(*args, tzinfo=ZoneInfo(ZONE_A))
+    return datetime(*args, tzinfo=ZoneInfo(ZONE_A))  # type: ignore[arg-type, misc]  # *args: ints up to the minute
 
 
 def s(seconds: float) -> timedelta:
@@ -369,7 +369,7 @@ async def test_the_text_is_encrypted_at_rest(session: AsyncSession) -> None:
     raw = await session.scalar(text("SELECT text FROM relay_messages WHERE id = :id"), {"id": row_id})
     await session.commit()
     assert raw is not None
-    raw_text = raw.decode() if isinstance(raw, bytes | bytearray | memoryview) else str(raw)
+    raw_text = bytes(raw).decode() if isinstance(raw, bytes | bytearray | memoryview) else str(raw)
     assert secret not in raw_text
     assert "Секретная" not in raw_text
     row = await message_row(session, row_id)
@@ -378,7 +378,7 @@ async def test_the_text_is_encrypted_at_rest(session: AsyncSession) -> None:
     await relay.update_text(session, chat_id=thread.user_id, message_id=1, text="исправлено: ул. Тайная")
     raw = await session.scalar(text("SELECT text FROM relay_messages WHERE id = :id"), {"id": row_id})
     await session.commit()
-    raw_text = raw.decode() if isinstance(raw, bytes | bytearray | memoryview) else str(raw)
+    raw_text = bytes(raw).decode() if isinstance(raw, bytes | bytearray | memoryview) else str(raw)
     assert "Тайная" not in raw_text
     row = await message_row(session, row_id)
     assert row is not None and row.text == "исправлено: ул. Тайная"

@@ -70,6 +70,7 @@ async def test_staff_command_from_a_participant_is_refused_and_audited(bot, fake
 async def test_button_from_an_old_message(bot, fake) -> None:
     user = await at_menu(fake)
     old_menu = user.last
+    assert old_menu is not None
     await user.send("/start")  # a new menu; the old screen's dialog is gone
     await user.expect("What would you like", predicate=lambda m: m.event == "sent" and m.has_button("Help"))
     await user.forge_callback(old_menu.button_data["💬 What is the programme"], message=old_menu)
@@ -90,6 +91,7 @@ async def test_forged_callback(bot, fake, data: str) -> None:
 async def test_another_persons_screen_cannot_be_driven(bot, fake) -> None:
     anna = await at_menu(fake)
     mallory = await at_menu(fake)
+    assert anna.last is not None
     await mallory.forge_callback(anna.last.button_data["💬 What is the programme"])
     answer = await mallory.expect_callback_answer()
     assert "out of date" in answer.get("text", "")

@@ -89,6 +89,7 @@ async def test_compose_preview_count_send_and_report(bot, fake, session) -> None
     await staff.expect("sending to 5 people")
     await staff.expect("finished", timeout=15)
     report = staff.last
+    assert report is not None
     assert "Delivered: 5 of 5" in report.text
     for woman in women:
         assert _got(fake, woman) == 1
@@ -146,6 +147,7 @@ async def test_403_and_5xx(bot, fake, session) -> None:
     fake.fail("sendMessage", 502, times=2, chat_id=women[1].id)
     await staff.press("📣 Send now")
     await staff.expect("finished", timeout=30)
+    assert staff.last is not None
     report = staff.last.text
     assert "Delivered: 3 of 4" in report and "Blocked the bot: 1" in report
     assert all(_got(fake, w) == 1 for w in women[1:])
@@ -168,6 +170,7 @@ async def test_scheduled_broadcast_survives_a_restart(start_bot, fake, session) 
     await staff.expect("What time?")
     await staff.send("10:00")
     await staff.expect("Time:", predicate=lambda m: any(b.startswith("✅") for b in m.all_buttons))
+    assert staff.last is not None
     label = next(b for b in staff.last.all_buttons if b.startswith("✅"))
     await staff.press(label)
     await staff.expect("will go to 3 people")
@@ -192,6 +195,7 @@ async def test_cancel_from_the_list(start_bot, fake, session) -> None:
     await staff.expect("What time?")
     await staff.send("10:00")
     await staff.expect("Time:")
+    assert staff.last is not None
     label = next(b for b in staff.last.all_buttons if b.startswith("✅"))
     await staff.press(label)
     await staff.expect("will go to 2 people")

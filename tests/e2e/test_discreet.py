@@ -55,6 +55,7 @@ async def test_hide_command_ends_the_open_dialog(bot, fake) -> None:
     await woman.send("/hide")
     await woman.expect("Send /start to begin")
     await woman.expect_deleted(language)
+    assert woman.last is not None
     assert [m.text for m in woman.messages] == [woman.last.text]  # one neutral message, nothing else
     await woman.send("/start")  # and the bot is as before
     await woman.expect("What would you like", predicate=lambda m: m.has_button("Help"))

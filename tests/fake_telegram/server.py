@@ -1459,6 +1459,7 @@ class FakeTelegram:
         async def send_media(p: Params) -> dict[str, Any]:
             chat = self._chat_for_send(p)
             stored = self._resolve_input_file(p.get(kind), kind, default_mime)
+            entities: list[dict[str, Any]]
             plain, raw, mode, entities = ("", None, None, [])
             if kind != "sticker" and kind != "video_note":
                 plain, raw, mode, entities = self._format(p, caption=True)
