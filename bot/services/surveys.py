@@ -23,10 +23,10 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -321,7 +321,7 @@ async def forget(session: AsyncSession, *, user_id: int) -> int:
     result = await session.execute(
         delete(SurveyInvite).where(SurveyInvite.user_id == user_id).execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def _current(row: SurveyInvite) -> Current | None:
@@ -429,7 +429,7 @@ async def _advance(
         )
         .execution_options(synchronize_session=False)
     )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not cast(CursorResult[Any], result).rowcount:
         await session.rollback()
         raise Stale(invite_id)
     return row, at
@@ -515,7 +515,7 @@ async def expire(session: AsyncSession, *, now: datetime) -> int:
     except BaseException:
         await session.rollback()
         raise
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 # ------------------------------------------------------------------ the report
