@@ -157,7 +157,8 @@ async def test_open_for_creates_one_conversation_per_user(session: AsyncSession)
     assert rows == 1
     _, other_thread = await lone(session)
     assert other_thread.id != first.id
-    assert (await relay.by_user(session, uid)).id == first.id  # type: ignore[union-attr]
+    found = await relay.by_user(session, uid)
+    assert found is not None and found.id == first.id
     assert await relay.is_open(session, uid)
 
 
@@ -551,7 +552,8 @@ async def test_a_curator_assigns_closes_and_reopens(session: AsyncSession) -> No
         await relay.close(session, actor=t.curator, conversation_id=10**9, now=NOW + s(2))
 
     await inbound(session, thread, 1, now=NOW + s(3), target=t.curator.user_id)
-    assert (await conversation_row(session, thread.id)).waiting_since is not None  # type: ignore[union-attr]
+    row = await conversation_row(session, thread.id)
+    assert row is not None and row.waiting_since is not None
     assert await relay.close(session, actor=other, conversation_id=thread.id, now=NOW + s(4)) == t.woman
     row = await conversation_row(session, thread.id)
     assert row is not None
