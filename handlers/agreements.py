@@ -128,7 +128,7 @@ def agreements_router() -> Router:
         await callback.answer(gettext("Thank you! We will remind you of what you agreed, gently."))
         if callback.message is not None:
             try:
-                await callback.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]
+                await callback.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]  # an InaccessibleMessage raises, passed over below
             except Exception:
                 pass
         if facilitator is not None:
@@ -178,17 +178,17 @@ def agreements_router() -> Router:
             return
         if callback.message is not None:
             try:
-                await callback.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]
+                await callback.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]  # an InaccessibleMessage raises, passed over below
             except Exception:
                 pass
         if state == CheckinState.DONE:
             await callback.answer()
-            await callback.message.answer(gettext("That is wonderful — well done! 🌱 Every step counts."))  # type: ignore[union-attr]
+            await callback.message.answer(gettext("That is wonderful — well done! 🌱 Every step counts."))  # type: ignore[union-attr]  # a button's message
         elif state == CheckinState.MORE_TIME:
             await callback.answer()
-            await callback.message.answer(  # type: ignore[union-attr]
+            await callback.message.answer(  # type: ignore[union-attr]  # a button's message
                 gettext("All right, there is time. We will remind you on {day}.").format(
-                    day=format_date(new_date, i18n.current_locale)  # type: ignore[arg-type]
+                    day=format_date(new_date, i18n.current_locale)  # type: ignore[arg-type]  # set above for MORE_TIME
                 )
             )
         else:
@@ -202,7 +202,7 @@ async def _hand_over(callback: CallbackQuery, view: agreements.CheckinView, app:
     """ "I need help": a person is told at once, in her conversation (her topic, or her curator's chat)."""
     from bot.services import relay as relay_service
 
-    await callback.message.answer(  # type: ignore[union-attr]
+    await callback.message.answer(  # type: ignore[union-attr]  # a button's message
         gettext("Thank you for telling us. A person from the team will write to you here soon.")
     )
     async with app.db() as session:

@@ -96,7 +96,7 @@ def handoff_router() -> Router:
             conversation_id = await relay_service.conversation_of_reply(
                 session,
                 chat_id=message.chat.id,
-                message_id=message.reply_to_message.message_id,  # type: ignore[union-attr]
+                message_id=message.reply_to_message.message_id,  # type: ignore[union-attr]  # F.reply_to_message
             )
             thread = await relay_service.get(session, conversation_id) if conversation_id else None
         if thread is None:

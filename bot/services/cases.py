@@ -439,7 +439,9 @@ async def _name(session: AsyncSession, user_id: int | None) -> str | None:
 async def open_case(session: AsyncSession, *, actor: Profile, case_id: int, rules: Rules, now: datetime) -> CaseView:
     """The case card; each opening by the team is audited."""
     case = await load_visible(session, actor, case_id, "view_case")
-    zone = (await session.get(Region, case.region_code)).timezone  # type: ignore[union-attr]
+    region = await session.get(Region, case.region_code)
+    assert region is not None  # a foreign key
+    zone = region.timezone
     people = (
         await session.scalars(select(Participant).where(Participant.case_id == case.id).order_by(Participant.id))
     ).all()

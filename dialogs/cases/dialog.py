@@ -267,7 +267,7 @@ async def on_new_link(callback: CallbackQuery, _button: Button, manager: DialogM
         return
     await callback.answer()
     username = (await manager.middleware_data["bot"].me()).username
-    await callback.message.answer(  # type: ignore[union-attr]
+    await callback.message.answer(  # type: ignore[union-attr]  # a button's message
         gettext(
             "New invitation (it works once, for {days} days; the previous link no longer works):\n{link}\n\n"
             "Give it in person or send it to the person's own Telegram."
@@ -613,7 +613,7 @@ async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
         names = {}
         for field, role in (("curator", Role.CURATOR), ("facilitator", Role.FACILITATOR)):
             found = {p.user_id: p.name for p in await cases.team(session, role=role)}
-            names[field] = found.get(data.get(field)) or gettext("later")  # type: ignore[arg-type]
+            names[field] = found.get(data.get(field)) or gettext("later")  # type: ignore[arg-type]  # an id or nothing
         await session.commit()
     return {
         "first_name": escape(data.get("first_name", "")),
@@ -652,7 +652,7 @@ async def on_create(callback: CallbackQuery, _button: Button, manager: DialogMan
         return
     await callback.answer()
     username = (await manager.middleware_data["bot"].me()).username
-    await callback.message.answer(  # type: ignore[union-attr]
+    await callback.message.answer(  # type: ignore[union-attr]  # a button's message
         gettext(
             "✅ Case <b>{code}</b> is registered.\n\n"
             "Invitation for {name} (it works once, for {days} days):\n{link}\n\n"
@@ -816,7 +816,7 @@ async def _issue_role_link(callback: CallbackQuery, manager: DialogManager, regi
     from handlers.staff import role_name
 
     username = (await manager.middleware_data["bot"].me()).username
-    await callback.message.answer(  # type: ignore[union-attr]
+    await callback.message.answer(  # type: ignore[union-attr]  # a button's message
         gettext("Invitation for a new team member, role “{role}” (it works once, for {days} days):\n{link}").format(
             role=role_name(role.value), days=app.settings.invite_ttl_days, link=invitations.link(username, token)
         )
