@@ -316,6 +316,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         worker_id=worker.worker_id,
         rate=settings.broadcast_rate_per_second,
         lease=timedelta(seconds=max(settings.broadcast_lease_seconds, settings.telegram_timeout + 5)),
+        pacer=pacer,
     )
     dp["broadcaster"] = broadcaster
     worker.register(handoff_handlers.NUDGE_KIND, handoff_handlers.nudge_renderer(context, i18n))

@@ -46,6 +46,7 @@ from aiogram.utils.i18n import I18n, gettext
 
 from bot import notify
 from bot.context import AppContext
+from bot.pacer import Pacer, Priority
 from bot.services import broadcasts, users
 from bot.services.broadcasts import Claimed, Content, Progress
 from db.models import BroadcastState
@@ -124,7 +125,10 @@ class Broadcaster:
         lease: timedelta = timedelta(seconds=60),
         concurrency: int = 8,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        pacer: Pacer | None = None,
     ) -> None:
+        # The overall limit shared with reminders and notices (they go first when both wait).
+        self.pacer = pacer or Pacer(MAX_RATE)
         self.context = context
         self.bot = bot  # a Bot whose session does not retry: a 429 must reach the sender
         self.i18n = i18n
@@ -225,6 +229,7 @@ class Broadcaster:
                 break
             await self._pace(item.user_id)
             await self.limiter.acquire()
+            await self.pacer.slot(item.user_id, priority=Priority.BROADCAST)
             self._last_sent[item.user_id] = loop.time()
             task = asyncio.create_task(self._deliver(item, contents.get(item.broadcast_id), counts))
             task.add_done_callback(lambda _t: slots.release())
@@ -257,6 +262,7 @@ class Broadcaster:
             await send_content(self.bot, item.user_id, content)
         except TelegramRetryAfter as exc:
             self.limiter.pause(float(exc.retry_after))
+            self.pacer.pause(float(exc.retry_after), item.user_id)
             log.warning("broadcasts: 429, the sender pauses for %ss", exc.retry_after)
             async with self.context.db() as session:
                 await broadcasts.release(

@@ -714,3 +714,43 @@ class InboxUpdate(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
     lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     done_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class CaseResult(enum.StrEnum):
+    """Accounting card, field 11 (Appendix 6): the result of the programme."""
+
+    AGREEMENT = "agreement"  # примирение сторон: заключён договор
+    HARM_REPAIRED = "harm_repaired"  # примирение: возмещён материальный ущерб
+    CASE_CLOSED = "case_closed"  # примирение: закрытие уголовного дела в связи с примирением сторон
+    PROCEEDINGS_STOPPED = "proceedings_stopped"  # примирение: прекращение судебного разбирательства
+    WITHOUT_MEETING = "without_meeting"  # разрешение ситуации без примирительной встречи
+    NO_CHANGE = "no_change"  # ситуация не изменилась
+    DEEPENED = "deepened"  # углубление конфликта
+
+
+class AccountingCard(Base):
+    """The case's accounting card (учётная карточка ВП, Appendix 6): codes, dates and counts only.
+
+    The card holds nothing about the offence; names stay in ``participants``. Programme type,
+    facilitator and the dates of stages are read from the case itself. ``protocol`` keeps the free
+    fields of the general meeting's protocol, typed by the facilitator, encrypted."""
+
+    __tablename__ = "accounting_cards"
+
+    case_id: Mapped[int] = mapped_column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True)
+    territory: Mapped[str | None] = mapped_column(String(120), default=None)
+    institution: Mapped[str | None] = mapped_column(String(120), default=None)
+    source: Mapped[int | None] = mapped_column(SmallInteger, default=None)  # field 4, codes 1-9
+    conflict_type: Mapped[int | None] = mapped_column(SmallInteger, default=None)  # field 6, codes 1-13
+    nature: Mapped[int | None] = mapped_column(SmallInteger, default=None)  # field 7, 1 criminal, 2 not
+    earlier: Mapped[int | None] = mapped_column(SmallInteger, default=None)  # field 9, codes 1-3
+    participants: Mapped[int | None] = mapped_column(SmallInteger, default=None)  # field 5: how many sides
+    representatives: Mapped[int | None] = mapped_column(SmallInteger, default=None)  # and their representatives
+    situation_date: Mapped[date | None] = mapped_column(Date, default=None)  # field 10
+    handed_date: Mapped[date | None] = mapped_column(Date, default=None)  # field 10: handed to the facilitator
+    result: Mapped[str | None] = mapped_column(String(24), default=None)  # field 11, CaseResult
+    no_result_reason: Mapped[int | None] = mapped_column(SmallInteger, default=None)  # field 12, codes 1-5
+    report_date: Mapped[date | None] = mapped_column(Date, default=None)  # the report on the programme
+    protocol: Mapped[dict[str, Any] | None] = mapped_column(EncryptedJSON, default=None)
+    updated_by: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -73,6 +73,12 @@ class CaseSG(StatesGroup):
     stage_pick = State()
     stage_reason = State()
     history = State()
+    card_fields = State()  # the accounting card (issue 14)
+    card_codes = State()
+    card_input = State()
+    close_result = State()
+    close_reason = State()
+    protocol = State()
 
 
 class NewCaseSG(StatesGroup):

@@ -17,6 +17,7 @@ from handlers.filters import input_states
 from handlers.handoff import handoff_router
 from handlers.meetings import meetings_router
 from handlers.public import public_router
+from handlers.reports import reports_router
 from handlers.staff import staff_router
 from handlers.surveys import surveys_router
 from handlers.team import team_router
@@ -35,6 +36,7 @@ def build_router(i18n: I18n) -> Router:
         agreements_router(),
         team_router(),
         staff_router(),
+        reports_router(),
         broadcast_router(),
         admin_router(),
         unexpected_router(input_states(dialogs)),

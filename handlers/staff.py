@@ -17,7 +17,7 @@ from db.models import Role
 from dialogs.states import InviteSG, NewCaseSG
 from handlers.filters import HasRole
 
-STAFF_COMMANDS = ("stats", "invite", "newcase", "catalog", "catalog_history", "broadcast", "broadcasts")
+STAFF_COMMANDS = ("stats", "invite", "newcase", "catalog", "catalog_history", "broadcast", "broadcasts", "report")
 ROLE_NAMES = {
     None: N_("no role yet"),
     Role.WOMAN: N_("participant"),

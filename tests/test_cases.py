@@ -554,9 +554,13 @@ def test_report_deadline_for_stage_four() -> None:
     assert monday == cases.Deadline("report", date(2026, 11, 27), True, 1)
 
 
-def test_no_deadline_at_stage_five_or_when_closed() -> None:
+def test_no_deadline_at_stage_five_or_when_closed_and_reported() -> None:
     assert cases.deadline_of(a_case(stage=5), rules=RULES, today=NOW.date(), timezone=ZONE_A) is None
-    assert cases.deadline_of(a_case(closed_at=NOW), rules=RULES, today=NOW.date(), timezone=ZONE_A) is None
+    closed = a_case(closed_at=NOW)
+    assert cases.deadline_of(closed, rules=RULES, today=NOW.date(), timezone=ZONE_A, reported=True) is None
+    # Closed, no report yet: due one working day after the closing (Friday → Monday).
+    due = cases.deadline_of(closed, rules=RULES, today=NOW.date(), timezone=ZONE_A)
+    assert due == cases.Deadline("report", date(2026, 11, 23), False, 0)
 
 
 def test_programme_window() -> None:

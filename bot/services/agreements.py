@@ -577,7 +577,8 @@ async def end(session: AsyncSession, *, agreement_id: int, now: datetime, survey
     assert case is not None
     agreement.state = AgreementState.ENDED.value
     agreement.ended_at = now
-    case.closed_at = now
+    if case.closed_at is None:  # a case closed earlier with its result keeps that moment
+        case.closed_at = now
     # Those still taking part: someone who withdrew is not surveyed or written to any more.
     people = tuple(p.user_id for p in (await _taking_part(session, case.id)).values() if p.user_id is not None)
     from bot.services import surveys

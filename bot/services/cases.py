@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import audit, invitations, workdays
 from bot.services.users import Profile
 from db.models import (
+    AccountingCard,
     Approval,
     Case,
     ConsentEvent,
@@ -127,6 +128,8 @@ class CaseView:
     participants: tuple[ParticipantView, ...]
     can_move_stage: bool
     can_manage_people: bool
+    closed_at: datetime | None = None
+    result: str | None = None  # the accounting card's result code, once closed
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,7 +323,7 @@ def local_date(moment: datetime, timezone: str) -> date:
     return moment.astimezone(ZoneInfo(timezone)).date()
 
 
-def deadline_of(case: Case, *, rules: Rules, today: date, timezone: str) -> Deadline | None:
+def deadline_of(case: Case, *, rules: Rules, today: date, timezone: str, reported: bool = False) -> Deadline | None:
     """What the case is waiting for now, and by when, counted on the production calendar.
 
     Stage 1: the case reaches the facilitator within ``handoff`` working days of its start: the
@@ -328,10 +331,14 @@ def deadline_of(case: Case, *, rules: Rules, today: date, timezone: str) -> Dead
     of registration and release (preparation runs for months before a release at the end of term).
     Stages 2-3: the general meeting within ``programme_max`` working days of stage 2.
     Stage 4: the report within ``report`` working days of the meeting.
+    A closed case: the report (its date on the accounting card, ``reported``) within ``report``
+    working days of the closing.
     """
     if case.closed_at is not None:
-        return None
-    if case.stage == 1:
+        if reported:
+            return None
+        kind, due = "report", workdays.add_working_days(local_date(case.closed_at, timezone), rules.report)
+    elif case.stage == 1:
         start = local_date(case.created_at, timezone)
         if not case.parole:
             start = max(start, case.release_date)
@@ -365,13 +372,23 @@ async def list_cases(
 ) -> list[CaseLine]:
     """The cases the actor may see (open ones), newest first; the listing itself is audited."""
     zones = await _zones(session)
+    # A closed case stays on /overdue until the date of its report is on the accounting card.
+    unreported = Case.closed_at.is_not(None) & AccountingCard.report_date.is_(None)
+    listed = or_(Case.closed_at.is_(None), unreported) if only_overdue else Case.closed_at.is_(None)
     rows = (
-        await session.scalars(select(Case).where(in_scope(actor), Case.closed_at.is_(None)).order_by(Case.id.desc()))
+        await session.execute(
+            select(Case, AccountingCard.report_date)
+            .outerjoin(AccountingCard, AccountingCard.case_id == Case.id)
+            .where(in_scope(actor), listed)
+            .order_by(Case.id.desc())
+        )
     ).all()
     lines = []
-    for case in rows:
+    for case, report_date in rows:
         zone = zones.get(case.region_code, "UTC")
-        deadline = deadline_of(case, rules=rules, today=local_date(now, zone), timezone=zone)
+        deadline = deadline_of(
+            case, rules=rules, today=local_date(now, zone), timezone=zone, reported=report_date is not None
+        )
         if only_overdue and not (deadline and deadline.overdue):
             continue
         lines.append(CaseLine(case.id, case.code, case.first_name, case.stage, case.region_code, deadline))
@@ -442,6 +459,8 @@ async def open_case(session: AsyncSession, *, actor: Profile, case_id: int, rule
     region = await session.get(Region, case.region_code)
     assert region is not None  # a foreign key
     zone = region.timezone
+    card = await session.get(AccountingCard, case.id)
+    reported = card is not None and card.report_date is not None
     people = (
         await session.scalars(select(Participant).where(Participant.case_id == case.id).order_by(Participant.id))
     ).all()
@@ -462,7 +481,7 @@ async def open_case(session: AsyncSession, *, actor: Profile, case_id: int, rule
         facilitator_name=await _name(session, case.facilitator_id),
         stage=case.stage,
         stage_since=case.stage_since,
-        deadline=deadline_of(case, rules=rules, today=local_date(now, zone), timezone=zone),
+        deadline=deadline_of(case, rules=rules, today=local_date(now, zone), timezone=zone, reported=reported),
         participants=tuple(
             ParticipantView(
                 id=p.id,
@@ -479,6 +498,8 @@ async def open_case(session: AsyncSession, *, actor: Profile, case_id: int, rule
         ),
         can_move_stage=can_move_stage(actor, case),
         can_manage_people=can_see(actor, case),
+        closed_at=case.closed_at,
+        result=card.result if card is not None else None,
     )
     audit.record(session, actor_id=actor.user_id, action="case_viewed", object_type="case", object_id=case.id, now=now)
     await session.commit()

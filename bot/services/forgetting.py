@@ -55,6 +55,7 @@ PLAN: dict[tuple[str, str], Fate] = {
     ("cases", "created_by"): Fate.PSEUDONYM,
     ("measure_versions", "actor_id"): Fate.PSEUDONYM,
     ("agreements", "recorded_by"): Fate.PSEUDONYM,
+    ("accounting_cards", "updated_by"): Fate.PSEUDONYM,
     ("broadcasts", "author_id"): Fate.PSEUDONYM,
     ("relay_messages", "author_id"): Fate.PSEUDONYM,
     ("relay_messages", "source_chat_id"): Fate.PSEUDONYM,

@@ -768,7 +768,7 @@ async def reminder_target(
     if meeting is None or meeting.starts_at <= now:
         return None
     case = await session.get(Case, meeting.case_id)
-    if case is None:
+    if case is None or case.closed_at is not None:  # closed with its result: no more reminders
         return None
     if meeting.state == MeetingState.BOOKED:
         booked = await session.get(Participant, meeting.booked_by) if meeting.booked_by else None

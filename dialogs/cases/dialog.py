@@ -19,11 +19,13 @@ from aiogram_dialog.widgets.kbd import Back, Button, Cancel, Row, ScrollingGroup
 from aiogram_dialog.widgets.text import Format, Multi
 
 from bot.context import AppContext
-from bot.services import cases, catalog, invitations
+from bot.services import accounting, cases, catalog, invitations
 from bot.services.cases import CaseDraft, CaseView, Deadline
 from bot.services.formatting import format_date, format_datetime
 from bot.services.users import Profile
 from db.models import ProgrammeType, Role
+from dialogs.cases.card import card_windows
+from dialogs.cases.documents import on_documents, protocol_windows
 from dialogs.common.getters import fresh_profile, locale_of, reading
 from dialogs.common.labels import (
     APPROVALS,
@@ -184,9 +186,10 @@ async def card_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
     view = await _view(dialog_manager)
     locale = locale_of(dialog_manager)
     if view is None:
-        return {"gone": True, "ok": False, "can_move": False}
+        return {"gone": True, "ok": False, "can_move": False, "closed": False, "can_close": False, "no_protocol": False}
     async with reading(dialog_manager) as session:
         region = await catalog.region(session, view.region_code)
+        no_protocol = view.can_move_stage and await accounting.protocol_missing(session, case_id=view.id)
     nobody = gettext("not appointed")
     dialog_manager.dialog_data["stage"] = view.stage
     return {
@@ -205,6 +208,10 @@ async def card_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
         "deadline": deadline_text(view.deadline, locale),
         "people": "\n".join("• " + _person_line(p) for p in view.participants),
         "can_move": view.can_move_stage,
+        "closed": view.closed_at is not None,
+        "result": escape(accounting.words("result", view.result, locale) or "—"),
+        "can_close": view.can_move_stage,
+        "no_protocol": no_protocol,
     }
 
 
@@ -433,6 +440,11 @@ def card_dialog() -> Dialog:
                 ),
                 Tr("<b>Stage:</b> {stage} (since {since})"),
                 Format("{deadline}"),
+                Tr("<b>Closed</b>: {result}", when=F["closed"]),
+                Tr(
+                    "The agreement is recorded: type the meeting's protocol with 📝 Meeting protocol.",
+                    when=F["no_protocol"],
+                ),
                 Tr("<b>People</b>\n{people}"),
                 sep="\n\n",
                 when=F["ok"],
@@ -442,6 +454,10 @@ def card_dialog() -> Dialog:
             Button(Tr("🗓 Meetings"), id="meetings", on_click=on_meetings, when=F["ok"]),
             Button(Tr("📝 Agreement"), id="agreement", on_click=on_agreement, when=F["can_move"]),
             SwitchTo(Tr("📜 History"), id="history", state=CaseSG.history, when=F["ok"]),
+            SwitchTo(Tr("🗂 Accounting card"), id="acc", state=CaseSG.card_fields, when=F["ok"]),
+            SwitchTo(Tr("📝 Meeting protocol"), id="proto", state=CaseSG.protocol, when=F["can_move"]),
+            Button(Tr("📄 Documents"), id="docs", on_click=on_documents, when=F["can_move"]),
+            SwitchTo(Tr("✅ Close the case"), id="close", state=CaseSG.close_result, when=F["can_close"]),
             Row(Cancel(Tr("◀ Back")), menu_button()),
             crisis_button(),
             getter=card_getter,
@@ -511,6 +527,8 @@ def card_dialog() -> Dialog:
             crisis_button(),
             state=CaseSG.stage_reason,
         ),
+        *card_windows(),
+        *protocol_windows(),
     )
 
 
