@@ -132,7 +132,7 @@ MEDIA = (
 
 def _texts() -> st.SearchStrategy[str]:
     junk = st.text(
-        alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)),
+        alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]),
         min_size=1,
         max_size=60,
     )
@@ -380,8 +380,8 @@ class Fuzzer:
         if kind in ("sticker", "photo", "voice", "video_note", "document"):
             self.fake._user_media(chat, kind)
             return
-        file = {"file_id": "BAACAgIAAxkBAAIfake" + kind, "file_unique_id": "AgADfake" + kind}
-        body: dict[str, Any] = {
+        file: dict[str, Any] = {"file_id": "BAACAgIAAxkBAAIfake" + kind, "file_unique_id": "AgADfake" + kind}
+        bodies: dict[str, dict[str, Any]] = {
             "location": {"location": {"latitude": 55.75, "longitude": 37.61}},
             "contact": {"contact": {"phone_number": "+79000000000", "first_name": "Кто-то"}},
             "venue": {
@@ -416,8 +416,8 @@ class Fuzzer:
                     "members_only": False,
                 }
             },
-        }[kind]
-        self.fake._user_message(chat, body)
+        }
+        self.fake._user_message(chat, bodies[kind])
 
     async def _wait(self, pushed: list[int], seconds: float) -> None:
         """Until the bot has handled every update it receives (Telegram does not deliver the types it did

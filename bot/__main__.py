@@ -6,6 +6,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 USAGE = "usage: python -m bot [run | migrate | keygen]"
 
@@ -30,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     from bot.config import Settings, describe_error
 
     try:
-        settings = Settings()  # type: ignore[call-arg]
+        settings = Settings()
     except ValidationError as exc:
         print(describe_error(exc), file=sys.stderr)
         return 2
@@ -59,11 +63,11 @@ def _configure_logging(level: str) -> None:
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
-async def _migrate(settings: object) -> int:
+async def _migrate(settings: Settings) -> int:
     from db import migrate
     from db.engine import create_engine
 
-    engine = create_engine(settings.database_url)  # type: ignore[attr-defined]
+    engine = create_engine(settings.database_url)
     try:
         await migrate.upgrade(engine)
     finally:

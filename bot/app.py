@@ -163,8 +163,8 @@ class Application:
             done, _ = await asyncio.wait({waiter, *tasks}, return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
             for task in done:
-                if task is not waiter and task.exception() is not None:
-                    raise task.exception()  # type: ignore[misc]
+                if task is not waiter and (exc := task.exception()) is not None:
+                    raise exc
         finally:
             for task in tasks:
                 if task.get_name() == "polling":

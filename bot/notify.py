@@ -130,12 +130,12 @@ async def send_now(
     return True
 
 
-def notice_renderer():  # type: ignore[no-untyped-def]
+def notice_renderer():
     """The worker's renderer for queued notices: the text as it was worded, and its buttons."""
     from bot.reminder_worker import Drop, Outgoing
     from bot.services import reminders
 
-    async def render(session: AsyncSession, claimed, locale: str):  # type: ignore[no-untyped-def]
+    async def render(session: AsyncSession, claimed, locale: str):
         text = await reminders.text_of(session, claimed.id)
         if not text:
             return Drop("empty")

@@ -554,6 +554,7 @@ class Relay:
             return False
         except TelegramBadRequest as exc:
             if "thread not found" in exc.message.lower() and to_group:
+                assert self.group_id is not None  # to_group
                 async with app.db() as session:
                     await relay.set_topic(
                         session, conversation_id=thread.id, group_chat_id=self.group_id, topic_id=None, now=app.now()

@@ -173,7 +173,7 @@ class ReminderWorker:
         started = loop.time()
         budget = self.lease.total_seconds() / 2
         running: dict[asyncio.Task[str], Claimed] = {}
-        self._waiting: set[int] = set()  # rows waiting for a slot: safe to hand back
+        self._waiting = set()  # rows waiting for a slot: safe to hand back
         more = True
         while True:
             stop = self._closing or loop.time() - started > budget

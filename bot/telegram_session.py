@@ -64,7 +64,8 @@ class RetryMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if isinstance(method, GetUpdates):
+        polling = isinstance(method, GetUpdates)  # not narrowed: make_request keeps its TelegramType
+        if polling:
             # The polling loop has its own backoff; retrying here would only delay shutdown.
             return await make_request(bot, method)
         attempt = 0
@@ -131,7 +132,7 @@ class OneAnswerPerPress(BaseRequestMiddleware):
         if isinstance(method, AnswerCallbackQuery):
             if method.callback_query_id in self._answered:
                 return True  # type: ignore[return-value]
-            response = await make_request(bot, method)
+            response = await make_request(bot, method)  # type: ignore[arg-type]  # narrowed by isinstance; the generic is lost
             self._keep(self._answered, method.callback_query_id, None)
             return response
         if isinstance(method, EditMessageText | EditMessageReplyMarkup | EditMessageCaption):
@@ -139,7 +140,7 @@ class OneAnswerPerPress(BaseRequestMiddleware):
             if known is not None and _unchanged(method, known):
                 return known  # type: ignore[return-value]
             try:
-                response = await make_request(bot, method)
+                response = await make_request(bot, method)  # type: ignore[arg-type]  # narrowed by isinstance; the generic is lost
             except TelegramBadRequest as exc:
                 if "message is not modified" not in exc.message or known is None:
                     raise

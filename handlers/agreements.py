@@ -129,7 +129,7 @@ def agreements_router() -> Router:
         await callback.answer(gettext("Thank you! We will remind you of what you agreed, gently."))
         if callback.message is not None:
             try:
-                await callback.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]
+                await callback.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]  # an InaccessibleMessage raises, passed over below
             except Exception:
                 pass
         if facilitator is not None:
@@ -152,7 +152,7 @@ def agreements_router() -> Router:
             if callback.message is not None:
                 await callback.message.answer(
                     gettext("How much more time do you need?"), reply_markup=_later_keyboard(checkin_id)
-                )  # type: ignore[union-attr]
+                )
             return
         state = {"d": CheckinState.DONE, "h": CheckinState.HELP}.get(action, CheckinState.MORE_TIME)
         new_date = None
@@ -180,17 +180,17 @@ def agreements_router() -> Router:
             return
         if callback.message is not None:
             try:
-                await callback.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]
+                await callback.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]  # an InaccessibleMessage raises, passed over below
             except Exception:
                 pass
         if state == CheckinState.DONE:
             await callback.answer()
-            await callback.message.answer(gettext("That is wonderful — well done! 🌱 Every step counts."))  # type: ignore[union-attr]
+            await callback.message.answer(gettext("That is wonderful — well done! 🌱 Every step counts."))  # type: ignore[union-attr]  # a button's message
         elif state == CheckinState.MORE_TIME:
             await callback.answer()
-            await callback.message.answer(  # type: ignore[union-attr]
+            await callback.message.answer(  # type: ignore[union-attr]  # a button's message
                 gettext("All right, there is time. We will remind you on {day}.").format(
-                    day=format_date(new_date, i18n.current_locale)  # type: ignore[arg-type]
+                    day=format_date(new_date, i18n.current_locale)  # type: ignore[arg-type]  # set above for MORE_TIME
                 )
             )
         else:
@@ -204,7 +204,7 @@ async def _hand_over(callback: CallbackQuery, view: agreements.CheckinView, app:
     """ "I need help": a person is told at once, in her conversation (her topic, or her curator's chat)."""
     from bot.services import relay as relay_service
 
-    await callback.message.answer(  # type: ignore[union-attr]
+    await callback.message.answer(  # type: ignore[union-attr]  # a button's message
         gettext("Thank you for telling us. A person from the team will write to you here soon.")
     )
     async with app.db() as session:
@@ -219,8 +219,8 @@ async def _hand_over(callback: CallbackQuery, view: agreements.CheckinView, app:
     await relay._post(thread, text)
 
 
-def checkin_renderer(app: AppContext, i18n: I18n):  # type: ignore[no-untyped-def]
-    async def render(session: AsyncSession, claimed, locale: str) -> Outgoing | Drop:  # type: ignore[no-untyped-def]
+def checkin_renderer(app: AppContext, i18n: I18n):
+    async def render(session: AsyncSession, claimed, locale: str) -> Outgoing | Drop:
         payload = claimed.payload or {}
         checkin_id = int(payload.get("checkin", 0))
         view = await agreements.checkin_view(session, checkin_id)
@@ -250,8 +250,8 @@ def checkin_renderer(app: AppContext, i18n: I18n):  # type: ignore[no-untyped-de
     return render
 
 
-def overdue_renderer(app: AppContext, i18n: I18n):  # type: ignore[no-untyped-def]
-    async def render(session: AsyncSession, claimed, locale: str) -> Outgoing | Drop:  # type: ignore[no-untyped-def]
+def overdue_renderer(app: AppContext, i18n: I18n):
+    async def render(session: AsyncSession, claimed, locale: str) -> Outgoing | Drop:
         checkin_id = int((claimed.payload or {}).get("checkin", 0))
         view = await agreements.checkin_view(session, checkin_id)
         if view is None or not await agreements.still_open(session, checkin_id):
@@ -271,11 +271,11 @@ def overdue_renderer(app: AppContext, i18n: I18n):  # type: ignore[no-untyped-de
     return render
 
 
-def end_renderer(app: AppContext, bot: Bot, i18n: I18n):  # type: ignore[no-untyped-def]
+def end_renderer(app: AppContext, bot: Bot, i18n: I18n):
     """The term is over: the case closes; each participant gets a goodbye with the support measures;
     the facilitator (the reminder's recipient) is told."""
 
-    async def render(session: AsyncSession, claimed, locale: str) -> Outgoing | Drop:  # type: ignore[no-untyped-def]
+    async def render(session: AsyncSession, claimed, locale: str) -> Outgoing | Drop:
         agreement_id = int((claimed.payload or {}).get("agreement", 0))
         ended = await agreements.end(
             session, agreement_id=agreement_id, now=app.now(), survey_expire_days=app.settings.survey_expire_days
@@ -320,11 +320,11 @@ async def _goodbye(app: AppContext, bot: Bot, i18n: I18n, user_id: int, region_c
     await notify.tell(bot, i18n, app.db, user_id, render, locale=locale)
 
 
-def meeting_followup_renderer(app: AppContext):  # type: ignore[no-untyped-def]
+def meeting_followup_renderer(app: AppContext):
     """After a meeting took place: the short survey starts (the survey's own reminder sends it)."""
     from bot.services import surveys
 
-    async def render(session: AsyncSession, claimed, locale: str) -> Outgoing | Drop:  # type: ignore[no-untyped-def]
+    async def render(session: AsyncSession, claimed, locale: str) -> Outgoing | Drop:
         if claimed.meeting_id is None:
             return Drop("no_meeting")
         view = await meetings.get_view(session, claimed.meeting_id)

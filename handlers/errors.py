@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import traceback
+from collections.abc import Awaitable
+from typing import Any
 
 from aiogram import Router
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
@@ -68,8 +70,8 @@ def where(exc: BaseException) -> str:
     return "".join(traceback.format_tb(exc.__traceback__)).rstrip()
 
 
-async def _quietly(call: object) -> None:
+async def _quietly(call: Awaitable[Any]) -> None:
     try:
-        await call  # type: ignore[misc]
+        await call
     except (TelegramBadRequest, TelegramForbiddenError) as exc:
         log.info("could not tell the person about an error: %s", type(exc).__name__)

@@ -99,7 +99,7 @@ def handoff_router() -> Router:
             conversation_id = await relay_service.conversation_of_reply(
                 session,
                 chat_id=message.chat.id,
-                message_id=message.reply_to_message.message_id,  # type: ignore[union-attr]
+                message_id=message.reply_to_message.message_id,  # type: ignore[union-attr]  # F.reply_to_message
             )
             thread = await relay_service.get(session, conversation_id) if conversation_id else None
         if thread is None:
@@ -222,13 +222,13 @@ async def _quick_reply(message: Message, key: str, thread: Thread, relay: Relay,
     await message.reply(gettext("↪️ Sent."))
 
 
-def nudge_renderer(app: AppContext, i18n: I18n):  # type: ignore[no-untyped-def]
+def nudge_renderer(app: AppContext, i18n: I18n):
     """ "Nobody has answered her for N minutes" in her topic (or to her curator), unless answered since."""
     from datetime import datetime
 
     from bot.reminder_worker import Drop, Outgoing
 
-    async def render(session: AsyncSession, claimed, locale: str):  # type: ignore[no-untyped-def]
+    async def render(session: AsyncSession, claimed, locale: str):
         payload = claimed.payload or {}
         conversation_id = int(payload.get("conversation", 0))
         since = datetime.fromisoformat(payload["since"]) if payload.get("since") else None

@@ -105,11 +105,11 @@ def attendance_keyboard(meeting_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def reminder_renderer(app: AppContext, i18n: I18n):  # type: ignore[no-untyped-def]
+def reminder_renderer(app: AppContext, i18n: I18n):
     """Words a meeting reminder in the recipient's language and zone, at the moment it is sent; a
     meeting that has passed, moved or been called off makes the reminder drop."""
 
-    async def render(session: AsyncSession, claimed, locale: str) -> Outgoing | Drop:  # type: ignore[no-untyped-def]
+    async def render(session: AsyncSession, claimed, locale: str) -> Outgoing | Drop:
         if claimed.meeting_id is None:
             return Drop("no_meeting")
         if await meetings.superseded(
@@ -146,10 +146,10 @@ def reminder_renderer(app: AppContext, i18n: I18n):  # type: ignore[no-untyped-d
     return render
 
 
-def unreachable_handler(app: AppContext, bot: Bot, i18n: I18n):  # type: ignore[no-untyped-def]
+def unreachable_handler(app: AppContext, bot: Bot, i18n: I18n):
     """A reminder found the participant has blocked the bot: the facilitator should know."""
 
-    async def on_unreachable(claimed) -> None:  # type: ignore[no-untyped-def]
+    async def on_unreachable(claimed) -> None:
         if claimed.meeting_id is None:
             return
         async with app.db() as session:

@@ -31,6 +31,7 @@ async def _open_invitation(
 ) -> None:
     """An invitation link: she joins her place in a case and reads about the programme before
     deciding, or a team member gets her role. A link that does not work says why and who can help."""
+    joined: invitations.JoinedCase | invitations.JoinedTeam | invitations.InviteProblem
     async with app.db() as session:
         try:
             joined = await invitations.redeem(

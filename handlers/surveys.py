@@ -132,11 +132,11 @@ def render_report(report: Report, locale: str) -> str:
 # ------------------------------------------------------------------ the reminder
 
 
-def reminder_renderer(app: AppContext, i18n: I18n):  # type: ignore[no-untyped-def]
+def reminder_renderer(app: AppContext, i18n: I18n):
     """Words the survey's intro and its current question in her language when the reminder goes
     out; a survey that is done, expired or gone makes the reminder drop."""
 
-    async def render(session: AsyncSession, claimed, locale: str) -> Outgoing | Drop:  # type: ignore[no-untyped-def]
+    async def render(session: AsyncSession, claimed, locale: str) -> Outgoing | Drop:
         invite_id = (claimed.payload or {}).get("invite")
         if not isinstance(invite_id, int):
             return Drop("bad_payload")

@@ -13,17 +13,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.shared import Pt
 
 OUT = Path(__file__).resolve().parents[1] / "content" / "templates"
 SIGN = "____________________"
 
 
-def _doc() -> Document:  # type: ignore[valid-type]
+def _doc() -> DocxDocument:
     doc = Document()
     style = doc.styles["Normal"]
-    style.font.name = "Times New Roman"  # type: ignore[attr-defined]
-    style.font.size = Pt(12)  # type: ignore[attr-defined]
+    style.font.name = "Times New Roman"
+    style.font.size = Pt(12)
     return doc
 
 

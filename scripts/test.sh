@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: sets up .venv, starts a throw-away PostgreSQL 15 from the machine's packages,
-# and runs the whole suite on PostgreSQL and SQLite. Extra arguments go to pytest.
+# checks the gates (ruff check, ruff format --check, mypy) and runs the whole suite on PostgreSQL
+# and SQLite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh dev
@@ -25,8 +26,15 @@ export REQUIRE_POSTGRES="${REQUIRE_POSTGRES:-1}"
 
 start=$(date +%s)
 set +e
+# The gates first (lint, format, types): a failure fails the run, but the tests still run and report.
+gates=0
+.venv/bin/ruff check . || gates=1
+.venv/bin/ruff format --check . || gates=1
+.venv/bin/mypy || gates=1
+[ "$gates" = 0 ] || echo "gates failed: ruff check, ruff format --check or mypy (see above)" >&2
 .venv/bin/python -m pytest "$@"
 rc=$?
 set -e
 echo "test command took $(( $(date +%s) - start ))s"
+[ "$rc" = 0 ] && [ "$gates" != 0 ] && rc=1
 exit $rc

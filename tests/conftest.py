@@ -38,7 +38,7 @@ _UPDATE_IDS = itertools.count(1_000)
 configure_encryption([TEST_KEY])
 
 
-def _postgres_url() -> str | None:
+def _postgres_url() -> str:
     url = os.environ.get("TEST_POSTGRES_URL")
     if not url:
         if os.environ.get("REQUIRE_POSTGRES") == "1":
@@ -107,7 +107,7 @@ def make_settings(api_url: str, database_url: str, **overrides: Any) -> Settings
         "telegram_timeout": 5,
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return Settings(_env_file=None, **values)
 
 
 class Clock:
@@ -165,7 +165,7 @@ async def start_bot(fake: Any, database_url: str) -> AsyncIterator[BotStarter]:
             await asyncio.wait_for(task, 30)
             running.remove((app, task))
 
-        app.test_stop = stop
+        app.test_stop = stop  # type: ignore[attr-defined]  # a test-only handle on the running app
         return app
 
     yield start

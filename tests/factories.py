@@ -6,7 +6,7 @@ no other module uses, since all the tests of a run share one database per backen
 
 import itertools
 from datetime import UTC, date, datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -104,7 +104,7 @@ async def audit_rows(session: AsyncSession, actor_id: int, action: str) -> list[
 
 def draft(**overrides: object) -> cases.CaseDraft:
     """Анна of region A, released on parole on 1 March 2027, no team yet."""
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "first_name": "Анна",
         "region_code": REGION_A,
         "release_date": date(2027, 3, 1),
@@ -114,7 +114,7 @@ def draft(**overrides: object) -> cases.CaseDraft:
         "facilitator_id": None,
     }
     values.update(overrides)
-    return cases.CaseDraft(**values)  # type: ignore[arg-type]
+    return cases.CaseDraft(**values)
 
 
 async def register(session: AsyncSession, actor: Profile, **overrides: object) -> cases.Registered:

@@ -104,7 +104,7 @@ async def test_card_is_prefilled_and_filled_with_buttons(session: AsyncSession) 
     assert case.programme_type == "family_reconciliation"
     await session.commit()
     edits = await audit_rows(session, facilitator.user_id, "card_edited")
-    assert [e.details["field"] for e in edits][:2] == ["source", "conflict_type"]
+    assert [(e.details or {})["field"] for e in edits][:2] == ["source", "conflict_type"]
 
     with pytest.raises(cases.Invalid):  # the result is given by closing the case
         await accounting.set_field(
@@ -151,7 +151,8 @@ async def test_closing_at_any_stage_with_result_and_report_deadline(session: Asy
     assert (row.result, row.no_result_reason) == ("no_change", 1)
     await session.commit()
     closed = await audit_rows(session, staff.user_id, "case_closed")
-    assert [(e.details["result"], e.details["reason"], e.details["stage"]) for e in closed] == [("no_change", 1, 1)]
+    details = [e.details or {} for e in closed]
+    assert [(d["result"], d["reason"], d["stage"]) for d in details] == [("no_change", 1, 1)]
 
     # The report is due one working day after the closing (Friday 20.11 → Monday 23.11).
     view = await cases.open_case(session, actor=staff, case_id=registered.case_id, rules=RULES, now=NOW)

@@ -72,7 +72,7 @@ def test_empty_text_and_buttons() -> None:
 # ------------------------------------------------------------------ the audience
 
 
-async def _person(session, role: Role | None, *, region: str | None = REGION_A, blocked: bool = False) -> int:  # type: ignore[no-untyped-def]
+async def _person(session, role: Role | None, *, region: str | None = REGION_A, blocked: bool = False) -> int:
     profile = await _ids.person(session, role, region=region)
     if blocked:
         row = await session.get(User, profile.user_id)
@@ -81,7 +81,7 @@ async def _person(session, role: Role | None, *, region: str | None = REGION_A, 
     return profile.user_id
 
 
-async def _world(session):  # type: ignore[no-untyped-def]
+async def _world(session):
     """A region of its own per test (people of earlier tests share the database)."""
     await ensure_regions(session)
     from db.models import Region
@@ -92,7 +92,7 @@ async def _world(session):  # type: ignore[no-untyped-def]
     return code
 
 
-async def test_audience_by_role_region_stage_and_category(session) -> None:  # type: ignore[no-untyped-def]
+async def test_audience_by_role_region_stage_and_category(session) -> None:
     region = await _world(session)
     women = [await _person(session, Role.WOMAN, region=region) for _ in range(3)]
     relative = await _person(session, Role.RELATIVE, region=region)
@@ -136,7 +136,7 @@ async def test_audience_by_role_region_stage_and_category(session) -> None:  # t
     await session.commit()
 
 
-async def test_staff_only_in_their_region(session) -> None:  # type: ignore[no-untyped-def]
+async def test_staff_only_in_their_region(session) -> None:
     region = await _world(session)
     staff = await _ids.person(session, Role.STAFF, scope=region)
     other = await _ids.person(session, Role.STAFF, scope=None)
@@ -154,7 +154,7 @@ async def test_staff_only_in_their_region(session) -> None:  # type: ignore[no-u
 # ------------------------------------------------------------------ creating and sending
 
 
-async def _created(session, n: int = 3, **kwargs):  # type: ignore[no-untyped-def]
+async def _created(session, n: int = 3, **kwargs):
     region = await _world(session)
     people = [await _person(session, Role.WOMAN, region=region) for _ in range(n)]
     staff = await _ids.person(session, Role.STAFF, scope=region)
@@ -170,7 +170,7 @@ async def _created(session, n: int = 3, **kwargs):  # type: ignore[no-untyped-de
     return created, people, staff
 
 
-async def test_create_writes_one_delivery_per_recipient(session) -> None:  # type: ignore[no-untyped-def]
+async def test_create_writes_one_delivery_per_recipient(session) -> None:
     created, people, _ = await _created(session)
     assert created.total == 3
     rows = (await session.scalars(select(BroadcastDelivery).where(BroadcastDelivery.broadcast_id == created.id))).all()
@@ -178,7 +178,7 @@ async def test_create_writes_one_delivery_per_recipient(session) -> None:  # typ
     await session.commit()
 
 
-async def test_refusals_write_nothing(session) -> None:  # type: ignore[no-untyped-def]
+async def test_refusals_write_nothing(session) -> None:
     region = await _world(session)
     staff = await _ids.person(session, Role.STAFF, scope=region)
     with pytest.raises(Invalid) as err:
@@ -200,7 +200,7 @@ async def test_refusals_write_nothing(session) -> None:  # type: ignore[no-untyp
     assert await broadcasts.recent(session, actor=staff) == []
 
 
-async def test_claim_outcomes_lease_and_finish(session) -> None:  # type: ignore[no-untyped-def]
+async def test_claim_outcomes_lease_and_finish(session) -> None:
     created, _people, _staff = await _created(session, n=4)
     claimed = await broadcasts.claim(session, now=NOW, worker="w1", limit=100, lease=LEASE, only=[created.id])
     mine = [c for c in claimed if c.broadcast_id == created.id]
@@ -231,12 +231,13 @@ async def test_claim_outcomes_lease_and_finish(session) -> None:  # type: ignore
     assert not await broadcasts.finish_if_done(session, created.id, now=later)  # once
     view = await broadcasts.progress(session, created.id)
     await session.commit()
+    assert view is not None
     assert (view.sent, view.blocked, view.failed, view.left) == (2, 1, 1, 0)
     assert view.errors == {"TelegramServerError": 1}
     assert view.state.value == "done"
 
 
-async def test_release_does_not_count_and_not_before_waits(session) -> None:  # type: ignore[no-untyped-def]
+async def test_release_does_not_count_and_not_before_waits(session) -> None:
     created, _people, _ = await _created(session, n=1)
     (item,) = [
         c for c in await broadcasts.claim(session, now=NOW, worker="w", limit=100, lease=LEASE, only=[created.id])
@@ -251,7 +252,7 @@ async def test_release_does_not_count_and_not_before_waits(session) -> None:  # 
     assert back.id == item.id and back.attempts == 1
 
 
-async def test_scheduled_starts_when_due_and_cancel_stops_it(session) -> None:  # type: ignore[no-untyped-def]
+async def test_scheduled_starts_when_due_and_cancel_stops_it(session) -> None:
     created, _people, staff = await _created(session, n=2, scheduled_at=NOW + timedelta(hours=1))
     assert created.state.value == "scheduled"
     assert not [
@@ -270,13 +271,14 @@ async def test_scheduled_starts_when_due_and_cancel_stops_it(session) -> None:  
     await broadcasts.mark_sent(session, [first.id], now=due, worker="w")  # the one in flight still goes
     view = await broadcasts.progress(session, created.id)
     await session.commit()
+    assert view is not None
     assert (view.state.value, view.sent, view.cancelled) == ("cancelled", 1, 1)
     assert not [
         c for c in await broadcasts.claim(session, now=due, worker="w", limit=100, lease=LEASE, only=[created.id])
     ]
 
 
-async def test_blocked_since_confirming_are_not_sent(session) -> None:  # type: ignore[no-untyped-def]
+async def test_blocked_since_confirming_are_not_sent(session) -> None:
     created, people, _ = await _created(session, n=2)
     row = await session.get(User, people[0])
     row.blocked_bot = True
@@ -287,4 +289,5 @@ async def test_blocked_since_confirming_are_not_sent(session) -> None:  # type: 
     assert [c.user_id for c in claimed if c.broadcast_id == created.id] == [people[1]]
     view = await broadcasts.progress(session, created.id)
     await session.commit()
+    assert view is not None
     assert view.blocked == 1

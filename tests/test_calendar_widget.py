@@ -106,7 +106,7 @@ async def test_russian_days_view() -> None:
     days = [b for row in keyboard[2:-1] for b in row]
     # Monday first; 7–9 December are blank (the week of 1–6 December, wholly past, is left out)
     assert texts(keyboard[2]) == [" ", " ", " ", "·10·", "11", "12", "13"]
-    assert all(not b.callback_data.endswith("cal:") for b in days)  # type: ignore[union-attr]
+    assert all(b.callback_data is not None and not b.callback_data.endswith("cal:") for b in days)
     shown = [b.text for b in days if b.text.strip()]
     assert shown[0] == "·10·"  # today marked, days before it blank
     assert shown[1:3] == ["11", "12"] and shown[-1] == "31"
@@ -137,7 +137,9 @@ async def test_past_dates_cannot_be_chosen() -> None:
     client, messages, message = await opened("ru")
     assert InlineButtonTextLocator("9").find_button(message) is None
     # a stale keyboard or a forged callback: same prefix, a date before today
-    intent_prefix = rows(message)[2][1].callback_data.split("cal:")[0]  # type: ignore[union-attr]
+    button = rows(message)[2][1]
+    assert button.callback_data is not None
+    intent_prefix = button.callback_data.split("cal:")[0]
     forged = InlineKeyboardButton(text="9", callback_data=f"{intent_prefix}cal:{raw_from_date(date(2026, 12, 9))}")
     late = InlineKeyboardButton(text="99", callback_data=f"{intent_prefix}cal:{raw_from_date(date(2027, 3, 1))}")
     junk = InlineKeyboardButton(text="junk", callback_data=f"{intent_prefix}cal:not-a-date")

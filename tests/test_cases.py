@@ -501,8 +501,10 @@ def test_handoff_without_parole_counts_from_release() -> None:
 def test_handoff_uses_the_local_date() -> None:
     # 20:00 UTC on Thursday is 03:00 on Friday in Barnaul.
     case = a_case(created_at=datetime(2026, 11, 19, 20, 0, tzinfo=UTC))
-    assert cases.deadline_of(case, rules=RULES, today=date(2026, 11, 20), timezone=ZONE_A).due == date(2026, 11, 24)  # type: ignore[union-attr]
-    assert cases.deadline_of(case, rules=RULES, today=date(2026, 11, 20), timezone="UTC").due == date(2026, 11, 23)  # type: ignore[union-attr]
+    local = cases.deadline_of(case, rules=RULES, today=date(2026, 11, 20), timezone=ZONE_A)
+    assert local is not None and local.due == date(2026, 11, 24)
+    utc = cases.deadline_of(case, rules=RULES, today=date(2026, 11, 20), timezone="UTC")
+    assert utc is not None and utc.due == date(2026, 11, 23)
 
 
 def test_handoff_across_a_public_holiday_and_overdue() -> None:

@@ -1,6 +1,7 @@
 """The support catalog edited in the bot: rights, validation, versions, expiry, and the file sync."""
 
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -25,8 +26,8 @@ async def _regions(session: AsyncSession) -> None:
     await session.commit()
 
 
-async def _create(session: AsyncSession, actor, region: str = REGION_A, **overrides):  # type: ignore[no-untyped-def]
-    values = {
+async def _create(session: AsyncSession, actor, region: str = REGION_A, **overrides):
+    values: dict[str, Any] = {
         "region_code": region,
         "category": "housing",
         "title": "Кризисная квартира",
@@ -60,6 +61,7 @@ async def test_staff_add_an_entry_of_their_region(session: AsyncSession) -> None
         assert mine and mine[0].title == "Кризисная квартира" and mine[0].phone == "8 800 100-00-00"
     versions = await _versions(session, view.id)
     assert [v.action for v in versions] == ["created"]
+    assert versions[0].after is not None
     assert versions[0].before is None and versions[0].after["url"] == "https://example.org/flat"
     assert versions[0].actor_id == staff.user_id
     assert len(await audit_rows(session, staff.user_id, "measure_created")) == 1
@@ -98,7 +100,7 @@ async def test_other_region_and_other_roles_are_refused_and_audited(session: Asy
     with pytest.raises(catalog_edit.Refused):
         await _create(session, staff_a, region=catalog.FEDERAL)  # federal entries are the admins'
     denied = await audit_rows(session, staff_b.user_id, "denied")
-    assert [(d.object_type, d.details["attempted"]) for d in denied] == [
+    assert [(d.object_type, (d.details or {})["attempted"]) for d in denied] == [
         ("measure", "create"),
         ("measure", "edit"),
         ("measure", "archived"),
@@ -219,6 +221,8 @@ async def test_edit_archive_restore_are_versioned(session: AsyncSession) -> None
 
     versions = await _versions(session, view.id)
     assert [v.action for v in versions] == ["created", "edited", "archived", "restored"]
+    assert versions[1].before is not None and versions[1].after is not None
+    assert versions[2].before is not None and versions[2].after is not None
     assert versions[1].before["phone"] == "8 800 100-00-00" and versions[1].after["phone"] == "8 (3852) 00-00-00"
     assert versions[1].before["url"] == "https://example.org" and versions[1].after["url"] is None
     assert versions[2].before["archived"] is False and versions[2].after["archived"] is True
@@ -305,6 +309,7 @@ async def test_history_by_region_newest_first(session: AsyncSession) -> None:
     assert all(c.region_code == REGION_B for c in seen_b)
     assert [(c.measure_id, c.action) for c in seen_b[:2]] == [(in_b.id, "edited"), (in_b.id, "created")]
     assert seen_b[0].actor_name == "Вера"
+    assert seen_b[0].before is not None and seen_b[0].after is not None
     assert seen_b[0].before["phone"] == "8 800 100-00-00" and seen_b[0].after["phone"] == "112"
     seen_all = await catalog_edit.history(session, actor=admin, now=at, limit=500)
     assert {in_a.id, in_b.id} <= {c.measure_id for c in seen_all}

@@ -24,7 +24,7 @@ def code_msgids() -> set[str]:
     return ids
 
 
-def po(lang: str):  # type: ignore[no-untyped-def]
+def po(lang: str):
     with open(LOCALES / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
         return read_po(f, locale=lang)
 

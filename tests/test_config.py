@@ -104,7 +104,7 @@ def test_lists_and_defaults() -> None:
         bot_token="1:a",
         encryption_key=f"{KEY}, {Fernet.generate_key().decode()}",
         admin_ids="1, 2,3",
-    )  # type: ignore[call-arg]
+    )
     assert s.admin_ids == [1, 2, 3]
     assert len(s.fernet_keys) == 2
     assert s.default_locale == "ru"
@@ -120,5 +120,5 @@ def test_webhook_path() -> None:
         encryption_key=KEY,
         webhook_url="https://bot.example.org/tg/hook",
         webhook_secret="s3cret",
-    )  # type: ignore[call-arg]
+    )
     assert s.webhook_path == "/tg/hook"

@@ -1,12 +1,13 @@
 """Every screen of every flow carries the urgent-help button (the crisis screen is that help)."""
 
+from aiogram_dialog import Dialog, Window
 from aiogram_dialog.widgets.kbd import Start
 
 import dialogs
 from dialogs.states import CrisisSG
 
 
-def _widgets(node):  # type: ignore[no-untyped-def]
+def _widgets(node):
     yield node
     for child in getattr(node, "buttons", ()) or ():
         yield from _widgets(child)
@@ -16,7 +17,9 @@ def test_every_window_has_the_crisis_button() -> None:
     router = dialogs.dialogs_router()
     missing, checked = [], 0
     for dialog in router.sub_routers:
+        assert isinstance(dialog, Dialog)
         for state, window in dialog.windows.items():
+            assert isinstance(window, Window)
             if state == CrisisSG.main:
                 continue
             checked += 1
@@ -31,7 +34,9 @@ def test_callback_data_fits_telegram() -> None:
     """aiogram_dialog's data is '<intent id>\\x1d<widget id>[:item]'; ids stay short."""
     router = dialogs.dialogs_router()
     for dialog in router.sub_routers:
+        assert isinstance(dialog, Dialog)
         for window in dialog.windows.values():
+            assert isinstance(window, Window)
             for widget in _widgets(window.keyboard):
                 if getattr(widget, "widget_id", None):
                     assert len(widget.widget_id.encode()) <= 20, widget.widget_id

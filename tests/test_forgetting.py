@@ -51,7 +51,7 @@ def test_pseudonyms_are_keyed_stable_and_never_a_telegram_id() -> None:
         types.configure_pseudonyms(TEST_KEY)
 
 
-async def test_the_audit_log_lets_only_pseudonymisation_through(engine) -> None:  # type: ignore[no-untyped-def]
+async def test_the_audit_log_lets_only_pseudonymisation_through(engine) -> None:
     uid = _ids.new()
     tag = "t15_" + uuid.uuid4().hex[:8]
     async with engine.begin() as conn:
@@ -89,7 +89,7 @@ async def test_the_audit_log_lets_only_pseudonymisation_through(engine) -> None:
                 await conn.execute(text(statement))
 
 
-async def test_forget_applies_the_plan(session) -> None:  # type: ignore[no-untyped-def]
+async def test_forget_applies_the_plan(session) -> None:
     woman, admin = await _ids.person(session, Role.WOMAN), await _ids.person(session, Role.ADMIN)
     await users.set_role(session, actor=admin, target_id=woman.user_id, role=Role.RELATIVE)
     audit.record(session, actor_id=woman.user_id, action="t15_seen", now=NOW)

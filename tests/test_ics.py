@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from icalendar import Calendar
+from icalendar import Calendar, vDDDTypes
 
 from bot.services.ics import PRODID, filename_for, meeting_ics
 
@@ -14,7 +15,7 @@ NOW = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
 
 
 def build(**overrides: object) -> bytes:
-    params: dict[str, object] = {
+    params: dict[str, Any] = {
         "uid": "meeting-42@vmeste-bot",
         "starts_at": datetime(2026, 12, 3, 7, 0, tzinfo=UTC),
         "duration_min": 90,
@@ -25,7 +26,7 @@ def build(**overrides: object) -> bytes:
         "now": NOW,
     }
     params.update(overrides)
-    return meeting_ics(**params)  # type: ignore[arg-type]
+    return meeting_ics(**params)
 
 
 def parse(raw: bytes) -> Calendar:
@@ -64,6 +65,7 @@ def test_alarm_two_hours_before() -> None:
     (event,) = parse(build()).walk("VEVENT")
     (alarm,) = event.walk("VALARM")
     assert str(alarm["ACTION"]) == "DISPLAY"
+    assert isinstance(alarm["TRIGGER"], vDDDTypes)
     assert alarm["TRIGGER"].dt == timedelta(hours=-2)
     assert str(alarm["DESCRIPTION"])  # required for DISPLAY alarms
 

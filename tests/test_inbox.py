@@ -27,7 +27,7 @@ def _update(uid: int, text: str = "hello") -> dict[str, object]:
     }
 
 
-async def _mine(session_factory, ids, **kw):  # type: ignore[no-untyped-def]
+async def _mine(session_factory, ids, **kw):
     async with session_factory() as session:
         claimed = await inbox.claim(session, lease=LEASE, limit=1000, **kw)
     return [c for c in claimed if c.update_id in ids]

@@ -46,7 +46,7 @@ def _record_through(logger_name: str, *args: object, exc: BaseException | None =
             except BaseException:
                 logger.exception("failed: %s", *args)
         else:
-            logger.debug(*args)  # type: ignore[arg-type]
+            logger.debug(*args)
     finally:
         root.removeHandler(handler)
         root.setLevel(level)

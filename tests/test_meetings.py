@@ -3,6 +3,7 @@
 import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -117,11 +118,11 @@ def slot(
     )
 
 
-async def offer(session: AsyncSession, t: Team, *, actor: object = None, **kw: object) -> tuple[int, list[int]]:
+async def offer(session: AsyncSession, t: Team, *, actor: Any = None, **kw: Any) -> tuple[int, list[int]]:
     return await meetings.offer(
         session,
-        actor=actor or t.facilitator,  # type: ignore[arg-type]
-        draft=slot(t, **kw),  # type: ignore[arg-type]
+        actor=actor or t.facilitator,
+        draft=slot(t, **kw),
         timezone=ZONE_A,
         now=NOW,
     )

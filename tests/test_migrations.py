@@ -32,7 +32,7 @@ async def test_stairway(backend: str, tmp_path: Path) -> None:
         await engine.dispose()
 
 
-async def test_audit_log_is_append_only(engine) -> None:  # type: ignore[no-untyped-def]
+async def test_audit_log_is_append_only(engine) -> None:
     async with engine.begin() as conn:
         await conn.execute(
             text("INSERT INTO audit_log (at, actor_id, action) VALUES (CURRENT_TIMESTAMP, 1, 'test_append_only')")
@@ -46,12 +46,12 @@ async def test_audit_log_is_append_only(engine) -> None:  # type: ignore[no-unty
                 await conn.execute(text(statement))
 
 
-async def test_models_match_migrations(engine) -> None:  # type: ignore[no-untyped-def]
+async def test_models_match_migrations(engine) -> None:
     """A model changed without a revision shows up here."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    def diff(conn):  # type: ignore[no-untyped-def]
+    def diff(conn):
         return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
 
     async with engine.connect() as conn:

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -46,7 +47,7 @@ async def setup(session: AsyncSession) -> SimpleNamespace:
 async def decide(
     session: AsyncSession, user_id: int, participant_id: int, purpose: ConsentPurpose, decision: Decision, **kw: object
 ) -> programme.Notice:
-    values: dict[str, object] = {"version": VERSION, "locale": "ru", "now": NOW}
+    values: dict[str, Any] = {"version": VERSION, "locale": "ru", "now": NOW}
     values.update(kw)
     return await programme.decide(
         session,
@@ -54,7 +55,7 @@ async def decide(
         participant_id=participant_id,
         purpose=purpose,
         decision=decision,
-        **values,  # type: ignore[arg-type]
+        **values,
     )
 
 

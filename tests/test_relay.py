@@ -29,7 +29,7 @@ HOURS_A = relay.Hours(time(9, 0), time(18, 0), ZONE_A)
 
 def local(*args: int) -> datetime:
     """A moment in Barnaul (UTC+7), as an aware datetime."""
-    return datetime(*args, tzinfo=ZoneInfo(ZONE_A))
+    return datetime(*args, tzinfo=ZoneInfo(ZONE_A))  # type: ignore[arg-type, misc]  # *args: ints up to the minute
 
 
 def s(seconds: float) -> timedelta:
@@ -157,7 +157,8 @@ async def test_open_for_creates_one_conversation_per_user(session: AsyncSession)
     assert rows == 1
     _, other_thread = await lone(session)
     assert other_thread.id != first.id
-    assert (await relay.by_user(session, uid)).id == first.id  # type: ignore[union-attr]
+    found = await relay.by_user(session, uid)
+    assert found is not None and found.id == first.id
     assert await relay.is_open(session, uid)
 
 
@@ -223,6 +224,7 @@ async def test_on_duty_her_regions_curators_then_its_staff(session: AsyncSession
     curator = await person(session, Role.CURATOR, scope=code)
     assert (await relay.on_duty(session, region_code=code))[0] == curator.user_id
     blocked = await session.get(User, curator.user_id)
+    assert blocked is not None
     blocked.blocked_bot = True
     await session.commit()
     assert await relay.on_duty(session, region_code=code) == [staff.user_id]
@@ -400,7 +402,7 @@ async def test_the_text_is_encrypted_at_rest(session: AsyncSession) -> None:
     raw = await session.scalar(text("SELECT text FROM relay_messages WHERE id = :id"), {"id": row_id})
     await session.commit()
     assert raw is not None
-    raw_text = raw.decode() if isinstance(raw, bytes | bytearray | memoryview) else str(raw)
+    raw_text = bytes(raw).decode() if isinstance(raw, bytes | bytearray | memoryview) else str(raw)
     assert secret not in raw_text
     assert "Секретная" not in raw_text
     row = await message_row(session, row_id)
@@ -409,7 +411,7 @@ async def test_the_text_is_encrypted_at_rest(session: AsyncSession) -> None:
     await relay.update_text(session, chat_id=thread.user_id, message_id=1, text="исправлено: ул. Тайная")
     raw = await session.scalar(text("SELECT text FROM relay_messages WHERE id = :id"), {"id": row_id})
     await session.commit()
-    raw_text = raw.decode() if isinstance(raw, bytes | bytearray | memoryview) else str(raw)
+    raw_text = bytes(raw).decode() if isinstance(raw, bytes | bytearray | memoryview) else str(raw)
     assert "Тайная" not in raw_text
     row = await message_row(session, row_id)
     assert row is not None and row.text == "исправлено: ул. Тайная"
@@ -582,7 +584,8 @@ async def test_a_curator_assigns_closes_and_reopens(session: AsyncSession) -> No
         await relay.close(session, actor=t.curator, conversation_id=10**9, now=NOW + s(2))
 
     await inbound(session, thread, 1, now=NOW + s(3), target=t.curator.user_id)
-    assert (await conversation_row(session, thread.id)).waiting_since is not None  # type: ignore[union-attr]
+    row = await conversation_row(session, thread.id)
+    assert row is not None and row.waiting_since is not None
     assert await relay.close(session, actor=other, conversation_id=thread.id, now=NOW + s(4)) == t.woman
     row = await conversation_row(session, thread.id)
     assert row is not None

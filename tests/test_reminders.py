@@ -7,6 +7,7 @@ All tests of a run share one database per backend, so each test claims only kind
 import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -29,14 +30,14 @@ async def _person(session: AsyncSession) -> int:
     return (await _ids.person(session, None)).user_id
 
 
-async def _add(session: AsyncSession, kind: str, recipient: int, due: datetime, **extra: object) -> bool:
-    added = await reminders.add(session, kind=kind, recipient_id=recipient, due_at=due, now=NOW, **extra)  # type: ignore[arg-type]
+async def _add(session: AsyncSession, kind: str, recipient: int, due: datetime, **extra: Any) -> bool:
+    added = await reminders.add(session, kind=kind, recipient_id=recipient, due_at=due, now=NOW, **extra)
     await session.commit()
     return added
 
 
-async def _claim(session: AsyncSession, kind: str, *, now: datetime = NOW, **extra: object) -> list[reminders.Claimed]:
-    return await reminders.claim_due(session, now=now, worker="w1", kinds=[kind], **extra)  # type: ignore[arg-type]
+async def _claim(session: AsyncSession, kind: str, *, now: datetime = NOW, **extra: Any) -> list[reminders.Claimed]:
+    return await reminders.claim_due(session, now=now, worker="w1", kinds=[kind], **extra)
 
 
 async def _state(session: AsyncSession, reminder_id: int) -> reminders.ReminderView:
@@ -367,7 +368,7 @@ async def test_postgres_skips_locked_rows_instead_of_waiting(
     assert {c.id for c in await _claim(session, kind)} == set(locked)
 
 
-async def test_same_moment_different_payloads_are_two_reminders(session) -> None:  # type: ignore[no-untyped-def]
+async def test_same_moment_different_payloads_are_two_reminders(session) -> None:
     """Two check-ins due the same morning are two messages; the same one added twice is one."""
     from datetime import UTC, datetime
 

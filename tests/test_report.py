@@ -273,7 +273,7 @@ async def test_access_and_audit(session: AsyncSession, figures: report.Figures) 
     own = await report.build(session, actor=staff, period=NOVEMBER, region=OTHER, rules=Rules(), now=NOW)
     assert own.region == REGION  # staff read their own region, whatever they ask for
     rows = await audit_rows(session, staff.user_id, "report_built")
-    assert [(r.object_id, r.details["period"]) for r in rows] == [(REGION, "2026-11")]
+    assert [(r.object_id, (r.details or {})["period"]) for r in rows] == [(REGION, "2026-11")]
 
     admin = await person(session, Role.ADMIN)
     other = await report.build(session, actor=admin, period=NOVEMBER, region=OTHER, rules=Rules(), now=NOW)

@@ -43,7 +43,7 @@ def make(**kw: Any) -> tuple[RetryMiddleware, list[float]]:
 async def test_429_waits_exactly_retry_after() -> None:
     mw, slept = make()
     script = Script(TelegramRetryAfter(METHOD, "Too Many Requests: retry after 3", 3))
-    assert await mw(script, None, METHOD) == "sent"  # type: ignore[arg-type]
+    assert await mw(script, None, METHOD) == "sent"  # type: ignore[arg-type]  # test doubles for make_request and the bot
     assert slept == [3.0] and script.calls == 2
 
 
@@ -54,7 +54,7 @@ async def test_5xx_and_network_back_off_growing() -> None:
         TelegramNetworkError(METHOD, "timeout"),
         TelegramServerError(METHOD, "Internal"),
     )
-    assert await mw(script, None, METHOD) == "sent"  # type: ignore[arg-type]
+    assert await mw(script, None, METHOD) == "sent"  # type: ignore[arg-type]  # test doubles for make_request and the bot
     assert len(slept) == 3
     assert 0.8 <= slept[0] <= 1.2 and 1.6 <= slept[1] <= 2.4 and 3.2 <= slept[2] <= 4.8
 
@@ -63,7 +63,7 @@ async def test_bounded_attempts() -> None:
     mw, slept = make(max_attempts=3)
     script = Script(*[TelegramServerError(METHOD, "down")] * 5)
     with pytest.raises(TelegramServerError):
-        await mw(script, None, METHOD)  # type: ignore[arg-type]
+        await mw(script, None, METHOD)  # type: ignore[arg-type]  # test doubles for make_request and the bot
     assert script.calls == 3 and len(slept) == 2
 
 
@@ -71,7 +71,7 @@ async def test_absurd_retry_after_is_not_waited() -> None:
     mw, slept = make(max_retry_after=60)
     script = Script(TelegramRetryAfter(METHOD, "Too Many Requests: retry after 3600", 3600))
     with pytest.raises(TelegramRetryAfter):
-        await mw(script, None, METHOD)  # type: ignore[arg-type]
+        await mw(script, None, METHOD)  # type: ignore[arg-type]  # test doubles for make_request and the bot
     assert slept == []
 
 
@@ -86,7 +86,7 @@ async def test_real_answers_are_not_retried(error: Exception) -> None:
     mw, slept = make()
     script = Script(error)
     with pytest.raises(type(error)):
-        await mw(script, None, METHOD)  # type: ignore[arg-type]
+        await mw(script, None, METHOD)  # type: ignore[arg-type]  # test doubles for make_request and the bot
     assert script.calls == 1 and slept == []
 
 
@@ -94,5 +94,5 @@ async def test_polling_is_left_to_the_dispatcher() -> None:
     mw, _slept = make()
     script = Script(TelegramServerError(GetUpdates(), "down"))
     with pytest.raises(TelegramServerError):
-        await mw(script, None, GetUpdates())  # type: ignore[arg-type]
+        await mw(script, None, GetUpdates())  # type: ignore[arg-type]  # test doubles for make_request and the bot
     assert script.calls == 1

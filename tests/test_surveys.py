@@ -97,7 +97,7 @@ async def test_a_broken_file_stops_start_up(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ helpers
 
 
-async def _region(session) -> str:  # type: ignore[no-untyped-def]
+async def _region(session) -> str:
     """A region of this test alone: the database is shared, and the report counts per region."""
     code = "zz_sv_" + uuid.uuid4().hex[:10]
     session.add(Region(code=code, name={"ru": "Тест", "en": "Test"}, timezone="Asia/Barnaul", position=990))
@@ -105,13 +105,13 @@ async def _region(session) -> str:  # type: ignore[no-untyped-def]
     return code
 
 
-async def _case(session, region: str) -> int:  # type: ignore[no-untyped-def]
+async def _case(session, region: str) -> int:
     await ensure_regions(session)
     admin = await person(session, Role.ADMIN)
     return (await register(session, admin, region_code=region)).case_id
 
 
-async def _invite(session, user_id: int, case_id: int | None, *, survey: str = "preliminary", ref: str = "meeting:1"):  # type: ignore[no-untyped-def]
+async def _invite(session, user_id: int, case_id: int | None, *, survey: str = "preliminary", ref: str = "meeting:1"):
     created = await surveys.invite(
         session,
         user_id=user_id,
@@ -126,7 +126,7 @@ async def _invite(session, user_id: int, case_id: int | None, *, survey: str = "
     return created
 
 
-async def _delivered(session, user_id: int, case_id: int | None, **kw) -> surveys.Current:  # type: ignore[no-untyped-def]
+async def _delivered(session, user_id: int, case_id: int | None, **kw) -> surveys.Current:
     assert await _invite(session, user_id, case_id, **kw)
     invite_id = await session.scalar(
         select(SurveyInvite.id).where(SurveyInvite.user_id == user_id).order_by(SurveyInvite.id.desc()).limit(1)
@@ -136,7 +136,7 @@ async def _delivered(session, user_id: int, case_id: int | None, **kw) -> survey
     return current
 
 
-async def _answers(session, region: str) -> list[SurveyAnswer]:  # type: ignore[no-untyped-def]
+async def _answers(session, region: str) -> list[SurveyAnswer]:
     rows = (await session.scalars(select(SurveyAnswer).where(SurveyAnswer.region_code == region))).all()
     await session.commit()
     return list(rows)
@@ -145,7 +145,7 @@ async def _answers(session, region: str) -> list[SurveyAnswer]:  # type: ignore[
 # ------------------------------------------------------------------ invites
 
 
-async def test_invite_once_with_its_reminder(session) -> None:  # type: ignore[no-untyped-def]
+async def test_invite_once_with_its_reminder(session) -> None:
     user = new_id()
     assert await _invite(session, user, None)
     assert not await _invite(session, user, None)  # the same (person, survey, ref): ignored
@@ -160,7 +160,7 @@ async def test_invite_once_with_its_reminder(session) -> None:  # type: ignore[n
     await session.commit()
 
 
-async def test_invite_does_not_commit(session_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_invite_does_not_commit(session_factory) -> None:
     user = new_id()
     async with session_factory() as session:
         await surveys.invite(
@@ -172,7 +172,7 @@ async def test_invite_does_not_commit(session_factory) -> None:  # type: ignore[
         assert await session.scalar(select(Reminder.id).where(Reminder.recipient_id == user)) is None
 
 
-async def test_a_survey_not_yet_sent_is_not_current(session) -> None:  # type: ignore[no-untyped-def]
+async def test_a_survey_not_yet_sent_is_not_current(session) -> None:
     user = new_id()
     assert await _invite(session, user, None)
     assert await surveys.current(session, user_id=user, now=NOW) is None
@@ -182,7 +182,7 @@ async def test_a_survey_not_yet_sent_is_not_current(session) -> None:  # type: i
 # ------------------------------------------------------------------ answering
 
 
-async def test_answer_every_question_then_done(session) -> None:  # type: ignore[no-untyped-def]
+async def test_answer_every_question_then_done(session) -> None:
     region = await _region(session)
     case_id = await _case(session, region)
     user = new_id()
@@ -217,7 +217,7 @@ async def test_answer_every_question_then_done(session) -> None:  # type: ignore
     assert {(r.stage, r.region_code, r.month) for r in rows} == {(1, region, "2026-11")}
 
 
-async def test_the_stage_is_the_case_current_one(session) -> None:  # type: ignore[no-untyped-def]
+async def test_the_stage_is_the_case_current_one(session) -> None:
     region = await _region(session)
     case_id = await _case(session, region)
     user = new_id()
@@ -230,7 +230,7 @@ async def test_the_stage_is_the_case_current_one(session) -> None:  # type: igno
     assert (row.question, row.choice, row.stage) == ("agreement_kept", "partly", 5)
 
 
-async def test_stale_forged_and_invalid_answers_store_nothing(session) -> None:  # type: ignore[no-untyped-def]
+async def test_stale_forged_and_invalid_answers_store_nothing(session) -> None:
     region = await _region(session)
     case_id = await _case(session, region)
     user, other = new_id(), new_id()
@@ -262,7 +262,7 @@ async def test_stale_forged_and_invalid_answers_store_nothing(session) -> None: 
     await session.commit()
 
 
-async def test_skip_moves_on_without_an_answer(session) -> None:  # type: ignore[no-untyped-def]
+async def test_skip_moves_on_without_an_answer(session) -> None:
     region = await _region(session)
     case_id = await _case(session, region)
     user = new_id()
@@ -280,7 +280,7 @@ async def test_skip_moves_on_without_an_answer(session) -> None:  # type: ignore
         await surveys.skip(session, invite_id=first.invite_id, user_id=user, question_index=2, now=NOW)
 
 
-async def test_expiry(session) -> None:  # type: ignore[no-untyped-def]
+async def test_expiry(session) -> None:
     user = new_id()
     first = await _delivered(session, user, None, survey="general")
     late = NOW + timedelta(days=DAYS, seconds=1)
@@ -310,7 +310,7 @@ async def test_expiry(session) -> None:  # type: ignore[no-untyped-def]
     assert await surveys.deliver(session, invite_id=invite.id, now=late) is None
 
 
-async def test_forget_removes_her_invites(session) -> None:  # type: ignore[no-untyped-def]
+async def test_forget_removes_her_invites(session) -> None:
     user = new_id()
     await _delivered(session, user, None)
     assert await surveys.forget(session, user_id=user) == 1
@@ -328,7 +328,7 @@ def test_an_answer_has_no_column_that_leads_to_a_person() -> None:
     assert not inspect(SurveyAnswer).local_table.foreign_keys
 
 
-async def test_answers_of_two_people_are_indistinguishable(session) -> None:  # type: ignore[no-untyped-def]
+async def test_answers_of_two_people_are_indistinguishable(session) -> None:
     region = await _region(session)
     case_id = await _case(session, region)
     for user in (new_id(), new_id()):
@@ -340,7 +340,7 @@ async def test_answers_of_two_people_are_indistinguishable(session) -> None:  # 
     assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields]
 
 
-async def test_once_answered_the_invite_and_the_answers_cannot_be_lined_up(session) -> None:  # type: ignore[no-untyped-def]
+async def test_once_answered_the_invite_and_the_answers_cannot_be_lined_up(session) -> None:
     """A finished (or expired) invite keeps only the month of its times; answers get random ids, so
     neither their order nor a time leads from an answer to the invite, and so to her."""
     region = await _region(session)
@@ -371,7 +371,7 @@ async def test_once_answered_the_invite_and_the_answers_cannot_be_lined_up(sessi
 # ------------------------------------------------------------------ the report
 
 
-async def _scores(session, region: str, case_id: int, values: list[str]) -> None:  # type: ignore[no-untyped-def]
+async def _scores(session, region: str, case_id: int, values: list[str]) -> None:
     for value in values:
         user = new_id()
         first = await _delivered(session, user, case_id, survey="preliminary")
@@ -387,7 +387,7 @@ def _stats(report: surveys.Report, survey: str, question: str) -> surveys.Questi
     return found
 
 
-async def test_report_shows_a_question_only_from_five_answers(session) -> None:  # type: ignore[no-untyped-def]
+async def test_report_shows_a_question_only_from_five_answers(session) -> None:
     region = await _region(session)
     case_id = await _case(session, region)
     staff = await person(session, Role.STAFF, scope=region)
@@ -411,7 +411,7 @@ async def test_report_shows_a_question_only_from_five_answers(session) -> None: 
     assert len(await audit_rows(session, staff.user_id, "survey_report_viewed")) == 2
 
 
-async def test_report_scope(session) -> None:  # type: ignore[no-untyped-def]
+async def test_report_scope(session) -> None:
     region, elsewhere = await _region(session), await _region(session)
     case_id = await _case(session, region)
     await _scores(session, region, case_id, ["1", "2", "3", "4", "5"])
@@ -437,7 +437,7 @@ async def test_report_scope(session) -> None:  # type: ignore[no-untyped-def]
     await session.commit()
 
 
-async def test_answers_without_a_case(session) -> None:  # type: ignore[no-untyped-def]
+async def test_answers_without_a_case(session) -> None:
     def count() -> object:
         return (
             select(func.count())

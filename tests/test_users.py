@@ -49,11 +49,14 @@ async def test_writing_again_clears_blocked(session: AsyncSession) -> None:
     uid = new_id()
     await users.touch(session, uid)
     await users.set_blocked(session, uid, True)
-    assert (await users.get_profile(session, uid)).blocked_bot  # type: ignore[union-attr]
+    profile = await users.get_profile(session, uid)
+    assert profile is not None and profile.blocked_bot
     await users.touch(session, uid, wrote=False)  # her "blocked" notice itself says nothing new
-    assert (await users.get_profile(session, uid)).blocked_bot  # type: ignore[union-attr]
+    profile = await users.get_profile(session, uid)
+    assert profile is not None and profile.blocked_bot
     await users.touch(session, uid)
-    assert not (await users.get_profile(session, uid)).blocked_bot  # type: ignore[union-attr]
+    profile = await users.get_profile(session, uid)
+    assert profile is not None and not profile.blocked_bot
     actions = (await session.scalars(select(AuditEvent.action).where(AuditEvent.actor_id == uid))).all()
     assert actions == ["bot_blocked", "bot_unblocked"]
 
@@ -65,12 +68,14 @@ async def test_admins_bootstrap_and_roles(session: AsyncSession) -> None:
     actor = await users.get_profile(session, admin)
     assert actor is not None and actor.role is Role.ADMIN
     await users.set_role(session, actor=actor, target_id=other, role=Role.CURATOR)
-    assert (await users.get_profile(session, other)).role is Role.CURATOR  # type: ignore[union-attr]
+    profile = await users.get_profile(session, other)
+    assert profile is not None and profile.role is Role.CURATOR
     with pytest.raises(users.NotAllowed):
         await users.set_role(session, actor=actor, target_id=admin, role=None)
     curator = await users.get_profile(session, other)
+    assert curator is not None
     with pytest.raises(users.NotAllowed):
-        await users.set_role(session, actor=curator, target_id=other, role=Role.ADMIN)  # type: ignore[arg-type]
+        await users.set_role(session, actor=curator, target_id=other, role=Role.ADMIN)
     actions = (
         await session.scalars(
             select(AuditEvent.action).where(AuditEvent.object_id.in_([str(admin), str(other)])).order_by(AuditEvent.id)
@@ -101,7 +106,8 @@ async def test_region_and_locale(session: AsyncSession) -> None:
     with pytest.raises(ValueError):
         await users.set_locale(session, uid, "de")
     await users.set_region(session, uid, None)
-    assert (await users.get_profile(session, uid)).region == "federal"  # type: ignore[union-attr]
+    profile = await users.get_profile(session, uid)
+    assert profile is not None and profile.region == "federal"
 
 
 async def test_forget_deletes_the_person(session: AsyncSession) -> None:
@@ -115,12 +121,12 @@ async def test_forget_deletes_the_person(session: AsyncSession) -> None:
     assert event is not None and event.action == "data_deleted"
 
 
-async def test_two_first_visits_at_once(session_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_two_first_visits_at_once(session_factory) -> None:
     import asyncio
 
     uid = new_id()
 
-    async def visit():  # type: ignore[no-untyped-def]
+    async def visit():
         async with session_factory() as s:
             return await users.touch(s, uid)
 
@@ -128,7 +134,7 @@ async def test_two_first_visits_at_once(session_factory) -> None:  # type: ignor
     assert sum(p.is_new for p in profiles) == 1
 
 
-async def test_first_updates_of_one_person_at_once_do_not_collide(session_factory) -> None:  # type: ignore[no-untyped-def]
+async def test_first_updates_of_one_person_at_once_do_not_collide(session_factory) -> None:
     """Two first updates racing for her row (two instances, or retries after an outage): one creates
     it, the other finds it; no IntegrityError on either backend."""
     import asyncio

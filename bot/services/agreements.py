@@ -118,7 +118,9 @@ async def record(
             session, actor_id=actor.user_id, object_type="case", object_id=case_id, attempted="agreement"
         )
         raise Refused("agreement")
-    zone = (await session.get(Region, case.region_code)).timezone  # type: ignore[union-attr]
+    region = await session.get(Region, case.region_code)
+    assert region is not None  # a foreign key
+    zone = region.timezone
     today = now.astimezone(ZoneInfo(zone)).date()
     try:
         people = await _check(session, case, items, valid_until, today)
@@ -405,7 +407,9 @@ async def checkin_view(session: AsyncSession, checkin_id: int) -> CheckinView | 
     case = await session.get(Case, participant.case_id)
     if agreement is None or case is None or agreement.state != AgreementState.ACTIVE:
         return None
-    zone = (await session.get(Region, case.region_code)).timezone  # type: ignore[union-attr]
+    region = await session.get(Region, case.region_code)
+    assert region is not None  # a foreign key
+    zone = region.timezone
     return CheckinView(
         checkin.id,
         item.text,
@@ -591,6 +595,6 @@ async def end(session: AsyncSession, *, agreement_id: int, now: datetime, survey
             expire_days=survey_expire_days,
         )
     audit.record(session, actor_id=None, action="case_closed", object_type="case", object_id=case.id, now=now)
-    ended = Ended(case.id, case.code, case.region_code, people)  # type: ignore[arg-type]
+    ended = Ended(case.id, case.code, case.region_code, people)
     await session.commit()
     return ended

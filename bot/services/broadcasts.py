@@ -25,10 +25,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from html import unescape
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import CursorResult, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit
@@ -300,9 +300,9 @@ async def resolve(session: AsyncSession, audience: Audience) -> list[int]:
 
 async def _subscribed(session: AsyncSession, ids: list[int], audience: Audience) -> list[int]:
     try:  # the subscriptions session's service, once it exists
-        from bot.services.subscriptions import subscribers  # type: ignore[import-not-found]
+        from bot.services.subscriptions import subscribers
     except ImportError:
-        subscribers = None
+        subscribers = None  # type: ignore[assignment]  # an optional import's fallback
     if subscribers is None:
         stmt = select(User.id).where(User.id.in_(ids), _not_unsubscribed(audience.categories))
         keep = set((await session.scalars(stmt)).all()) if ids else set()
@@ -398,7 +398,7 @@ async def cancel(session: AsyncSession, *, actor: Profile, broadcast_id: int, no
             .values(state=BroadcastState.CANCELLED.value, finished_at=now)
             .execution_options(synchronize_session=False)
         )
-        if not changed.rowcount:  # type: ignore[attr-defined]
+        if not cast(CursorResult[Any], changed).rowcount:
             await session.commit()
             return None
         stopped = await session.execute(
@@ -418,7 +418,7 @@ async def cancel(session: AsyncSession, *, actor: Profile, broadcast_id: int, no
     except BaseException:
         await session.rollback()
         raise
-    return int(stopped.rowcount)  # type: ignore[attr-defined]
+    return int(cast(CursorResult[Any], stopped).rowcount)
 
 
 # ------------------------------------------------------------------ the sender's steps (commit)
@@ -452,7 +452,7 @@ async def start_due(session: AsyncSession, *, now: datetime) -> list[int]:
                 .values(state=BroadcastState.SENDING.value, started_at=now)
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount:  # type: ignore[attr-defined]
+            if cast(CursorResult[Any], result).rowcount:
                 started.append(broadcast_id)
         await session.commit()
     except BaseException:
@@ -552,7 +552,7 @@ async def _finish(
     except BaseException:
         await session.rollback()
         raise
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 async def mark_sent(session: AsyncSession, ids: Iterable[int], *, now: datetime, worker: str) -> int:
@@ -710,7 +710,7 @@ async def finish_if_done(session: AsyncSession, broadcast_id: int, *, now: datet
     except BaseException:
         await session.rollback()
         raise
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 async def running(session: AsyncSession) -> list[int]:
@@ -736,7 +736,7 @@ async def claim_progress(session: AsyncSession, broadcast_id: int, *, now: datet
     except BaseException:
         await session.rollback()
         raise
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 async def set_progress_message(session: AsyncSession, broadcast_id: int, *, chat_id: int, message_id: int) -> None:

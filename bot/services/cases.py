@@ -12,9 +12,10 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy import ColumnElement, CursorResult, false, func, or_, select, true
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -442,7 +443,9 @@ async def _name(session: AsyncSession, user_id: int | None) -> str | None:
 async def open_case(session: AsyncSession, *, actor: Profile, case_id: int, rules: Rules, now: datetime) -> CaseView:
     """The case card; each opening by the team is audited."""
     case = await load_visible(session, actor, case_id, "view_case")
-    zone = (await session.get(Region, case.region_code)).timezone  # type: ignore[union-attr]
+    region = await session.get(Region, case.region_code)
+    assert region is not None  # a foreign key
+    zone = region.timezone
     card = await session.get(AccountingCard, case.id)
     reported = card is not None and card.report_date is not None
     people = (
@@ -595,7 +598,7 @@ async def claim_digest(session: AsyncSession, *, kind: str, user_id: int, day: d
         insert(DigestSent).values(kind=kind, user_id=user_id, day=day, at=now).on_conflict_do_nothing()
     )
     await session.commit()
-    return result.rowcount == 1
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
 async def digest_recipients(session: AsyncSession) -> list[Profile]:

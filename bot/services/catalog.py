@@ -255,7 +255,7 @@ async def region(session: AsyncSession, code: str | None) -> RegionInfo | None:
 
 async def _entries(
     session: AsyncSession, region_code: str | None, kind: MeasureKind, category: str | None, today: date
-) -> list[Contact]:
+) -> list[SupportMeasure]:
     codes = [c for c in (region_code, FEDERAL) if c]
     stmt = (
         select(SupportMeasure)
@@ -271,7 +271,7 @@ async def _entries(
     )
     if category is not None:
         stmt = stmt.where(SupportMeasure.category == category)
-    return list(await session.scalars(stmt))  # type: ignore[arg-type]
+    return list(await session.scalars(stmt))
 
 
 def _localize(row: SupportMeasure, locale: str) -> Contact:
@@ -294,7 +294,7 @@ def _localize(row: SupportMeasure, locale: str) -> Contact:
 
 async def crisis_contacts(session: AsyncSession, region_code: str | None, locale: str, today: date) -> list[Contact]:
     rows = await _entries(session, region_code, MeasureKind.CRISIS, None, today)
-    return [_localize(r, locale) for r in rows]  # type: ignore[arg-type]
+    return [_localize(r, locale) for r in rows]
 
 
 async def measures(
@@ -303,4 +303,4 @@ async def measures(
     if category not in CATEGORIES:
         raise ValueError(f"unknown category {category!r}")
     rows = await _entries(session, region_code, MeasureKind.SUPPORT, category, today)
-    return [_localize(r, locale) for r in rows]  # type: ignore[arg-type]
+    return [_localize(r, locale) for r in rows]

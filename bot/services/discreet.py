@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,4 +52,4 @@ async def prune(session: AsyncSession, *, now: datetime) -> int:
     """Removes ids older than Telegram's 48 hours. Commits."""
     result = await session.execute(delete(RecentMessage).where(RecentMessage.sent_at <= now - DELETABLE_FOR))
     await session.commit()
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return int(cast(CursorResult[Any], result).rowcount or 0)

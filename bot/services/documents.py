@@ -93,7 +93,7 @@ async def context_of(session: AsyncSession, *, actor: Profile, case_id: int, now
     protocol = dict(card.protocol or {}) if card else {}
     agreement_created = None
     if agreement_id is not None:
-        agreement_created = (await session.get(Agreement, agreement_id)).created_at  # type: ignore[union-attr]
+        agreement_created = (await session.get(Agreement, agreement_id)).created_at  # type: ignore[union-attr]  # its id was just selected
     created = case.created_at
     audit.record(
         session, actor_id=actor.user_id, action="documents_made", object_type="case", object_id=case.id, now=now

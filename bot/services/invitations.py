@@ -12,8 +12,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, users
@@ -81,7 +82,7 @@ async def revoke_open(session: AsyncSession, participant_id: int, now: datetime)
         )
         .values(revoked_at=now)
     )
-    return result.rowcount or 0
+    return cast(CursorResult[Any], result).rowcount or 0
 
 
 async def issue_for_participant(
@@ -214,7 +215,7 @@ async def redeem(
         .where(Invitation.id == invitation.id, Invitation.used_at.is_(None), Invitation.revoked_at.is_(None))
         .values(used_at=now, used_by=user_id)
     )
-    if claimed.rowcount != 1:
+    if cast(CursorResult[Any], claimed).rowcount != 1:
         # Someone was quicker. If it was she herself (a double tap on the link), she is in.
         invitation_id = invitation.id
         await session.rollback()
@@ -223,6 +224,7 @@ async def redeem(
             return again
         raise await _problem(session, user_id, invitation_id, "used", now)
     user = await session.get(User, user_id) or (await users.ensure(session, user_id, now=now))[0]
+    result: JoinedCase | JoinedTeam
     if invitation.participant_id is not None:
         result = await _join_case(session, invitation, user, now)
     else:
@@ -271,6 +273,7 @@ async def _join_case(session: AsyncSession, invitation: Invitation, user: User, 
 
 
 def _join_team(invitation: Invitation, user: User, first_name: str | None) -> JoinedTeam:
+    assert invitation.role is not None  # no participant, so issue_for_role made it
     role = Role(invitation.role)
     if user.role == Role.ADMIN.value:  # an admin keeps her key
         role = Role.ADMIN

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, parse, reminders
@@ -608,7 +609,7 @@ async def book(
         .where(Meeting.id == meeting_id, Meeting.state == MeetingState.OPEN.value, Meeting.starts_at > now)
         .values(state=MeetingState.BOOKED.value, booked_by=participant.id, updated_at=now)
     )
-    if taken.rowcount != 1:
+    if cast(CursorResult[Any], taken).rowcount != 1:
         await session.rollback()
         raise Taken(meeting_id)
     earlier = (
@@ -693,9 +694,13 @@ async def attend(session: AsyncSession, *, user_id: int, meeting_id: int, coming
         participant = await session.scalar(
             select(Participant).where(Participant.case_id == meeting.case_id, Participant.user_id == user_id)
         )
-    mine = participant is not None and (
-        (meeting.kind == MeetingKind.PRELIMINARY and meeting.booked_by == participant.id)
-        or (meeting.kind == MeetingKind.GENERAL and meeting.state == MeetingState.FIXED)
+    mine = (
+        meeting is not None
+        and participant is not None
+        and (
+            (meeting.kind == MeetingKind.PRELIMINARY and meeting.booked_by == participant.id)
+            or (meeting.kind == MeetingKind.GENERAL and meeting.state == MeetingState.FIXED)
+        )
     )
     if meeting is None or participant is None or not mine:
         await audit.denied(session, actor_id=user_id, object_type="meeting", object_id=meeting_id, attempted="attend")

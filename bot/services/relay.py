@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -177,7 +178,7 @@ async def claim_topic(session: AsyncSession, *, conversation_id: int, group_chat
         .values(topic_claimed_at=now, group_chat_id=group_chat_id)
     )
     await session.commit()
-    return result.rowcount == 1
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
 async def set_topic(
@@ -386,7 +387,7 @@ async def claim(
         )
         .values(**values)
     )
-    if result.rowcount != 1:
+    if cast(CursorResult[Any], result).rowcount != 1:
         await session.rollback()
         return None
     row = await session.get(RelayMessage, message_id, populate_existing=True)
@@ -725,7 +726,7 @@ async def purge(session: AsyncSession, *, now: datetime, retention_days: int) ->
         )
     )
     result = await session.execute(delete(RelayMessage).where(RelayMessage.conversation_id.in_(old)))
-    count = result.rowcount or 0
+    count = cast(CursorResult[Any], result).rowcount or 0
     if count:
         audit.record(session, actor_id=None, action="history_purged", count=count, now=now)
     await session.commit()

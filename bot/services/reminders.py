@@ -23,9 +23,9 @@ import json
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -164,7 +164,7 @@ async def add(
             where=Reminder.state.in_(_REVIVABLE),
         )
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 async def cancel(
@@ -185,7 +185,7 @@ async def cancel(
     result = await session.execute(
         stmt.values(state=ReminderState.CANCELLED.value, done_at=now).execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 # ------------------------------------------------------------------ the worker's steps (commit)
@@ -270,7 +270,7 @@ async def _finish(
         values["last_error"] = _code(error) if error else None
     result = await session.execute(stmt.values(**values).execution_options(synchronize_session=False))
     await session.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 async def mark_sent(session: AsyncSession, reminder_id: int, *, now: datetime, worker: str | None = None) -> bool:
@@ -360,7 +360,7 @@ async def release(session: AsyncSession, reminder_ids: Sequence[int], *, worker:
         .execution_options(synchronize_session=False)
     )
     await session.commit()
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 # ------------------------------------------------------------------ reading (no commit)

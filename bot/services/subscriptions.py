@@ -55,7 +55,7 @@ async def set(session: AsyncSession, user_id: int, category: str, on: bool) -> d
     return await get(session, user_id)
 
 
-def subscribers_query(*, category: str, regions: list[str] | None) -> Select[tuple[int]]:
+def subscribers_query(*, category: str, regions: list[str] | None) -> Select[int]:
     """The ids of people who get an update about ``category`` for ``regions`` (see the module)."""
     _check(category)
     unsubscribed = exists().where(

@@ -23,10 +23,10 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -321,7 +321,7 @@ async def forget(session: AsyncSession, *, user_id: int) -> int:
     result = await session.execute(
         delete(SurveyInvite).where(SurveyInvite.user_id == user_id).execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 def _current(row: SurveyInvite) -> Current | None:
@@ -429,7 +429,7 @@ async def _advance(
         )
         .execution_options(synchronize_session=False)
     )
-    if not result.rowcount:  # type: ignore[attr-defined]
+    if not cast(CursorResult[Any], result).rowcount:
         await session.rollback()
         raise Stale(invite_id)
     return row, at
@@ -515,7 +515,7 @@ async def expire(session: AsyncSession, *, now: datetime) -> int:
     except BaseException:
         await session.rollback()
         raise
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return int(cast(CursorResult[Any], result).rowcount)
 
 
 # ------------------------------------------------------------------ the report
@@ -595,20 +595,20 @@ async def report(
     )
     await session.commit()
     out = []
-    for key, survey in definitions().items():
+    for survey_key, survey in definitions().items():
         stats = []
         for question in survey.questions:
-            n = counts.get((key, question.key), 0)
+            n = counts.get((survey_key, question.key), 0)
             if n < min_answers:
                 stats.append(QuestionStats(question, shown=False))
                 continue
             if question.kind == "scale":
-                dist = {s: scores.get((key, question.key), {}).get(s, 0) for s in SCALE}
+                dist = {s: scores.get((survey_key, question.key), {}).get(s, 0) for s in SCALE}
                 total = sum(dist.values())
                 mean = sum(s * c for s, c in dist.items()) / total if total else None
                 stats.append(QuestionStats(question, True, n, mean, dist))
             elif question.kind == "choice":
-                got = choices.get((key, question.key), {})
+                got = choices.get((survey_key, question.key), {})
                 stats.append(
                     QuestionStats(question, True, n, choices={o.key: got.get(o.key, 0) for o in question.options})
                 )

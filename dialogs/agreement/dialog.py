@@ -96,7 +96,7 @@ async def on_item_text(message: Message, _widget: MessageInput, manager: DialogM
         await message.answer(invalid_text("text"))
         return
     manager.dialog_data["draft"] = {"text": text}
-    await manager.find("who").reset_checked()  # type: ignore[union-attr]
+    await manager.find("who").reset_checked()  # type: ignore[union-attr]  # a widget of this dialog
     await manager.switch_to(AgreementSG.who)
 
 
@@ -116,7 +116,7 @@ async def people_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, An
 
 
 async def on_people_done(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    checked = manager.find("who").get_checked()  # type: ignore[union-attr]
+    checked = manager.find("who").get_checked()  # type: ignore[union-attr]  # a widget of this dialog
     if not checked:
         await callback.answer(invalid_text("responsible"), show_alert=True)
         return

@@ -108,7 +108,7 @@ def _app(manager: DialogManager) -> AppContext:
     return manager.middleware_data["app"]
 
 
-async def _actor(manager: DialogManager):  # type: ignore[no-untyped-def]
+async def _actor(manager: DialogManager):
     return await fresh_profile(manager)
 
 
@@ -133,7 +133,7 @@ def _set_audience(manager: DialogManager, audience: Audience) -> None:
 
 async def on_start(start_data: Any, manager: DialogManager) -> None:
     data = start_data if isinstance(start_data, dict) else {}
-    given = data.get("audience") if isinstance(data.get("audience"), dict) else {}
+    given = data["audience"] if isinstance(data.get("audience"), dict) else {}
     regions = [r for r in given.get("regions") or [] if r and r != catalog.FEDERAL]
     actor = await _actor(manager)
     if actor.role != Role.ADMIN:

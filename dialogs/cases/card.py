@@ -184,7 +184,7 @@ async def _close(callback: CallbackQuery, manager: DialogManager, reason: int | 
         await callback.answer(gettext("This button is out of date."))
         return
     manager.show_mode = ShowMode.SEND
-    await callback.message.answer(  # type: ignore[union-attr]
+    await callback.message.answer(  # type: ignore[union-attr]  # a button's message
         gettext(
             "The case is closed with its result. The report is due within one working day: "
             "put its date on the 🗂 Accounting card, and get the forms with 📄 Documents."

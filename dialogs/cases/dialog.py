@@ -284,7 +284,7 @@ async def on_new_link(callback: CallbackQuery, _button: Button, manager: DialogM
         return
     await callback.answer()
     username = (await manager.middleware_data["bot"].me()).username
-    await callback.message.answer(  # type: ignore[union-attr]
+    await callback.message.answer(  # type: ignore[union-attr]  # a button's message
         gettext(
             "New invitation (it works once, for {days} days; the previous link no longer works):\n{link}\n\n"
             "Give it in person or send it to the person's own Telegram."
@@ -648,7 +648,7 @@ async def on_type(callback: CallbackQuery, _widget: Any, manager: DialogManager,
     await manager.switch_to(NewCaseSG.curator)
 
 
-def _team_getter(role: Role):  # type: ignore[no-untyped-def]
+def _team_getter(role: Role):
     async def getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
         async with reading(dialog_manager) as session:
             people = await cases.team(session, role=role, region_code=dialog_manager.dialog_data.get("region"))
@@ -658,7 +658,7 @@ def _team_getter(role: Role):  # type: ignore[no-untyped-def]
     return getter
 
 
-def _on_team(field: str, next_state: Any):  # type: ignore[no-untyped-def]
+def _on_team(field: str, next_state: Any):
     async def handler(callback: CallbackQuery, _widget: Any, manager: DialogManager, item_id: str) -> None:
         manager.dialog_data[field] = int(item_id) if parse.digits(item_id) else None
         await manager.switch_to(next_state)
@@ -674,7 +674,7 @@ async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
         names = {}
         for field, role in (("curator", Role.CURATOR), ("facilitator", Role.FACILITATOR)):
             found = {p.user_id: p.name for p in await cases.team(session, role=role)}
-            names[field] = found.get(data.get(field)) or gettext("later")  # type: ignore[arg-type]
+            names[field] = found.get(data.get(field)) or gettext("later")  # type: ignore[arg-type]  # an id or nothing
         await session.commit()
     return {
         "first_name": escape(data.get("first_name", "")),
@@ -713,7 +713,7 @@ async def on_create(callback: CallbackQuery, _button: Button, manager: DialogMan
         return
     await callback.answer()
     username = (await manager.middleware_data["bot"].me()).username
-    await callback.message.answer(  # type: ignore[union-attr]
+    await callback.message.answer(  # type: ignore[union-attr]  # a button's message
         gettext(
             "✅ Case <b>{code}</b> is registered.\n\n"
             "Invitation for {name} (it works once, for {days} days):\n{link}\n\n"
@@ -841,7 +841,7 @@ def new_case_dialog() -> Dialog:
     )
 
 
-def _skip(field: str, next_state: Any):  # type: ignore[no-untyped-def]
+def _skip(field: str, next_state: Any):
     async def handler(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
         manager.dialog_data[field] = None
         await manager.switch_to(next_state)
@@ -905,7 +905,7 @@ async def _issue_role_link(callback: CallbackQuery, manager: DialogManager, regi
     from handlers.staff import role_name
 
     username = (await manager.middleware_data["bot"].me()).username
-    await callback.message.answer(  # type: ignore[union-attr]
+    await callback.message.answer(  # type: ignore[union-attr]  # a button's message
         gettext("Invitation for a new team member, role “{role}” (it works once, for {days} days):\n{link}").format(
             role=role_name(role.value), days=app.settings.invite_ttl_days, link=invitations.link(username, token)
         )

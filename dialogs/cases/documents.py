@@ -134,7 +134,7 @@ async def on_protocol_text(message: Message, _widget: MessageInput, manager: Dia
 
 async def on_protocol_skip(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
     async def reply(text: str) -> None:
-        await callback.message.answer(text)  # type: ignore[union-attr]
+        await callback.message.answer(text)  # type: ignore[union-attr]  # a button's message
 
     await _advance(manager, None, reply)
 

@@ -208,6 +208,7 @@ async def entry_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
 
 
 async def on_edit_field(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
+    assert button.widget_id is not None  # the edit buttons all have ids
     field = button.widget_id.removeprefix("e_")
     if field not in catalog_edit.FIELDS:
         await callback.answer(gettext("This button is out of date."))

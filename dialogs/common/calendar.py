@@ -25,11 +25,13 @@ instead, for a calendar built per request.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aiogram.types import CallbackQuery
 from aiogram_dialog import DialogManager
 from aiogram_dialog.api.internal import RawKeyboard
 from aiogram_dialog.widgets.common import WhenCondition
@@ -50,6 +52,9 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, get_day_names
 
 FALLBACK_LOCALE = "en"
+
+# A picked day always comes in a CallbackQuery; aiogram_dialog's OnDateSelected types it as any ChatEvent.
+OnDayPicked = Callable[[CallbackQuery, Any, DialogManager, date], Awaitable[Any]]
 
 
 @lru_cache(maxsize=32)
@@ -151,7 +156,7 @@ def future_config(
     base = base or CalendarConfig()
     return CalendarConfig(
         firstweekday=0,
-        timezone=timezone or base.timezone,
+        timezone=timezone or base.timezone,  # type: ignore[arg-type]  # aiogram_dialog wants a timezone; any tzinfo works
         min_date=today,
         max_date=today + timedelta(days=days_ahead),
         month_columns=base.month_columns,
@@ -174,7 +179,7 @@ class LocalizedCalendar(Calendar):
     def __init__(
         self,
         id: str,
-        on_click: OnDateSelected | WidgetEventProcessor | None = None,
+        on_click: OnDateSelected | OnDayPicked | WidgetEventProcessor | None = None,
         config: CalendarConfig | None = None,
         when: WhenCondition = None,
         *,
@@ -183,7 +188,12 @@ class LocalizedCalendar(Calendar):
     ) -> None:
         self.days_ahead = days_ahead
         self.zone_key = zone_key
-        super().__init__(id=id, on_click=on_click, config=config or CalendarConfig(firstweekday=0), when=when)
+        super().__init__(
+            id=id,
+            on_click=on_click,  # type: ignore[arg-type]  # OnDayPicked: see there
+            config=config or CalendarConfig(firstweekday=0),
+            when=when,
+        )
 
     def _init_views(self) -> dict[CalendarScope, CalendarScopeView]:
         cb = self._item_callback_data

@@ -29,7 +29,8 @@ async def reading(manager: DialogManager) -> AsyncIterator[AsyncSession]:
 
 def user_id_of(manager: DialogManager) -> int:
     """Whoever the update is from (also inside the error handler, whose event is an ErrorEvent)."""
-    person = manager.middleware_data.get("event_from_user") or manager.event.from_user  # type: ignore[union-attr]
+    person = manager.middleware_data.get("event_from_user") or manager.event.from_user  # type: ignore[union-attr]  # an ErrorEvent has event_from_user
+    assert person is not None  # every update a dialog handles has a sender
     return person.id
 
 

@@ -21,4 +21,4 @@ def _random_int_id() -> int:
 
 
 def install_unique_intent_ids() -> None:
-    stack.new_int_id = _random_int_id  # type: ignore[assignment]
+    stack.new_int_id = _random_int_id

@@ -80,6 +80,6 @@ DEADLINES = {
 }
 
 
-def label(table: dict, key: object) -> str:  # type: ignore[type-arg]
+def label(table: dict, key: object) -> str:
     msgid = table.get(key)
     return gettext(msgid) if msgid else str(key)

@@ -191,7 +191,7 @@ async def on_question(message: Message, _widget: MessageInput, manager: DialogMa
         async with app.db() as session:
             notice = await programme.ask_first(
                 session,
-                user_id=message.from_user.id,  # type: ignore[union-attr]
+                user_id=message.from_user.id,  # type: ignore[union-attr]  # private chat: a sender
                 participant_id=_participant(manager),
                 text=text,
                 version=version_of(ConsentPurpose.PARTICIPATION, relative=_relative(manager)),

@@ -47,7 +47,7 @@ async def on_not_text(message: Message, _widget: MessageInput, manager: DialogMa
 
 
 async def on_release(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
-    manager.dialog_data["release"] = button.widget_id.removeprefix("rel_")
+    manager.dialog_data["release"] = (button.widget_id or "").removeprefix("rel_")
     await manager.switch_to(JoinSG.note)
 
 

@@ -120,7 +120,7 @@ def _case_id(manager: DialogManager) -> int:
     return int(data.get("case_id", 0))
 
 
-async def _actor(manager: DialogManager):  # type: ignore[no-untyped-def]
+async def _actor(manager: DialogManager):
     return await fresh_profile(manager)
 
 
@@ -584,7 +584,7 @@ async def on_calendar_file(callback: CallbackQuery, _widget: Any, manager: Dialo
         now=app.now(),
     )
     await callback.answer()
-    await callback.message.answer_document(  # type: ignore[union-attr]
+    await callback.message.answer_document(  # type: ignore[union-attr]  # a button's message
         BufferedInputFile(data, filename=ics.filename_for(view.starts_at, zone)),
         caption=gettext("Open this file to add the meeting to your phone's calendar."),
     )
@@ -690,7 +690,7 @@ async def on_other_time(message: Message, _widget: MessageInput, manager: Dialog
         await message.answer(gettext("Please write in words when it would suit you."))
         return
     async with reading(manager) as session:
-        mine = await meetings.for_participant(session, user_id=message.from_user.id, now=app.now())  # type: ignore[union-attr]
+        mine = await meetings.for_participant(session, user_id=message.from_user.id, now=app.now())  # type: ignore[union-attr]  # private chat: a sender
         first_name = None
         if mine is not None:
             from db.models import Case, Participant

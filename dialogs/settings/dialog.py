@@ -48,7 +48,7 @@ async def _choose(callback: CallbackQuery, manager: DialogManager, locale: str) 
     await callback.answer()
     # The keyboard under the text field carries words too: send it again in the new language.
     if callback.message is not None:
-        await callback.bot.send_message(  # type: ignore[union-attr]
+        await callback.bot.send_message(  # type: ignore[union-attr]  # set by the dispatcher
             callback.message.chat.id,
             gettext("Done. I will speak English now."),
             reply_markup=reply_keyboard(),

@@ -18,7 +18,7 @@ def at(day: int, hour: int = 10, minute: int = 5, month: int = 12, year: int = 2
     return datetime(year, month, day, hour, minute, tzinfo=BARNAUL).astimezone(UTC)
 
 
-async def _family(fake, session):  # type: ignore[no-untyped-def]
+async def _family(fake, session):
     staff = await team_member(fake, session, "staff")
     curator = await team_member(fake, session, "curator", name="Ирина")
     facilitator = await team_member(fake, session, "facilitator", name="Павел")
@@ -40,7 +40,7 @@ async def _family(fake, session):  # type: ignore[no-untyped-def]
     return code, woman, relative, curator, facilitator
 
 
-async def _add_item(facilitator, text: str, who: list[str], when: str, day: int | None = None) -> None:  # type: ignore[no-untyped-def]
+async def _add_item(facilitator, text: str, who: list[str], when: str, day: int | None = None) -> None:
     await facilitator.press("Add an item")
     await facilitator.expect("What is the item?")
     await facilitator.send(text)

@@ -20,7 +20,7 @@ from tests.e2e.people import at_menu
     ],
     ids=["sticker", "photo", "voice", "video_note", "document", "location", "contact"],
 )
-async def test_media_where_a_button_is_expected(bot, fake, action) -> None:  # type: ignore[no-untyped-def]
+async def test_media_where_a_button_is_expected(bot, fake, action) -> None:
     user = await at_menu(fake)
     await action(user)
     reply = await user.expect("Please tap one of the buttons below")
@@ -81,6 +81,7 @@ async def test_staff_command_from_a_participant_is_refused_and_audited(bot, fake
 async def test_button_from_an_old_message(bot, fake) -> None:
     user = await at_menu(fake)
     old_menu = user.last
+    assert old_menu is not None
     await user.send("/start")  # a new menu; the old screen's dialog is gone
     await user.expect("What would you like", predicate=lambda m: m.event == "sent" and m.has_button("Help"))
     await user.forge_callback(old_menu.button_data["💬 What is the programme"], message=old_menu)
@@ -101,6 +102,7 @@ async def test_forged_callback(bot, fake, data: str) -> None:
 async def test_another_persons_screen_cannot_be_driven(bot, fake) -> None:
     anna = await at_menu(fake)
     mallory = await at_menu(fake)
+    assert anna.last is not None
     await mallory.forge_callback(anna.last.button_data["💬 What is the programme"])
     answer = await mallory.expect_callback_answer()
     assert "out of date" in answer.get("text", "")
@@ -124,7 +126,7 @@ async def test_group_chats_are_ignored(bot, fake) -> None:
 
 
 @pytest.mark.parametrize("text", ["привет\u00ad", "ок\u200d", "да\u2060\u2061"])
-async def test_text_ending_in_invisible_characters_is_a_text(bot, fake, text: str) -> None:  # type: ignore[no-untyped-def]
+async def test_text_ending_in_invisible_characters_is_a_text(bot, fake, text: str) -> None:
     """aiogram_dialog would read them as the data of a reply-keyboard button (the bot makes none)."""
     user = await at_menu(fake)
     await user.send(text)
@@ -135,7 +137,7 @@ async def test_text_ending_in_invisible_characters_is_a_text(bot, fake, text: st
     "data",
     ["sv:99999999999999999999:0:1", "ci:9223372036854775808:d", "ag:²:y", "rt:١٢:5", "ci:1:zz", "rt:1:9"],
 )
-async def test_forged_numbers_in_buttons_are_refused_and_audited(bot, fake, session_factory, data: str) -> None:  # type: ignore[no-untyped-def]
+async def test_forged_numbers_in_buttons_are_refused_and_audited(bot, fake, session_factory, data: str) -> None:
     user = await at_menu(fake)
     await user.forge_callback(data)
     answer = await user.expect_callback_answer()

@@ -75,7 +75,7 @@ async def compose(staff: Any, text: str = TEXT, *, role: str = "Participants (wo
     return await staff.expect("Ready.", predicate=lambda m: m.has_button("📣 Send now"))
 
 
-async def test_compose_preview_count_send_and_report(bot, fake, session) -> None:  # type: ignore[no-untyped-def]
+async def test_compose_preview_count_send_and_report(bot, fake, session) -> None:
     region = await _region(session)
     women = await _people(fake, session, region, 5)
     await _people(fake, session, region, 2, role="relative")
@@ -89,6 +89,7 @@ async def test_compose_preview_count_send_and_report(bot, fake, session) -> None
     await staff.expect("sending to 5 people")
     await staff.expect("finished", timeout=15)
     report = staff.last
+    assert report is not None
     assert "Delivered: 5 of 5" in report.text
     for woman in women:
         assert _got(fake, woman) == 1
@@ -96,7 +97,7 @@ async def test_compose_preview_count_send_and_report(bot, fake, session) -> None
     assert all(_got(fake, woman) == 1 for woman in women)
 
 
-async def test_bad_input_is_refused_with_a_reason(bot, fake, session) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_input_is_refused_with_a_reason(bot, fake, session) -> None:
     region = await _region(session)
     staff = await team_member(fake, session, "staff", region=region)
     await staff.send("/broadcast")
@@ -116,7 +117,7 @@ async def test_bad_input_is_refused_with_a_reason(bot, fake, session) -> None:  
     assert "Nobody matches" in answer.get("text", "")
 
 
-async def test_429_storm_pauses_the_whole_sender(bot, fake, session) -> None:  # type: ignore[no-untyped-def]
+async def test_429_storm_pauses_the_whole_sender(bot, fake, session) -> None:
     region = await _region(session)
     women = await _people(fake, session, region, 6)
     staff = await team_member(fake, session, "staff", region=region)
@@ -137,7 +138,7 @@ async def test_429_storm_pauses_the_whole_sender(bot, fake, session) -> None:  #
     assert after and min(after) - first >= 0.9
 
 
-async def test_403_and_5xx(bot, fake, session) -> None:  # type: ignore[no-untyped-def]
+async def test_403_and_5xx(bot, fake, session) -> None:
     region = await _region(session)
     women = await _people(fake, session, region, 4)
     staff = await team_member(fake, session, "staff", region=region)
@@ -146,6 +147,7 @@ async def test_403_and_5xx(bot, fake, session) -> None:  # type: ignore[no-untyp
     fake.fail("sendMessage", 502, times=2, chat_id=women[1].id)
     await staff.press("📣 Send now")
     await staff.expect("finished", timeout=30)
+    assert staff.last is not None
     report = staff.last.text
     assert "Delivered: 3 of 4" in report and "Blocked the bot: 1" in report
     assert all(_got(fake, w) == 1 for w in women[1:])
@@ -154,7 +156,7 @@ async def test_403_and_5xx(bot, fake, session) -> None:  # type: ignore[no-untyp
     await session.commit()
 
 
-async def test_scheduled_broadcast_survives_a_restart(start_bot, fake, session) -> None:  # type: ignore[no-untyped-def]
+async def test_scheduled_broadcast_survives_a_restart(start_bot, fake, session) -> None:
     clock = Clock()
     app = await start_bot(clock=clock)
     region = await _region(session)
@@ -168,6 +170,7 @@ async def test_scheduled_broadcast_survives_a_restart(start_bot, fake, session) 
     await staff.expect("What time?")
     await staff.send("10:00")
     await staff.expect("Time:", predicate=lambda m: any(b.startswith("✅") for b in m.all_buttons))
+    assert staff.last is not None
     label = next(b for b in staff.last.all_buttons if b.startswith("✅"))
     await staff.press(label)
     await staff.expect("will go to 3 people")
@@ -179,7 +182,7 @@ async def test_scheduled_broadcast_survives_a_restart(start_bot, fake, session) 
     assert all(_got(fake, w) == 1 for w in women)
 
 
-async def test_cancel_from_the_list(start_bot, fake, session) -> None:  # type: ignore[no-untyped-def]
+async def test_cancel_from_the_list(start_bot, fake, session) -> None:
     await start_bot()
     region = await _region(session)
     await _people(fake, session, region, 2)
@@ -192,6 +195,7 @@ async def test_cancel_from_the_list(start_bot, fake, session) -> None:  # type: 
     await staff.expect("What time?")
     await staff.send("10:00")
     await staff.expect("Time:")
+    assert staff.last is not None
     label = next(b for b in staff.last.all_buttons if b.startswith("✅"))
     await staff.press(label)
     await staff.expect("will go to 2 people")
@@ -202,7 +206,7 @@ async def test_cancel_from_the_list(start_bot, fake, session) -> None:  # type: 
     await staff.expect("cancelled")
 
 
-async def test_rate_limits_hold(bot, fake, session) -> None:  # type: ignore[no-untyped-def]
+async def test_rate_limits_hold(bot, fake, session) -> None:
     region = await _region(session)
     women = await _people(fake, session, region, 70)
     staff = await team_member(fake, session, "staff", region=region)
@@ -248,7 +252,7 @@ def _env(fake: Any, database_url: str) -> dict[str, str]:
     }
 
 
-async def test_killed_mid_broadcast_resumes_without_duplicates(fake, database_url, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_killed_mid_broadcast_resumes_without_duplicates(fake, database_url, tmp_path) -> None:
     engine = create_engine(database_url)
     factory = create_session_factory(engine)
     async with factory() as session:

@@ -18,7 +18,7 @@ from tests.e2e.people import (
 )
 
 
-async def _woman_joins(fake, payload: str):  # type: ignore[no-untyped-def]
+async def _woman_joins(fake, payload: str):
     woman = fake.user(language_code="en")
     await agrees(woman, payload)
     return woman

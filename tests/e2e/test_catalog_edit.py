@@ -55,7 +55,7 @@ def content_dir(tmp_path: Path) -> str:
     return str(target)
 
 
-async def _person_of_region(fake, session):  # type: ignore[no-untyped-def]
+async def _person_of_region(fake, session):
     person = await at_menu(fake)
     session.expire_all()
     row = await session.get(User, person.id)
@@ -64,7 +64,7 @@ async def _person_of_region(fake, session):  # type: ignore[no-untyped-def]
     return person
 
 
-async def _help_page(person, category: str):  # type: ignore[no-untyped-def]
+async def _help_page(person, category: str):
     """What she reads under 'Where to get help' → the need (her region's entries come first)."""
     await person.send("/start")
     await person.expect("What would you like", predicate=lambda m: m.has_button("Where to get help"))
@@ -74,14 +74,14 @@ async def _help_page(person, category: str):  # type: ignore[no-untyped-def]
     return await person.expect(category, predicate=lambda m: m.has_button("Back"))
 
 
-async def _open_need(staff, category: str):  # type: ignore[no-untyped-def]
+async def _open_need(staff, category: str):
     await staff.send("/catalog")
     await staff.expect("Which need?", predicate=lambda m: m.has_button(category))
     await staff.press(category)
     return await staff.expect(category, predicate=lambda m: m.has_button("Add"))
 
 
-async def _step(staff, text: str | None, prompt: str) -> None:  # type: ignore[no-untyped-def]
+async def _step(staff, text: str | None, prompt: str) -> None:
     """Answers one question of a new entry (``None``: Skip) and waits for the next screen."""
     if text is None:
         await staff.press("Skip")
@@ -90,7 +90,7 @@ async def _step(staff, text: str | None, prompt: str) -> None:  # type: ignore[n
     await staff.expect(prompt)
 
 
-async def _add(staff, category: str, *, title: str, phone: str, url: str | None = None, until: str | None = None):  # type: ignore[no-untyped-def]
+async def _add(staff, category: str, *, title: str, phone: str, url: str | None = None, until: str | None = None):
     await _open_need(staff, category)
     await staff.press("Add")
     await staff.expect("step 1 of 6", predicate=lambda m: m.has_button("Back"))

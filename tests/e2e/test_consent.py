@@ -150,7 +150,7 @@ async def test_deleting_her_data_withdraws_and_unlinks(bot, fake, session) -> No
     await woman.expect("What would you like", predicate=lambda m: not m.has_button("My programme"))
 
 
-async def _woman_participant(session, code: str) -> int:  # type: ignore[no-untyped-def]
+async def _woman_participant(session, code: str) -> int:
     from db.models import Case
 
     return await session.scalar(

@@ -20,12 +20,12 @@ from tests.e2e.people import at_menu
 PROGRAMME_WORDS = ("prison", "programme", "тюрьм", "программ")
 
 
-def _live(fake, chat_id: int) -> dict[int, bool]:  # type: ignore[no-untyped-def]
+def _live(fake, chat_id: int) -> dict[int, bool]:
     """message id -> still there, for every message of the chat (hers and the bot's)."""
     return {mid: not rec.deleted for mid, rec in fake.chats[chat_id].messages.items()}
 
 
-async def test_hide_from_the_menu_deletes_the_last_48_hours(bot, fake) -> None:  # type: ignore[no-untyped-def]
+async def test_hide_from_the_menu_deletes_the_last_48_hours(bot, fake) -> None:
     woman = await at_menu(fake)
     old = set(fake.chats[woman.id].messages)
     fake.age_messages(woman.id, 49 * 3600)  # these are past Telegram's 48 hours
@@ -46,7 +46,7 @@ async def test_hide_from_the_menu_deletes_the_last_48_hours(bot, fake) -> None: 
     assert fake.calls_of("deleteMessages")
 
 
-async def test_hide_command_ends_the_open_dialog(bot, fake) -> None:  # type: ignore[no-untyped-def]
+async def test_hide_command_ends_the_open_dialog(bot, fake) -> None:
     woman = await at_menu(fake)
     await woman.send("/settings")
     await woman.expect("Settings", predicate=lambda m: m.has_button("🌐 Language"))
@@ -55,12 +55,13 @@ async def test_hide_command_ends_the_open_dialog(bot, fake) -> None:  # type: ig
     await woman.send("/hide")
     await woman.expect("Send /start to begin")
     await woman.expect_deleted(language)
+    assert woman.last is not None
     assert [m.text for m in woman.messages] == [woman.last.text]  # one neutral message, nothing else
     await woman.send("/start")  # and the bot is as before
     await woman.expect("What would you like", predicate=lambda m: m.has_button("Help"))
 
 
-async def test_discreet_notifications_open_with_neutral_words(start_bot, fake) -> None:  # type: ignore[no-untyped-def]
+async def test_discreet_notifications_open_with_neutral_words(start_bot, fake) -> None:
     clock = Clock()
     app = await start_bot(clock=clock, reminder_poll_seconds=300)
     woman = await at_menu(fake)
@@ -91,7 +92,7 @@ async def test_discreet_notifications_open_with_neutral_words(start_bot, fake) -
     assert plain.text == "Plain again"
 
 
-async def test_the_trail_keeps_48_hours(session) -> None:  # type: ignore[no-untyped-def]
+async def test_the_trail_keeps_48_hours(session) -> None:
     chat, now = 1_159_999_001, Clock().now
     await discreet.note(session, [(chat, 1, now - timedelta(hours=49)), (chat, 2, now - timedelta(hours=1))])
     await discreet.note(session, [(chat, 2, now - timedelta(hours=1))])  # twice: one row
@@ -103,7 +104,7 @@ async def test_the_trail_keeps_48_hours(session) -> None:  # type: ignore[no-unt
     await session.commit()
 
 
-async def test_the_bot_says_the_group_id(bot, fake) -> None:  # type: ignore[no-untyped-def]
+async def test_the_bot_says_the_group_id(bot, fake) -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     root, level = logging.getLogger(), logging.getLogger().level

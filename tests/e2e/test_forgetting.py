@@ -123,7 +123,7 @@ class _Log:
         return self.stream.getvalue()
 
 
-async def test_her_canaries_and_her_id_after_deletion(start_bot, fake, session, database_url) -> None:  # type: ignore[no-untyped-def]
+async def test_her_canaries_and_her_id_after_deletion(start_bot, fake, session, database_url) -> None:
     name, surname, handle = _canary("Имя"), _canary("Фамилия"), "h" + uuid.uuid4().hex[:12]
     words, question, answer = _canary("Слова"), _canary("Вопрос"), _canary("Ответ")
     case_name = _canary("Анкета")

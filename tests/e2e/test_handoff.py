@@ -15,7 +15,7 @@ WEDNESDAY_11 = datetime(2026, 12, 2, 11, 0, tzinfo=BARNAUL).astimezone(UTC)  # a
 SATURDAY_11 = datetime(2026, 12, 5, 11, 0, tzinfo=BARNAUL).astimezone(UTC)
 
 
-async def _woman_with_curator(fake, session):  # type: ignore[no-untyped-def]
+async def _woman_with_curator(fake, session):
     staff = await team_member(fake, session, "staff")
     curator = await team_member(fake, session, "curator", name="Ирина")
     code, payload = await register_case(staff, curator=curator.first_name)
@@ -29,7 +29,7 @@ async def _woman_with_curator(fake, session):  # type: ignore[no-untyped-def]
     return code, woman, curator
 
 
-async def _write_to_a_person(woman) -> None:  # type: ignore[no-untyped-def]
+async def _write_to_a_person(woman) -> None:
     await woman.send("/human")
     await woman.expect("Write to a person", predicate=lambda m: m.has_button("Menu"))
 

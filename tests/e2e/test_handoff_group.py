@@ -14,7 +14,7 @@ from tests.e2e.people import consent_screens, register_case, team_member
 WEDNESDAY_11 = datetime(2026, 12, 2, 11, 0, tzinfo=ZoneInfo("Asia/Barnaul")).astimezone(UTC)
 
 
-async def _setting(start_bot, fake, session, **overrides):  # type: ignore[no-untyped-def]
+async def _setting(start_bot, fake, session, **overrides):
     # The database outlives a test: a group id of its own, so topic ids of earlier tests do not match.
     group = fake.supergroup(title="Кураторы", forum=True, chat_id=-1_001_000_000_000 - next(fake._user_ids))
     fake.group_limit_per_minute = None

@@ -20,7 +20,7 @@ def _start_clock() -> Clock:
     return Clock(datetime(today.year, today.month, today.day, 10, 0, tzinfo=BARNAUL).astimezone(UTC))
 
 
-async def _family(fake, session, *, with_relative: bool = False):  # type: ignore[no-untyped-def]
+async def _family(fake, session, *, with_relative: bool = False):
     """Staff, a facilitator, a case; the woman (and a relative she approved) have agreed."""
     staff = await team_member(fake, session, "staff")
     facilitator = await team_member(fake, session, "facilitator", name="Павел")
@@ -39,7 +39,7 @@ async def _family(fake, session, *, with_relative: bool = False):  # type: ignor
     return staff, facilitator, code, woman, relative
 
 
-async def _offer(  # type: ignore[no-untyped-def]
+async def _offer(
     facilitator,
     code: str,
     clock: Clock,
@@ -83,7 +83,7 @@ async def _offer(  # type: ignore[no-untyped-def]
     return day
 
 
-async def _open_my_meetings(person):  # type: ignore[no-untyped-def]
+async def _open_my_meetings(person):
     await person.press("🗓")
     return await person.expect("My meetings", predicate=lambda m: m.has_button("Menu"))
 

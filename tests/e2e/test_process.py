@@ -14,7 +14,7 @@ from db.engine import create_engine
 from tests.conftest import CONTENT, ROOT, TEST_KEY, fresh_database
 
 
-async def _spawn(fake, database_url: str, tmp_path: Path, *args: str, **extra: str) -> asyncio.subprocess.Process:  # type: ignore[no-untyped-def]
+async def _spawn(fake, database_url: str, tmp_path: Path, *args: str, **extra: str) -> asyncio.subprocess.Process:
     env = {
         **extra,
         "PATH": os.environ.get("PATH", ""),
@@ -38,7 +38,7 @@ async def _spawn(fake, database_url: str, tmp_path: Path, *args: str, **extra: s
     )
 
 
-async def _until(predicate, timeout: float) -> None:  # type: ignore[no-untyped-def]
+async def _until(predicate, timeout: float) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
         if asyncio.get_running_loop().time() > deadline:
@@ -46,7 +46,7 @@ async def _until(predicate, timeout: float) -> None:  # type: ignore[no-untyped-
         await asyncio.sleep(0.05)
 
 
-async def test_python_m_bot_migrates_answers_and_stops_cleanly_on_sigterm(fake, backend, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_python_m_bot_migrates_answers_and_stops_cleanly_on_sigterm(fake, backend, tmp_path) -> None:
     database_url = await fresh_database(backend, tmp_path)  # empty: the bot must migrate it itself
     proc = await _spawn(fake, database_url, tmp_path)
     try:
@@ -77,7 +77,7 @@ async def test_python_m_bot_migrates_answers_and_stops_cleanly_on_sigterm(fake, 
     assert {"users", "audit_log", "fsm_state", "support_measures"} <= set(tables)
 
 
-async def test_migrate_command(fake, backend, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_migrate_command(fake, backend, tmp_path) -> None:
     database_url = await fresh_database(backend, tmp_path)
     proc = await _spawn(fake, database_url, tmp_path, "migrate")
     stdout, stderr = await asyncio.wait_for(proc.communicate(), 60)

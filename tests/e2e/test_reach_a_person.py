@@ -13,7 +13,7 @@ from tests.e2e.people import at_menu, team_member
 WEDNESDAY_11 = datetime(2026, 12, 2, 11, 0, tzinfo=ZoneInfo("Asia/Barnaul")).astimezone(UTC)
 
 
-async def _writes(woman, text: str) -> None:  # type: ignore[no-untyped-def]
+async def _writes(woman, text: str) -> None:
     await woman.press("💬 Write to a person")
     await woman.expect("Write to a person", predicate=lambda m: m.has_button("☰ Menu"))
     await woman.send(text)
@@ -55,7 +55,7 @@ async def test_a_woman_with_no_link_reaches_the_curators_group(start_bot, fake, 
     assert len(rows) == 2 and all(r.state == "delivered" for r in rows)
 
 
-async def _region_of_its_own(session, fake) -> str:  # type: ignore[no-untyped-def]
+async def _region_of_its_own(session, fake) -> str:
     """A region only this test's team works in (the database outlives a test)."""
     code = f"t13_{next(fake._user_ids)}"
     session.add(
@@ -65,7 +65,7 @@ async def _region_of_its_own(session, fake) -> str:  # type: ignore[no-untyped-d
     return code
 
 
-async def _in_region(session, person, code: str) -> None:  # type: ignore[no-untyped-def]
+async def _in_region(session, person, code: str) -> None:
     session.expire_all()
     row = await session.get(User, person.id)
     row.region = code

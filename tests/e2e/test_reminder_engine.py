@@ -196,7 +196,8 @@ async def test_a_blocked_recipient_is_given_up_and_reported(start_bot, fake, ses
     tries = [c for c in fake.calls_of("sendMessage") if str(c.params.get("text", "")).startswith(f"ping {rid} ")]
     assert [c.ok for c in tries] == [False]  # a 403 is not retried
     session.expire_all()
-    assert (await session.get(User, user.id)).blocked_bot  # type: ignore[union-attr]
+    person = await session.get(User, user.id)
+    assert person is not None and person.blocked_bot
     await session.commit()
 
 
@@ -213,7 +214,8 @@ async def test_a_403_alone_marks_her_unreachable(start_bot, fake, session: Async
     assert (await engine.row(rid)).last_error == "blocked"
     assert engine.unreachable == [rid]
     session.expire_all()
-    assert (await session.get(User, user.id)).blocked_bot  # type: ignore[union-attr]
+    person = await session.get(User, user.id)
+    assert person is not None and person.blocked_bot
     await session.commit()
 
 

@@ -12,7 +12,7 @@ from tests.e2e.people import register_case, team_member
 from tests.fake_telegram import BotMessage
 
 
-def is_document(suffix: str):  # type: ignore[no-untyped-def]
+def is_document(suffix: str):
     def check(message: BotMessage) -> bool:
         return message.document is not None and message.document[0].endswith(suffix)
 

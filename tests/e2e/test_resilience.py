@@ -8,7 +8,7 @@ from db.models import User
 from tests.e2e.people import at_menu
 
 
-async def _wait_for(predicate, timeout: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+async def _wait_for(predicate, timeout: float = 5.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
     while not await predicate():
         if asyncio.get_running_loop().time() > deadline:
@@ -45,7 +45,7 @@ async def test_blocking_and_unblocking_are_remembered(bot, fake, session: AsyncS
     await _wait_for(lambda: _not(blocked))
 
 
-async def _not(predicate) -> bool:  # type: ignore[no-untyped-def]
+async def _not(predicate) -> bool:
     return not await predicate()
 
 

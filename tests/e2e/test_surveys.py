@@ -17,7 +17,7 @@ _ids = Ids(680_000_000, __name__)
 DAYS = 14
 
 
-async def _invite(session, user_id: int, clock: Clock, *, survey: str, case_id: int | None = None) -> int:  # type: ignore[no-untyped-def]
+async def _invite(session, user_id: int, clock: Clock, *, survey: str, case_id: int | None = None) -> int:
     ref = "test:" + uuid.uuid4().hex[:8]
     assert await surveys.invite(
         session,
@@ -37,18 +37,18 @@ async def _invite(session, user_id: int, clock: Clock, *, survey: str, case_id: 
     return invite_id
 
 
-async def _state(session, invite_id: int) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+async def _state(session, invite_id: int) -> tuple[str, int]:
     session.expire_all()
     row = await session.get(SurveyInvite, invite_id)
     await session.commit()
     return row.state, row.question
 
 
-def _no_buttons(user, message) -> bool:  # type: ignore[no-untyped-def]
+def _no_buttons(user, message) -> bool:
     return not next(m for m in user.messages if m.message_id == message.message_id).buttons
 
 
-async def test_she_answers_every_question_with_buttons_and_words(start_bot, fake, session) -> None:  # type: ignore[no-untyped-def]
+async def test_she_answers_every_question_with_buttons_and_words(start_bot, fake, session) -> None:
     clock = Clock()
     app = await start_bot(clock=clock, reminder_poll_seconds=300)
     woman = await at_menu(fake)
@@ -84,9 +84,7 @@ async def test_she_answers_every_question_with_buttons_and_words(start_bot, fake
     assert "Thank you for your answers" not in reply.text
 
 
-async def test_her_words_go_to_the_survey_not_the_relay_but_crisis_words_come_first(  # type: ignore[no-untyped-def]
-    start_bot, fake, session
-) -> None:
+async def test_her_words_go_to_the_survey_not_the_relay_but_crisis_words_come_first(start_bot, fake, session) -> None:
     from bot.services import relay as relay_service
 
     clock = Clock()
@@ -109,7 +107,7 @@ async def test_her_words_go_to_the_survey_not_the_relay_but_crisis_words_come_fi
     assert await _state(session, invite_id) == ("done", 2)
 
 
-async def test_she_skips_everything(start_bot, fake, session) -> None:  # type: ignore[no-untyped-def]
+async def test_she_skips_everything(start_bot, fake, session) -> None:
     clock = Clock()
     app = await start_bot(clock=clock, reminder_poll_seconds=300)
     woman = await at_menu(fake)
@@ -127,7 +125,7 @@ async def test_she_skips_everything(start_bot, fake, session) -> None:  # type: 
     assert await _state(session, invite_id) == ("done", 2)
 
 
-async def test_she_continues_after_a_restart(start_bot, fake, session) -> None:  # type: ignore[no-untyped-def]
+async def test_she_continues_after_a_restart(start_bot, fake, session) -> None:
     clock = Clock()
     app = await start_bot(clock=clock, reminder_poll_seconds=300)
     woman = await at_menu(fake)
@@ -151,7 +149,7 @@ async def test_she_continues_after_a_restart(start_bot, fake, session) -> None: 
     assert await _state(session, invite_id) == ("done", 2)
 
 
-async def test_a_late_tap_on_an_expired_survey(start_bot, fake, session) -> None:  # type: ignore[no-untyped-def]
+async def test_a_late_tap_on_an_expired_survey(start_bot, fake, session) -> None:
     clock = Clock()
     app = await start_bot(clock=clock, reminder_poll_seconds=300)
     woman = await at_menu(fake)
@@ -172,7 +170,7 @@ async def test_a_late_tap_on_an_expired_survey(start_bot, fake, session) -> None
     assert (await _state(session, other))[0] == "expired"
 
 
-async def _answers(session, case_id: int, values: list[str]) -> None:  # type: ignore[no-untyped-def]
+async def _answers(session, case_id: int, values: list[str]) -> None:
     """People who answered the first question of the preliminary survey (through the service)."""
     for value in values:
         user = _ids.new()
@@ -192,7 +190,7 @@ async def _answers(session, case_id: int, values: list[str]) -> None:  # type: i
         await surveys.answer(session, invite_id=invite_id, user_id=user, question_index=0, value=value, now=NOW)
 
 
-async def test_the_report_shows_five_answers_not_four(start_bot, fake, session) -> None:  # type: ignore[no-untyped-def]
+async def test_the_report_shows_five_answers_not_four(start_bot, fake, session) -> None:
     await start_bot()
     region, elsewhere = "zz_sv_" + uuid.uuid4().hex[:10], "zz_sv_" + uuid.uuid4().hex[:10]
     for code in (region, elsewhere):

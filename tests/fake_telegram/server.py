@@ -519,7 +519,7 @@ def api_method(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Mark a FakeTelegram method as the handler of Bot API method ``name``."""
 
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        fn.__api_method__ = name  # type: ignore[attr-defined]
+        fn.__api_method__ = name  # type: ignore[attr-defined]  # a marker on the function
         return fn
 
     return deco
@@ -1461,6 +1461,7 @@ class FakeTelegram:
         async def send_media(p: Params) -> dict[str, Any]:
             chat = self._chat_for_send(p)
             stored = self._resolve_input_file(p.get(kind), kind, default_mime)
+            entities: list[dict[str, Any]]
             plain, raw, mode, entities = ("", None, None, [])
             if kind != "sticker" and kind != "video_note":
                 plain, raw, mode, entities = self._format(p, caption=True)
@@ -1740,7 +1741,7 @@ class FakeTelegram:
             return self._known_chat(p).menu_button or self.default_menu_button
         return self.default_menu_button
 
-    def _bot_text_setter(kind: str, key: str, limit: int):  # type: ignore[misc]
+    def _bot_text_setter(kind: str, key: str, limit: int):  # type: ignore[misc]  # a factory run in the class body
         def setter(self: FakeTelegram, p: Params) -> bool:
             value = _as_str(p, key) or ""
             if len(value) > limit:

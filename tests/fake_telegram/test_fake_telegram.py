@@ -27,10 +27,12 @@ from aiogram.methods import SendMessage
 from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
+    ChatMemberAdministrator,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     Message,
+    MessageOriginUser,
     ReplyKeyboardMarkup,
     ReplyParameters,
 )
@@ -492,6 +494,7 @@ async def test_callback_answers_are_validated(fake: FakeTelegram, bot: Bot) -> N
     updates = await bot.get_updates(timeout=0)
     query = updates[-1].callback_query
     assert query is not None and query.id == query_id and query.data == "h"
+    assert isinstance(query.message, Message)
     assert query.message is not None and query.message.text == "Choose"
 
     with pytest.raises(TelegramBadRequest, match="MESSAGE_TOO_LONG"):
@@ -700,6 +703,7 @@ async def test_forum_topic_lifecycle_and_bot_rights(fake: FakeTelegram, bot: Bot
     group = fake.supergroup(title="Кураторы", forum=True)
     assert group.id < 0 and str(group.id).startswith("-100")
     member = await bot.get_chat_member(group.id, fake.bot_id)
+    assert isinstance(member, ChatMemberAdministrator)
     assert member.status == "administrator" and member.can_manage_topics is True
     chat = await bot.get_chat(group.id)
     assert chat.type == "supergroup" and chat.is_forum is True and chat.title == "Кураторы"
@@ -770,6 +774,7 @@ async def test_bot_sends_into_topics_with_thread_and_reply_fields(fake: FakeTele
 
     # an explicit reply is kept; without message_thread_id a reply lands in the target's topic
     reply = await bot.send_message(group.id, "ответ", reply_to_message_id=sent.message_id)
+    assert reply.reply_to_message is not None
     assert reply.message_thread_id == t1 and reply.reply_to_message.message_id == sent.message_id
     got = await group.expect("ответ")
     assert got.reply_to_message_id == sent.message_id and got.message_thread_id == t1
@@ -788,6 +793,7 @@ async def test_bot_sends_into_topics_with_thread_and_reply_fields(fake: FakeTele
     edited = await bot.edit_message_text(
         "<b>Новое</b> (изм.)", chat_id=group.id, message_id=sent.message_id, parse_mode="HTML"
     )
+    assert isinstance(edited, Message)
     assert edited.message_thread_id == t1
     got = await group.expect("(изм.)", thread_id=t1)
     assert got.event == "edited"
@@ -812,6 +818,7 @@ async def test_bot_sends_into_topics_with_thread_and_reply_fields(fake: FakeTele
         message_thread_id=t1,
         reply_parameters=ReplyParameters(message_id=9999, allow_sending_without_reply=True),
     )
+    assert ok.reply_to_message is not None
     assert ok.message_thread_id == t1 and ok.reply_to_message.message_id == t1
     await group.expect("без ответа", thread_id=t1)
     await group.expect_silence(0.1, thread_id=t2)
@@ -842,10 +849,12 @@ async def test_group_members_post_real_updates(fake: FakeTelegram, bot: Bot) -> 
     assert [m.message_id for m in msgs] == [m1, m2, m3, m4, m5]
     first = msgs[0]
     assert first.chat.id == group.id and first.chat.type == "supergroup" and first.chat.is_forum is True
+    assert first.from_user is not None and first.reply_to_message is not None and first.entities is not None
     assert first.from_user.id == user.id and first.from_user.first_name == "Ольга"
     assert first.message_thread_id == tid and first.is_topic_message is True
     assert first.reply_to_message.message_id == tid and first.reply_to_message.forum_topic_created is not None
     assert [(e.type, e.offset, e.length) for e in first.entities] == [("bold", 0, 12), ("bot_command", 14, 5)]
+    assert msgs[1].reply_to_message is not None and msgs[1].reply_to_message.from_user is not None
     assert msgs[1].message_thread_id == tid and msgs[1].reply_to_message.message_id == bot_msg.message_id
     assert msgs[1].reply_to_message.from_user.is_bot is True
     assert msgs[2].photo and msgs[2].caption == "фото" and msgs[2].message_thread_id == tid
@@ -859,6 +868,7 @@ async def test_group_members_post_real_updates(fake: FakeTelegram, bot: Bot) -> 
     # the same person is still a private-chat user of the bot
     await user.send("лично")
     priv = (await bot.get_updates(offset=updates[-1].update_id + 1, timeout=0))[-1].message
+    assert priv is not None and priv.from_user is not None
     assert priv.chat.type == "private" and priv.from_user.id == curator.id
 
     with pytest.raises(AssertionError, match="no topic 999"):
@@ -924,6 +934,7 @@ async def test_copy_message_between_private_chat_and_topic_for_each_kind(fake: F
     got = await user.expect("новая")
     assert got.kind == "photo" and got.entities == [{"type": "italic", "offset": 0, "length": 5}]
     fwd = await bot.forward_message(group.id, user.id, sources["text"], message_thread_id=tid)
+    assert isinstance(fwd.forward_origin, MessageOriginUser)
     assert fwd.message_thread_id == tid and fwd.forward_origin.sender_user.id == user.id
 
     # service messages can't be copied or forwarded; missing ones are not found

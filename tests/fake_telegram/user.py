@@ -160,7 +160,7 @@ class _Done:
     """Returned by sync actions so ``await user.block()`` works as well."""
 
     def __await__(self) -> Generator[Any, None, None]:
-        return iter(())
+        yield from ()
 
 
 class ChatWatcher:
