@@ -24,7 +24,7 @@ from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageId, ReplyParameters
 from aiogram.utils.i18n import I18n, gettext
 
 from bot import notify
@@ -533,6 +533,7 @@ class Relay:
         if task.inbound and not to_group and reply_to is None:
             reply_to = await self._header_for(thread, task_target)  # her message reads as hers
         reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
+        sent: MessageId | Message
         try:
             if to_group:
                 sent = await self.bot.copy_message(
@@ -543,9 +544,7 @@ class Relay:
                     reply_parameters=reply,
                 )
             else:
-                sent = await self.bot.copy_message(
-                    task_target, task.source_chat_id, task.source_message_id, reply_parameters=reply
-                )
+                sent = await self._copy_to(task, task_target, reply)
         except TelegramForbiddenError:
             await self._failed(task, thread, "blocked")
             if not task.inbound:
@@ -580,6 +579,22 @@ class Relay:
                 now=app.now(),
             )
         return True
+
+    async def _copy_to(self, task: Task, target: int, reply: ReplyParameters | None) -> MessageId | Message:
+        """A copy to one person. A curator's words to a woman who asked for discreet notifications
+        open with neutral words and stay under a spoiler, as the bot's own messages do: the chat list
+        and the notification show nothing of them."""
+        if not task.inbound and task.text:
+            locale, quiet = await notify.recipient_prefs(self.context.db, target, self.i18n.default_locale)
+            if quiet:
+                with self.i18n.context(), self.i18n.use_locale(locale):
+                    wrapped = notify.discreet(escape(task.text))
+                if task.kind == "text":
+                    return await self.bot.send_message(target, wrapped, reply_parameters=reply)
+                return await self.bot.copy_message(
+                    target, task.source_chat_id, task.source_message_id, caption=wrapped, reply_parameters=reply
+                )
+        return await self.bot.copy_message(target, task.source_chat_id, task.source_message_id, reply_parameters=reply)
 
     async def _failed(self, task: Task, thread: Thread, why: str) -> None:
         app = self.context

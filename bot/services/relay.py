@@ -32,6 +32,7 @@ from db.models import (
     Role,
     User,
 )
+from db.types import pseudonym
 
 TOPIC_LEASE = timedelta(seconds=60)
 SEND_LEASE = timedelta(seconds=60)
@@ -214,6 +215,7 @@ class Task:
     reply_to_target: int | None
     kind: str
     attempts: int
+    text: str | None = None  # the text or caption (decrypted), for a discreet delivery
 
 
 def _task(row: RelayMessage) -> Task:
@@ -227,6 +229,7 @@ def _task(row: RelayMessage) -> Task:
         row.reply_to_target,
         row.kind,
         row.attempts,
+        row.text,
     )
 
 
@@ -540,7 +543,9 @@ async def assign(
         object_type="conversation",
         object_id=conversation_id,
         now=now,
-        curator=curator_id,
+        # As a pseudonym from the start: the audit log is never rewritten, and whom a conversation
+        # went to must not outlive that person's "delete my data" in plain digits.
+        curator=pseudonym(curator_id),
     )
     await session.commit()
 

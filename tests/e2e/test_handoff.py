@@ -163,3 +163,24 @@ async def test_deleting_her_data_deletes_the_conversation(bot, fake, session) ->
     await woman.expect("everything we kept about you is deleted")
     session.expire_all()
     assert await session.scalar(select(Conversation.id).where(Conversation.user_id == woman.id)) is None
+
+
+async def test_a_curators_answer_is_discreet_when_she_asked_for_it(start_bot, fake, session) -> None:
+    """Discreet notifications (issue 15) cover the curator's words too: the copy opens with neutral
+    words and keeps the answer under a spoiler, so the chat list and the notification show nothing."""
+    await start_bot(clock=Clock(WEDNESDAY_11))
+    _code, woman, curator = await _woman_with_curator(fake, session)
+    await woman.send("/settings")
+    await woman.expect("Settings", predicate=lambda m: m.has_button("🕶 Discreet notifications: off"))
+    await woman.press("🕶 Discreet notifications: off")
+    await woman.expect("neutral words", predicate=lambda m: m.has_button("🕶 Discreet notifications: on ✓"))
+    await _write_to_a_person(woman)
+    await woman.send("I need to talk to someone")
+    copied = await curator.expect("I need to talk to someone")
+    await curator.send("Hello, I am here. Call me at ten.", reply_to=copied)
+    answer = await woman.expect("Call me at ten")
+    assert answer.text.split("\n")[0] == "🔔 A new message"
+    spoilers = [e for e in answer.raw.get("entities", []) if e["type"] == "spoiler"]
+    units = answer.text.encode("utf-16-le")  # entity offsets count UTF-16 code units
+    hidden = "".join(units[2 * e["offset"] : 2 * (e["offset"] + e["length"])].decode("utf-16-le") for e in spoilers)
+    assert "Call me at ten" in hidden
