@@ -32,11 +32,13 @@ from pydantic import ValidationError
 from bot.context import AppContext
 from bot.services import catalog
 from bot.services import inbox as store
+from bot.telegram_session import telegram_unavailable
 from db.errors import database_unreachable
 
 log = logging.getLogger(__name__)
 
 RETRY_SECONDS = 2.0  # while the database is away, how often a stored update is tried again
+TELEGRAM_TRIES = 8  # a handler that Telegram's outage failed is tried again this often (2 s … 60 s apart)
 IDLE_CLAIM_SECONDS = 10.0  # with nothing announced, look for rows left by a crashed instance this often
 _OFFLINE_MEMORY = 10_000  # update ids already given the offline answer (it is sent once per update)
 
@@ -290,6 +292,7 @@ class Inbox:
             log.warning("inbox: update %d is not an Update; dropped", item.update_id)
             await self._finish(item.update_id)
             return
+        telegram_tries = 0
         while True:
             try:
                 response = await self._dp.feed_update(self._bot, update)
@@ -298,12 +301,20 @@ class Inbox:
                         await self._bot(response)
                 break
             except Exception as exc:
-                if not database_unreachable(exc):
+                if database_unreachable(exc):
+                    self.offline.answer([item.payload])
+                    log.warning("inbox: update %d waits for the database (%s)", item.update_id, type(exc).__name__)
+                    pause = RETRY_SECONDS
+                elif telegram_unavailable(exc) and telegram_tries < TELEGRAM_TRIES:
+                    # Telegram was down for longer than the session's own retries: her answer is not
+                    # lost, the update is handled again once Telegram is back.
+                    telegram_tries += 1
+                    pause = min(2.0**telegram_tries, 60.0)
+                    log.warning("inbox: update %d waits for Telegram (%s)", item.update_id, type(exc).__name__)
+                else:
                     log.error("inbox: update %d failed: %s", item.update_id, type(exc).__name__)
                     break
-                self.offline.answer([item.payload])
-                log.warning("inbox: update %d waits for the database (%s)", item.update_id, type(exc).__name__)
-                if self._stopping.is_set() or not await self._sleep(RETRY_SECONDS):
+                if self._stopping.is_set() or not await self._sleep(pause):
                     return  # shutting down: close() gives it back
         await self._finish(item.update_id)
 

@@ -40,6 +40,12 @@ from aiogram.types import Message
 log = logging.getLogger(__name__)
 
 
+def telegram_unavailable(exc: BaseException) -> bool:
+    """Telegram did not answer, or answered 5xx or 429, even after the session's own retries: a
+    failure that passes, unlike a 400 or a 403 (a real answer)."""
+    return isinstance(exc, TelegramServerError | TelegramNetworkError | TelegramRetryAfter)
+
+
 class RetryMiddleware(BaseRequestMiddleware):
     def __init__(
         self,

@@ -17,6 +17,7 @@ from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent, Unknown
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import users
+from bot.telegram_session import telegram_unavailable
 from db.errors import database_unreachable
 from dialogs.common.keyboards import reply_keyboard
 from handlers.common import show_menu
@@ -45,9 +46,9 @@ def errors_router() -> Router:
         if event_from_user is not None:
             await users.set_blocked(session, event_from_user.id, True)
 
-    # A database that is away is not answered here: the error reaches the inbox, which keeps the
-    # update and handles it again once the database is back (bot/inbox.py).
-    @router.error(lambda event: not database_unreachable(event.exception))
+    # A database that is away, or Telegram down past the session's retries, is not answered here:
+    # the error reaches the inbox, which handles the update again once they are back (bot/inbox.py).
+    @router.error(lambda event: not (database_unreachable(event.exception) or telegram_unavailable(event.exception)))
     async def anything(event: ErrorEvent, **data: object) -> None:
         log.error(
             "update %s failed: %s\n%s",

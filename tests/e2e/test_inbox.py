@@ -171,3 +171,18 @@ async def test_webhook_refuses_what_is_not_an_update(start_bot, fake) -> None:
     user = fake.user()
     await user.send("/start")
     await user.expect("Hello")
+
+
+async def test_a_502_storm_then_a_429_flood_loses_no_answer(start_bot, fake) -> None:
+    """Telegram answers 502 to every send for longer than the session retries, then 429: what people
+    sent meanwhile is answered once Telegram is back, not dropped with the failed handler."""
+    await start_bot(telegram_retry_attempts=2)
+    people = [fake.user() for _ in range(4)]
+    fake.fail("sendMessage", 502, times=None)
+    for person in people:
+        await person.send("/start")
+    await _until(lambda: sum(not c.ok for c in fake.calls_of("sendMessage")) >= 2 * len(people), timeout=60)
+    fake.clear_faults()
+    fake.fail("sendMessage", 429, retry_after=1, times=3)
+    for person in people:
+        await person.expect("What would you like", timeout=60)
