@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import enum
 import itertools
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 
@@ -40,14 +40,13 @@ class _Waiter:
 
 
 class Pacer:
-    def __init__(self, rate: float, *, clock: Callable[[], float] | None = None) -> None:
+    def __init__(self, rate: float) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
         # How far behind the ideal spacing grants may run before the lost time is given up: up to
         # three sends, but never enough to pass 29 in one second.
         self._slack = max(0.0, min(3.0, 29.0 - rate)) / rate
-        self._clock = clock
         self._waiters: list[_Waiter] = []
         self._seq = itertools.count()
         self._next_any = 0.0  # the earliest moment of the next send, overall
@@ -57,7 +56,7 @@ class Pacer:
         self._runner: asyncio.Task[None] | None = None
 
     def _now(self) -> float:
-        return self._clock() if self._clock else asyncio.get_running_loop().time()
+        return asyncio.get_running_loop().time()
 
     async def slot(
         self, key: Hashable, *, interval: float = PRIVATE_INTERVAL, priority: Priority = Priority.NOTICE
