@@ -7,6 +7,12 @@ a minute). When several wait, the most urgent kind goes first (``Priority``), th
 has waited longest. A 429 pauses what it concerns: ``pause(seconds)`` everything, ``pause(seconds,
 key)`` one chat. Answers to a person's own update never come through here: a handler never waits
 on the pacer.
+
+With ``shared`` (on PostgreSQL, by default), the limits hold across every instance on the database:
+before a grant the pacer takes the chat's moment and books the next overall moment there
+(``bot.services.pace``), so two instances together send no faster than one, and a 429 one of them
+gets pauses the others too. The local pacing stays in front, so an instance never asks the
+database more often than it may send.
 """
 
 from __future__ import annotations
@@ -15,8 +21,16 @@ import asyncio
 import contextlib
 import enum
 import itertools
-from collections.abc import Hashable
+import logging
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.services import pace
+
+log = logging.getLogger(__name__)
 
 
 class Priority(enum.IntEnum):
@@ -39,11 +53,71 @@ class _Waiter:
     future: asyncio.Future[None] = field(compare=False)
 
 
+class Shared:
+    """The pacer's link to the pace every instance shares in the database. ``name`` turns a chat
+    into the key stored there (a pseudonym: the table never holds a Telegram id)."""
+
+    PURGE_EVERY = 300.0  # seconds between two clean-ups of chats' old rows
+
+    def __init__(
+        self, factory: async_sessionmaker[AsyncSession], name: Callable[[Hashable], str], overall: str = pace.ALL
+    ) -> None:
+        self.factory = factory
+        self.name = name
+        self.overall = overall
+        self._last_purge = 0.0
+        self._last_warning = -3600.0
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def take(self, key: Hashable, interval: float) -> float:
+        async with self.factory() as session:
+            return await pace.take(session, self.name(key), interval)
+
+    async def book(self, gap: float, slack: float) -> float:
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._last_purge > self.PURGE_EVERY:
+            self._last_purge = loop.time()
+            self._background(self._purge())
+        async with self.factory() as session:
+            return await pace.book(session, gap, slack, self.overall)
+
+    def hold(self, seconds: float, key: Hashable | None) -> None:
+        """A 429: every instance waits too (written beside the caller, which must not wait)."""
+        self._background(self._hold(seconds, self.overall if key is None else self.name(key)))
+
+    async def _hold(self, seconds: float, key: str) -> None:
+        try:
+            async with self.factory() as session:
+                await pace.hold(session, key, seconds)
+        except Exception as exc:
+            self.failed(exc)
+
+    async def _purge(self) -> None:
+        try:
+            async with self.factory() as session:
+                await pace.purge(session, self.overall)
+        except Exception as exc:
+            self.failed(exc)
+
+    def _background(self, work: Any) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def failed(self, exc: BaseException) -> None:
+        """The database did not answer: this instance keeps its own pace meanwhile (said once a minute)."""
+        now = asyncio.get_running_loop().time()
+        if now - self._last_warning >= 60:
+            self._last_warning = now
+            log.warning("pacer: the shared pace is unavailable (%s); pacing this instance alone", type(exc).__name__)
+
+
 class Pacer:
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, *, shared: Shared | None = None) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
+        self.shared = shared
         # How far behind the ideal spacing grants may run before the lost time is given up: up to
         # three sends, but never enough to pass 29 in one second.
         self._slack = max(0.0, min(3.0, 29.0 - rate)) / rate
@@ -79,6 +153,8 @@ class Pacer:
             self._paused_until = max(self._paused_until, until)
         else:
             self._next_key[key] = max(self._next_key.get(key, 0.0), until)
+        if self.shared is not None:
+            self.shared.hold(seconds, key)
         self._wake()
 
     @property
@@ -119,11 +195,36 @@ class Pacer:
                 await self._nap(soonest - now)
                 continue
             self._waiters.remove(chosen)
+            if self.shared is not None:
+                if not await self._shared_turn(chosen):
+                    continue
+                if chosen.future.done():  # cancelled while the database was asked: the moment is lost
+                    continue
+                now = self._now()
             self._next_any = max(self._next_any, now) + gap
             self._next_key[chosen.key] = now + chosen.interval
             chosen.future.set_result(None)
             if len(self._next_key) > 10_000:
                 self._next_key = {k: t for k, t in self._next_key.items() if t > now}
+
+    async def _shared_turn(self, chosen: _Waiter) -> bool:
+        """Asks the database for this send's moment and waits for it: False when another instance
+        sent to this chat a moment ago (the waiter goes back, ready when the chat is free)."""
+        assert self.shared is not None
+        try:
+            busy = await self.shared.take(chosen.key, chosen.interval)
+            if busy > 0:
+                self._next_key[chosen.key] = self._now() + busy
+                if not chosen.future.done():
+                    self._waiters.append(chosen)
+                return False
+            wait = await self.shared.book(1.0 / self.rate, self._slack)
+        except Exception as exc:  # no database: the local pace alone, rather than no message at all
+            self.shared.failed(exc)
+            return True
+        if wait > 0:
+            await asyncio.sleep(wait)
+        return True
 
     async def _nap(self, seconds: float) -> None:
         """Sleeps ``seconds``, or less when a waiter or a pause comes in (it may change the choice)."""

@@ -1,0 +1,175 @@
+"""Telegram's limits shared through the database: one moment per chat and one overall pace, whoever
+asks; two pacers on one database together keep the rate one alone would."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Hashable
+
+from sqlalchemy import select
+
+from bot.pacer import Pacer, Shared
+from bot.services import pace
+from db.models import SendPace
+
+
+def _key() -> str:
+    return "t" + secrets.token_hex(8)
+
+
+async def test_a_chat_is_taken_once_until_its_interval_passes(session_factory) -> None:
+    key = _key()
+    async with session_factory() as session:
+        assert await pace.take(session, key, 5.0) == 0.0
+    async with session_factory() as session:
+        wait = await pace.take(session, key, 5.0)  # another instance, a moment later
+    assert 4.0 < wait <= 5.0
+    async with session_factory() as session:
+        assert 3.9 < await pace.take(session, key, 5.0) <= wait
+    # Nothing was taken by the refused asks: the moment is still the first one's.
+    async with session_factory() as session:
+        stored = (await session.execute(select(SendPace.next_at).where(SendPace.key == key))).scalar_one()
+        assert await pace.take(session, _key(), 0.0) == 0.0  # a chat never seen is free at once
+    async with session_factory() as session:
+        assert (await session.execute(select(SendPace.next_at).where(SendPace.key == key))).scalar_one() == stored
+
+
+async def test_a_chat_whose_moment_passed_is_free_again(session_factory) -> None:
+    key = _key()
+    async with session_factory() as session:
+        assert await pace.take(session, key, -10.0) == 0.0  # its moment is already in the past
+    async with session_factory() as session:
+        assert await pace.take(session, key, 5.0) == 0.0
+    async with session_factory() as session:
+        assert await pace.take(session, key, 5.0) > 4.0
+
+
+async def test_the_overall_pace_books_one_moment_after_another(session_factory) -> None:
+    key = _key()
+    waits = []
+    for _ in range(5):
+        async with session_factory() as session:
+            waits.append(await pace.book(session, 0.5, 0.0, key))
+    assert waits[0] == 0.0
+    for before, after in zip(waits, waits[1:], strict=False):
+        assert 0.4 < after - before <= 0.55  # half a second apart, however fast they ask
+
+
+async def test_slack_lets_a_late_sender_catch_up_by_that_much_only(session_factory) -> None:
+    key = _key()
+    async with session_factory() as session:
+        await pace.book(session, -5.0, 0.0, key)  # the last moment booked is long past
+    waits = []
+    for _ in range(5):
+        async with session_factory() as session:
+            waits.append(await pace.book(session, 1.0, 2.0, key))
+    # Two seconds of slack at one a second: three go at once to catch up, then one a second again.
+    assert waits[:3] == [0.0, 0.0, 0.0]
+    assert 0.8 < waits[3] <= 1.0 and 1.8 < waits[4] <= 2.0
+
+
+async def test_a_429_holds_the_key_for_every_instance(session_factory) -> None:
+    key, chat = _key(), _key()
+    async with session_factory() as session:
+        await pace.hold(session, key, 3.0)
+    async with session_factory() as session:
+        assert 2.5 < await pace.book(session, 0.1, 0.0, key) <= 3.2
+    async with session_factory() as session:
+        await pace.hold(session, chat, 3.0)
+    async with session_factory() as session:
+        assert 2.5 < await pace.take(session, chat, 1.0) <= 3.0
+    async with session_factory() as session:
+        await pace.hold(session, chat, 1.0)  # a shorter hold never shortens a longer one
+    async with session_factory() as session:
+        assert await pace.take(session, chat, 1.0) > 2.0
+
+
+async def test_old_rows_of_chats_are_purged_and_the_overall_one_kept(session_factory) -> None:
+    old, fresh, overall = _key(), _key(), _key()
+    async with session_factory() as session:
+        await pace.take(session, old, -(pace.KEEP_SECONDS + 60))
+    async with session_factory() as session:
+        await pace.take(session, fresh, 1.0)
+    async with session_factory() as session:
+        await pace.hold(session, overall, -(pace.KEEP_SECONDS + 60))
+    async with session_factory() as session:
+        assert await pace.purge(session, overall) >= 1
+    async with session_factory() as session:
+        keys = set((await session.execute(select(SendPace.key).where(SendPace.key.in_([old, fresh, overall])))).scalars())
+    assert keys == {fresh, overall}
+
+
+def _names(prefix: str):
+    def name(chat: Hashable) -> str:
+        return f"{prefix}{chat}"
+
+    return name
+
+
+async def _run(pacer: Pacer, keys: list[str], interval: float, log: list[tuple[str, float]]) -> None:
+    loop = asyncio.get_running_loop()
+
+    async def one(key: str) -> None:
+        await pacer.slot(key, interval=interval)
+        log.append((key, loop.time()))
+
+    await asyncio.gather(*(one(k) for k in keys))
+
+
+async def test_two_pacers_on_one_database_keep_one_rate_together(session_factory) -> None:
+    overall, prefix = _key(), _key()
+    rate = 20.0
+    first = Pacer(rate, shared=Shared(session_factory, _names(prefix), overall))
+    second = Pacer(rate, shared=Shared(session_factory, _names(prefix), overall))
+    log: list[tuple[str, float]] = []
+    await asyncio.gather(
+        _run(first, [f"a{i}" for i in range(12)], 0.0, log),
+        _run(second, [f"b{i}" for i in range(12)], 0.0, log),
+    )
+    times = sorted(t for _, t in log)
+    assert len(times) == 24
+    # Alone, each would send its 12 in 0.55 s; together they share 20 a second: 24 take over a second.
+    assert times[-1] - times[0] >= (23 - 3) / rate * 0.95  # (3: the slack a late start may catch up)
+    window = 0.5  # and no half second holds more than the rate allows, plus the slack's three
+    assert max(sum(1 for u in times if t <= u < t + window) for t in times) <= window * rate + 4
+
+
+async def test_two_pacers_never_send_to_one_chat_within_its_interval(session_factory) -> None:
+    overall, prefix = _key(), _key()
+    first = Pacer(1000, shared=Shared(session_factory, _names(prefix), overall))
+    second = Pacer(1000, shared=Shared(session_factory, _names(prefix), overall))
+    log: list[tuple[str, float]] = []
+    await asyncio.gather(
+        _run(first, ["her", "her"], 0.3, log),
+        _run(second, ["her", "her", "other"], 0.3, log),
+    )
+    hers = sorted(t for k, t in log if k == "her")
+    assert len(hers) == 4 and len(log) == 5
+    assert all(b - a >= 0.3 * 0.9 for a, b in zip(hers, hers[1:], strict=False))
+    # The other chat did not wait behind her four.
+    assert next(t for k, t in log if k == "other") < hers[-1]
+
+
+async def test_a_429_one_pacer_meets_pauses_the_other(session_factory) -> None:
+    overall, prefix = _key(), _key()
+    first = Pacer(1000, shared=Shared(session_factory, _names(prefix), overall))
+    second = Pacer(1000, shared=Shared(session_factory, _names(prefix), overall))
+    loop = asyncio.get_running_loop()
+    first.pause(0.6)  # Telegram told the first instance: 0.6 s for everyone
+    assert first.shared is not None
+    await asyncio.gather(*first.shared._tasks)  # written beside the caller: let it land
+    started = loop.time()
+    await second.slot("x", interval=0.0)
+    assert loop.time() - started >= 0.4
+
+
+async def test_without_the_database_a_pacer_keeps_its_own_pace(session_factory) -> None:
+    class Broken:
+        def __call__(self):  # a session factory whose database is gone
+            raise ConnectionRefusedError
+
+    pacer = Pacer(200, shared=Shared(Broken(), _names("x"), _key()))  # type: ignore[arg-type]  # a stand-in factory
+    log: list[tuple[str, float]] = []
+    await _run(pacer, ["a", "b", "c"], 0.0, log)
+    assert [k for k, _ in log] == ["a", "b", "c"]
