@@ -4,6 +4,7 @@ asks; two pacers on one database together keep the rate one alone would."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import secrets
 from collections.abc import Hashable
 
@@ -52,7 +53,7 @@ async def test_the_overall_pace_books_one_moment_after_another(session_factory) 
         async with session_factory() as session:
             waits.append(await pace.book(session, 0.5, 0.0, key))
     assert waits[0] == 0.0
-    for before, after in zip(waits, waits[1:], strict=False):
+    for before, after in itertools.pairwise(waits):
         assert 0.4 < after - before <= 0.55  # half a second apart, however fast they ask
 
 
@@ -96,7 +97,9 @@ async def test_old_rows_of_chats_are_purged_and_the_overall_one_kept(session_fac
     async with session_factory() as session:
         assert await pace.purge(session, overall) >= 1
     async with session_factory() as session:
-        keys = set((await session.execute(select(SendPace.key).where(SendPace.key.in_([old, fresh, overall])))).scalars())
+        keys = set(
+            (await session.execute(select(SendPace.key).where(SendPace.key.in_([old, fresh, overall])))).scalars()
+        )
     assert keys == {fresh, overall}
 
 
@@ -146,7 +149,7 @@ async def test_two_pacers_never_send_to_one_chat_within_its_interval(session_fac
     )
     hers = sorted(t for k, t in log if k == "her")
     assert len(hers) == 4 and len(log) == 5
-    assert all(b - a >= 0.3 * 0.9 for a, b in zip(hers, hers[1:], strict=False))
+    assert all(b - a >= 0.3 * 0.9 for a, b in itertools.pairwise(hers))
     # The other chat did not wait behind her four.
     assert next(t for k, t in log if k == "other") < hers[-1]
 
