@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from bot import notify
@@ -128,7 +129,7 @@ async def test_two_instances_on_one_database_keep_one_set_of_limits(start_bot, f
     """Two bots share the database and the backlog: together they keep the rate one may use, and a
     person whose two messages went to different instances still gets them a second apart."""
     if backend != "postgresql":
-        return  # several instances share PostgreSQL; SQLite is one instance's database
+        pytest.skip("several instances share PostgreSQL; SQLite is one instance's database")
     database_url = await fresh_database(backend, tmp_path)
     first = await start_bot(database_url=database_url, send_rate_per_second=10)
     second = await start_bot(database_url=database_url, send_rate_per_second=10)
