@@ -292,7 +292,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     # Before setup_dialogs: these run ahead of aiogram_dialog's own outer middlewares.
     dp.callback_query.outer_middleware(ForgedDialogButtons())
     dp.message.outer_middleware(NoReplyCallbacks())
-    setup_dialogs(dp)
+    # Screens opened outside a dialog's own update (an edited message with crisis words).
+    dp["dialog_bg_factory"] = setup_dialogs(dp)
 
     # The clock of timed work. Jobs keep no state of their own: what they send is claimed in the
     # database first, so several instances may run the same job and each message still goes once.
