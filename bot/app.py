@@ -249,7 +249,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         shared = engine.dialect.name == "postgresql"
     pacer = Pacer(
         settings.send_rate_per_second,
-        shared=Shared(factory, lambda chat: f"c{pseudonym(int(chat))}" if isinstance(chat, int) else str(chat)[:32])
+        shared=Shared(engine, lambda chat: f"c{pseudonym(int(chat))}" if isinstance(chat, int) else str(chat)[:32])
         if shared
         else None,
     )

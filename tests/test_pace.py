@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from bot.pacer import Pacer, Shared
 from bot.services import pace
+from db.engine import create_engine
 from db.models import SendPace
 
 
@@ -19,87 +20,85 @@ def _key() -> str:
     return "t" + secrets.token_hex(8)
 
 
-async def test_a_chat_is_taken_once_until_its_interval_passes(session_factory) -> None:
+async def test_a_chat_is_taken_once_until_its_interval_passes(engine) -> None:
     key = _key()
-    async with session_factory() as session:
-        assert await pace.take(session, key, 5.0) == 0.0
-    async with session_factory() as session:
-        wait = await pace.take(session, key, 5.0)  # another instance, a moment later
+    async with engine.connect() as conn:
+        assert await pace.take(conn, key, 5.0) == 0.0
+    async with engine.connect() as conn:
+        wait = await pace.take(conn, key, 5.0)  # another instance, a moment later
     assert 4.0 < wait <= 5.0
-    async with session_factory() as session:
-        assert 3.9 < await pace.take(session, key, 5.0) <= wait
+    async with engine.connect() as conn:
+        assert 3.9 < await pace.take(conn, key, 5.0) <= wait
     # Nothing was taken by the refused asks: the moment is still the first one's.
-    async with session_factory() as session:
-        stored = (await session.execute(select(SendPace.next_at).where(SendPace.key == key))).scalar_one()
-        assert await pace.take(session, _key(), 0.0) == 0.0  # a chat never seen is free at once
-    async with session_factory() as session:
-        assert (await session.execute(select(SendPace.next_at).where(SendPace.key == key))).scalar_one() == stored
+    async with engine.connect() as conn:
+        stored = (await conn.execute(select(SendPace.next_at).where(SendPace.key == key))).scalar_one()
+        assert await pace.take(conn, _key(), 0.0) == 0.0  # a chat never seen is free at once
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(SendPace.next_at).where(SendPace.key == key))).scalar_one() == stored
 
 
-async def test_a_chat_whose_moment_passed_is_free_again(session_factory) -> None:
+async def test_a_chat_whose_moment_passed_is_free_again(engine) -> None:
     key = _key()
-    async with session_factory() as session:
-        assert await pace.take(session, key, -10.0) == 0.0  # its moment is already in the past
-    async with session_factory() as session:
-        assert await pace.take(session, key, 5.0) == 0.0
-    async with session_factory() as session:
-        assert await pace.take(session, key, 5.0) > 4.0
+    async with engine.connect() as conn:
+        assert await pace.take(conn, key, -10.0) == 0.0  # its moment is already in the past
+    async with engine.connect() as conn:
+        assert await pace.take(conn, key, 5.0) == 0.0
+    async with engine.connect() as conn:
+        assert await pace.take(conn, key, 5.0) > 4.0
 
 
-async def test_the_overall_pace_books_one_moment_after_another(session_factory) -> None:
+async def test_the_overall_pace_books_one_moment_after_another(engine) -> None:
     key = _key()
     waits = []
     for _ in range(5):
-        async with session_factory() as session:
-            waits.append(await pace.book(session, 0.5, 0.0, key))
+        async with engine.connect() as conn:
+            waits.append(await pace.book(conn, 0.5, 0.0, key))
     assert waits[0] == 0.0
     for before, after in itertools.pairwise(waits):
         assert 0.4 < after - before <= 0.55  # half a second apart, however fast they ask
 
 
-async def test_slack_lets_a_late_sender_catch_up_by_that_much_only(session_factory) -> None:
+async def test_slack_lets_a_late_sender_catch_up_by_that_much_only(engine) -> None:
     key = _key()
-    async with session_factory() as session:
-        await pace.book(session, -5.0, 0.0, key)  # the last moment booked is long past
+    async with engine.connect() as conn:
+        await pace.book(conn, -5.0, 0.0, key)  # the last moment booked is long past
     waits = []
     for _ in range(5):
-        async with session_factory() as session:
-            waits.append(await pace.book(session, 1.0, 2.0, key))
+        async with engine.connect() as conn:
+            waits.append(await pace.book(conn, 1.0, 2.0, key))
     # Two seconds of slack at one a second: three go at once to catch up, then one a second again.
     assert waits[:3] == [0.0, 0.0, 0.0]
     assert 0.8 < waits[3] <= 1.0 and 1.8 < waits[4] <= 2.0
 
 
-async def test_a_429_holds_the_key_for_every_instance(session_factory) -> None:
+async def test_a_429_holds_the_key_for_every_instance(engine) -> None:
     key, chat = _key(), _key()
-    async with session_factory() as session:
-        await pace.hold(session, key, 3.0)
-    async with session_factory() as session:
-        assert 2.5 < await pace.book(session, 0.1, 0.0, key) <= 3.2
-    async with session_factory() as session:
-        await pace.hold(session, chat, 3.0)
-    async with session_factory() as session:
-        assert 2.5 < await pace.take(session, chat, 1.0) <= 3.0
-    async with session_factory() as session:
-        await pace.hold(session, chat, 1.0)  # a shorter hold never shortens a longer one
-    async with session_factory() as session:
-        assert await pace.take(session, chat, 1.0) > 2.0
+    async with engine.connect() as conn:
+        await pace.hold(conn, key, 3.0)
+    async with engine.connect() as conn:
+        assert 2.5 < await pace.book(conn, 0.1, 0.0, key) <= 3.2
+    async with engine.connect() as conn:
+        await pace.hold(conn, chat, 3.0)
+    async with engine.connect() as conn:
+        assert 2.5 < await pace.take(conn, chat, 1.0) <= 3.0
+    async with engine.connect() as conn:
+        await pace.hold(conn, chat, 1.0)  # a shorter hold never shortens a longer one
+    async with engine.connect() as conn:
+        assert await pace.take(conn, chat, 1.0) > 2.0
 
 
-async def test_old_rows_of_chats_are_purged_and_the_overall_one_kept(session_factory) -> None:
+async def test_old_rows_of_chats_are_purged_and_the_overall_one_kept(engine) -> None:
     old, fresh, overall = _key(), _key(), _key()
-    async with session_factory() as session:
-        await pace.take(session, old, -(pace.KEEP_SECONDS + 60))
-    async with session_factory() as session:
-        await pace.take(session, fresh, 1.0)
-    async with session_factory() as session:
-        await pace.hold(session, overall, -(pace.KEEP_SECONDS + 60))
-    async with session_factory() as session:
-        assert await pace.purge(session, overall) >= 1
-    async with session_factory() as session:
-        keys = set(
-            (await session.execute(select(SendPace.key).where(SendPace.key.in_([old, fresh, overall])))).scalars()
-        )
+    async with engine.connect() as conn:
+        await pace.take(conn, old, -(pace.KEEP_SECONDS + 60))
+    async with engine.connect() as conn:
+        await pace.take(conn, fresh, 1.0)
+    async with engine.connect() as conn:
+        await pace.hold(conn, overall, -(pace.KEEP_SECONDS + 60))
+    async with engine.connect() as conn:
+        assert await pace.purge(conn, overall) >= 1
+    async with engine.connect() as conn:
+        keys = set((await conn.execute(select(SendPace.key).where(SendPace.key.in_([old, fresh, overall])))).scalars())
     assert keys == {fresh, overall}
 
 
@@ -120,11 +119,11 @@ async def _run(pacer: Pacer, keys: list[str], interval: float, log: list[tuple[s
     await asyncio.gather(*(one(k) for k in keys))
 
 
-async def test_two_pacers_on_one_database_keep_one_rate_together(session_factory) -> None:
+async def test_two_pacers_on_one_database_keep_one_rate_together(engine) -> None:
     overall, prefix = _key(), _key()
     rate = 20.0
-    first = Pacer(rate, shared=Shared(session_factory, _names(prefix), overall))
-    second = Pacer(rate, shared=Shared(session_factory, _names(prefix), overall))
+    first = Pacer(rate, shared=Shared(engine, _names(prefix), overall))
+    second = Pacer(rate, shared=Shared(engine, _names(prefix), overall))
     log: list[tuple[str, float]] = []
     await asyncio.gather(
         _run(first, [f"a{i}" for i in range(12)], 0.0, log),
@@ -138,10 +137,10 @@ async def test_two_pacers_on_one_database_keep_one_rate_together(session_factory
     assert max(sum(1 for u in times if t <= u < t + window) for t in times) <= window * rate + 4
 
 
-async def test_two_pacers_never_send_to_one_chat_within_its_interval(session_factory) -> None:
+async def test_two_pacers_never_send_to_one_chat_within_its_interval(engine) -> None:
     overall, prefix = _key(), _key()
-    first = Pacer(1000, shared=Shared(session_factory, _names(prefix), overall))
-    second = Pacer(1000, shared=Shared(session_factory, _names(prefix), overall))
+    first = Pacer(1000, shared=Shared(engine, _names(prefix), overall))
+    second = Pacer(1000, shared=Shared(engine, _names(prefix), overall))
     log: list[tuple[str, float]] = []
     await asyncio.gather(
         _run(first, ["her", "her"], 0.3, log),
@@ -154,10 +153,10 @@ async def test_two_pacers_never_send_to_one_chat_within_its_interval(session_fac
     assert next(t for k, t in log if k == "other") < hers[-1]
 
 
-async def test_a_429_one_pacer_meets_pauses_the_other(session_factory) -> None:
+async def test_a_429_one_pacer_meets_pauses_the_other(engine) -> None:
     overall, prefix = _key(), _key()
-    first = Pacer(1000, shared=Shared(session_factory, _names(prefix), overall))
-    second = Pacer(1000, shared=Shared(session_factory, _names(prefix), overall))
+    first = Pacer(1000, shared=Shared(engine, _names(prefix), overall))
+    second = Pacer(1000, shared=Shared(engine, _names(prefix), overall))
     loop = asyncio.get_running_loop()
     first.pause(0.6)  # Telegram told the first instance: 0.6 s for everyone
     assert first.shared is not None
@@ -167,12 +166,10 @@ async def test_a_429_one_pacer_meets_pauses_the_other(session_factory) -> None:
     assert loop.time() - started >= 0.4
 
 
-async def test_without_the_database_a_pacer_keeps_its_own_pace(session_factory) -> None:
-    class Broken:
-        def __call__(self):  # a session factory whose database is gone
-            raise ConnectionRefusedError
-
-    pacer = Pacer(200, shared=Shared(Broken(), _names("x"), _key()))  # type: ignore[arg-type]  # a stand-in factory
+async def test_without_the_database_a_pacer_keeps_its_own_pace() -> None:
+    gone = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")  # a database that is not there
+    pacer = Pacer(200, shared=Shared(gone, _names("x"), _key()))
     log: list[tuple[str, float]] = []
     await _run(pacer, ["a", "b", "c"], 0.0, log)
     assert [k for k, _ in log] == ["a", "b", "c"]
+    await gone.dispose()

@@ -11,7 +11,8 @@ the one-a-second rule. Each statement is one atomic upsert, so two instances nev
   the event loop made late be caught up, so the average rate stays exact without a burst above it.
 - ``hold``: Telegram answered 429: the key (or everything) waits ``seconds``.
 
-Every function commits (or rolls back before raising).
+Each function is one statement, atomic on its own: they take a connection (best in autocommit, so
+a send costs one round trip, not a transaction's three) and commit what they did.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Float, cast, delete, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db.models import SendPace
 
@@ -28,87 +29,87 @@ ALL = "*"
 KEEP_SECONDS = 300.0  # a chat's row is purged this long after its moment passed
 
 
-def _now(session: AsyncSession) -> ColumnElement[float]:
+def _now(conn: AsyncConnection) -> ColumnElement[float]:
     """The database's clock in seconds since the epoch (PostgreSQL: the moment of the statement)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if conn.dialect.name == "postgresql":
         return cast(func.extract("epoch", func.clock_timestamp()), Float)
     return (func.julianday("now") - 2440587.5) * 86400.0
 
 
-def _insert(session: AsyncSession) -> postgresql.Insert | sqlite.Insert:
-    if session.get_bind().dialect.name == "postgresql":
+def _insert(conn: AsyncConnection) -> postgresql.Insert | sqlite.Insert:
+    if conn.dialect.name == "postgresql":
         return postgresql.insert(SendPace)
     return sqlite.insert(SendPace)
 
 
-def _greatest(session: AsyncSession, a: Any, b: Any) -> ColumnElement[float]:
-    name = "greatest" if session.get_bind().dialect.name == "postgresql" else "max"
+def _greatest(conn: AsyncConnection, a: Any, b: Any) -> ColumnElement[float]:
+    name = "greatest" if conn.dialect.name == "postgresql" else "max"
     return getattr(func, name)(a, b)
 
 
-async def take(session: AsyncSession, key: str, interval: float) -> float:
+async def take(conn: AsyncConnection, key: str, interval: float) -> float:
     """0.0 when ``key`` is free now (and it is taken for ``interval`` seconds); otherwise the
     seconds until it is free, nothing taken."""
     try:
-        now = _now(session)
-        stmt = _insert(session).values(key=key, next_at=now + interval)
+        now = _now(conn)
+        stmt = _insert(conn).values(key=key, next_at=now + interval)
         taken = stmt.on_conflict_do_update(
             index_elements=[SendPace.key],
             set_={"next_at": stmt.excluded.next_at},
             where=SendPace.next_at <= now,
         ).returning(SendPace.key)
-        if (await session.execute(taken)).first() is not None:
-            await session.commit()
+        if (await conn.execute(taken)).first() is not None:
+            await conn.commit()
             return 0.0
-        wait = (await session.execute(select(SendPace.next_at - now).where(SendPace.key == key))).scalar()
-        await session.commit()
+        wait = (await conn.execute(select(SendPace.next_at - now).where(SendPace.key == key))).scalar()
+        await conn.commit()
     except BaseException:
-        await session.rollback()
+        await conn.rollback()
         raise
     return max(0.0, float(wait or 0.0))
 
 
-async def book(session: AsyncSession, gap: float, slack: float = 0.0, key: str = ALL) -> float:
+async def book(conn: AsyncConnection, gap: float, slack: float = 0.0, key: str = ALL) -> float:
     """Books the next moment overall and returns the seconds to wait for it (0.0: now)."""
     try:
-        now = _now(session)
-        stmt = _insert(session).values(key=key, next_at=now + gap)
+        now = _now(conn)
+        stmt = _insert(conn).values(key=key, next_at=now + gap)
         booked = stmt.on_conflict_do_update(
             index_elements=[SendPace.key],
-            set_={"next_at": _greatest(session, SendPace.next_at, now - slack) + gap},
+            set_={"next_at": _greatest(conn, SendPace.next_at, now - slack) + gap},
         ).returning(SendPace.next_at - gap - now)
-        wait = (await session.execute(booked)).scalar_one()
-        await session.commit()
+        wait = (await conn.execute(booked)).scalar_one()
+        await conn.commit()
     except BaseException:
-        await session.rollback()
+        await conn.rollback()
         raise
     return max(0.0, float(wait))
 
 
-async def hold(session: AsyncSession, key: str, seconds: float) -> None:
+async def hold(conn: AsyncConnection, key: str, seconds: float) -> None:
     """Nothing goes to ``key`` (``ALL``: to anyone) for ``seconds`` from now."""
     try:
-        now = _now(session)
-        stmt = _insert(session).values(key=key, next_at=now + seconds)
+        now = _now(conn)
+        stmt = _insert(conn).values(key=key, next_at=now + seconds)
         stmt = stmt.on_conflict_do_update(
             index_elements=[SendPace.key],
-            set_={"next_at": _greatest(session, SendPace.next_at, now + seconds)},
+            set_={"next_at": _greatest(conn, SendPace.next_at, now + seconds)},
         )
-        await session.execute(stmt)
-        await session.commit()
+        await conn.execute(stmt)
+        await conn.commit()
     except BaseException:
-        await session.rollback()
+        await conn.rollback()
         raise
 
 
-async def purge(session: AsyncSession, keep: str = ALL) -> int:
+async def purge(conn: AsyncConnection, keep: str = ALL) -> int:
     """Drops the rows of chats whose moment passed a while ago (not ``keep``'s); returns how many."""
     try:
-        result = await session.execute(
-            delete(SendPace).where(SendPace.key != keep, SendPace.next_at < _now(session) - literal(KEEP_SECONDS))
+        result = await conn.execute(
+            delete(SendPace).where(SendPace.key != keep, SendPace.next_at < _now(conn) - literal(KEEP_SECONDS))
         )
-        await session.commit()
+        await conn.commit()
     except BaseException:
-        await session.rollback()
+        await conn.rollback()
         raise
     return int(getattr(result, "rowcount", 0) or 0)
