@@ -10,7 +10,7 @@ from collections.abc import Hashable
 
 from sqlalchemy import select
 
-from bot.pacer import Pacer, Shared
+from bot.pacer import Pacer, Priority, Shared
 from bot.services import pace
 from db.engine import create_engine
 from db.models import SendPace
@@ -23,16 +23,17 @@ def _key() -> str:
 async def test_a_chat_is_taken_once_until_its_interval_passes(engine) -> None:
     key = _key()
     async with engine.connect() as conn:
-        assert await pace.take(conn, key, 5.0) == 0.0
+        assert (await pace.take(conn, {key: 5.0}))[key] == 0.0
     async with engine.connect() as conn:
-        wait = await pace.take(conn, key, 5.0)  # another instance, a moment later
+        wait = (await pace.take(conn, {key: 5.0}))[key]  # another instance, a moment later
     assert 4.0 < wait <= 5.0
     async with engine.connect() as conn:
-        assert 3.9 < await pace.take(conn, key, 5.0) <= wait
+        assert 3.9 < (await pace.take(conn, {key: 5.0}))[key] <= wait
     # Nothing was taken by the refused asks: the moment is still the first one's.
     async with engine.connect() as conn:
         stored = (await conn.execute(select(SendPace.next_at).where(SendPace.key == key))).scalar_one()
-        assert await pace.take(conn, _key(), 0.0) == 0.0  # a chat never seen is free at once
+        new = _key()
+        assert (await pace.take(conn, {new: 0.0}))[new] == 0.0  # a chat never seen is free at once
     async with engine.connect() as conn:
         assert (await conn.execute(select(SendPace.next_at).where(SendPace.key == key))).scalar_one() == stored
 
@@ -40,11 +41,25 @@ async def test_a_chat_is_taken_once_until_its_interval_passes(engine) -> None:
 async def test_a_chat_whose_moment_passed_is_free_again(engine) -> None:
     key = _key()
     async with engine.connect() as conn:
-        assert await pace.take(conn, key, -10.0) == 0.0  # its moment is already in the past
+        assert (await pace.take(conn, {key: -10.0}))[key] == 0.0  # its moment is already in the past
     async with engine.connect() as conn:
-        assert await pace.take(conn, key, 5.0) == 0.0
+        assert (await pace.take(conn, {key: 5.0}))[key] == 0.0
     async with engine.connect() as conn:
-        assert await pace.take(conn, key, 5.0) > 4.0
+        assert (await pace.take(conn, {key: 5.0}))[key] > 4.0
+
+
+async def test_many_chats_are_asked_in_one_statement(engine) -> None:
+    free, busy = _key(), _key()
+    async with engine.connect() as conn:
+        await pace.take(conn, {busy: 5.0})
+    async with engine.connect() as conn:
+        answer = await pace.take(conn, {free: 1.0, busy: 1.0})
+    assert answer[free] == 0.0 and 4.0 < answer[busy] <= 5.0
+    key = _key()
+    async with engine.connect() as conn:
+        assert await pace.book(conn, 0.5, 0.0, key, count=4) == 0.0  # four moments: now, +0.5, +1, +1.5
+    async with engine.connect() as conn:
+        assert 1.9 < await pace.book(conn, 0.5, 0.0, key) <= 2.0  # the next is after all four
 
 
 async def test_the_overall_pace_books_one_moment_after_another(engine) -> None:
@@ -80,19 +95,19 @@ async def test_a_429_holds_the_key_for_every_instance(engine) -> None:
     async with engine.connect() as conn:
         await pace.hold(conn, chat, 3.0)
     async with engine.connect() as conn:
-        assert 2.5 < await pace.take(conn, chat, 1.0) <= 3.0
+        assert 2.5 < (await pace.take(conn, {chat: 1.0}))[chat] <= 3.0
     async with engine.connect() as conn:
         await pace.hold(conn, chat, 1.0)  # a shorter hold never shortens a longer one
     async with engine.connect() as conn:
-        assert await pace.take(conn, chat, 1.0) > 2.0
+        assert (await pace.take(conn, {chat: 1.0}))[chat] > 2.0
 
 
 async def test_old_rows_of_chats_are_purged_and_the_overall_one_kept(engine) -> None:
     old, fresh, overall = _key(), _key(), _key()
     async with engine.connect() as conn:
-        await pace.take(conn, old, -(pace.KEEP_SECONDS + 60))
+        await pace.take(conn, {old: -(pace.KEEP_SECONDS + 60)})
     async with engine.connect() as conn:
-        await pace.take(conn, fresh, 1.0)
+        await pace.take(conn, {fresh: 1.0})
     async with engine.connect() as conn:
         await pace.hold(conn, overall, -(pace.KEEP_SECONDS + 60))
     async with engine.connect() as conn:
@@ -173,3 +188,20 @@ async def test_without_the_database_a_pacer_keeps_its_own_pace() -> None:
     await _run(pacer, ["a", "b", "c"], 0.0, log)
     assert [k for k, _ in log] == ["a", "b", "c"]
     await gone.dispose()
+
+
+async def test_with_the_shared_pace_the_most_urgent_still_goes_first(engine) -> None:
+    pacer = Pacer(1000, shared=Shared(engine, _names(_key()), _key()))
+    pacer.pause(0.05)  # all four arrive while sending is paused
+    loop = asyncio.get_running_loop()
+    order: list[str] = []
+
+    async def one(key: str, priority: Priority) -> None:
+        await pacer.slot(key, interval=0.0, priority=priority)
+        order.append(key)
+
+    asks = [("b1", Priority.BROADCAST), ("n1", Priority.NOTICE), ("c1", Priority.CRISIS), ("n2", Priority.NOTICE)]
+    started = loop.time()
+    await asyncio.gather(*(one(k, p) for k, p in asks))
+    assert order == ["c1", "n1", "n2", "b1"]
+    assert loop.time() - started >= 0.04

@@ -5,10 +5,10 @@ key holds the moment the next message may go, on the database's clock so that in
 hosts agree: ``*`` for the overall rate, and one per chat (named by its pseudonym, never its id) for
 the one-a-second rule. Each statement is one atomic upsert, so two instances never take one moment:
 
-- ``take``: the chat is free now, so it is taken for ``interval`` seconds (0.0 is returned); or it is
-  not, and nothing changes (the seconds until it is free are returned).
-- ``book``: the next moment overall, ``gap`` after the last one booked. A little slack lets a send
-  the event loop made late be caught up, so the average rate stays exact without a burst above it.
+- ``take``: for each chat asked, it is free now, so it is taken for its interval (0.0 is returned);
+  or it is not, and nothing changes (the seconds until it is free are returned).
+- ``book``: the next moments overall, ``gap`` apart, after the last one booked. A little slack lets
+  a send the event loop made late be caught up, so the average rate stays exact without a burst.
 - ``hold``: Telegram answered 429: the key (or everything) waits ``seconds``.
 
 Each function is one statement, atomic on its own: they take a connection (best in autocommit, so
@@ -47,37 +47,43 @@ def _greatest(conn: AsyncConnection, a: Any, b: Any) -> ColumnElement[float]:
     return getattr(func, name)(a, b)
 
 
-async def take(conn: AsyncConnection, key: str, interval: float) -> float:
-    """0.0 when ``key`` is free now (and it is taken for ``interval`` seconds); otherwise the
-    seconds until it is free, nothing taken."""
+async def take(conn: AsyncConnection, asks: dict[str, float]) -> dict[str, float]:
+    """For each chat key and its interval: 0.0 when it was free now (it is taken for that interval),
+    otherwise the seconds until it is free (nothing taken). One statement for all of them."""
+    if not asks:
+        return {}
     try:
         now = _now(conn)
-        stmt = _insert(conn).values(key=key, next_at=now + interval)
-        taken = stmt.on_conflict_do_update(
+        stmt = _insert(conn).values([{"key": key, "next_at": now + interval} for key, interval in asks.items()])
+        taken_stmt = stmt.on_conflict_do_update(
             index_elements=[SendPace.key],
             set_={"next_at": stmt.excluded.next_at},
             where=SendPace.next_at <= now,
         ).returning(SendPace.key)
-        if (await conn.execute(taken)).first() is not None:
-            await conn.commit()
-            return 0.0
-        wait = (await conn.execute(select(SendPace.next_at - now).where(SendPace.key == key))).scalar()
+        taken = set((await conn.execute(taken_stmt)).scalars())
+        busy: dict[str, float] = dict.fromkeys(taken, 0.0)
+        others = [key for key in asks if key not in taken]
+        if others:
+            rows = await conn.execute(select(SendPace.key, SendPace.next_at - now).where(SendPace.key.in_(others)))
+            busy.update({key: max(0.001, float(wait)) for key, wait in rows.all()})
         await conn.commit()
     except BaseException:
         await conn.rollback()
         raise
-    return max(0.0, float(wait or 0.0))
+    return {key: busy.get(key, 0.001) for key in asks}
 
 
-async def book(conn: AsyncConnection, gap: float, slack: float = 0.0, key: str = ALL) -> float:
-    """Books the next moment overall and returns the seconds to wait for it (0.0: now)."""
+async def book(conn: AsyncConnection, gap: float, slack: float = 0.0, key: str = ALL, count: int = 1) -> float:
+    """Books the next ``count`` moments overall, ``gap`` apart, and returns the seconds to wait for
+    the first of them (0.0: now)."""
     try:
         now = _now(conn)
-        stmt = _insert(conn).values(key=key, next_at=now + gap)
+        span = gap * count
+        stmt = _insert(conn).values(key=key, next_at=now + span)
         booked = stmt.on_conflict_do_update(
             index_elements=[SendPace.key],
-            set_={"next_at": _greatest(conn, SendPace.next_at, now - slack) + gap},
-        ).returning(SendPace.next_at - gap - now)
+            set_={"next_at": _greatest(conn, SendPace.next_at, now - slack) + span},
+        ).returning(SendPace.next_at - span - now)
         wait = (await conn.execute(booked)).scalar_one()
         await conn.commit()
     except BaseException:
