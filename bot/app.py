@@ -418,6 +418,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
 
     async def on_shutdown() -> None:
         await broadcast_bot.session.close()
+        await pacer.close()
         await engine.dispose()
 
     dp.startup.register(on_startup)

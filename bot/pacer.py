@@ -22,11 +22,11 @@ import contextlib
 import enum
 import itertools
 import logging
-from collections.abc import Callable, Hashable
+from collections.abc import AsyncIterator, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.services import pace
 
@@ -67,6 +67,7 @@ class Shared:
         self._last_purge = 0.0
         self._last_warning = -3600.0
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._conn: AsyncConnection | None = None
 
     async def turns(self, asks: list[tuple[Hashable, float]], gap: float, slack: float) -> tuple[list[float], float]:
         """For each (chat, interval): 0.0 when the chat was taken, else the seconds until it is free;
@@ -77,11 +78,43 @@ class Shared:
             self._last_purge = loop.time()
             self._background(self._purge())
         names = [self.name(key) for key, _ in asks]
-        async with self.engine.connect() as conn:
+        async with self._connected() as conn:
             busy = await pace.take(conn, {name: interval for name, (_, interval) in zip(names, asks, strict=True)})
             taken = sum(1 for name in names if busy[name] == 0.0)
             wait = await pace.book(conn, gap, slack, self.overall, taken) if taken else 0.0
         return [busy[name] for name in names], wait
+
+    async def sent(self, sends: list[tuple[Hashable, float]]) -> None:
+        """These chats were just let go: their intervals count from now."""
+        by_interval: dict[float, list[str]] = {}
+        for key, interval in sends:
+            by_interval.setdefault(interval, []).append(self.name(key))
+        async with self._connected() as conn:
+            for interval, names in by_interval.items():
+                await pace.extend(conn, names, interval)
+
+    @contextlib.asynccontextmanager
+    async def _connected(self) -> AsyncIterator[AsyncConnection]:
+        """The pacer's own connection, kept open: a send never waits in the pool behind the rows
+        being rendered (a backlog keeps every pooled connection busy). Not on SQLite, whose one
+        pooled connection is the whole bot's."""
+        if self.engine.dialect.name == "sqlite":
+            async with self.engine.connect() as conn:
+                yield conn
+            return
+        if self._conn is None or self._conn.closed or self._conn.invalidated:
+            self._conn = await self.engine.connect()
+        try:
+            yield self._conn
+        except BaseException:
+            await self.close()  # a connection that failed once is not trusted again
+            raise
+
+    async def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
 
     def hold(self, seconds: float, key: Hashable | None) -> None:
         """A 429: every instance waits too (written beside the caller, which must not wait)."""
@@ -165,6 +198,11 @@ class Pacer:
     def waiting(self) -> int:
         return len(self._waiters)
 
+    async def close(self) -> None:
+        """Lets the shared pace's connection go (at shutdown)."""
+        if self.shared is not None:
+            await self.shared.close()
+
     def _wake(self) -> None:
         self._changed.set()
         if self._runner is None or self._runner.done():
@@ -242,11 +280,19 @@ class Pacer:
                     self._waiters.append(waiter)
             else:
                 granted.append(waiter)
-        for i, waiter in enumerate(granted):
-            delay = start + i * gap - self._now()
-            if delay > 0:
-                await asyncio.sleep(delay)
+        moment = start
+        for waiter in granted:
+            now = self._now()
+            moment = max(moment, now - self._slack)  # lateness is caught up by the slack, no more
+            if moment > now:
+                await asyncio.sleep(moment - now)
             self._grant(waiter, self._now())
+            moment += gap
+        if granted:
+            try:
+                await self.shared.sent([(w.key, w.interval) for w in granted])
+            except Exception as exc:
+                self.shared.failed(exc)
 
     async def _nap(self, seconds: float) -> None:
         """Sleeps ``seconds``, or less when a waiter or a pause comes in (it may change the choice)."""

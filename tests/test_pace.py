@@ -8,6 +8,7 @@ import itertools
 import secrets
 from collections.abc import Hashable
 
+import pytest
 from sqlalchemy import select
 
 from bot.pacer import Pacer, Priority, Shared
@@ -117,6 +118,21 @@ async def test_old_rows_of_chats_are_purged_and_the_overall_one_kept(engine) -> 
     assert keys == {fresh, overall}
 
 
+@pytest.fixture
+async def pacers(engine):
+    """Pacers sharing the test database; their connections are let go at the end."""
+    made: list[Pacer] = []
+
+    def make(rate: float, prefix: str, overall: str, on=None) -> Pacer:
+        pacer = Pacer(rate, shared=Shared(on or engine, _names(prefix), overall))
+        made.append(pacer)
+        return pacer
+
+    yield make
+    for pacer in made:
+        await pacer.close()
+
+
 def _names(prefix: str):
     def name(chat: Hashable) -> str:
         return f"{prefix}{chat}"
@@ -134,11 +150,11 @@ async def _run(pacer: Pacer, keys: list[str], interval: float, log: list[tuple[s
     await asyncio.gather(*(one(k) for k in keys))
 
 
-async def test_two_pacers_on_one_database_keep_one_rate_together(engine) -> None:
+async def test_two_pacers_on_one_database_keep_one_rate_together(pacers) -> None:
     overall, prefix = _key(), _key()
     rate = 20.0
-    first = Pacer(rate, shared=Shared(engine, _names(prefix), overall))
-    second = Pacer(rate, shared=Shared(engine, _names(prefix), overall))
+    first = pacers(rate, prefix, overall)
+    second = pacers(rate, prefix, overall)
     log: list[tuple[str, float]] = []
     await asyncio.gather(
         _run(first, [f"a{i}" for i in range(12)], 0.0, log),
@@ -152,10 +168,10 @@ async def test_two_pacers_on_one_database_keep_one_rate_together(engine) -> None
     assert max(sum(1 for u in times if t <= u < t + window) for t in times) <= window * rate + 4
 
 
-async def test_two_pacers_never_send_to_one_chat_within_its_interval(engine) -> None:
+async def test_two_pacers_never_send_to_one_chat_within_its_interval(pacers) -> None:
     overall, prefix = _key(), _key()
-    first = Pacer(1000, shared=Shared(engine, _names(prefix), overall))
-    second = Pacer(1000, shared=Shared(engine, _names(prefix), overall))
+    first = pacers(1000, prefix, overall)
+    second = pacers(1000, prefix, overall)
     log: list[tuple[str, float]] = []
     await asyncio.gather(
         _run(first, ["her", "her"], 0.3, log),
@@ -168,10 +184,10 @@ async def test_two_pacers_never_send_to_one_chat_within_its_interval(engine) -> 
     assert next(t for k, t in log if k == "other") < hers[-1]
 
 
-async def test_a_429_one_pacer_meets_pauses_the_other(engine) -> None:
+async def test_a_429_one_pacer_meets_pauses_the_other(pacers) -> None:
     overall, prefix = _key(), _key()
-    first = Pacer(1000, shared=Shared(engine, _names(prefix), overall))
-    second = Pacer(1000, shared=Shared(engine, _names(prefix), overall))
+    first = pacers(1000, prefix, overall)
+    second = pacers(1000, prefix, overall)
     loop = asyncio.get_running_loop()
     first.pause(0.6)  # Telegram told the first instance: 0.6 s for everyone
     assert first.shared is not None
@@ -181,17 +197,17 @@ async def test_a_429_one_pacer_meets_pauses_the_other(engine) -> None:
     assert loop.time() - started >= 0.4
 
 
-async def test_without_the_database_a_pacer_keeps_its_own_pace() -> None:
+async def test_without_the_database_a_pacer_keeps_its_own_pace(pacers) -> None:
     gone = create_engine("postgresql+asyncpg://nobody@127.0.0.1:1/none")  # a database that is not there
-    pacer = Pacer(200, shared=Shared(gone, _names("x"), _key()))
+    pacer = pacers(200, "x", _key(), on=gone)
     log: list[tuple[str, float]] = []
     await _run(pacer, ["a", "b", "c"], 0.0, log)
     assert [k for k, _ in log] == ["a", "b", "c"]
     await gone.dispose()
 
 
-async def test_with_the_shared_pace_the_most_urgent_still_goes_first(engine) -> None:
-    pacer = Pacer(1000, shared=Shared(engine, _names(_key()), _key()))
+async def test_with_the_shared_pace_the_most_urgent_still_goes_first(pacers) -> None:
+    pacer = pacers(1000, _key(), _key())
     pacer.pause(0.05)  # all four arrive while sending is paused
     loop = asyncio.get_running_loop()
     order: list[str] = []
