@@ -68,6 +68,7 @@ class Shared:
         self._last_warning = -3600.0
         self._tasks: set[asyncio.Task[Any]] = set()
         self._conn: AsyncConnection | None = None
+        self._closed = False
 
     async def turns(self, asks: list[tuple[Hashable, float]], gap: float, slack: float) -> tuple[list[float], float]:
         """For each (chat, interval): 0.0 when the chat was taken, else the seconds until it is free;
@@ -98,7 +99,7 @@ class Shared:
         """The pacer's own connection, kept open: a send never waits in the pool behind the rows
         being rendered (a backlog keeps every pooled connection busy). Not on SQLite, whose one
         pooled connection is the whole bot's."""
-        if self.engine.dialect.name == "sqlite":
+        if self.engine.dialect.name == "sqlite" or self._closed:
             async with self.engine.connect() as conn:
                 yield conn
             return
@@ -107,10 +108,14 @@ class Shared:
         try:
             yield self._conn
         except BaseException:
-            await self.close()  # a connection that failed once is not trusted again
+            await self._drop()  # a connection that failed once is not trusted again
             raise
 
     async def close(self) -> None:
+        self._closed = True  # what still comes borrows a pooled connection and gives it back
+        await self._drop()
+
+    async def _drop(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(Exception):
@@ -199,7 +204,11 @@ class Pacer:
         return len(self._waiters)
 
     async def close(self) -> None:
-        """Lets the shared pace's connection go (at shutdown)."""
+        """At shutdown, once the senders have stopped: no more grants, the shared pace's connection let go."""
+        if self._runner is not None and not self._runner.done():
+            self._runner.cancel()
+            with contextlib.suppress(BaseException):
+                await self._runner
         if self.shared is not None:
             await self.shared.close()
 
