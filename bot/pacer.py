@@ -71,28 +71,22 @@ class Shared:
         self._closed = False
 
     async def turns(self, asks: list[tuple[Hashable, float]], gap: float, slack: float) -> tuple[list[float], float]:
-        """For each (chat, interval): 0.0 when the chat was taken, else the seconds until it is free;
-        and the seconds until the first of the overall moments booked, one for each chat taken,
-        ``gap`` apart. Two statements for the whole batch."""
+        """Books one overall moment per ask, ``gap`` apart, and takes each chat from its moment for
+        its interval. Returns, for each (chat, interval), 0.0 when the chat was taken or else the
+        seconds until it is free (its moment goes unused); and the seconds until the first moment.
+        Two statements for the whole batch."""
         loop = asyncio.get_running_loop()
         if loop.time() - self._last_purge > self.PURGE_EVERY:
             self._last_purge = loop.time()
             self._background(self._purge())
         names = [self.name(key) for key, _ in asks]
         async with self._connected() as conn:
-            busy = await pace.take(conn, {name: interval for name, (_, interval) in zip(names, asks, strict=True)})
-            taken = sum(1 for name in names if busy[name] == 0.0)
-            wait = await pace.book(conn, gap, slack, self.overall, taken) if taken else 0.0
+            wait = await pace.book(conn, gap, slack, self.overall, len(asks))
+            until = {
+                name: wait + i * gap + interval for i, (name, (_, interval)) in enumerate(zip(names, asks, strict=True))
+            }
+            busy = await pace.take(conn, until)
         return [busy[name] for name in names], wait
-
-    async def sent(self, sends: list[tuple[Hashable, float]]) -> None:
-        """These chats were just let go: their intervals count from now."""
-        by_interval: dict[float, list[str]] = {}
-        for key, interval in sends:
-            by_interval.setdefault(interval, []).append(self.name(key))
-        async with self._connected() as conn:
-            for interval, names in by_interval.items():
-                await pace.extend(conn, names, interval)
 
     @contextlib.asynccontextmanager
     async def _connected(self) -> AsyncIterator[AsyncConnection]:
@@ -158,8 +152,9 @@ class Pacer:
             raise ValueError("rate must be positive")
         self.rate = rate
         self.shared = shared
-        # With the shared pace, how many sends ask the database together: a fifth of a second's worth.
-        self._batch = max(1, min(8, round(rate / 5)))
+        # With the shared pace, how many sends ask the database together: a third of a second's worth
+        # (what a more urgent send may wait behind, at most).
+        self._batch = max(1, min(10, round(rate / 3)))
         # How far behind the ideal spacing grants may run before the lost time is given up: up to
         # three sends, but never enough to pass 29 in one second.
         self._slack = max(0.0, min(3.0, 29.0 - rate)) / rate
@@ -281,27 +276,19 @@ class Pacer:
             self.shared.failed(exc)
             busy, wait = [0.0] * len(batch), 0.0
         start = self._now() + wait
-        granted = []
+        moment = start
         for waiter, seconds in zip(batch, busy, strict=True):
-            if seconds > 0:
+            if seconds > 0:  # another instance sent to this chat a moment ago: its moment goes unused
                 self._next_key[waiter.key] = self._now() + seconds
                 if not waiter.future.done():
                     self._waiters.append(waiter)
             else:
-                granted.append(waiter)
-        moment = start
-        for waiter in granted:
-            now = self._now()
-            moment = max(moment, now - self._slack)  # lateness is caught up by the slack, no more
-            if moment > now:
-                await asyncio.sleep(moment - now)
-            self._grant(waiter, self._now())
+                now = self._now()
+                moment = max(moment, now - self._slack)  # lateness is caught up by the slack, no more
+                if moment > now:
+                    await asyncio.sleep(moment - now)
+                self._grant(waiter, self._now())
             moment += gap
-        if granted:
-            try:
-                await self.shared.sent([(w.key, w.interval) for w in granted])
-            except Exception as exc:
-                self.shared.failed(exc)
 
     async def _nap(self, seconds: float) -> None:
         """Sleeps ``seconds``, or less when a waiter or a pause comes in (it may change the choice)."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, cast, delete, func, literal, select, update
+from sqlalchemy import ColumnElement, Float, cast, delete, func, literal, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -90,24 +90,6 @@ async def book(conn: AsyncConnection, gap: float, slack: float = 0.0, key: str =
         await conn.rollback()
         raise
     return max(0.0, float(wait))
-
-
-async def extend(conn: AsyncConnection, keys: list[str], interval: float) -> None:
-    """The chats were just sent to: each stays taken ``interval`` seconds from now (a chat is taken
-    before the send's overall moment comes; its interval counts from the send itself)."""
-    if not keys:
-        return
-    try:
-        now = _now(conn)
-        await conn.execute(
-            update(SendPace)
-            .where(SendPace.key.in_(keys))
-            .values(next_at=_greatest(conn, SendPace.next_at, now + interval))
-        )
-        await conn.commit()
-    except BaseException:
-        await conn.rollback()
-        raise
 
 
 async def hold(conn: AsyncConnection, key: str, seconds: float) -> None:
