@@ -36,7 +36,7 @@ from bot.digest import send_daily_digest
 from bot.i18n import N_, create_i18n
 from bot.inbox import Inbox, OfflineReply
 from bot.middlewares import DbSession, ForgedDialogButtons, InFlight, LocaleMiddleware, NoReplyCallbacks, WhoIsSpeaking
-from bot.pacer import Pacer
+from bot.pacer import Pacer, Shared
 from bot.relay import Relay
 from bot.reminder_worker import ReminderWorker, make_worker_id
 from bot.services import agreements, catalog, surveys, users
@@ -47,7 +47,7 @@ from bot.trail import MessageTrail
 from db import migrate
 from db.engine import create_engine, create_session_factory
 from db.fsm_storage import SqlStorage
-from db.types import configure_encryption, configure_pseudonyms
+from db.types import configure_encryption, configure_pseudonyms, pseudonym
 from dialogs.common.keyboards import SOS_LABEL, labels_in_all_locales
 from handlers import agreements as agreements_handlers
 from handlers import build_router
@@ -244,7 +244,15 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         clock=clock,
     )
     # Telegram's limits for what the bot sends on its own; a 429 on any call pauses that chat.
-    pacer = Pacer(settings.send_rate_per_second)
+    shared = settings.shared_send_limits
+    if shared is None:
+        shared = engine.dialect.name == "postgresql"
+    pacer = Pacer(
+        settings.send_rate_per_second,
+        shared=Shared(engine, lambda chat: f"c{pseudonym(int(chat))}" if isinstance(chat, int) else str(chat)[:32])
+        if shared
+        else None,
+    )
     bot = Bot(
         token=settings.bot_token.get_secret_value(),
         session=create_session(
@@ -284,7 +292,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     # Before setup_dialogs: these run ahead of aiogram_dialog's own outer middlewares.
     dp.callback_query.outer_middleware(ForgedDialogButtons())
     dp.message.outer_middleware(NoReplyCallbacks())
-    setup_dialogs(dp)
+    # Screens opened outside a dialog's own update (an edited message with crisis words).
+    dp["dialog_bg_factory"] = setup_dialogs(dp)
 
     # The clock of timed work. Jobs keep no state of their own: what they send is claimed in the
     # database first, so several instances may run the same job and each message still goes once.
@@ -409,6 +418,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
 
     async def on_shutdown() -> None:
         await broadcast_bot.session.close()
+        await pacer.close()
         await engine.dispose()
 
     dp.startup.register(on_startup)

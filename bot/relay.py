@@ -645,13 +645,14 @@ class Relay:
 
     # ------------------------------------------------------------ edits
 
-    async def edited(self, message: Message) -> bool:
-        """An edit of a relayed message is made to its copy too (text and captions)."""
+    async def edited(self, message: Message) -> bool | None:
+        """An edit of a relayed message is made to its copy too (text and captions): True when it
+        was; None when the message was never relayed (nobody else has it)."""
         app = self.context
         async with app.db() as session:
             other = await relay.counterpart_of(session, chat_id=message.chat.id, message_id=message.message_id)
         if other is None:
-            return False
+            return None
         try:
             if message.text is not None:
                 await self.bot.edit_message_text(

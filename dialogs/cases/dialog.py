@@ -486,7 +486,7 @@ def card_dialog() -> Dialog:
         Window(
             Tr("<b>People</b>\n\nTap a person for the invitation link.", when=~F["gone"]),
             Tr("This case is not available to you.", when=F["gone"]),
-            choices("person", "people", on_person),
+            choices("person", "people", on_person, page=8),
             SwitchTo(Tr("➕ Suggest a relative"), id="add", state=CaseSG.relative_name, when=~F["gone"]),
             back_to_card,
             crisis_button(),
@@ -809,7 +809,7 @@ def new_case_dialog() -> Dialog:
         Window(
             Tr("Curator of the family:"),
             Tr("No curators are registered yet: invite them with /invite.", when=F["nobody"]),
-            choices("cur", "people", _on_team("curator", NewCaseSG.facilitator)),
+            choices("cur", "people", _on_team("curator", NewCaseSG.facilitator), page=8),
             Button(Tr("Later"), id="cur_later", on_click=_skip("curator", NewCaseSG.facilitator)),
             cancel,
             crisis_button(),
@@ -819,7 +819,7 @@ def new_case_dialog() -> Dialog:
         Window(
             Tr("Facilitator:"),
             Tr("No facilitators are registered yet: invite them with /invite.", when=F["nobody"]),
-            choices("fac", "people", _on_team("facilitator", NewCaseSG.confirm)),
+            choices("fac", "people", _on_team("facilitator", NewCaseSG.confirm), page=8),
             Button(Tr("Later"), id="fac_later", on_click=_skip("facilitator", NewCaseSG.confirm)),
             cancel,
             crisis_button(),

@@ -426,7 +426,7 @@ def team_dialog() -> Dialog:
         Window(
             Tr("<b>🗓 Meetings</b>\n\nTimes are shown in {zone}.", when=~F["empty"]),
             Tr("<b>🗓 Meetings</b>\n\nNo times offered yet.", when=F["empty"]),
-            choices("mtg", "items", on_team_meeting),
+            choices("mtg", "items", on_team_meeting, page=8),
             SwitchTo(Tr("➕ Offer a time"), id="offer", state=TeamMeetingsSG.who),
             Cancel(Tr("◀ Back")),
             crisis_button(),
@@ -448,7 +448,7 @@ def team_dialog() -> Dialog:
                 "The general meeting can be offered when everyone invited has agreed to take part.",
                 when=F["not_general"],
             ),
-            choices("who", "people", on_who),
+            choices("who", "people", on_who, page=8),
             back,
             crisis_button(),
             getter=who_getter,

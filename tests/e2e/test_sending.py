@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from bot import notify
@@ -122,3 +123,36 @@ async def test_crisis_words_do_not_wait_for_a_busy_curators_group(start_bot, fak
     assert mine in ("pending", "sending")
     await her.send("/start")
     await her.expect("What would you like", timeout=30)
+
+
+async def test_two_instances_on_one_database_keep_one_set_of_limits(start_bot, fake, backend, tmp_path) -> None:
+    """Two bots share the database and the backlog: together they keep the rate one may use, and a
+    person whose two messages went to different instances still gets them a second apart."""
+    if backend != "postgresql":
+        pytest.skip("several instances share PostgreSQL; SQLite is one instance's database")
+    database_url = await fresh_database(backend, tmp_path)
+    first = await start_bot(database_url=database_url, send_rate_per_second=10)
+    second = await start_bot(database_url=database_url, send_rate_per_second=10)
+    for app in (first, second):
+        app.reminders.batch = 10  # small claims, so both instances take part of the backlog
+    texts = await _queue(first, _people(fake, 30), 2, "shared")
+    second.reminders.kick()
+    await _until(lambda: len(_sent(fake, "shared")) >= len(texts))
+    calls = _sent(fake, "shared")
+    assert Counter(str(c.params["text"]) for c in calls) == Counter(texts)  # each once, none lost
+    async with first.context.db() as session:
+        senders = (
+            await session.execute(
+                select(Reminder.claimed_by, func.count())
+                .where(Reminder.state == ReminderState.SENT.value)
+                .group_by(Reminder.claimed_by)
+            )
+        ).all()
+        await session.rollback()
+    assert len(senders) == 2, senders  # both instances sent part of it
+    times = sorted(c.timestamp for c in calls)
+    # 60 messages at 10 a second between them (each alone would allow 10: 3 s together, not 6).
+    assert times[-1] - times[0] >= 59 / 10 * 0.9
+    for person in {str(c.params["chat_id"]) for c in calls}:
+        hers = sorted(c.timestamp for c in calls if str(c.params["chat_id"]) == person)
+        assert hers[1] - hers[0] >= 0.9  # one a second to her, whichever instance sent
