@@ -587,17 +587,28 @@ async def propose_relative(
         now=now,
     )
     proposal = Proposal(relative.id, woman_user)
+    if woman_user is not None and woman_user != actor.user_id:
+        from bot.services import notices
+
+        await notices.queue(
+            session, recipient_id=woman_user, event="relative_proposed", now=now, case_id=case.id, relative=relative.id
+        )
     await session.commit()
     return proposal
 
 
-async def claim_digest(session: AsyncSession, *, kind: str, user_id: int, day: date, now: datetime) -> bool:
-    """True for the one instance that may send this person's digest of this day."""
+async def claim_digest(
+    session: AsyncSession, *, kind: str, user_id: int, day: date, now: datetime, commit: bool = True
+) -> bool:
+    """True for the one instance that may send this person's digest of this day. With
+    ``commit=False`` the mark joins the caller's transaction (the digest's row is queued in it, so
+    both are written or neither)."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     result = await session.execute(
         insert(DigestSent).values(kind=kind, user_id=user_id, day=day, at=now).on_conflict_do_nothing()
     )
-    await session.commit()
+    if commit:
+        await session.commit()
     return cast(CursorResult[Any], result).rowcount == 1
 
 
