@@ -332,6 +332,8 @@ async def acknowledge(
         await audit.denied(session, actor_id=user_id, object_type="agreement", object_id=agreement_id, attempted="ack")
         raise Refused("ack")
     ack = await session.get(AgreementAck, (agreement_id, participant.id))
+    # The same answer again (her press handled twice after a crash) tells nobody a second time.
+    changed = ack is None or ack.confirmed != confirmed or (not confirmed and ack.comment != comment)
     if ack is None:
         session.add(
             AgreementAck(
@@ -352,7 +354,7 @@ async def acknowledge(
         confirmed=confirmed,
     )
     result = (case.facilitator_id, case.code, participant.first_name)
-    if case.facilitator_id is not None and case.facilitator_id != user_id:
+    if changed and case.facilitator_id is not None and case.facilitator_id != user_id:
         await notices.queue(
             session,
             recipient_id=case.facilitator_id,
