@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from aiogram.utils.i18n import I18n
@@ -41,6 +42,10 @@ async def _notices_to(session: AsyncSession, recipient_id: int) -> list[Reminder
     return list(rows)
 
 
+def _payload(row: Reminder) -> dict[str, Any]:
+    return row.payload or {}
+
+
 async def _recorded(session: AsyncSession) -> tuple[SimpleNamespace, int]:
     t = await team(session)
     recorded = await agreements.record(
@@ -69,8 +74,8 @@ async def test_a_confirmation_and_its_notice_commit_together(session) -> None:
     new = [r for r in after if r.id not in {b.id for b in before}]
     assert len(new) == 1
     row = new[0]
-    assert row.payload is not None and row.payload["event"] == "agreement_confirmed"
-    assert row.payload["agreement"] == agreement_id and row.payload["participant"] == t.pid
+    assert row.payload is not None and _payload(row)["event"] == "agreement_confirmed"
+    assert _payload(row)["agreement"] == agreement_id and _payload(row)["participant"] == t.pid
     assert row.due_at == NOW and row.case_id == t.case_id
     # ids and codes only: not her name, not a word of the agreement
     assert set(row.payload) == {"event", "agreement", "participant", "n"}
@@ -88,7 +93,9 @@ async def test_a_dispute_keeps_her_words_encrypted_in_the_row(session) -> None:
         comment="Не так, обед по субботам",
         now=NOW,
     )
-    rows = [r for r in await _notices_to(session, t.facilitator.user_id) if r.payload["event"] == "agreement_disputed"]
+    rows = [
+        r for r in await _notices_to(session, t.facilitator.user_id) if _payload(r)["event"] == "agreement_disputed"
+    ]
     assert len(rows) == 1
     assert "обед" not in str(rows[0].payload)
     assert await reminders.text_of(session, rows[0].id) == "Не так, обед по субботам"
@@ -103,7 +110,7 @@ async def test_pressing_yes_again_tells_nobody_twice(session) -> None:
             session, user_id=t.woman, agreement_id=agreement_id, confirmed=True, comment=None, now=NOW
         )
     rows = await _notices_to(session, t.facilitator.user_id)
-    assert sum(r.payload["event"] == "agreement_confirmed" for r in rows) == 1
+    assert sum(_payload(r)["event"] == "agreement_confirmed" for r in rows) == 1
 
 
 async def test_a_refused_confirmation_leaves_neither(session) -> None:
@@ -201,8 +208,8 @@ async def test_a_consent_decision_tells_the_team_in_its_transaction(session) -> 
         now=NOW,
     )
     for member in (t.facilitator.user_id, t.curator.user_id):
-        rows = [r for r in await _notices_to(session, member) if r.payload.get("participant") == t.rid]
-        assert [(r.payload["event"], r.payload["purpose"], r.payload["decision"]) for r in rows] == [
+        rows = [r for r in await _notices_to(session, member) if _payload(r).get("participant") == t.rid]
+        assert [(_payload(r)["event"], _payload(r)["purpose"], _payload(r)["decision"]) for r in rows] == [
             ("consent", "participation", "agree")
         ]
 
@@ -248,7 +255,7 @@ async def test_the_notice_is_worded_at_send_time_in_the_readers_language(session
         session, user_id=t.woman, agreement_id=agreement_id, confirmed=True, comment=None, now=NOW
     )
     (row,) = [
-        r for r in await _notices_to(session, t.facilitator.user_id) if r.payload["event"] == "agreement_confirmed"
+        r for r in await _notices_to(session, t.facilitator.user_id) if _payload(r)["event"] == "agreement_confirmed"
     ]
     english = await _render(session_factory, i18n, row, "en")
     russian = await _render(session_factory, i18n, row, "ru")
@@ -263,7 +270,7 @@ async def test_a_notice_whose_case_is_gone_is_dropped(session, session_factory, 
         session, user_id=t.woman, agreement_id=agreement_id, confirmed=False, comment="нет", now=NOW
     )
     (row,) = [
-        r for r in await _notices_to(session, t.facilitator.user_id) if r.payload["event"] == "agreement_disputed"
+        r for r in await _notices_to(session, t.facilitator.user_id) if _payload(r)["event"] == "agreement_disputed"
     ]
     claimed_row = SimpleNamespace(
         **{c: getattr(row, c) for c in ("id", "kind", "recipient_id", "due_at", "meeting_id", "payload")}
@@ -277,10 +284,13 @@ async def test_a_notice_whose_case_is_gone_is_dropped(session, session_factory, 
 
 async def test_every_event_a_service_queues_has_a_renderer() -> None:
     events = notice_handlers.events()
-    source = "".join(p.read_text() for p in (ROOT / "bot" / "services").glob("*.py"))
+    files = [*(ROOT / "bot" / "services").glob("*.py"), *(ROOT / "dialogs").rglob("*.py")]
+    source = "".join(p.read_text() for p in files)
     import re
 
-    queued = set(re.findall(r'event="([a-z_]+)"', source)) | {
+    queued = set(re.findall(r'event="([a-z_]+)"', source))
+    assert {"other_time", "join_request", "conversation_closed", "goodbye"} <= queued  # the scan sees them
+    queued |= {
         "consent",
         "consent_withdrawn",
         "meeting_booked",
@@ -311,7 +321,7 @@ async def test_a_meeting_booked_tells_the_facilitator_in_its_transaction(session
     before = {r.id for r in await _notices_to(session, t.facilitator.user_id)}
     await meetings.book(session, user_id=t.woman, meeting_id=meeting_id, now=NOW, before=())
     new = [r for r in await _notices_to(session, t.facilitator.user_id) if r.id not in before]
-    assert [(r.payload["event"], r.payload["meeting"], r.payload["participant"]) for r in new] == [
+    assert [(_payload(r)["event"], _payload(r)["meeting"], _payload(r)["participant"]) for r in new] == [
         ("meeting_booked", meeting_id, t.pid)
     ]
     with pytest.raises((Taken, Refused)):
@@ -330,7 +340,7 @@ async def test_her_language_is_read_when_the_notice_goes(session, session_factor
         session, user_id=t.woman, agreement_id=agreement_id, confirmed=True, comment=None, now=NOW
     )
     (row,) = [
-        r for r in await _notices_to(session, t.facilitator.user_id) if r.payload["event"] == "agreement_confirmed"
+        r for r in await _notices_to(session, t.facilitator.user_id) if _payload(r)["event"] == "agreement_confirmed"
     ]
     await users.set_locale(session, t.facilitator.user_id, "ru")
     await session.commit()
