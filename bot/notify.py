@@ -1,6 +1,7 @@
 """Messages the bot sends on its own (not as an answer): to the team about a decision, to the woman
-about a relative, the daily digest. Each is worded in the recipient's language; every failure is
-handled here, so a person who blocked the bot never breaks the action that wanted to tell her.
+about a relative, the daily digest. Each is worded in the recipient's language; the reminder worker
+sends it and handles every failure, so a person who blocked the bot never breaks the action that
+wanted to tell her.
 
 Each message is first a row of the reminder engine (kind ``notice``), written in the transaction of
 the action that causes it (``bot.services.notices.queue``) and sent at once by the worker: a crash
