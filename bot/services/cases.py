@@ -257,9 +257,17 @@ async def _check_draft(session: AsyncSession, draft: CaseDraft) -> None:
 
 
 async def register(
-    session: AsyncSession, *, actor: Profile, draft: CaseDraft, rules: Rules, now: datetime
+    session: AsyncSession,
+    *,
+    actor: Profile,
+    draft: CaseDraft,
+    rules: Rules,
+    now: datetime,
+    join_request_id: int | None = None,
 ) -> Registered:
-    """Staff of the region (or an admin) open a case; the woman's invitation is issued at once."""
+    """Staff of the region (or an admin) open a case; the woman's invitation is issued at once. A case
+    opened from her join request answers it in the same transaction: she gets her invitation in the
+    bot (a notice), and the request is closed."""
     if not can_register(actor, draft.region_code):
         raise await _refuse(session, actor, "register_case", None)
     try:
@@ -299,6 +307,18 @@ async def register(
     )
     audit.record(session, actor_id=actor.user_id, action="case_created", object_type="case", object_id=case.id, now=now)
     registered = Registered(case.id, case.code, woman.id, token)
+    if join_request_id is not None:
+        from bot.services import join
+
+        await join.mark_case(
+            session,
+            request_id=join_request_id,
+            case_id=case.id,
+            actor_id=actor.user_id,
+            now=now,
+            token=token,
+            commit=False,
+        )
     await session.commit()
     return registered
 

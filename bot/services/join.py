@@ -114,13 +114,22 @@ async def open_for_staff(session: AsyncSession, *, actor: Profile, request_id: i
 
 
 async def mark_case(
-    session: AsyncSession, *, request_id: int, case_id: int, actor_id: int, now: datetime, token: str | None = None
+    session: AsyncSession,
+    *,
+    request_id: int,
+    case_id: int,
+    actor_id: int,
+    now: datetime,
+    token: str | None = None,
+    commit: bool = True,
 ) -> int | None:
     """The request became a case; returns her Telegram id, or None when it had already been turned
-    into one. With ``token`` (her invitation), she gets it in the bot, in this transaction."""
+    into one. With ``token`` (her invitation), she gets it in the bot, in this transaction.
+    ``commit=False``: part of the caller's transaction (``cases.register``)."""
     row = await session.get(JoinRequest, request_id)
     if row is None or row.state != "open":
-        await session.commit()
+        if commit:
+            await session.commit()
         return None
     row.state, row.case_id = "case", case_id
     audit.record(
@@ -138,5 +147,6 @@ async def mark_case(
         await notices.queue(
             session, recipient_id=user_id, event="join_invited", now=now, case_id=case_id, text=token, request=row.id
         )
-    await session.commit()
+    if commit:
+        await session.commit()
     return user_id

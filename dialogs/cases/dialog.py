@@ -681,7 +681,16 @@ async def on_create(callback: CallbackQuery, _button: Button, manager: DialogMan
             facilitator_id=data.get("facilitator"),
         )
         async with app.db() as session:
-            registered = await cases.register(session, actor=actor, draft=draft, rules=app.rules, now=app.now())
+            # A case from her join request answers it in the same transaction (her invitation in the bot).
+            request_id = data.get("join_request")
+            registered = await cases.register(
+                session,
+                actor=actor,
+                draft=draft,
+                rules=app.rules,
+                now=app.now(),
+                join_request_id=int(request_id) if request_id else None,
+            )
     except (KeyError, ValueError):
         await callback.answer(gettext("Something is missing. Please start the new case again."), show_alert=True)
         await manager.done()
@@ -705,25 +714,9 @@ async def on_create(callback: CallbackQuery, _button: Button, manager: DialogMan
             link=invitations.link(username, registered.woman_token),
         )
     )
-    request_id = data.get("join_request")
-    if request_id:
-        await _answer_join_request(manager, int(request_id), registered.case_id, actor.user_id, registered.woman_token)
     await manager.start(
         CaseSG.card, data={"case_id": registered.case_id}, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND
     )
-
-
-async def _answer_join_request(
-    manager: DialogManager, request_id: int, case_id: int, actor_id: int, token: str
-) -> None:
-    """She asked to take part: her invitation reaches her in the bot."""
-    from bot.services import join
-
-    app = _app(manager)
-    async with app.db() as session:  # her invitation is a notice in this transaction
-        await join.mark_case(
-            session, request_id=request_id, case_id=case_id, actor_id=actor_id, now=app.now(), token=token
-        )
 
 
 def new_case_dialog() -> Dialog:
