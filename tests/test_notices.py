@@ -20,7 +20,7 @@ from bot.reminder_worker import Drop, Outgoing
 from bot.services import agreements, meetings, notices, programme, reminders, users
 from bot.services.cases import Refused
 from bot.services.programme import NotNow
-from db.models import AgreementAck, Case, ConsentEvent, ConsentPurpose, Decision, Reminder
+from db.models import AgreementAck, Case, ConsentEvent, ConsentPurpose, Decision, Reminder, Role
 from handlers import notices as notice_handlers
 from tests.conftest import make_settings
 from tests.factories import NOW, Ids
@@ -351,3 +351,29 @@ async def test_her_language_is_read_when_the_notice_goes(session, session_factor
         expected = gettext("Case {code}: {name} confirmed the agreement.").format(code=t.case.code, name="Анна")
     assert isinstance(outcome, Outgoing) and outcome.text == expected
     assert "confirmed the agreement" not in outcome.text
+
+
+async def test_a_case_from_her_join_request_answers_it_in_one_transaction(session) -> None:
+    """The case, the request's answer and her invitation (a notice whose token is encrypted, never in
+    the payload) are one commit."""
+    from bot.services import cases, join
+    from db.models import JoinRequest
+    from tests.factories import REGION_A, RULES, draft, ensure_regions
+
+    await ensure_regions(session)
+    staff = await _ids.person(session, Role.STAFF, scope=REGION_A)
+    woman = new_id()
+    request = await join.submit(
+        session, user_id=woman, region_code=REGION_A, first_name="Вера", release="soon", note=None, now=NOW
+    )
+    told = [_payload(r) for r in await _notices_to(session, staff.user_id)]
+    assert {"event": "join_request", "request": request.id} in [{k: v for k, v in p.items() if k != "n"} for p in told]
+    registered = await cases.register(
+        session, actor=staff, draft=draft(), rules=RULES, now=NOW, join_request_id=request.id
+    )
+    (invite,) = await _notices_to(session, woman)
+    assert _payload(invite)["event"] == "join_invited" and registered.woman_token not in str(invite.payload)
+    assert await reminders.text_of(session, invite.id) == registered.woman_token
+    row = await session.get(JoinRequest, request.id)
+    assert row is not None and row.state == "case" and row.case_id == registered.case_id
+    await session.commit()
