@@ -34,8 +34,7 @@ from typing import Any
 from cryptography.fernet import Fernet
 from sqlalchemy import delete, func, insert, select
 
-from bot import notify
-from bot.services import reminders
+from bot.services import notices, reminders
 from db import migrate
 from db.engine import create_engine
 from db.models import Reminder, ReminderState
@@ -51,7 +50,7 @@ async def queue(url: str, recipients: list[int], count: int) -> None:
     now = datetime.now(UTC)
     rows = [
         {
-            "kind": notify.NOTICE_KIND,
+            "kind": notices.KIND,
             "recipient_id": recipients[i % len(recipients)],
             "due_at": now,
             "state": ReminderState.PENDING.value,

@@ -39,7 +39,7 @@ from bot.middlewares import DbSession, ForgedDialogButtons, InFlight, LocaleMidd
 from bot.pacer import Pacer, Shared
 from bot.relay import Relay
 from bot.reminder_worker import ReminderWorker, make_worker_id
-from bot.services import agreements, catalog, surveys, users
+from bot.services import agreements, catalog, notices, surveys, users
 from bot.services import inbox as inbox_rows
 from bot.services.crisis import CrisisDetector
 from bot.telegram_session import create_session
@@ -53,6 +53,7 @@ from handlers import agreements as agreements_handlers
 from handlers import build_router
 from handlers import handoff as handoff_handlers
 from handlers import meetings as meetings_handlers
+from handlers import notices as notice_handlers
 from handlers import surveys as surveys_handlers
 
 log = logging.getLogger(__name__)
@@ -337,8 +338,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         on_unreachable=meetings_handlers.unreachable_handler(context, bot, i18n),
     )
     worker.register(surveys_handlers.REMINDER_KIND, surveys_handlers.reminder_renderer(context, i18n))
-    worker.register(notify.NOTICE_KIND, notify.notice_renderer())
-    notify.use_outbox(worker.kick, clock)
+    worker.register(notices.KIND, notify.notice_renderer(context, bot, notice_handlers.events()))
+    notices.kick_after_commit(factory, worker.kick)  # a decision's notice goes as soon as it commits
     worker.register(agreements.KIND_CHECKIN, agreements_handlers.checkin_renderer(context, i18n))
     worker.register(agreements.KIND_OVERDUE, agreements_handlers.overdue_renderer(context, i18n))
     worker.register(agreements.KIND_END, agreements_handlers.end_renderer(context, bot, i18n))

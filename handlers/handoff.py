@@ -187,9 +187,8 @@ async def _topic_command(
             await relay.from_curator(message, thread, profile)
         elif name == "close":
             async with app.db() as session:
-                user_id = await relay_service.close(session, actor=profile, conversation_id=thread.id, now=now)
+                await relay_service.close(session, actor=profile, conversation_id=thread.id, now=now)
             await message.reply(gettext("Closed. She is asked to rate the conversation."))
-            await relay.tell_closed(user_id, thread.id)
         elif name == "reopen":
             async with app.db() as session:
                 await relay_service.reopen(session, actor=profile, conversation_id=thread.id, now=now)
@@ -303,9 +302,6 @@ async def send_conversation_digest(app: AppContext, bot: Bot, i18n: I18n) -> int
                 recipients.setdefault(item.curator_id, []).append(item)
     sent = 0
     for chat_id, items in recipients.items():
-        async with app.db() as session:
-            if not await cases.claim_digest(session, kind="conversations", user_id=chat_id, day=app.today(), now=now):
-                continue
         locale = (
             i18n.default_locale
             if chat_id == group
@@ -323,6 +319,13 @@ async def send_conversation_digest(app: AppContext, bot: Bot, i18n: I18n) -> int
                     lines.append(gettext("• {who}: answered").format(who=who))
             return "\n".join(lines)
 
-        if await notify.tell(bot, i18n, app.db, chat_id, render, locale=locale):
-            sent += 1
+        async with app.db() as session:  # the day's mark and the digest's row: both or neither
+            if not await cases.claim_digest(
+                session, kind="conversations", user_id=chat_id, day=app.today(), now=now, commit=False
+            ):
+                await session.rollback()
+                continue
+            await notify.worded(session, i18n, recipient_id=chat_id, render=render, locale=locale, now=now)
+            await session.commit()
+        sent += 1
     return sent

@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from bot import notify
-from bot.services import reminders
+from bot.services import notices, reminders
 from db.models import RelayMessage, Reminder, ReminderState
 from tests.conftest import Clock, fresh_database
 from tests.e2e.people import at_menu
@@ -37,7 +36,7 @@ async def _queue(app: Any, people: list[Any], each: int, tag: str) -> list[str]:
                 text = f"{tag} {person.id} {i}"
                 await reminders.add(
                     session,
-                    kind=notify.NOTICE_KIND,
+                    kind=notices.KIND,
                     recipient_id=person.id,
                     due_at=now,
                     now=now,
