@@ -147,7 +147,14 @@ class Application:
         dp, bot = self.dispatcher, self.bot
         workflow = {"dispatcher": dp, "bots": (bot,), **dp.workflow_data}
         workflow.pop("bot", None)
-        await dp.emit_startup(bot=bot, **workflow)
+        try:
+            await dp.emit_startup(bot=bot, **workflow)
+        except BaseException:  # e.g. Telegram refused the token: close what start-up opened, then say so
+            try:
+                await dp.emit_shutdown(bot=bot, **workflow)
+            finally:
+                await bot.session.close()
+            raise
         tasks: list[asyncio.Task[None]] = []
         runner = None
         try:
@@ -389,6 +396,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     scheduler.add_job(broadcaster.tick, IntervalTrigger(seconds=1), id="broadcasts", coalesce=True, max_instances=1)
 
     async def on_startup() -> None:
+        me = await bot.get_me()  # first: a token Telegram refuses stops the start before anything else
+        log.info("starting as bot id %d", me.id)
         await migrate.upgrade(engine)
         async with factory() as session:
             live = await catalog.sync(session, region_files, now=clock())
