@@ -54,7 +54,9 @@ gates=0
 .venv/bin/ruff format --check . || gates=1
 .venv/bin/mypy || gates=1
 [ "$gates" = 0 ] || echo "gates failed: ruff check, ruff format --check or mypy (see above)" >&2
-.venv/bin/python -m pytest "$@"
+# Tests run in TEST_WORKERS processes (pytest-xdist; each has its own databases, fake Bot API and
+# bots): most of an end-to-end test is waiting, so three share two cores well. -n 0 after it: one.
+.venv/bin/python -m pytest -n "${TEST_WORKERS:-3}" "$@"
 rc=$?
 set -e
 echo "test command took $(( $(date +%s) - start ))s"

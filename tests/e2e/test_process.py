@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 from sqlalchemy import inspect
 
 from db.engine import create_engine
@@ -46,6 +47,7 @@ async def _until(predicate, timeout: float) -> None:
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.both_backends
 async def test_python_m_bot_migrates_answers_and_stops_cleanly_on_sigterm(fake, backend, tmp_path) -> None:
     database_url = await fresh_database(backend, tmp_path)  # empty: the bot must migrate it itself
     proc = await _spawn(fake, database_url, tmp_path)
@@ -117,6 +119,7 @@ async def test_healthcheck_says_whether_the_database_answers(fake, tmp_path) -> 
     assert len(stderr.decode().strip().splitlines()) == 1
 
 
+@pytest.mark.both_backends
 async def test_migrate_command(fake, backend, tmp_path) -> None:
     database_url = await fresh_database(backend, tmp_path)
     proc = await _spawn(fake, database_url, tmp_path, "migrate")
