@@ -135,7 +135,7 @@ class FakeGroup(ChatWatcher):
         *,
         thread_id: int | None = None,
         predicate: Callable[[BotMessage], bool] | None = None,
-        timeout: float = 5.0,
+        timeout: float = 30.0,
     ) -> BotMessage:
         """Wait for the next new bot message or edit in the group (in topic ``thread_id`` if given).
 

@@ -250,7 +250,7 @@ class ChatWatcher:
         self,
         message: BotMessage | int | None = None,
         *,
-        timeout: float = 5.0,
+        timeout: float = 30.0,
     ) -> BotMessage:
         """Wait for the bot to delete a message (a specific one if given)."""
         mid = message.message_id if isinstance(message, BotMessage) else message
@@ -529,7 +529,7 @@ class FakeUser(ChatWatcher):
         self,
         contains: str | None = None,
         *,
-        timeout: float = 5.0,
+        timeout: float = 30.0,
         predicate: Callable[[BotMessage], bool] | None = None,
     ) -> BotMessage:
         """Wait for the next new bot message or edit (since the last action/expect) matching.
@@ -541,7 +541,7 @@ class FakeUser(ChatWatcher):
 
     async def expect_callback_answer(
         self,
-        timeout: float = 5.0,
+        timeout: float = 30.0,
         *,
         query_id: str | None = None,
     ) -> dict[str, Any]:
