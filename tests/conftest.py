@@ -145,7 +145,7 @@ class Clock:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[Any]:
-    from tests.fake_telegram import FakeTelegram
+    from fake_bot_api import FakeTelegram
 
     async with FakeTelegram(token="123456:TEST-token") as server:
         # The database outlives one test: people of different tests must never share an id.

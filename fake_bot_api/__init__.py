@@ -51,7 +51,8 @@ from .server import (
     UploadedFile,
     api_method,
 )
-from .user import BotMessage, FakeUser
+from .user import FakeUser
+from .watcher import BotMessage
 
 __all__ = [
     "ApiCall",

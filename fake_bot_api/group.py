@@ -21,11 +21,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .server import SERVICE_KINDS
-from .user import BotMessage, ChatWatcher, FakeUser, _Done
+from .constants import SERVICE_KINDS
+from .user import FakeUser
+from .watcher import BotMessage, ChatWatcher, _Done
 
 if TYPE_CHECKING:
-    from .server import FakeTelegram, GroupState, MessageRecord, TopicState
+    from .records import GroupState, MessageRecord, TopicState
+    from .server import FakeTelegram
 
 __all__ = ["FakeGroup", "FakeGroupMember"]
 
