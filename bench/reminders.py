@@ -39,7 +39,7 @@ from db import migrate
 from db.engine import create_engine
 from db.models import Reminder, ReminderState
 from db.types import configure_encryption
-from tests.fake_telegram import FakeTelegram
+from fake_bot_api import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -29,6 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import logs, notify
+from bot.activity import Activity
 from bot.broadcaster import Broadcaster
 from bot.config import ConfigurationError, Settings
 from bot.context import AppContext, utcnow
@@ -148,7 +149,14 @@ class Application:
         dp, bot = self.dispatcher, self.bot
         workflow = {"dispatcher": dp, "bots": (bot,), **dp.workflow_data}
         workflow.pop("bot", None)
-        await dp.emit_startup(bot=bot, **workflow)
+        try:
+            await dp.emit_startup(bot=bot, **workflow)
+        except BaseException:  # e.g. Telegram refused the token: close what start-up opened, then say so
+            try:
+                await dp.emit_shutdown(bot=bot, **workflow)
+            finally:
+                await bot.session.close()
+            raise
         tasks: list[asyncio.Task[None]] = []
         runner = None
         try:
@@ -267,6 +275,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     # The ids of recent messages in private chats, for "hide the chat" (bot/trail.py).
     trail = MessageTrail(factory, clock)
     bot.session.middleware(trail.outgoing)
+    activity = Activity()  # one INFO line a minute: updates handled, Bot API calls (bot/activity.py)
+    bot.session.middleware(activity.requests)
     # One update at a time per chat: aiogram_dialog reads a screen's state before it takes its own
     # lock, so a quick second tap could otherwise act on the screen the first tap just left.
     dp = Dispatcher(storage=storage, events_isolation=SimpleEventIsolation(), app=context)
@@ -277,6 +287,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     for middleware in builtin:
         dp.update.outer_middleware.unregister(middleware)
     dp.update.outer_middleware(inflight)
+    dp.update.outer_middleware(activity.count_update)
     for middleware in builtin:
         dp.update.outer_middleware(middleware)
     dp.update.outer_middleware(DbSession(factory))
@@ -395,10 +406,13 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         max_instances=1,
     )
     scheduler.add_job(application.purge_inbox, IntervalTrigger(hours=1), id="inbox_purge", coalesce=True)
+    scheduler.add_job(activity.report, IntervalTrigger(minutes=1), id="activity", coalesce=True)
     scheduler.add_job(trail.prune, IntervalTrigger(hours=1), id="trail_prune", coalesce=True, max_instances=1)
     scheduler.add_job(broadcaster.tick, IntervalTrigger(seconds=1), id="broadcasts", coalesce=True, max_instances=1)
 
     async def on_startup() -> None:
+        me = await bot.get_me()  # first: a token Telegram refuses stops the start before anything else
+        log.info("starting as bot id %d", me.id)
         await migrate.upgrade(engine)
         async with factory() as session:
             live = await catalog.sync(session, region_files, now=clock())

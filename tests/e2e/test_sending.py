@@ -80,6 +80,7 @@ async def test_a_backlog_keeps_telegrams_limits(start_bot, fake, backend, tmp_pa
     assert len({str(c.params["chat_id"]) for c in in_order[:12]}) >= 6
 
 
+@pytest.mark.both_backends
 async def test_a_stop_mid_backlog_gives_the_rest_back_at_once(start_bot, fake, backend, tmp_path) -> None:
     database_url = await fresh_database(backend, tmp_path)
     app = await start_bot(database_url=database_url, send_rate_per_second=5)
