@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, text
 
 from db.engine import create_engine
@@ -30,6 +31,7 @@ async def _poll(check: Any, timeout: float) -> None:
         await asyncio.sleep(0.02)
 
 
+@pytest.mark.both_backends
 async def test_kill_9_while_her_withdrawal_is_written_her_team_is_told_once(
     fake, backend, database_url, session, tmp_path
 ) -> None:

@@ -125,6 +125,7 @@ async def test_crisis_words_do_not_wait_for_a_busy_curators_group(start_bot, fak
     await her.expect("What would you like", timeout=30)
 
 
+@pytest.mark.both_backends
 async def test_two_instances_on_one_database_keep_one_set_of_limits(start_bot, fake, backend, tmp_path) -> None:
     """Two bots share the database and the backlog: together they keep the rate one may use, and a
     person whose two messages went to different instances still gets them a second apart."""
