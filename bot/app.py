@@ -28,7 +28,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import logs, notify
+from bot import logs, notify, response_types
 from bot.broadcaster import Broadcaster
 from bot.config import ConfigurationError, Settings
 from bot.context import AppContext, utcnow
@@ -219,6 +219,7 @@ def load_content(settings: Settings) -> tuple[list[catalog.RegionFile], CrisisDe
 def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Application:
     logs.install()  # again here: handlers set up before build() (a test's, an embedding app's) get it too
     configure_encryption(settings.fernet_keys)
+    response_types.keep_alive()
     configure_pseudonyms(
         settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else settings.fernet_keys[0]
     )
