@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import statistics
@@ -100,31 +101,60 @@ async def walk(fake: FakeTelegram, latencies: list[float], rounds: int = 1) -> N
         latencies.append(time.perf_counter() - started)
 
 
-async def measure(module: str, env: dict[str, str], levels: list[int], rounds: int, cwd: str) -> Run:
-    async with FakeTelegram(token=TOKEN) as fake:
-        env = {**env, "TELEGRAM_API_URL": fake.url}
-        prefix = os.environ.get("BENCH_BOT_PREFIX", "").split() if module == "bot" else []
+class Process:
+    """One bot process against a fake Bot API of its own."""
+
+    def __init__(self, module: str, env: dict[str, str], cwd: str) -> None:
+        self.module, self.env, self.cwd = module, env, cwd
+        self.run: Run | None = None
+        self._stack = contextlib.AsyncExitStack()
+
+    async def start(self) -> None:
+        self.fake = await self._stack.enter_async_context(FakeTelegram(token=TOKEN))
+        env = {**self.env, "TELEGRAM_API_URL": self.fake.url}
+        prefix = os.environ.get("BENCH_BOT_PREFIX", "").split() if self.module == "bot" else []
         began = time.perf_counter()
-        proc = await asyncio.create_subprocess_exec(sys.executable, *prefix, "-m", module, cwd=cwd, env=env)
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, *prefix, "-m", self.module, cwd=self.cwd, env=env
+        )
+        while not self.fake.polling:
+            if self.proc.returncode is not None:
+                raise SystemExit(f"{self.module} did not start")
+            await asyncio.sleep(0.01)
+        self.run = Run(startup=time.perf_counter() - began)
+        await walk(self.fake, [])  # warm-up: first queries, caches
+
+    async def load(self, people: int, rounds: int) -> None:
+        assert self.run is not None
+        latencies: list[float] = []
+        cpu = _cpu(self.proc.pid)
+        started = time.perf_counter()
+        await asyncio.gather(*(walk(self.fake, latencies, rounds) for _ in range(people)))
+        elapsed = time.perf_counter() - started
+        self.run.levels[people] = Level(people, len(latencies), elapsed, latencies, _cpu(self.proc.pid) - cpu)
+        self.run.rss_mib = _rss_mib(self.proc.pid)
+
+    async def stop(self) -> None:
         try:
-            while not fake.polling:
-                if proc.returncode is not None:
-                    raise SystemExit(f"{module} did not start")
-                await asyncio.sleep(0.01)
-            run = Run(startup=time.perf_counter() - began)
-            await walk(fake, [])  # warm-up: first queries, caches
-            for people in levels:
-                latencies: list[float] = []
-                cpu = _cpu(proc.pid)
-                started = time.perf_counter()
-                await asyncio.gather(*(walk(fake, latencies, rounds) for _ in range(people)))
-                elapsed = time.perf_counter() - started
-                run.levels[people] = Level(people, len(latencies), elapsed, latencies, _cpu(proc.pid) - cpu)
-            run.rss_mib = _rss_mib(proc.pid)
+            if getattr(self, "proc", None) is not None and self.proc.returncode is None:
+                self.proc.send_signal(signal.SIGTERM)
+                await self.proc.wait()
         finally:
-            proc.send_signal(signal.SIGTERM)
-            await proc.wait()
-    return run
+            await self._stack.aclose()
+
+
+async def measure(bare: Process, bot: Process, levels: list[int], rounds: int) -> None:
+    """Start-ups one after the other; then each level on the bare bot and at once on the bot, so that
+    what else the machine is doing weighs on both alike."""
+    try:
+        await bare.start()
+        await bot.start()
+        for people in levels:
+            await bare.load(people, rounds)
+            await bot.load(people, rounds)
+    finally:
+        await bot.stop()
+        await bare.stop()
 
 
 async def migrate(url: str) -> None:
@@ -152,9 +182,7 @@ async def _admin(server_url: str, sql: str) -> None:
 def report(backend: str, bare: Run, bot: Run) -> list[bool]:
     verdicts = []
     print(f"\n== {backend}")
-    print(
-        "people | bare upd/s  p50   p99  cpu/upd | bot upd/s  p50   p99  cpu/upd | throughput ratio | p99 ratio"
-    )
+    print("people | bare upd/s  p50   p99  cpu/upd | bot upd/s  p50   p99  cpu/upd | throughput ratio | p99 ratio")
     for people, b in bare.levels.items():
         r = bot.levels[people]
         rate, p99 = r.rate / b.rate, r.q(99) / b.q(99)
@@ -209,12 +237,14 @@ async def main(levels: list[int], rounds: int, backends: list[str], postgres_url
                 url, drop = f"{server}/{name}", f'DROP DATABASE "{name}"'
             try:
                 await migrate(url)
-                bare = await measure("bench.bare_bot", base, levels, rounds, tmp)
-                bot = await measure("bot", {**base, "DATABASE_URL": url}, levels, rounds, tmp)
+                bare = Process("bench.bare_bot", base, tmp)
+                bot = Process("bot", {**base, "DATABASE_URL": url}, tmp)
+                await measure(bare, bot, levels, rounds)
             finally:
                 if drop:
                     await _admin(postgres_url or "", drop)
-            verdicts += report(backend, bare, bot)
+            assert bare.run is not None and bot.run is not None
+            verdicts += report(backend, bare.run, bot.run)
     print("\nall goals met" if all(verdicts) else "\nsome goals missed")
     return 0 if all(verdicts) else 1
 
