@@ -212,3 +212,25 @@ async def test_role_change_reaches_the_cached_profile(session: AsyncSession, ses
     async with session_factory() as other:
         await users.set_role(other, actor=actor, target_id=target, role=Role.CURATOR)
     assert (await users.touch(session, target)).role is Role.CURATOR
+
+
+async def test_get_profile_is_served_from_the_cache_and_sees_changes(session: AsyncSession, session_factory) -> None:
+    uid = new_id()
+    await users.touch(session, uid)
+    await users.get_profile(session, uid)
+    assert await _statements_during(session, lambda: users.get_profile(session, uid)) == []
+    await session.commit()
+    async with session_factory() as other:
+        await users.set_discreet(other, uid, True)
+    profile = await users.get_profile(session, uid)
+    assert profile is not None and profile.discreet
+    # A change waiting in this very session is what this session sees.
+    row = await session.get(User, uid)
+    assert row is not None
+    row.locale = "en"
+    profile = await users.get_profile(session, uid)
+    assert profile is not None and profile.chosen_locale == "en"
+    await session.rollback()
+    profile = await users.get_profile(session, uid)
+    assert profile is not None and profile.chosen_locale is None
+    await session.commit()

@@ -82,8 +82,26 @@ def _short(code: str | None) -> str | None:
 
 
 async def get_profile(session: AsyncSession, user_id: int) -> Profile | None:
+    """Her profile as the database holds it (from the process's cache while her row has not changed;
+    a change waiting in this session is read from the session)."""
+    cache = profiles(session)
+    pending = _pending_users(session)
+    if not pending:
+        cached = cache.get(user_id)
+        if cached is not None:
+            return cached[0]
+    version = cache.version(user_id)
     user = await session.get(User, user_id)
-    return _profile(user) if user else None
+    if user is None:
+        return None
+    profile = _profile(user)
+    if not pending and user not in session.dirty:
+        cache.put(profile, user.last_seen, version)
+    return profile
+
+
+def _pending_users(session: AsyncSession) -> bool:
+    return any(isinstance(obj, User) for obj in (*session.new, *session.dirty, *session.deleted))
 
 
 class ProfileCache:
