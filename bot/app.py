@@ -44,6 +44,7 @@ from bot.services import inbox as inbox_rows
 from bot.services.crisis import CrisisDetector
 from bot.telegram_session import create_session
 from bot.trail import MessageTrail
+from db import cache as db_cache
 from db import migrate
 from db.engine import create_engine, create_session_factory
 from db.fsm_storage import SqlStorage
@@ -228,6 +229,9 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     engine = create_engine(settings.database_url)
     factory = create_session_factory(engine)
     storage: BaseStorage
+    # In-process caches (dialog state, profiles, regions and catalog) are only correct while one
+    # instance serves the bot; several instances share state through Redis and read the database.
+    db_cache.configure(enabled=not settings.redis_url)
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 

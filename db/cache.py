@@ -4,7 +4,9 @@ Any change to a watched table made through a session of this process empties the
 flush that adds, changes or deletes one of its rows, or a bulk UPDATE/DELETE/INSERT statement on it;
 once at the flush and again at the commit or rollback, so a read that raced the change is not kept
 (``put`` takes the version seen before the read). A change made by another process is not seen:
-like the dialog state cache, this is correct while one instance serves the bot.
+like the dialog state cache, this is correct while one instance serves the bot. Several instances
+must set ``REDIS_URL``: the application then turns these caches off (``configure``) and keeps dialog
+state in Redis.
 """
 
 from __future__ import annotations
@@ -16,6 +18,16 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+
+ENABLED = True
+
+
+def configure(*, enabled: bool) -> None:
+    """In-process caches (this module's and the speaker's profile in ``bot.services.users``) on or off."""
+    global ENABLED
+    ENABLED = enabled
+    for cache in _all:
+        cache.clear()
 
 
 class TableCache:
@@ -36,10 +48,10 @@ class TableCache:
 
     def get(self, session: AsyncSession, key: Hashable) -> Any:
         """The cached value, or None."""
-        return self._store(session).get(key)
+        return self._store(session).get(key) if ENABLED else None
 
     def put(self, session: AsyncSession, key: Hashable, value: Any, version: int) -> None:
-        if version == self.version:
+        if ENABLED and version == self.version:
             store = self._store(session)
             if len(store) > 10_000:
                 store.clear()

@@ -14,10 +14,10 @@ TODAY = date(2026, 11, 20)
 REGION = "zz_cc_a"  # a region of this module's own (the database is shared by the run's tests)
 
 
-async def _statements(session: AsyncSession, call) -> tuple[object, int]:  # type: ignore[no-untyped-def]
+async def _statements(session: AsyncSession, call) -> tuple[object, int]:
     seen: list[str] = []
 
-    def note(*_args) -> None:  # type: ignore[no-untyped-def]
+    def note(*_args) -> None:
         seen.append("x")
 
     engine = session.get_bind()

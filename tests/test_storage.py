@@ -115,7 +115,7 @@ class Counter:
     def __exit__(self, *exc: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._seen)
 
-    def _seen(self, _conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+    def _seen(self, _conn, _cursor, statement: str, *_args) -> None:
         if "fsm_state" in statement:
             self.statements.append(statement.split()[0].upper())
 

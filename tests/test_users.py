@@ -156,10 +156,10 @@ async def test_first_updates_of_one_person_at_once_do_not_collide(session_factor
         assert (await s.get(User, target)) is not None
 
 
-async def _statements_during(session: AsyncSession, call) -> list[str]:  # type: ignore[no-untyped-def]
+async def _statements_during(session: AsyncSession, call) -> list[str]:
     seen: list[str] = []
 
-    def note(_conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+    def note(_conn, _cursor, statement: str, *_args) -> None:
         seen.append(statement.split()[0].upper())
 
     engine = session.get_bind()

@@ -15,6 +15,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from bot.config import SUPPORTED_LOCALES
 from bot.services import audit
+from db import cache as db_cache
 from db.models import Region, Role, User
 
 TEAM_ROLES = frozenset({Role.CURATOR, Role.FACILITATOR, Role.STAFF, Role.ADMIN})
@@ -109,7 +110,8 @@ class ProfileCache:
     may have changed: a change to a ``users`` row flushed by any session of this process drops that
     person (at the flush and again at the commit, so a read that raced the change is not kept); a
     bulk statement on the table drops everyone. Like the dialog state cache, it is only correct while
-    one instance serves a person (the database stays the truth; a restart reads it again)."""
+    one instance serves a person (the database stays the truth; a restart reads it again); with
+    ``REDIS_URL`` (several instances) it is off (``db.cache.configure``)."""
 
     SIZE = 20_000
 
@@ -122,14 +124,16 @@ class ProfileCache:
         return self._epoch, self._versions.get(user_id, 0)
 
     def get(self, user_id: int) -> tuple[Profile, datetime] | None:
+        if not db_cache.ENABLED:
+            return None
         item = self._items.get(user_id)
         if item is not None:
             self._items.move_to_end(user_id)
         return item
 
     def put(self, profile: Profile, last_seen: datetime, version: tuple[int, int]) -> None:
-        if self.version(profile.user_id) != version:
-            return  # changed since it was read
+        if not db_cache.ENABLED or self.version(profile.user_id) != version:
+            return  # changed since it was read (or several instances: no cache)
         self._items[profile.user_id] = (profile, last_seen)
         self._items.move_to_end(profile.user_id)
         while len(self._items) > self.SIZE:
