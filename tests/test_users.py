@@ -234,3 +234,19 @@ async def test_get_profile_is_served_from_the_cache_and_sees_changes(session: As
     profile = await users.get_profile(session, uid)
     assert profile is not None and profile.chosen_locale is None
     await session.commit()
+
+
+async def test_no_profile_cache_with_several_instances(session: AsyncSession) -> None:
+    """With REDIS_URL (several instances) the process keeps no copy: every update reads her row."""
+    from db import cache
+
+    uid = new_id()
+    await users.touch(session, uid)
+    await users.touch(session, uid)
+    cache.configure(enabled=False)
+    try:
+        assert await _statements_during(session, lambda: users.touch(session, uid)) != []
+        assert await _statements_during(session, lambda: users.get_profile(session, uid)) != []
+        await session.commit()
+    finally:
+        cache.configure(enabled=True)
