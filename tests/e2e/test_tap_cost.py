@@ -5,7 +5,7 @@ from sqlalchemy import event
 
 
 class Statements:
-    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, app) -> None:
         self.engine = app.context.db.kw["bind"].sync_engine
         self.seen: list[str] = []
 
@@ -16,7 +16,7 @@ class Statements:
     def __exit__(self, *exc: object) -> None:
         event.remove(self.engine, "before_cursor_execute", self._note)
 
-    def _note(self, _conn, _cursor, statement: str, *_args) -> None:  # type: ignore[no-untyped-def]
+    def _note(self, _conn, _cursor, statement: str, *_args) -> None:
         self.seen.append(" ".join(statement.split()[:4]))
 
     def on(self, table: str) -> list[str]:
