@@ -35,8 +35,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from tests.fake_telegram import FakeTelegram, FakeUser
-from tests.fake_telegram.server import TelegramError
+from fake_bot_api import FakeTelegram, FakeUser, TelegramError
 
 COMMANDS = (
     "start",

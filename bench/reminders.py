@@ -10,6 +10,10 @@ losses.
     .venv/bin/python -m bench.reminders
     .venv/bin/python -m bench.reminders --reminders 2000 --people 200
     .venv/bin/python -m bench.reminders --database-url postgresql+asyncpg://postgres@127.0.0.1:55432/bench
+    .venv/bin/python -m bench.reminders --instances 2 --database-url postgresql+asyncpg://…   # shared limits
+
+With ``--instances N``, N bot processes share the database and the backlog; the rate they reach
+together is compared with the one configured for each (the limits are shared, ``SHARED_SEND_LIMITS``).
 """
 
 from __future__ import annotations
@@ -28,15 +32,14 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.fernet import Fernet
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert, select
 
-from bot import notify
-from bot.services import reminders
+from bot.services import notices, reminders
 from db import migrate
 from db.engine import create_engine
 from db.models import Reminder, ReminderState
 from db.types import configure_encryption
-from tests.fake_telegram import FakeTelegram
+from fake_bot_api import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -47,7 +50,7 @@ async def queue(url: str, recipients: list[int], count: int) -> None:
     now = datetime.now(UTC)
     rows = [
         {
-            "kind": notify.NOTICE_KIND,
+            "kind": notices.KIND,
             "recipient_id": recipients[i % len(recipients)],
             "due_at": now,
             "state": ReminderState.PENDING.value,
@@ -73,7 +76,7 @@ def _chat(call: Any) -> int | None:
         return None
 
 
-async def main(count: int, people: int, rate: float, database_url: str | None) -> None:
+async def main(count: int, people: int, rate: float, database_url: str | None, instances: int = 1) -> None:
     key = Fernet.generate_key().decode()
     configure_encryption([key])
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,13 +98,21 @@ async def main(count: int, people: int, rate: float, database_url: str | None) -
                 "CONTENT_DIR": str(ROOT / "content"),
                 "LOG_LEVEL": "WARNING",
                 "SEND_RATE_PER_SECOND": str(rate),
+                **(
+                    {"SHARED_SEND_LIMITS": os.environ["SHARED_SEND_LIMITS"]}
+                    if "SHARED_SEND_LIMITS" in os.environ
+                    else {}
+                ),
             }
-            bot = await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=tmp, env=env)
+            bots = [
+                await asyncio.create_subprocess_exec(sys.executable, "-m", "bot", cwd=tmp, env=env)
+                for _ in range(instances)
+            ]
             wanted = set(recipients)
             try:
                 deadline = time.monotonic() + count / rate * 3 + 120
                 seen, delivered = 0, 0  # counted as they come: a scan of every call would stall the fake
-                while time.monotonic() < deadline and bot.returncode is None and delivered < count:
+                while time.monotonic() < deadline and all(b.returncode is None for b in bots) and delivered < count:
                     calls = fake.calls
                     for call in calls[seen:]:
                         delivered += call.method.lower() == "sendmessage" and call.ok and _chat(call) in wanted
@@ -109,8 +120,12 @@ async def main(count: int, people: int, rate: float, database_url: str | None) -
                     await asyncio.sleep(0.5)
                 await asyncio.sleep(2)  # anything sent twice would show now
             finally:
-                bot.send_signal(signal.SIGTERM)
-                await bot.wait()
+                for bot in bots:
+                    if bot.returncode is None:
+                        bot.send_signal(signal.SIGTERM)
+                for bot in bots:
+                    await bot.wait()
+            senders = await _senders(url)
     calls = [c for c in fake.calls_of("sendMessage") if _chat(c) in wanted]
     ok = sorted((c for c in calls if c.ok), key=lambda c: c.timestamp)
     refused = len(calls) - len(ok)
@@ -129,6 +144,23 @@ async def main(count: int, people: int, rate: float, database_url: str | None) -
     print(f"sent {len(ok)} in {elapsed:.1f} s: {achieved:.1f}/s = {achieved / rate:.3f} of the configured rate")
     print(f"lag beyond what the rate forces: p50 {q[49]:.2f} s, p99 {q[98]:.2f} s, max {max(lags):.2f} s")
     print(f"answered 429 (or refused): {refused}; duplicates: {duplicates}; lost: {lost}")
+    if instances > 1:
+        print(f"{instances} instances; rows each sent: {', '.join(str(n) for n in senders)}")
+
+
+async def _senders(url: str) -> list[int]:
+    """How many rows each instance sent (by the worker that held the claim)."""
+    engine = create_engine(url)
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(func.count())
+            .select_from(Reminder)
+            .where(Reminder.state == ReminderState.SENT.value)
+            .group_by(Reminder.claimed_by)
+        )
+        counts = sorted((n for (n,) in rows), reverse=True)
+    await engine.dispose()
+    return counts
 
 
 if __name__ == "__main__":
@@ -137,5 +169,6 @@ if __name__ == "__main__":
     parser.add_argument("--people", type=int, default=1_000)
     parser.add_argument("--rate", type=float, default=25.0, help="SEND_RATE_PER_SECOND for the bot")
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--instances", type=int, default=1, help="bot processes sharing the database")
     args = parser.parse_args()
-    asyncio.run(main(args.reminders, args.people, args.rate, args.database_url))
+    asyncio.run(main(args.reminders, args.people, args.rate, args.database_url, args.instances))

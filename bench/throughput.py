@@ -32,7 +32,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from tests.fake_telegram import FakeTelegram
+from fake_bot_api import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:BENCH"

@@ -1,5 +1,6 @@
 """``python -m bot`` runs the bot; ``python -m bot keygen`` prints a new ENCRYPTION_KEY;
-``python -m bot migrate`` applies database migrations and exits."""
+``python -m bot migrate`` applies database migrations and exits; ``python -m bot healthcheck`` exits 0 when
+the database answers, 1 when it does not (the Docker image's HEALTHCHECK)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bot.config import Settings
 
-USAGE = "usage: python -m bot [run | migrate | keygen]"
+USAGE = "usage: python -m bot [run | migrate | keygen | healthcheck]"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(Fernet.generate_key().decode())
         return 0
-    if command not in {"run", "migrate"}:
+    if command not in {"run", "migrate", "healthcheck"}:
         print(USAGE, file=sys.stderr)
         return 2
 
@@ -38,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as exc:
         print(describe_error(exc), file=sys.stderr)
         return 2
+    if command == "healthcheck":
+        return asyncio.run(_healthcheck(settings))
     if command == "migrate":
         _configure_logging(settings.log_level)
         return asyncio.run(_migrate(settings))
@@ -50,7 +53,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
     _configure_logging(settings.log_level)
-    asyncio.run(app.serve())
+    from aiogram.exceptions import TelegramUnauthorizedError
+
+    try:
+        asyncio.run(app.serve())
+    except TelegramUnauthorizedError:
+        print("Telegram refused BOT_TOKEN (401 Unauthorized): check the token @BotFather gave", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -61,6 +70,29 @@ def _configure_logging(level: str) -> None:
     logs.install()  # names, usernames, phones and message texts never reach the log
     if level != "DEBUG":
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+        # APScheduler logs every tick of every job ("Running job", "executed successfully") at INFO;
+        # the jobs log what they did themselves. Its warnings (a missed run) and errors still show.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+async def _healthcheck(settings: Settings) -> int:
+    """0 when the database answers ``SELECT 1`` within 10 s, else 1 with the error's type on one line."""
+    from sqlalchemy import text
+
+    from db.engine import create_engine
+
+    engine = create_engine(settings.database_url)
+    try:
+        async with asyncio.timeout(10):
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure is "unhealthy"; the type says which, the message may hold a URL
+        print(f"unhealthy: the database did not answer ({type(exc).__name__})", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print("ok")
+    return 0
 
 
 async def _migrate(settings: Settings) -> int:

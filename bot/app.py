@@ -29,6 +29,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import logs, notify, response_types
+from bot.activity import Activity
 from bot.broadcaster import Broadcaster
 from bot.config import ConfigurationError, Settings
 from bot.context import AppContext, utcnow
@@ -36,10 +37,10 @@ from bot.digest import send_daily_digest
 from bot.i18n import N_, create_i18n
 from bot.inbox import Inbox, OfflineReply
 from bot.middlewares import DbSession, ForgedDialogButtons, InFlight, LocaleMiddleware, NoReplyCallbacks, WhoIsSpeaking
-from bot.pacer import Pacer
+from bot.pacer import Pacer, Shared
 from bot.relay import Relay
 from bot.reminder_worker import ReminderWorker, make_worker_id
-from bot.services import agreements, catalog, surveys, users
+from bot.services import agreements, catalog, notices, surveys, users
 from bot.services import inbox as inbox_rows
 from bot.services.crisis import CrisisDetector
 from bot.telegram_session import create_session
@@ -48,12 +49,13 @@ from db import cache as db_cache
 from db import migrate
 from db.engine import create_engine, create_session_factory
 from db.fsm_storage import SqlStorage
-from db.types import configure_encryption, configure_pseudonyms
+from db.types import configure_encryption, configure_pseudonyms, pseudonym
 from dialogs.common.keyboards import SOS_LABEL, labels_in_all_locales
 from handlers import agreements as agreements_handlers
 from handlers import build_router
 from handlers import handoff as handoff_handlers
 from handlers import meetings as meetings_handlers
+from handlers import notices as notice_handlers
 from handlers import surveys as surveys_handlers
 
 log = logging.getLogger(__name__)
@@ -148,7 +150,14 @@ class Application:
         dp, bot = self.dispatcher, self.bot
         workflow = {"dispatcher": dp, "bots": (bot,), **dp.workflow_data}
         workflow.pop("bot", None)
-        await dp.emit_startup(bot=bot, **workflow)
+        try:
+            await dp.emit_startup(bot=bot, **workflow)
+        except BaseException:  # e.g. Telegram refused the token: close what start-up opened, then say so
+            try:
+                await dp.emit_shutdown(bot=bot, **workflow)
+            finally:
+                await bot.session.close()
+            raise
         tasks: list[asyncio.Task[None]] = []
         runner = None
         try:
@@ -249,7 +258,15 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         clock=clock,
     )
     # Telegram's limits for what the bot sends on its own; a 429 on any call pauses that chat.
-    pacer = Pacer(settings.send_rate_per_second)
+    shared = settings.shared_send_limits
+    if shared is None:
+        shared = engine.dialect.name == "postgresql"
+    pacer = Pacer(
+        settings.send_rate_per_second,
+        shared=Shared(engine, lambda chat: f"c{pseudonym(int(chat))}" if isinstance(chat, int) else str(chat)[:32])
+        if shared
+        else None,
+    )
     bot = Bot(
         token=settings.bot_token.get_secret_value(),
         session=create_session(
@@ -263,6 +280,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     # The ids of recent messages in private chats, for "hide the chat" (bot/trail.py).
     trail = MessageTrail(factory, clock)
     bot.session.middleware(trail.outgoing)
+    activity = Activity()  # one INFO line a minute: updates handled, Bot API calls (bot/activity.py)
+    bot.session.middleware(activity.requests)
     # One update at a time per chat: aiogram_dialog reads a screen's state before it takes its own
     # lock, so a quick second tap could otherwise act on the screen the first tap just left.
     dp = Dispatcher(storage=storage, events_isolation=SimpleEventIsolation(), app=context)
@@ -273,6 +292,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     for middleware in builtin:
         dp.update.outer_middleware.unregister(middleware)
     dp.update.outer_middleware(inflight)
+    dp.update.outer_middleware(activity.count_update)
     for middleware in builtin:
         dp.update.outer_middleware(middleware)
     dp.update.outer_middleware(DbSession(factory))
@@ -289,7 +309,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     # Before setup_dialogs: these run ahead of aiogram_dialog's own outer middlewares.
     dp.callback_query.outer_middleware(ForgedDialogButtons())
     dp.message.outer_middleware(NoReplyCallbacks())
-    setup_dialogs(dp)
+    # Screens opened outside a dialog's own update (an edited message with crisis words).
+    dp["dialog_bg_factory"] = setup_dialogs(dp)
 
     # The clock of timed work. Jobs keep no state of their own: what they send is claimed in the
     # database first, so several instances may run the same job and each message still goes once.
@@ -333,8 +354,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         on_unreachable=meetings_handlers.unreachable_handler(context, bot, i18n),
     )
     worker.register(surveys_handlers.REMINDER_KIND, surveys_handlers.reminder_renderer(context, i18n))
-    worker.register(notify.NOTICE_KIND, notify.notice_renderer())
-    notify.use_outbox(worker.kick, clock)
+    worker.register(notices.KIND, notify.notice_renderer(context, bot, notice_handlers.events()))
+    notices.kick_after_commit(factory, worker.kick)  # a decision's notice goes as soon as it commits
     worker.register(agreements.KIND_CHECKIN, agreements_handlers.checkin_renderer(context, i18n))
     worker.register(agreements.KIND_OVERDUE, agreements_handlers.overdue_renderer(context, i18n))
     worker.register(agreements.KIND_END, agreements_handlers.end_renderer(context, bot, i18n))
@@ -390,10 +411,13 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         max_instances=1,
     )
     scheduler.add_job(application.purge_inbox, IntervalTrigger(hours=1), id="inbox_purge", coalesce=True)
+    scheduler.add_job(activity.report, IntervalTrigger(minutes=1), id="activity", coalesce=True)
     scheduler.add_job(trail.prune, IntervalTrigger(hours=1), id="trail_prune", coalesce=True, max_instances=1)
     scheduler.add_job(broadcaster.tick, IntervalTrigger(seconds=1), id="broadcasts", coalesce=True, max_instances=1)
 
     async def on_startup() -> None:
+        me = await bot.get_me()  # first: a token Telegram refuses stops the start before anything else
+        log.info("starting as bot id %d", me.id)
         await migrate.upgrade(engine)
         async with factory() as session:
             live = await catalog.sync(session, region_files, now=clock())
@@ -414,6 +438,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
 
     async def on_shutdown() -> None:
         await broadcast_bot.session.close()
+        await pacer.close()
         await engine.dispose()
 
     dp.startup.register(on_startup)

@@ -127,6 +127,11 @@ class Settings(BaseSettings):
         le=30,
         description="messages a second the bot sends on its own at most, overall (reminders, notices), 1-30",
     )
+    shared_send_limits: bool | None = Field(
+        default=None,
+        description="true: Telegram's limits are kept together by every instance on the database (one row "
+        "per send in table send_pace); empty: on with PostgreSQL, off with SQLite (one instance)",
+    )
     inbox_lease_seconds: int = Field(
         default=60,
         ge=2,

@@ -55,15 +55,19 @@ async def send_daily_digest(app: AppContext, bot: Bot, i18n: I18n) -> int:
             lines = await cases.list_cases(session, actor=profile, rules=app.rules, now=now, only_overdue=True)
         if not lines:
             continue
-        async with app.db() as session:
-            if not await cases.claim_digest(session, kind="overdue", user_id=profile.user_id, day=day, now=now):
-                continue
         locale = await notify.recipient_locale(app.db, profile.user_id, i18n.default_locale)
 
         def render(lines: list[CaseLine] = lines, locale: str = locale) -> str:
             return gettext("<b>Daily digest</b>") + "\n\n" + render_overdue(lines, locale)
 
-        if await notify.tell(bot, i18n, app.db, profile.user_id, render, locale=locale):
-            sent += 1
+        async with app.db() as session:  # the day's mark and the digest's row: both or neither
+            if not await cases.claim_digest(
+                session, kind="overdue", user_id=profile.user_id, day=day, now=now, commit=False
+            ):
+                await session.rollback()
+                continue
+            await notify.worded(session, i18n, recipient_id=profile.user_id, render=render, locale=locale, now=now)
+            await session.commit()
+        sent += 1
     log.info("daily digest: sent to %d people", sent)
     return sent

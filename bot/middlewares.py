@@ -102,11 +102,10 @@ class LocaleMiddleware(I18nMiddleware):
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         profile: Profile | None = data.get("profile")
         tg_user: User | None = data.get("event_from_user")
-        return users.resolve_locale(
-            profile.chosen_locale if profile else None,
-            tg_user.language_code if tg_user else None,
-            self.i18n.default_locale,
-        )
+        code = tg_user.language_code if tg_user else None
+        if code is None and profile is not None:
+            code = profile.app_language  # an update the bot made itself (a screen opened from outside)
+        return users.resolve_locale(profile.chosen_locale if profile else None, code, self.i18n.default_locale)
 
 
 _INTENT_ID = re.compile(r"[0-9A-Za-z]{1,16}")

@@ -24,7 +24,7 @@ from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramForbiddenError,
 )
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageId, ReplyParameters
+from aiogram.types import Message, MessageId, ReplyParameters
 from aiogram.utils.i18n import I18n, gettext
 
 from bot import notify
@@ -645,13 +645,14 @@ class Relay:
 
     # ------------------------------------------------------------ edits
 
-    async def edited(self, message: Message) -> bool:
-        """An edit of a relayed message is made to its copy too (text and captions)."""
+    async def edited(self, message: Message) -> bool | None:
+        """An edit of a relayed message is made to its copy too (text and captions): True when it
+        was; None when the message was never relayed (nobody else has it)."""
         app = self.context
         async with app.db() as session:
             other = await relay.counterpart_of(session, chat_id=message.chat.id, message_id=message.message_id)
         if other is None:
-            return False
+            return None
         try:
             if message.text is not None:
                 await self.bot.edit_message_text(
@@ -681,18 +682,6 @@ class Relay:
         return True
 
     # ------------------------------------------------------------ closing and rating
-
-    async def tell_closed(self, user_id: int, conversation_id: int) -> None:
-        stars = [InlineKeyboardButton(text="⭐" * n, callback_data=f"rt:{conversation_id}:{n}") for n in range(1, 6)]
-        markup = InlineKeyboardMarkup(inline_keyboard=[stars[:3], stars[3:]])
-
-        def render() -> str:
-            return gettext(
-                "The curator has closed this conversation. If you want to say more, just write: it opens again.\n\n"
-                "How was it to talk with us? Tap the stars."
-            )
-
-        await notify.tell(self.bot, self.i18n, self.context.db, user_id, render, reply_markup=markup)
 
     async def forget(self, user_id: int) -> None:
         """She deleted her data: the conversation, its history, and her topic go."""

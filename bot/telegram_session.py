@@ -137,21 +137,21 @@ class OneAnswerPerPress(BaseRequestMiddleware):
     ) -> Response[TelegramType]:
         if isinstance(method, AnswerCallbackQuery):
             if method.callback_query_id in self._answered:
-                return True  # type: ignore[return-value]
+                return True  # type: ignore[return-value]  # what Telegram answers; TelegramType is bool here
             response = await make_request(bot, method)  # type: ignore[arg-type]  # narrowed by isinstance; the generic is lost
             self._keep(self._answered, method.callback_query_id, None)
             return response
         if isinstance(method, EditMessageText | EditMessageReplyMarkup | EditMessageCaption):
             known = self._known(method)
             if known is not None and _unchanged(method, known):
-                return known  # type: ignore[return-value]
+                return known  # type: ignore[return-value]  # an edit's answer is the Message itself
             try:
                 response = await make_request(bot, method)  # type: ignore[arg-type]  # narrowed by isinstance; the generic is lost
             except TelegramBadRequest as exc:
                 if "message is not modified" not in exc.message or known is None:
                     raise
                 log.info("Bot API %s: message is not modified (taken as done)", method.__api_method__)
-                return known  # type: ignore[return-value]
+                return known  # type: ignore[return-value]  # an edit's answer is the Message itself
         else:
             response = await make_request(bot, method)
         if isinstance(response, Message) and response.from_user is not None:

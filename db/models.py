@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Date,
+    Double,
     ForeignKey,
     Index,
     Integer,
@@ -694,6 +695,17 @@ class BroadcastDelivery(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     error: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class SendPace(Base):
+    """Telegram's limits shared by every instance on one database: when the next message may go,
+    overall (``key`` ``*``) and to one chat (``key`` the chat's pseudonym, never its id). Rows of
+    chats are short-lived: purged a few minutes after their moment passed."""
+
+    __tablename__ = "send_pace"
+
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_at: Mapped[float] = mapped_column(Double)  # seconds since the epoch, the database's clock
 
 
 class InboxUpdate(Base):

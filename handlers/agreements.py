@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notify
 from bot.context import AppContext
+from bot.notify import Notice
 from bot.relay import Relay
 from bot.reminder_worker import Drop, Outgoing
 from bot.services import agreements, cases, catalog, meetings, parse
@@ -38,40 +39,53 @@ def _rules(app: AppContext) -> agreements.Rules:
     return agreements.Rules(app.settings.checkin_days_before, app.settings.escalate_after_days)
 
 
-async def send_for_acknowledgement(
-    app: AppContext, bot: Bot, i18n: I18n, recorded: agreements.Recorded, *, exclude: int | None = None
-) -> None:
-    async with app.db() as session:
-        text = await agreements.text_of(session, recorded.agreement_id)
+def acknowledgement_keyboard(agreement_id: int) -> InlineKeyboardMarkup:
+    """Built in the reader's language, when the notice is sent."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=gettext("✅ Yes, this is what we agreed"), callback_data=f"ag:{agreement_id}:y"
+                )
+            ],
+            [InlineKeyboardButton(text=gettext("✖️ This is not right"), callback_data=f"ag:{agreement_id}:n")],
+        ]
+    )
+
+
+async def render_recorded(notice: Notice) -> Outgoing | Drop:
+    """ "Is this what you agreed?": the agreement as it is now, in her language, with the two buttons."""
+    text = await agreements.text_of(notice.session, notice.id("agreement"))
     if text is None:
-        return
-    for user_id in recorded.recipients:
-        if user_id == exclude:
-            continue
-        locale = await notify.recipient_locale(app.db, user_id, i18n.default_locale)
+        return Drop("gone")
+    return Outgoing(
+        render_agreement(text, notice.locale) + "\n\n" + gettext("Is this what you agreed?"),
+        acknowledgement_keyboard(text.agreement_id),
+    )
 
-        def render(locale: str = locale) -> str:
-            return render_agreement(text, locale) + "\n\n" + gettext("Is this what you agreed?")
 
-        def markup() -> InlineKeyboardMarkup:
-            return InlineKeyboardMarkup(
-                inline_keyboard=[
-                    [
-                        InlineKeyboardButton(
-                            text=gettext("✅ Yes, this is what we agreed"), callback_data=f"ag:{text.agreement_id}:y"
-                        )
-                    ],
-                    [
-                        InlineKeyboardButton(
-                            text=gettext("✖️ This is not right"), callback_data=f"ag:{text.agreement_id}:n"
-                        )
-                    ],
-                ]
+async def render_goodbye(notice: Notice) -> Outgoing | Drop:
+    """The term is over: a goodbye with a few places that help in her region, as they are today."""
+    app = notice.app
+    region = str(notice.payload.get("region") or "")
+    housing = await catalog.measures(notice.session, region, "housing", notice.locale, app.today())
+    work = await catalog.measures(notice.session, region, "work", notice.locale, app.today())
+    lines = [
+        gettext(
+            "The time of your agreement is over. Thank you for the way you walked — it took courage. 🌱\n\n"
+            "The programme is closed, but this bot stays with you: help near you, urgent numbers, "
+            "and a person to write to. Just write /start whenever you need us."
+        ),
+        "",
+        gettext("A few places that help:"),
+    ]
+    for contact in (housing + work)[:4]:
+        lines.append(
+            "• {title}{phone}".format(
+                title=escape(contact.title), phone=f" — {escape(contact.phone)}" if contact.phone else ""
             )
-
-        with i18n.context(), i18n.use_locale(locale):
-            keyboard = markup()
-        await notify.tell(bot, i18n, app.db, user_id, render, reply_markup=keyboard, locale=locale)
+        )
+    return Outgoing("\n".join(lines))
 
 
 def _checkin_keyboard(checkin_id: int) -> InlineKeyboardMarkup:
@@ -115,8 +129,8 @@ def agreements_router() -> Router:
             )
             return
         try:
-            async with app.db() as session:
-                facilitator, code, name = await agreements.acknowledge(
+            async with app.db() as session:  # the facilitator's notice is in its transaction
+                await agreements.acknowledge(
                     session,
                     user_id=callback.from_user.id,
                     agreement_id=agreement_id,
@@ -133,12 +147,6 @@ def agreements_router() -> Router:
                 await callback.message.edit_reply_markup(reply_markup=None)  # type: ignore[union-attr]  # an InaccessibleMessage raises, passed over below
             except Exception:
                 pass
-        if facilitator is not None:
-
-            def render() -> str:
-                return gettext("Case {code}: {name} confirmed the agreement.").format(code=code, name=escape(name))
-
-            await notify.tell(bot, i18n, app.db, facilitator, render)
 
     @router.callback_query(Quick(F.data.startswith("ci:")))
     async def checkin(callback: CallbackQuery, app: AppContext, i18n: I18n, relay: Relay) -> None:
@@ -283,42 +291,13 @@ def end_renderer(app: AppContext, bot: Bot, i18n: I18n):
         )
         if ended is None:
             return Drop("already_ended")
-        for user_id in ended.people:
-            await _goodbye(app, bot, i18n, user_id, ended.region_code)
+        # The goodbyes are notices queued in the end's own transaction.
         with i18n.use_locale(locale):
             return Outgoing(
                 gettext("Case {code}: the agreement's term is over; the case is closed.").format(code=ended.case_code)
             )
 
     return render
-
-
-async def _goodbye(app: AppContext, bot: Bot, i18n: I18n, user_id: int, region_code: str) -> None:
-    locale = await notify.recipient_locale(app.db, user_id, i18n.default_locale)
-    async with app.db() as session:
-        housing = await catalog.measures(session, region_code, "housing", locale, app.today())
-        work = await catalog.measures(session, region_code, "work", locale, app.today())
-        await session.commit()
-
-    def render() -> str:
-        lines = [
-            gettext(
-                "The time of your agreement is over. Thank you for the way you walked — it took courage. 🌱\n\n"
-                "The programme is closed, but this bot stays with you: help near you, urgent numbers, "
-                "and a person to write to. Just write /start whenever you need us."
-            ),
-            "",
-            gettext("A few places that help:"),
-        ]
-        for contact in (housing + work)[:4]:
-            lines.append(
-                "• {title}{phone}".format(
-                    title=escape(contact.title), phone=f" — {escape(contact.phone)}" if contact.phone else ""
-                )
-            )
-        return "\n".join(lines)
-
-    await notify.tell(bot, i18n, app.db, user_id, render, locale=locale)
 
 
 def meeting_followup_renderer(app: AppContext):
@@ -361,11 +340,6 @@ async def send_weekly_digest(app: AppContext, bot: Bot, i18n: I18n) -> int:
             families = await agreements.weekly(session, curator_id=curator_id, today=today)
         if not families:
             continue
-        async with app.db() as session:
-            if not await cases.claim_digest(
-                session, kind="agreements_week", user_id=curator_id, day=today, now=app.now()
-            ):
-                continue
 
         def render(families: list[agreements.FamilyDigest] = families) -> str:
             lines = [gettext("<b>The week's agreements</b>")]
@@ -382,8 +356,16 @@ async def send_weekly_digest(app: AppContext, bot: Bot, i18n: I18n) -> int:
                         lines += ["• " + escape(r) for r in rows[:10]]
             return "\n".join(lines)[:4000]
 
-        if await notify.tell(bot, i18n, app.db, curator_id, render):
-            sent += 1
+        locale = await notify.recipient_locale(app.db, curator_id, i18n.default_locale)
+        async with app.db() as session:  # the week's mark and the digest's row: both or neither
+            if not await cases.claim_digest(
+                session, kind="agreements_week", user_id=curator_id, day=today, now=app.now(), commit=False
+            ):
+                await session.rollback()
+                continue
+            await notify.worded(session, i18n, recipient_id=curator_id, render=render, locale=locale, now=app.now())
+            await session.commit()
+        sent += 1
     return sent
 
 
@@ -399,8 +381,8 @@ async def on_dispute(message: Message, _widget: MessageInput, manager: DialogMan
         return
     data = manager.start_data if isinstance(manager.start_data, dict) else {}
     try:
-        async with app.db() as session:
-            facilitator, code, name = await agreements.acknowledge(
+        async with app.db() as session:  # the facilitator's notice is in its transaction
+            await agreements.acknowledge(
                 session,
                 user_id=message.chat.id,
                 agreement_id=int(data.get("agreement_id", 0)),
@@ -414,16 +396,6 @@ async def on_dispute(message: Message, _widget: MessageInput, manager: DialogMan
         return
     await message.answer(gettext("Thank you. The facilitator will read it and get in touch."))
     await manager.done()
-    if facilitator is not None:
-        bot: Bot = manager.middleware_data["bot"]
-        i18n: I18n = manager.middleware_data["i18n"]
-
-        def render() -> str:
-            return gettext("Case {code}: {name} says the agreement is not right:").format(
-                code=code, name=escape(name)
-            ) + ("\n\n" + escape(text[:1000]))
-
-        await notify.tell(bot, i18n, app.db, facilitator, render)
 
 
 async def on_dispute_not_text(message: Message, _widget: MessageInput, manager: DialogManager) -> None:

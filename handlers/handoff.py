@@ -11,9 +11,9 @@ from typing import Any
 import yaml
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, Filter
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n, gettext
-from aiogram_dialog import DialogManager, ShowMode, StartMode
+from aiogram_dialog import BgManagerFactory, DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
@@ -22,7 +22,7 @@ from bot.services import parse, users
 from bot.services import relay as relay_service
 from bot.services.relay import Thread
 from bot.services.users import TEAM_ROLES, Profile
-from dialogs.states import HumanSG
+from dialogs.states import CrisisSG, HumanSG
 from handlers.common import refuse_button
 from handlers.filters import Quick
 
@@ -88,8 +88,38 @@ def handoff_router() -> Router:
         await callback.answer(gettext("Thank you for your answer!"))
 
     @router.edited_message(Quick(F.chat.type == "private"))
-    async def participant_edit(message: Message, relay: Relay) -> None:
-        await relay.edited(message)
+    async def participant_edit(
+        message: Message, relay: Relay, app: AppContext, profile: Profile, bot: Bot, dialog_bg_factory: BgManagerFactory
+    ) -> None:
+        if await relay.edited(message) is not None:
+            return
+        # A message nobody else has: the bot reads new messages only, so say so (and if the change
+        # brought words of danger, the crisis help comes first, as for a new message).
+        if app.crisis.detect(message.text or message.caption):
+            if profile.role not in TEAM_ROLES:
+                await relay.from_participant(message, urgent=True)
+            await message.answer(
+                gettext(
+                    "It sounds like things are very hard right now. You are not alone. "
+                    "Here are people who will help straight away:"
+                )
+            )
+            # aiogram_dialog has no manager for edits: the crisis screen opens as from outside.
+            await dialog_bg_factory.bg(bot, message.chat.id, message.chat.id).start(
+                CrisisSG.main, mode=StartMode.NORMAL, show_mode=ShowMode.SEND
+            )
+            return
+        await message.answer(
+            gettext("I only read new messages, so a change to an old one reaches no one. Please send it again."),
+            reply_markup=InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(text=gettext("◀ Back to the screen"), callback_data="ux:back"),
+                        InlineKeyboardButton(text=gettext("☰ Menu"), callback_data="ux:menu"),
+                    ]
+                ]
+            ),
+        )
 
     # ------------------------------------------------------------ curators without a group
 
@@ -158,9 +188,8 @@ async def _topic_command(
             await relay.from_curator(message, thread, profile)
         elif name == "close":
             async with app.db() as session:
-                user_id = await relay_service.close(session, actor=profile, conversation_id=thread.id, now=now)
+                await relay_service.close(session, actor=profile, conversation_id=thread.id, now=now)
             await message.reply(gettext("Closed. She is asked to rate the conversation."))
-            await relay.tell_closed(user_id, thread.id)
         elif name == "reopen":
             async with app.db() as session:
                 await relay_service.reopen(session, actor=profile, conversation_id=thread.id, now=now)
@@ -274,9 +303,6 @@ async def send_conversation_digest(app: AppContext, bot: Bot, i18n: I18n) -> int
                 recipients.setdefault(item.curator_id, []).append(item)
     sent = 0
     for chat_id, items in recipients.items():
-        async with app.db() as session:
-            if not await cases.claim_digest(session, kind="conversations", user_id=chat_id, day=app.today(), now=now):
-                continue
         locale = (
             i18n.default_locale
             if chat_id == group
@@ -294,6 +320,13 @@ async def send_conversation_digest(app: AppContext, bot: Bot, i18n: I18n) -> int
                     lines.append(gettext("• {who}: answered").format(who=who))
             return "\n".join(lines)
 
-        if await notify.tell(bot, i18n, app.db, chat_id, render, locale=locale):
-            sent += 1
+        async with app.db() as session:  # the day's mark and the digest's row: both or neither
+            if not await cases.claim_digest(
+                session, kind="conversations", user_id=chat_id, day=app.today(), now=now, commit=False
+            ):
+                await session.rollback()
+                continue
+            await notify.worded(session, i18n, recipient_id=chat_id, render=render, locale=locale, now=now)
+            await session.commit()
+        sent += 1
     return sent

@@ -54,8 +54,8 @@ def meetings_router() -> Router:
         dialog_manager: DialogManager,
     ) -> None:
         try:
-            async with app.db() as session:
-                booked = await meetings.attend(
+            async with app.db() as session:  # "I cannot come" tells the facilitator in its transaction
+                await meetings.attend(
                     session,
                     user_id=callback.from_user.id,
                     meeting_id=callback_data.meeting,
@@ -72,20 +72,6 @@ def meetings_router() -> Router:
             await callback.answer(gettext("Thank you! See you there."))
             return
         await callback.answer(gettext("Thank you for telling us. Let us find another time."))
-        if booked.facilitator_id is not None:
-            async with app.db() as session:
-                zone = await meetings.zone_of(session, booked.facilitator_id, None, app.settings.default_timezone)
-                await session.commit()
-            locale = await notify.recipient_locale(app.db, booked.facilitator_id, i18n.default_locale)
-
-            def render() -> str:
-                return gettext("Case {code}: {name} cannot come on {when}.").format(
-                    code=booked.case_code,
-                    name=escape(booked.first_name),
-                    when=format_when(booked.starts_at, locale, zone),
-                )
-
-            await notify.tell(bot, i18n, app.db, booked.facilitator_id, render, locale=locale)
         await dialog_manager.start(MyMeetingsSG.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
 
     return router
@@ -171,7 +157,12 @@ def unreachable_handler(app: AppContext, bot: Bot, i18n: I18n):
                 "Case {code}: the reminder did not reach {name}: she has blocked the bot. Please reach her another way."
             ).format(code=view.case_code, name=escape(name or "?"))
 
-        await notify.tell(bot, i18n, app.db, view.facilitator_id, render)
+        locale = await notify.recipient_locale(app.db, view.facilitator_id, i18n.default_locale)
+        async with app.db() as session:
+            await notify.worded(
+                session, i18n, recipient_id=view.facilitator_id, render=render, locale=locale, now=app.now()
+            )
+            await session.commit()
 
     return on_unreachable
 
@@ -210,17 +201,19 @@ async def send_day_lists(app: AppContext, bot: Bot, i18n: I18n) -> int:
             views = await meetings.day_list(session, facilitator_id=facilitator_id, day=local_day, timezone=zone)
         if not views:
             continue
-        async with app.db() as session:
-            if not await cases.claim_digest(
-                session, kind="day_meetings", user_id=facilitator_id, day=local_day, now=now
-            ):
-                continue
         locale = await notify.recipient_locale(app.db, facilitator_id, i18n.default_locale)
 
         def render(views: list[MeetingView] = views, locale: str = locale, zone: str = zone) -> str:
             return _render_day(views, locale, zone)
 
-        if await notify.tell(bot, i18n, app.db, facilitator_id, render, locale=locale):
-            sent += 1
+        async with app.db() as session:  # the day's mark and the list's row: both or neither
+            if not await cases.claim_digest(
+                session, kind="day_meetings", user_id=facilitator_id, day=local_day, now=now, commit=False
+            ):
+                await session.rollback()
+                continue
+            await notify.worded(session, i18n, recipient_id=facilitator_id, render=render, locale=locale, now=now)
+            await session.commit()
+        sent += 1
     log.info("day lists: sent to %d facilitators", sent)
     return sent

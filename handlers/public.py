@@ -195,7 +195,10 @@ def public_router(i18n: I18n) -> Router:
             ).format(chat_id=event.chat.id)
 
         for admin_id in app.settings.admin_ids:
-            await notify.tell(bot, i18n, app.db, admin_id, render)
+            locale = await notify.recipient_locale(app.db, admin_id, i18n.default_locale)
+            async with app.db() as session:
+                await notify.worded(session, i18n, recipient_id=admin_id, render=render, locale=locale, now=app.now())
+                await session.commit()
 
     @router.my_chat_member(ChatMemberUpdatedFilter(KICKED))
     async def blocked(event: ChatMemberUpdated, session: AsyncSession) -> None:

@@ -1,8 +1,12 @@
 """Shared fixtures: both database backends, a migrated database, the fake Bot API, a running bot.
 
-Every test that asks for ``database_url`` runs twice: on SQLite and on PostgreSQL. The PostgreSQL
-URL comes from ``TEST_POSTGRES_URL`` (``scripts/test.sh`` starts a throw-away cluster and sets it);
-without it the PostgreSQL half is skipped, unless ``REQUIRE_POSTGRES=1`` (as in CI), where it fails.
+Which backends a database test runs on (docs/DEVELOPING.md "Tests"): a unit test (``tests/test_*.py``)
+on both, SQLite and PostgreSQL; an end-to-end test (``tests/e2e/``) on SQLite only — its single pooled
+connection is what catches a session held across an await — unless it is marked
+``@pytest.mark.both_backends`` (transactions, claims, concurrency, migrations, forgetting, reminders,
+the inbox). The PostgreSQL URL comes from ``TEST_POSTGRES_URL`` (``scripts/test.sh`` starts a
+throw-away cluster and sets it); without it the PostgreSQL half is skipped, unless
+``REQUIRE_POSTGRES=1`` (as in CI), where it fails.
 """
 
 from __future__ import annotations
@@ -61,11 +65,30 @@ async def fresh_database(backend: str, tmp_dir: Path) -> str:
     return base.set(database=name).render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+BACKENDS = ("sqlite", "postgresql")
+E2E_BACKEND = "sqlite"
+E2E_DIR = ROOT / "tests" / "e2e"
+
+
+def backends_of(path: Path, marked_both: bool) -> tuple[str, ...]:
+    """The backends a database test at ``path`` runs on (the rule in the module's docstring)."""
+    if marked_both or E2E_DIR not in path.parents:
+        return BACKENDS
+    return (E2E_BACKEND,)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        marked = metafunc.definition.get_closest_marker("both_backends") is not None
+        params = backends_of(Path(str(metafunc.definition.path)), marked)
+        metafunc.parametrize("backend", params, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
 def backend(request: pytest.FixtureRequest) -> str:
     if request.param == "postgresql":
         _postgres_url()
-    return request.param
+    return str(request.param)
 
 
 @pytest.fixture(scope="session")
@@ -122,7 +145,7 @@ class Clock:
 
 @pytest.fixture
 async def fake() -> AsyncIterator[Any]:
-    from tests.fake_telegram import FakeTelegram
+    from fake_bot_api import FakeTelegram
 
     async with FakeTelegram(token="123456:TEST-token") as server:
         # The database outlives one test: people of different tests must never share an id.

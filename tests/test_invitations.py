@@ -427,7 +427,12 @@ async def test_same_person_opening_her_link_twice_at_once(
             {"h": invitations.hash_token(registered.woman_token)},
         )
         tasks = [asyncio.create_task(_redeem_or_reason(session_factory, registered.woman_token, woman)) for _ in "ab"]
-        await asyncio.sleep(1)
+        # Both wait on the row (polled, not a fixed pause a busy machine could miss).
+        deadline = asyncio.get_running_loop().time() + 30
+        waiting = text("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")  # live, not a snapshot
+        while (await lock.execute(waiting)).scalar_one() < 2:
+            assert asyncio.get_running_loop().time() < deadline, "the two redeems never queued on the row"
+            await asyncio.sleep(0.02)
         await lock.commit()
     results = await asyncio.gather(*tasks)
     # Both taps are hers: one joins, the other is the harmless "again".

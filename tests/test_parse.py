@@ -99,12 +99,14 @@ def test_codes() -> None:
 def test_nothing_raises_and_every_id_fits_a_bigint(raw: str) -> None:
     for value in (parse.positive_id(raw), parse.command_id(raw), parse.chat_id(raw), parse.storage_key_part(raw)):
         assert value is None or -(2**63) <= value < 2**63
-    assert parse.positive_id(raw) is None or parse.positive_id(raw) > 0  # type: ignore[operator]
+    positive = parse.positive_id(raw)
+    assert positive is None or positive > 0
     assert parse.callback_parts(raw, "ci", 2) is None or len(parse.callback_parts(raw, "ci", 2) or []) == 2
     day = parse.day(raw, today=TODAY)
     assert day is None or abs(day.year - TODAY.year) <= 3
-    assert parse.region_code(raw) is None or parse.region_code(raw).isascii()  # type: ignore[union-attr]
-    assert parse.case_code(raw) is None or parse.case_code(raw).isascii()  # type: ignore[union-attr]
+    region, case = parse.region_code(raw), parse.case_code(raw)
+    assert region is None or region.isascii()
+    assert case is None or case.isascii()
 
 
 @pytest.mark.parametrize(("raw", "ok"), [("12", True), ("²", False), ("١٢", False), ("9223372036854775808", False)])

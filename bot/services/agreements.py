@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, parse, reminders
+from bot.services import audit, notices, parse, reminders
 from bot.services.cases import Invalid, Refused, can_move_stage, latest_decisions
 from bot.services.users import Profile
 from db.models import (
@@ -181,6 +181,16 @@ async def record(
         session, actor_id=actor.user_id, action="agreement_recorded", object_type="case", object_id=case.id, now=now
     )
     recorded = Recorded(agreement.id, case.code, recipients)
+    # Each participant gets the text to confirm, worded when it is sent.
+    await notices.queue_many(
+        session,
+        recipients,
+        event="agreement_recorded",
+        now=now,
+        exclude=actor.user_id,
+        case_id=case.id,
+        agreement=agreement.id,
+    )
     await session.commit()
     return recorded
 
@@ -322,6 +332,8 @@ async def acknowledge(
         await audit.denied(session, actor_id=user_id, object_type="agreement", object_id=agreement_id, attempted="ack")
         raise Refused("ack")
     ack = await session.get(AgreementAck, (agreement_id, participant.id))
+    # The same answer again (her press handled twice after a crash) tells nobody a second time.
+    changed = ack is None or ack.confirmed != confirmed or (not confirmed and ack.comment != comment)
     if ack is None:
         session.add(
             AgreementAck(
@@ -342,6 +354,17 @@ async def acknowledge(
         confirmed=confirmed,
     )
     result = (case.facilitator_id, case.code, participant.first_name)
+    if changed and case.facilitator_id is not None and case.facilitator_id != user_id:
+        await notices.queue(
+            session,
+            recipient_id=case.facilitator_id,
+            event="agreement_confirmed" if confirmed else "agreement_disputed",
+            now=now,
+            case_id=case.id,
+            text=None if confirmed else comment,
+            agreement=agreement_id,
+            participant=participant.id,
+        )
     await session.commit()
     return result
 
@@ -596,5 +619,7 @@ async def end(session: AsyncSession, *, agreement_id: int, now: datetime, survey
         )
     audit.record(session, actor_id=None, action="case_closed", object_type="case", object_id=case.id, now=now)
     ended = Ended(case.id, case.code, case.region_code, people)
+    # A goodbye to each, with a few places that help near her (read when it is sent).
+    await notices.queue_many(session, people, event="goodbye", now=now, case_id=case.id, region=case.region_code)
     await session.commit()
     return ended

@@ -229,8 +229,9 @@ async def _new_code(session: AsyncSession) -> str:
 
 async def team(session: AsyncSession, *, role: Role, region_code: str | None = None) -> list[TeamMember]:
     """Registered people of a team role, for choosing a curator or a facilitator. Those with a
-    ``scope_region`` other than the case's are left out; those without one work everywhere."""
-    query = select(User).where(User.role == role.value).order_by(User.id)
+    ``scope_region`` other than the case's are left out; those without one work everywhere. The
+    most recently active first: the picker shows a page at a time."""
+    query = select(User).where(User.role == role.value).order_by(User.last_seen.desc(), User.id)
     if region_code is not None:
         query = query.where(or_(User.scope_region.is_(None), User.scope_region == region_code))
     people = (await session.scalars(query)).all()
@@ -257,9 +258,17 @@ async def _check_draft(session: AsyncSession, draft: CaseDraft) -> None:
 
 
 async def register(
-    session: AsyncSession, *, actor: Profile, draft: CaseDraft, rules: Rules, now: datetime
+    session: AsyncSession,
+    *,
+    actor: Profile,
+    draft: CaseDraft,
+    rules: Rules,
+    now: datetime,
+    join_request_id: int | None = None,
 ) -> Registered:
-    """Staff of the region (or an admin) open a case; the woman's invitation is issued at once."""
+    """Staff of the region (or an admin) open a case; the woman's invitation is issued at once. A case
+    opened from her join request answers it in the same transaction: she gets her invitation in the
+    bot (a notice), and the request is closed."""
     if not can_register(actor, draft.region_code):
         raise await _refuse(session, actor, "register_case", None)
     try:
@@ -299,6 +308,18 @@ async def register(
     )
     audit.record(session, actor_id=actor.user_id, action="case_created", object_type="case", object_id=case.id, now=now)
     registered = Registered(case.id, case.code, woman.id, token)
+    if join_request_id is not None:
+        from bot.services import join
+
+        await join.mark_case(
+            session,
+            request_id=join_request_id,
+            case_id=case.id,
+            actor_id=actor.user_id,
+            now=now,
+            token=token,
+            commit=False,
+        )
     await session.commit()
     return registered
 
@@ -587,17 +608,28 @@ async def propose_relative(
         now=now,
     )
     proposal = Proposal(relative.id, woman_user)
+    if woman_user is not None and woman_user != actor.user_id:
+        from bot.services import notices
+
+        await notices.queue(
+            session, recipient_id=woman_user, event="relative_proposed", now=now, case_id=case.id, relative=relative.id
+        )
     await session.commit()
     return proposal
 
 
-async def claim_digest(session: AsyncSession, *, kind: str, user_id: int, day: date, now: datetime) -> bool:
-    """True for the one instance that may send this person's digest of this day."""
+async def claim_digest(
+    session: AsyncSession, *, kind: str, user_id: int, day: date, now: datetime, commit: bool = True
+) -> bool:
+    """True for the one instance that may send this person's digest of this day. With
+    ``commit=False`` the mark joins the caller's transaction (the digest's row is queued in it, so
+    both are written or neither)."""
     insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     result = await session.execute(
         insert(DigestSent).values(kind=kind, user_id=user_id, day=day, at=now).on_conflict_do_nothing()
     )
-    await session.commit()
+    if commit:
+        await session.commit()
     return cast(CursorResult[Any], result).rowcount == 1
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, cases
+from bot.services import audit, cases, notices
 from bot.services.users import Profile
 from db.models import JoinRequest, Role, User
 
@@ -86,6 +86,7 @@ async def submit(
     audit.record(session, actor_id=user_id, action="join_requested", object_type="join_request", object_id=row.id)
     staff = await staff_for(session, row.region_code)
     request = _request(row, staff)
+    await notices.queue_many(session, staff, event="join_request", now=now, exclude=user_id, request=row.id)
     await session.commit()
     return request
 
@@ -113,13 +114,22 @@ async def open_for_staff(session: AsyncSession, *, actor: Profile, request_id: i
 
 
 async def mark_case(
-    session: AsyncSession, *, request_id: int, case_id: int, actor_id: int, now: datetime
+    session: AsyncSession,
+    *,
+    request_id: int,
+    case_id: int,
+    actor_id: int,
+    now: datetime,
+    token: str | None = None,
+    commit: bool = True,
 ) -> int | None:
-    """The request became a case; returns her Telegram id (she gets her invitation), or None when
-    it had already been turned into one."""
+    """The request became a case; returns her Telegram id, or None when it had already been turned
+    into one. With ``token`` (her invitation), she gets it in the bot, in this transaction.
+    ``commit=False``: part of the caller's transaction (``cases.register``)."""
     row = await session.get(JoinRequest, request_id)
     if row is None or row.state != "open":
-        await session.commit()
+        if commit:
+            await session.commit()
         return None
     row.state, row.case_id = "case", case_id
     audit.record(
@@ -132,5 +142,11 @@ async def mark_case(
         case=case_id,
     )
     user_id = row.user_id
-    await session.commit()
+    if token is not None and user_id != actor_id:
+        # The link is a secret: it travels in the notice's encrypted text, never in its payload.
+        await notices.queue(
+            session, recipient_id=user_id, event="join_invited", now=now, case_id=case_id, text=token, request=row.id
+        )
+    if commit:
+        await session.commit()
     return user_id

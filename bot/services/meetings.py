@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import CursorResult, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, parse, reminders
+from bot.services import audit, notices, parse, reminders
 from bot.services.cases import Invalid, Refused, can_move_stage, latest_decisions
 from bot.services.users import Profile
 from db.models import (
@@ -211,6 +211,9 @@ async def offer(
         kind=draft.kind,
     )
     meeting_id = meeting.id
+    await _tell_times(
+        session, audience, meeting, "general_offered" if general else "offered", now, exclude=actor.user_id
+    )
     await session.commit()
     return meeting_id, audience
 
@@ -352,6 +355,7 @@ async def take_back(session: AsyncSession, *, actor: Profile, meeting_id: int, n
         session, actor_id=actor.user_id, action="slot_withdrawn", object_type="meeting", object_id=meeting.id, now=now
     )
     changed = Changed(meeting.id, case.code, tuple(dict.fromkeys(tell)), meeting.starts_at, meeting.kind)
+    await _tell_times(session, changed.tell, meeting, "taken_back", now, exclude=actor.user_id)
     await session.commit()
     return changed
 
@@ -393,6 +397,7 @@ async def fix_general(
         session, actor_id=actor.user_id, action="general_fixed", object_type="meeting", object_id=meeting.id, now=now
     )
     changed = Changed(meeting.id, case.code, tuple(people), meeting.starts_at, meeting.kind)
+    await _tell_times(session, changed.tell, meeting, "general_fixed", now, exclude=actor.user_id)
     await session.commit()
     return changed
 
@@ -590,6 +595,41 @@ class Booked:
     moved_from: datetime | None  # her earlier slot, released (a reschedule)
 
 
+async def _tell_times(
+    session: AsyncSession, people: Any, meeting: Meeting, what: str, now: datetime, *, exclude: int | None
+) -> None:
+    """The people a meeting's time concerns hear of it (``what``: offered, general_offered,
+    general_fixed, taken_back), in the transaction of the change; worded with the time in each one's
+    zone when sent."""
+    await notices.queue_many(
+        session,
+        people,
+        event="meeting_time",
+        now=now,
+        exclude=exclude,
+        case_id=meeting.case_id,
+        meeting=meeting.id,
+        what=what,
+    )
+
+
+async def _tell_facilitator(
+    session: AsyncSession, meeting: Meeting, participant: Participant, event: str, now: datetime
+) -> None:
+    """The meeting's facilitator hears of her choice, in its transaction (worded when sent)."""
+    if meeting.facilitator_id is None or meeting.facilitator_id == participant.user_id:
+        return
+    await notices.queue(
+        session,
+        recipient_id=meeting.facilitator_id,
+        event=event,
+        now=now,
+        case_id=meeting.case_id,
+        meeting=meeting.id,
+        participant=participant.id,
+    )
+
+
 async def book(
     session: AsyncSession, *, user_id: int, meeting_id: int, now: datetime, before: tuple[int, ...]
 ) -> Booked:
@@ -636,6 +676,7 @@ async def book(
     booked = Booked(
         meeting.id, meeting.starts_at, meeting.facilitator_id, participant.first_name, case.code, moved_from
     )
+    await _tell_facilitator(session, meeting, participant, "meeting_moved" if moved_from else "meeting_booked", now)
     await session.commit()
     return booked
 
@@ -659,6 +700,7 @@ async def cancel_booking(session: AsyncSession, *, user_id: int, meeting_id: int
         session, actor_id=user_id, action="slot_cancelled", object_type="meeting", object_id=meeting_id, now=now
     )
     result = Booked(meeting.id, meeting.starts_at, meeting.facilitator_id, participant.first_name, case.code, None)
+    await _tell_facilitator(session, meeting, participant, "meeting_cancelled", now)
     await session.commit()
     return result
 
@@ -731,6 +773,8 @@ async def attend(session: AsyncSession, *, user_id: int, meeting_id: int, coming
         coming=coming,
     )
     result = Booked(meeting.id, meeting.starts_at, meeting.facilitator_id, participant.first_name, case.code, None)
+    if not coming:
+        await _tell_facilitator(session, meeting, participant, "meeting_declined", now)
     await session.commit()
     return result
 

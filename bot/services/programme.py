@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, invitations
+from bot.services import audit, invitations, notices
 from bot.services.cases import can_see, in_scope, latest_decisions
 from bot.services.users import Profile
 from db.models import (
@@ -149,6 +149,25 @@ def _team(case: Case) -> tuple[int, ...]:
     return tuple(i for i in (case.facilitator_id, case.curator_id) if i is not None)
 
 
+async def _queue_notices(
+    session: AsyncSession, notice: Notice, event: str, participant_id: int, now: datetime, actor: int | None
+) -> None:
+    """The team hears of the decision, and everyone else that the general meeting is off (never who
+    withdrew) — in the decision's transaction."""
+    await notices.queue_many(
+        session,
+        notice.team,
+        event=event,
+        now=now,
+        exclude=actor,
+        case_id=notice.case_id,
+        participant=participant_id,
+        purpose=notice.purpose,
+        decision=notice.decision,
+    )
+    await notices.queue_many(session, notice.called_off, event="general_off", now=now, case_id=notice.case_id)
+
+
 async def decide(
     session: AsyncSession,
     *,
@@ -204,6 +223,9 @@ async def decide(
         _team(case),
         called_off,
     )
+    if not (purpose == ConsentPurpose.DATA and decision == Decision.AGREE):  # the team hears of it with taking part
+        event = "consent_withdrawn" if decision == Decision.WITHDRAW else "consent"
+        await _queue_notices(session, notice, event, participant.id, now, user_id)
     await session.commit()
     return notice
 
@@ -234,6 +256,7 @@ async def ask_first(
         Decision.ASK.value,
         _team(case),
     )
+    await _queue_notices(session, notice, "consent", participant.id, now, user_id)
     await session.commit()
     return notice
 
@@ -370,6 +393,19 @@ async def decide_relative(
     )
     tell = tuple(dict.fromkeys(i for i in (relative.proposed_by, case.curator_id) if i is not None))
     outcome = RelativeDecision(token, tell, case.code, relative.first_name, relative.relation, approval.value, revoked)
+    # The link is a secret: it travels in the notice's encrypted text, never in its payload.
+    await notices.queue_many(
+        session,
+        tell,
+        event="relative_decided",
+        now=now,
+        exclude=user_id,
+        case_id=case.id,
+        text=token,
+        relative=relative.id,
+        approval=approval.value,
+        revoked=revoked,
+    )
     await session.commit()
     return outcome
 
@@ -437,7 +473,7 @@ async def leave_all(session: AsyncSession, *, user_id: int, now: datetime) -> li
     questions are deleted, and her place in each case is unlinked from her Telegram account. The
     decisions made so far stay with the case (who agreed to what, and when), under no name but the
     first name the team wrote."""
-    notices = []
+    left = []
     mine = (await session.scalars(select(Participant).where(Participant.user_id == user_id))).all()
     for participant in mine:
         case = await session.get(Case, participant.case_id)
@@ -458,7 +494,7 @@ async def leave_all(session: AsyncSession, *, user_id: int, now: datetime) -> li
             object_id=participant.id,
             now=now,
         )
-        notices.append(
+        left.append(
             Notice(
                 case.id,
                 case.code,
@@ -470,5 +506,6 @@ async def leave_all(session: AsyncSession, *, user_id: int, now: datetime) -> li
                 tuple(i for i in called_off if i != user_id),
             )
         )
+        await _queue_notices(session, left[-1], "left_programme", participant.id, now, user_id)
     await session.commit()
-    return notices
+    return left

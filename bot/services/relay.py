@@ -18,7 +18,7 @@ from sqlalchemy import CursorResult, delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, workdays
+from bot.services import audit, notices, workdays
 from bot.services.catalog import parse_hours
 from bot.services.users import TEAM_ROLES, Profile
 from db.models import (
@@ -568,6 +568,10 @@ async def close(session: AsyncSession, *, actor: Profile, conversation_id: int, 
         now=now,
     )
     user_id = conversation.user_id
+    # She is told, and asked to rate it, in the closing's transaction.
+    await notices.queue(
+        session, recipient_id=user_id, event="conversation_closed", now=now, conversation=conversation_id
+    )
     await session.commit()
     return user_id
 

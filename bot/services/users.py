@@ -257,7 +257,7 @@ async def ensure(
     )
     user = await session.get(User, user_id, populate_existing=True)
     assert user is not None
-    return user, created.rowcount == 1  # type: ignore[attr-defined]
+    return user, created.rowcount == 1  # type: ignore[attr-defined]  # an INSERT's Result is a CursorResult
 
 
 async def set_locale(session: AsyncSession, user_id: int, locale: str) -> None:

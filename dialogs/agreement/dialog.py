@@ -201,13 +201,11 @@ async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 
 async def on_send(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    from handlers.agreements import send_for_acknowledgement
-
     app = _app(manager)
     actor = await fresh_profile(manager)
     try:
         async with app.db() as session:
-            recorded = await agreements.record(
+            await agreements.record(
                 session,
                 actor=actor,
                 case_id=_case_id(manager),
@@ -228,10 +226,7 @@ async def on_send(callback: CallbackQuery, _button: Button, manager: DialogManag
         await callback.answer(gettext("Something is missing. Please start again."), show_alert=True)
         return
     await callback.answer(gettext("Recorded. Everyone gets the text to confirm."))
-    await manager.done()
-    await send_for_acknowledgement(
-        app, manager.middleware_data["bot"], manager.middleware_data["i18n"], recorded, exclude=callback.from_user.id
-    )
+    await manager.done()  # each participant's "is this what you agreed?" is a notice in the recording's transaction
 
 
 def record_dialog() -> Dialog:

@@ -36,7 +36,6 @@ from dialogs.common.labels import (
     STAGE_NAMES,
     label,
 )
-from dialogs.common.team import tell_team
 from dialogs.common.widgets import Tr, choices, crisis_button, menu_button, on_not_text
 from dialogs.states import CaseSG, CasesSG, InviteSG, NewCaseSG
 
@@ -327,7 +326,7 @@ async def on_relation(callback: CallbackQuery, _widget: Any, manager: DialogMana
     actor = await fresh_profile(manager)
     try:
         async with app.db() as session:
-            proposal = await cases.propose_relative(
+            await cases.propose_relative(
                 session,
                 actor=actor,
                 case_id=_case_id(manager),
@@ -342,27 +341,7 @@ async def on_relation(callback: CallbackQuery, _widget: Any, manager: DialogMana
         await callback.answer(gettext("This button is out of date."))
         return
     await callback.answer(gettext("Saved. She will be asked whether she agrees to invite this person."))
-    await manager.switch_to(CaseSG.people)
-    if proposal.woman_user_id is not None:
-        await ask_woman_about_relatives(manager, proposal.woman_user_id)
-
-
-async def ask_woman_about_relatives(manager: DialogManager, woman_user_id: int) -> None:
-    from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-
-    from handlers.public import OPEN_PROGRAMME
-
-    def render() -> str:
-        return gettext(
-            "The team suggests inviting someone close to you to the programme. Nobody is invited without your yes. "
-            "Open 📋 My programme to answer when you are ready."
-        )
-
-    def markup() -> InlineKeyboardMarkup:  # in her language: a button with words
-        label = gettext("📋 My programme")
-        return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=OPEN_PROGRAMME)]])
-
-    await tell_team(manager, [woman_user_id], render, reply_markup=markup)
+    await manager.switch_to(CaseSG.people)  # her notice is in the proposal's transaction
 
 
 async def stages_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
@@ -486,7 +465,7 @@ def card_dialog() -> Dialog:
         Window(
             Tr("<b>People</b>\n\nTap a person for the invitation link.", when=~F["gone"]),
             Tr("This case is not available to you.", when=F["gone"]),
-            choices("person", "people", on_person),
+            choices("person", "people", on_person, page=8),
             SwitchTo(Tr("➕ Suggest a relative"), id="add", state=CaseSG.relative_name, when=~F["gone"]),
             back_to_card,
             crisis_button(),
@@ -702,7 +681,16 @@ async def on_create(callback: CallbackQuery, _button: Button, manager: DialogMan
             facilitator_id=data.get("facilitator"),
         )
         async with app.db() as session:
-            registered = await cases.register(session, actor=actor, draft=draft, rules=app.rules, now=app.now())
+            # A case from her join request answers it in the same transaction (her invitation in the bot).
+            request_id = data.get("join_request")
+            registered = await cases.register(
+                session,
+                actor=actor,
+                draft=draft,
+                rules=app.rules,
+                now=app.now(),
+                join_request_id=int(request_id) if request_id else None,
+            )
     except (KeyError, ValueError):
         await callback.answer(gettext("Something is missing. Please start the new case again."), show_alert=True)
         await manager.done()
@@ -726,36 +714,9 @@ async def on_create(callback: CallbackQuery, _button: Button, manager: DialogMan
             link=invitations.link(username, registered.woman_token),
         )
     )
-    request_id = data.get("join_request")
-    if request_id:
-        await _answer_join_request(manager, int(request_id), registered.case_id, actor.user_id, registered.woman_token)
     await manager.start(
         CaseSG.card, data={"case_id": registered.case_id}, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND
     )
-
-
-async def _answer_join_request(
-    manager: DialogManager, request_id: int, case_id: int, actor_id: int, token: str
-) -> None:
-    """She asked to take part: her invitation reaches her in the bot."""
-    from bot.services import join
-    from dialogs.common.team import tell_team
-
-    app = _app(manager)
-    async with app.db() as session:
-        woman = await join.mark_case(session, request_id=request_id, case_id=case_id, actor_id=actor_id, now=app.now())
-    if woman is None:
-        return
-    username = (await manager.middleware_data["bot"].me()).username
-    link = invitations.link(username, token)
-
-    def render() -> str:
-        return gettext(
-            "🌱 Good news: the team has opened a place in the programme for you. Open this invitation to read "
-            "about it calmly and decide for yourself (it works once, for {days} days):\n{link}"
-        ).format(days=app.settings.invite_ttl_days, link=link)
-
-    await tell_team(manager, [woman], render)
 
 
 def new_case_dialog() -> Dialog:
@@ -809,7 +770,7 @@ def new_case_dialog() -> Dialog:
         Window(
             Tr("Curator of the family:"),
             Tr("No curators are registered yet: invite them with /invite.", when=F["nobody"]),
-            choices("cur", "people", _on_team("curator", NewCaseSG.facilitator)),
+            choices("cur", "people", _on_team("curator", NewCaseSG.facilitator), page=8),
             Button(Tr("Later"), id="cur_later", on_click=_skip("curator", NewCaseSG.facilitator)),
             cancel,
             crisis_button(),
@@ -819,7 +780,7 @@ def new_case_dialog() -> Dialog:
         Window(
             Tr("Facilitator:"),
             Tr("No facilitators are registered yet: invite them with /invite.", when=F["nobody"]),
-            choices("fac", "people", _on_team("facilitator", NewCaseSG.confirm)),
+            choices("fac", "people", _on_team("facilitator", NewCaseSG.confirm), page=8),
             Button(Tr("Later"), id="fac_later", on_click=_skip("facilitator", NewCaseSG.confirm)),
             cancel,
             crisis_button(),

@@ -457,7 +457,7 @@ def dialog() -> Dialog:
             Tr("Tap an entry to change it, or add a new one. 🗄 archived, ⌛ expired.", when=~F["empty"] & F["ok"]),
             Tr("Nothing here yet: add the first entry.", when=F["empty"]),
             Tr("This region is not available to you.", when=F["gone"]),
-            choices("ent", "entries", on_entry),
+            choices("ent", "entries", on_entry, page=8),
             Button(Tr("➕ Add"), id="add", on_click=on_add, when=F["ok"]),
             Row(SwitchTo(Tr("◀ Back"), id="to_cats", state=CatalogSG.category), close),
             crisis_button(),

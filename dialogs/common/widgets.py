@@ -9,7 +9,7 @@ from aiogram.utils.i18n import gettext
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 from aiogram_dialog.widgets.common import WhenCondition
 from aiogram_dialog.widgets.input import MessageInput
-from aiogram_dialog.widgets.kbd import Column, Select, Start
+from aiogram_dialog.widgets.kbd import Column, ScrollingGroup, Select, Start
 from aiogram_dialog.widgets.kbd.select import OnItemClick
 from aiogram_dialog.widgets.text import Format, Text
 
@@ -44,19 +44,22 @@ def menu_button() -> Start:
     return Start(Tr("☰ Menu"), id="menu", state=MenuSG.main, mode=StartMode.RESET_STACK)
 
 
-def choices(widget_id: str, items: str, on_click: OnItemClick, when: WhenCondition = None) -> Column:
+def choices(
+    widget_id: str, items: str, on_click: OnItemClick, when: WhenCondition = None, *, page: int | None = None
+) -> Column | ScrollingGroup:
     """One button per line from a getter's ``items``: ``(id, label)`` pairs. Only the id (a code or a
-    number, never a name) travels in the callback data."""
-    return Column(
-        Select(
-            Format("{item[1]}"),
-            id=widget_id,
-            item_id_getter=lambda item: item[0],
-            items=items,
-            on_click=on_click,
-        ),
-        when=when,
+    number, never a name) travels in the callback data. ``page``: a list that can grow (the team, the
+    catalog) shows that many at a time with ◀ ▶ under them (Telegram takes about 100 buttons a message)."""
+    select = Select(
+        Format("{item[1]}"),
+        id=widget_id,
+        item_id_getter=lambda item: item[0],
+        items=items,
+        on_click=on_click,
     )
+    if page is not None:
+        return ScrollingGroup(select, id=f"{widget_id}_pg", width=1, height=page, hide_on_single_page=True, when=when)
+    return Column(select, when=when)
 
 
 async def on_not_text(message: Message, _widget: MessageInput, manager: DialogManager) -> None:

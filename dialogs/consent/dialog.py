@@ -21,8 +21,6 @@ from bot.i18n import N_
 from bot.services import programme
 from bot.services.programme import Notice
 from db.models import ConsentPurpose, Decision
-from dialogs.common.labels import DECISIONS_TEAM, label
-from dialogs.common.team import tell_called_off, tell_team
 from dialogs.common.widgets import Tr, crisis_button, menu_button
 from dialogs.states import ConsentSG, MenuSG, ProgrammeSG
 
@@ -115,20 +113,6 @@ def _participant(manager: DialogManager) -> int:
     return int(data.get("participant_id", 0))
 
 
-async def _notify(manager: DialogManager, notice: Notice) -> None:
-    def render() -> str:
-        return gettext("Case {code}: {name} ({who}) — {purpose}: {decision}.").format(
-            code=notice.case_code,
-            name=notice.participant_first_name,
-            who=gettext("the woman") if notice.kind == "woman" else gettext("a relative"),
-            purpose=gettext("keeping data") if notice.purpose == "data" else gettext("taking part"),
-            decision=label(DECISIONS_TEAM, notice.decision),
-        )
-
-    await tell_team(manager, notice.team, render)
-    await tell_called_off(manager, notice.called_off)
-
-
 async def _decide(
     callback: CallbackQuery, manager: DialogManager, purpose: ConsentPurpose, decision: Decision
 ) -> Notice | None:
@@ -165,8 +149,7 @@ async def on_data(callback: CallbackQuery, button: Button, manager: DialogManage
     if agree:
         await manager.switch_to(ConsentSG.participation)
     else:
-        await manager.switch_to(ConsentSG.data_declined)
-        await _notify(manager, notice)
+        await manager.switch_to(ConsentSG.data_declined)  # the team's notice is in the decision's transaction
 
 
 async def on_participation(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
@@ -177,7 +160,6 @@ async def on_participation(callback: CallbackQuery, button: Button, manager: Dia
     if notice is None:
         return
     await manager.switch_to(ConsentSG.agreed if agree else ConsentSG.declined)
-    await _notify(manager, notice)
 
 
 async def on_question(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
@@ -189,7 +171,7 @@ async def on_question(message: Message, _widget: MessageInput, manager: DialogMa
         return
     try:
         async with app.db() as session:
-            notice = await programme.ask_first(
+            await programme.ask_first(
                 session,
                 user_id=message.from_user.id,  # type: ignore[union-attr]  # private chat: a sender
                 participant_id=_participant(manager),
@@ -203,7 +185,6 @@ async def on_question(message: Message, _widget: MessageInput, manager: DialogMa
         return
     manager.show_mode = ShowMode.SEND
     await manager.switch_to(ConsentSG.asked)
-    await _notify(manager, notice)
     # The question also goes to a person, who can answer it in this chat.
     await manager.middleware_data["relay"].from_participant(message)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from aiogram.types import CallbackQuery, ContentType, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n, gettext
+from aiogram.types import CallbackQuery, ContentType, Message
+from aiogram.utils.i18n import gettext
 from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Column, Row, SwitchTo
@@ -16,7 +16,6 @@ from bot.context import AppContext
 from bot.i18n import N_
 from bot.services import join
 from dialogs.common.getters import current_region, locale_of, reading, region_name, user_id_of
-from dialogs.common.team import tell_team
 from dialogs.common.widgets import Tr, crisis_button, human_button, menu_button
 from dialogs.states import JoinSG
 
@@ -67,9 +66,9 @@ async def on_send(callback: CallbackQuery, _button: Button, manager: DialogManag
     app: AppContext = manager.middleware_data["app"]
     data = manager.dialog_data
     async with reading(manager) as session:
-        code, region = await current_region(manager, session)
+        code, _region = await current_region(manager, session)
     async with app.db() as session:
-        request = await join.submit(
+        await join.submit(
             session,
             user_id=user_id_of(manager),
             region_code=code,
@@ -78,26 +77,7 @@ async def on_send(callback: CallbackQuery, _button: Button, manager: DialogManag
             note=data.get("note"),
             now=app.now(),
         )
-    await manager.switch_to(JoinSG.sent)
-
-    def render() -> str:
-        lines = [
-            gettext("🤝 <b>A request to take part</b>, from someone without an invitation link"),
-            gettext("First name: {name}").format(name=escape(request.first_name or "") or gettext("not said")),
-            gettext("Region: {region}").format(region=region_name(region, locale_of(manager))),
-            gettext("Release: {release}").format(
-                release=gettext(RELEASE_LABELS.get(request.release, RELEASE_LABELS[None]))
-            ),
-            gettext("In her words: {note}").format(note=escape(request.note or "") or gettext("not said")),
-            gettext("📝 Register a case: the button below opens /newcase filled in; she gets her link here."),
-        ]
-        return "\n".join(lines)
-
-    i18n: I18n = manager.middleware_data["i18n"]
-    with i18n.use_locale(i18n.default_locale):  # the team's language; the card's words are in each one's
-        label = gettext("📝 Register a case")
-    button = InlineKeyboardButton(text=label, callback_data=f"{JOIN_CALLBACK}{request.id}")
-    await tell_team(manager, request.staff, render, reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]))
+    await manager.switch_to(JoinSG.sent)  # the staff's notice is in the request's transaction
 
 
 def _skip(next_state: Any) -> SwitchTo:

@@ -35,7 +35,6 @@ from db.models import MeetingFormat, MeetingKind
 from dialogs.common.calendar import LocalizedCalendar
 from dialogs.common.getters import fresh_profile, locale_of, reading, user_id_of
 from dialogs.common.labels import label
-from dialogs.common.team import tell_team
 from dialogs.common.widgets import Tr, choices, crisis_button, menu_button, on_not_text
 from dialogs.states import MyMeetingsSG, TeamMeetingsSG
 
@@ -86,7 +85,7 @@ def _reminders_toast(starts_at: datetime, now: datetime, offsets: tuple[int, ...
 
 
 def my_meetings_button() -> InlineKeyboardMarkup:
-    """Built in the reader's language (pass the function itself to ``tell_team``)."""
+    """Built in the reader's language, when the notice is sent (``handlers.notices``)."""
     label = gettext("🗓 My meetings")
     return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=OPEN_MY_MEETINGS)]])
 
@@ -179,7 +178,7 @@ async def on_fix(callback: CallbackQuery, _button: Button, manager: DialogManage
     actor = await _actor(manager)
     try:
         async with app.db() as session:
-            changed = await meetings.fix_general(
+            await meetings.fix_general(
                 session,
                 actor=actor,
                 meeting_id=int(manager.dialog_data.get("meeting_id", 0)),
@@ -193,8 +192,7 @@ async def on_fix(callback: CallbackQuery, _button: Button, manager: DialogManage
         await callback.answer(invalid_text(exc.field, NOT_FIXABLE), show_alert=True)
         return
     await callback.answer(gettext("Fixed. Everyone is told."))
-    await manager.switch_to(TeamMeetingsSG.list)
-    await _tell_times(manager, changed.tell, changed.meeting_id, N_("The general meeting is set: {when}."))
+    await manager.switch_to(TeamMeetingsSG.list)  # everyone's notice is in the change's transaction
 
 
 async def on_take_back(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
@@ -202,7 +200,7 @@ async def on_take_back(callback: CallbackQuery, _button: Button, manager: Dialog
     actor = await _actor(manager)
     try:
         async with app.db() as session:
-            changed = await meetings.take_back(
+            await meetings.take_back(
                 session, actor=actor, meeting_id=int(manager.dialog_data.get("meeting_id", 0)), now=app.now()
             )
     except Refused:
@@ -212,45 +210,7 @@ async def on_take_back(callback: CallbackQuery, _button: Button, manager: Dialog
         await callback.answer(gettext("This time has already been taken back."))
         return
     await callback.answer(gettext("Taken back."))
-    await manager.switch_to(TeamMeetingsSG.list)
-    await _tell_times(
-        manager,
-        changed.tell,
-        changed.meeting_id,
-        N_("The facilitator had to cancel the meeting on {when}. You can choose another time."),
-        with_button=True,
-    )
-
-
-async def _tell_times(
-    manager: DialogManager,
-    people: tuple[int, ...] | list[int],
-    meeting_id: int,
-    msgid: str,
-    *,
-    with_button: bool = True,
-) -> None:
-    """Tells each person about a meeting, with its time in her own zone."""
-    app = _app(manager)
-    async with reading(manager) as session:
-        view = await meetings.get_view(session, meeting_id)
-        zones = {}
-        for user_id in people:
-            zones[user_id] = await meetings.zone_of(
-                session, user_id, None, view.timezone if view else app.settings.default_timezone
-            )
-        await session.commit()
-    if view is None:
-        return
-    for user_id in people:
-        from bot import notify
-
-        locale = await notify.recipient_locale(app.db, user_id, manager.middleware_data["i18n"].default_locale)
-
-        def render(user_id: int = user_id, locale: str = locale) -> str:
-            return gettext(msgid).format(when=format_when(view.starts_at, locale, zones[user_id]))
-
-        await tell_team(manager, [user_id], render, reply_markup=my_meetings_button if with_button else None)
+    await manager.switch_to(TeamMeetingsSG.list)  # her notice is in the change's transaction
 
 
 async def who_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
@@ -396,7 +356,9 @@ async def on_offer(callback: CallbackQuery, _button: Button, manager: DialogMana
     try:
         draft = _draft(manager)
         async with app.db() as session:
-            meeting_id, audience = await meetings.offer(session, actor=actor, draft=draft, timezone=zone, now=app.now())
+            _meeting_id, _audience = await meetings.offer(
+                session, actor=actor, draft=draft, timezone=zone, now=app.now()
+            )
     except Refused:
         await callback.answer(gettext("This case is not available to you."), show_alert=True)
         await manager.done()
@@ -411,13 +373,7 @@ async def on_offer(callback: CallbackQuery, _button: Button, manager: DialogMana
         await manager.switch_to(TeamMeetingsSG.who)
         return
     await callback.answer(gettext("Offered. The people it is for are told."))
-    await manager.switch_to(TeamMeetingsSG.list)
-    msgid = (
-        N_("There is a time to answer for the general meeting: {when}. Does it suit you?")
-        if draft.kind == MeetingKind.GENERAL
-        else N_("The facilitator offers a time to meet: {when}. Choose a time that suits you.")
-    )
-    await _tell_times(manager, audience, meeting_id, msgid)
+    await manager.switch_to(TeamMeetingsSG.list)  # their notices are in the offer's transaction
 
 
 def team_dialog() -> Dialog:
@@ -426,7 +382,7 @@ def team_dialog() -> Dialog:
         Window(
             Tr("<b>🗓 Meetings</b>\n\nTimes are shown in {zone}.", when=~F["empty"]),
             Tr("<b>🗓 Meetings</b>\n\nNo times offered yet.", when=F["empty"]),
-            choices("mtg", "items", on_team_meeting),
+            choices("mtg", "items", on_team_meeting, page=8),
             SwitchTo(Tr("➕ Offer a time"), id="offer", state=TeamMeetingsSG.who),
             Cancel(Tr("◀ Back")),
             crisis_button(),
@@ -448,7 +404,7 @@ def team_dialog() -> Dialog:
                 "The general meeting can be offered when everyone invited has agreed to take part.",
                 when=F["not_general"],
             ),
-            choices("who", "people", on_who),
+            choices("who", "people", on_who, page=8),
             back,
             crisis_button(),
             getter=who_getter,
@@ -630,36 +586,7 @@ async def on_slot(callback: CallbackQuery, _widget: Any, manager: DialogManager,
     await callback.answer(
         _reminders_toast(booked.starts_at, app.now(), app.settings.reminder_offsets, locale_of(manager))
     )
-    await manager.switch_to(MyMeetingsSG.main)
-    if booked.facilitator_id is not None:
-        msgid = (
-            N_("Case {code}: {name} moved her meeting to {when}.")
-            if booked.moved_from
-            else N_("Case {code}: {name} chose {when}.")
-        )
-        await _tell_facilitator(manager, booked, msgid)
-
-
-async def _tell_facilitator(manager: DialogManager, booked: meetings.Booked, msgid: str, extra: str = "") -> None:
-    if booked.facilitator_id is None:
-        return
-    app = _app(manager)
-    async with reading(manager) as session:
-        zone = await meetings.zone_of(session, booked.facilitator_id, None, app.settings.default_timezone)
-        await session.commit()
-    from bot import notify
-
-    locale = await notify.recipient_locale(
-        app.db, booked.facilitator_id, manager.middleware_data["i18n"].default_locale
-    )
-
-    def render() -> str:
-        text = gettext(msgid).format(
-            code=booked.case_code, name=escape(booked.first_name), when=format_when(booked.starts_at, locale, zone)
-        )
-        return text + ("\n\n" + escape(extra) if extra else "")
-
-    await tell_team(manager, [booked.facilitator_id], render)
+    await manager.switch_to(MyMeetingsSG.main)  # the facilitator's notice is in the booking's transaction
 
 
 async def on_cancel_mine(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
@@ -672,14 +599,11 @@ async def on_cancel_mine(callback: CallbackQuery, _button: Button, manager: Dial
         return
     try:
         async with app.db() as session:
-            booked = await meetings.cancel_booking(
-                session, user_id=callback.from_user.id, meeting_id=view.id, now=app.now()
-            )
+            await meetings.cancel_booking(session, user_id=callback.from_user.id, meeting_id=view.id, now=app.now())
     except Refused:
         await callback.answer(gettext("There is no meeting to cancel."))
         return
     await callback.answer(gettext("Cancelled. You can choose another time whenever you like."))
-    await _tell_facilitator(manager, booked, N_("Case {code}: {name} cancelled the meeting on {when}."))
 
 
 async def on_other_time(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
@@ -691,28 +615,23 @@ async def on_other_time(message: Message, _widget: MessageInput, manager: Dialog
         return
     async with reading(manager) as session:
         mine = await meetings.for_participant(session, user_id=message.from_user.id, now=app.now())  # type: ignore[union-attr]  # private chat: a sender
-        first_name = None
-        if mine is not None:
-            from db.models import Case, Participant
-
-            person = await session.get(Participant, mine.participant_id)
-            case = await session.get(Case, mine.case_id)
-            first_name = (person.first_name if person else "", case.code if case else "")
-        await session.commit()
-    if mine is None or mine.facilitator_id is None or first_name is None:
+    if mine is None or mine.facilitator_id is None:
         await message.answer(gettext("The facilitator is not appointed yet. Your curator will be in touch."))
         await manager.switch_to(MyMeetingsSG.main)
         return
-    name, code = first_name
+    from bot.services import notices
 
-    def render() -> str:
-        return (
-            gettext("Case {code}: {name} asks for another time:").format(code=code, name=escape(name))
-            + "\n\n"
-            + escape(text[:1000])
+    async with app.db() as session:  # her words travel encrypted; the notice is worded when sent
+        await notices.queue(
+            session,
+            recipient_id=mine.facilitator_id,
+            event="other_time",
+            now=app.now(),
+            case_id=mine.case_id,
+            text=text[:1000],
+            participant=mine.participant_id,
         )
-
-    await tell_team(manager, [mine.facilitator_id], render)
+        await session.commit()
     await message.answer(gettext("Thank you. The facilitator will read it and offer other times."))
     await manager.switch_to(MyMeetingsSG.main)
 

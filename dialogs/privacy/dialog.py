@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 from aiogram.types import CallbackQuery, ReplyKeyboardRemove
@@ -15,7 +14,6 @@ from bot.services import programme, surveys, users
 from bot.services.formatting import format_date
 from db.fsm_storage import forget_dialogs
 from dialogs.common.getters import locale_of, reading, user_id_of
-from dialogs.common.team import tell_called_off, tell_team
 from dialogs.common.widgets import Tr, crisis_button, menu_button
 from dialogs.states import PrivacySG
 
@@ -37,7 +35,7 @@ async def on_delete(callback: CallbackQuery, _widget: Any, manager: DialogManage
     # Close the dialogs first, so nothing of this conversation is written back after the deletion.
     await manager.reset_stack(remove_keyboard=False)
     session = manager.middleware_data["session"]
-    left = await programme.leave_all(session, user_id=callback.from_user.id, now=app.now())
+    await programme.leave_all(session, user_id=callback.from_user.id, now=app.now())  # notices the team in it
     await manager.middleware_data["relay"].forget(callback.from_user.id)
     await surveys.forget(session, user_id=callback.from_user.id)
     await session.commit()
@@ -53,16 +51,6 @@ async def on_delete(callback: CallbackQuery, _widget: Any, manager: DialogManage
         await trail.forget(user_id)
 
     manager.middleware_data["after_update"].append(forget_dialogs_and_trail)
-    for notice in left:
-
-        def render(notice: programme.Notice = notice) -> str:
-            return gettext(
-                "Case {code}: {name} deleted her data in the bot and withdrew her consent. "
-                "Please do not tell the other participants."
-            ).format(code=notice.case_code, name=escape(notice.participant_first_name))
-
-        await tell_team(manager, notice.team, render)
-        await tell_called_off(manager, notice.called_off)
     await callback.answer()
     if callback.message is not None:
         await callback.message.answer(

@@ -17,12 +17,11 @@ from aiogram_dialog.widgets.kbd import Button, Row, Start, SwitchTo
 from aiogram_dialog.widgets.text import Multi
 
 from bot.context import AppContext
-from bot.services import invitations, programme
+from bot.services import programme
 from bot.services.programme import MyProgramme
 from db.models import Approval, ConsentPurpose, Decision
 from dialogs.common.getters import reading, user_id_of
 from dialogs.common.labels import APPROVALS, DECISIONS, RELATIONS, STAGE_NEXT, STAGE_PLAIN, label
-from dialogs.common.team import tell_called_off, tell_team
 from dialogs.common.widgets import Tr, choices, crisis_button, menu_button
 from dialogs.consent.dialog import version_of
 from dialogs.states import ConsentSG, MyAgreementsSG, MyMeetingsSG, ProgrammeSG
@@ -86,7 +85,7 @@ async def _withdraw(callback: CallbackQuery, manager: DialogManager, purpose: Co
         return
     try:
         async with app.db() as session:
-            notice = await programme.decide(
+            await programme.decide(
                 session,
                 user_id=callback.from_user.id,
                 participant_id=mine.participant_id,
@@ -100,22 +99,7 @@ async def _withdraw(callback: CallbackQuery, manager: DialogManager, purpose: Co
         await callback.answer(gettext("There is nothing to withdraw now."))
         return
     manager.dialog_data["withdrew"] = purpose.value
-    await manager.switch_to(ProgrammeSG.withdrawn)
-
-    def render() -> str:
-        what = gettext("keeping data and taking part") if purpose == ConsentPurpose.DATA else gettext("taking part")
-        return gettext(
-            "Case {code}: {name} ({who}) withdrew consent to {what}. Please do not tell the other participants "
-            "who withdrew."
-        ).format(
-            code=notice.case_code,
-            name=escape(notice.participant_first_name),
-            who=gettext("the woman") if notice.kind == "woman" else gettext("a relative"),
-            what=what,
-        )
-
-    await tell_team(manager, notice.team, render)
-    await tell_called_off(manager, notice.called_off)
+    await manager.switch_to(ProgrammeSG.withdrawn)  # the team's notice is in the decision's transaction
 
 
 async def on_withdraw(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
@@ -189,7 +173,7 @@ async def on_relative_answer(callback: CallbackQuery, button: Button, manager: D
     ]
     try:
         async with app.db() as session:
-            outcome = await programme.decide_relative(
+            await programme.decide_relative(
                 session,
                 user_id=callback.from_user.id,
                 relative_id=int(manager.dialog_data.get("relative_id", 0)),
@@ -212,29 +196,7 @@ async def on_relative_answer(callback: CallbackQuery, button: Button, manager: D
             Approval.LATER: gettext("All right. You can decide later."),
         }[approval]
     )
-    await manager.switch_to(ProgrammeSG.relatives)
-    username = (await manager.middleware_data["bot"].me()).username
-
-    def render() -> str:
-        head = gettext("Case {code}: {relative} ({relation}) — {state}.").format(
-            code=outcome.case_code,
-            relative=escape(outcome.relative_name),
-            relation=label(RELATIONS, outcome.relation),
-            state=label(APPROVALS, outcome.approval),
-        )
-        if outcome.token:
-            return (
-                head
-                + "\n\n"
-                + gettext("Invitation for this person (it works once, for {days} days):\n{link}").format(
-                    days=app.settings.invite_ttl_days, link=invitations.link(username, outcome.token)
-                )
-            )
-        if outcome.invited_before:
-            return head + "\n\n" + gettext("The link given earlier no longer works.")
-        return head
-
-    await tell_team(manager, outcome.tell, render)
+    await manager.switch_to(ProgrammeSG.relatives)  # the team's notice is in the decision's transaction
 
 
 def dialog() -> Dialog:

@@ -3,7 +3,7 @@
 import re
 from typing import Any
 
-from tests.fake_telegram import FakeTelegram, FakeUser
+from fake_bot_api import FakeTelegram, FakeUser
 
 
 async def at_menu(fake: FakeTelegram, **person: Any) -> FakeUser:

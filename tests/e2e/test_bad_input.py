@@ -147,3 +147,16 @@ async def test_forged_numbers_in_buttons_are_refused_and_audited(bot, fake, sess
             select(AuditEvent).where(AuditEvent.actor_id == user.id, AuditEvent.action == "denied")
         )
     assert denied is not None and denied.object_type == "callback"
+
+
+async def test_an_edit_nobody_else_has_is_answered_and_crisis_words_come_first(bot, fake) -> None:
+    user = await at_menu(fake)
+    sent = await user.send("а можно с кем-то поговорить?")
+    await user.expect("I understand buttons best")
+    await user.edit(sent, "а можно с кем-то поговорить завтра?")
+    reply = await user.expect("I only read new messages")
+    await user.press("☰ Menu", reply)
+    await user.expect("What would you like", predicate=lambda m: m.has_button("Help"))
+    await user.edit(sent, "мне сейчас очень страшно, он меня бьёт")
+    await user.expect("You are not alone")
+    await user.expect("help", predicate=lambda m: m.has_button("◀ Back"))

@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from db.engine import create_engine, create_session_factory
@@ -156,6 +157,7 @@ async def test_403_and_5xx(bot, fake, session) -> None:
     await session.commit()
 
 
+@pytest.mark.both_backends
 async def test_scheduled_broadcast_survives_a_restart(start_bot, fake, session) -> None:
     clock = Clock()
     app = await start_bot(clock=clock)
@@ -252,6 +254,7 @@ def _env(fake: Any, database_url: str) -> dict[str, str]:
     }
 
 
+@pytest.mark.both_backends
 async def test_killed_mid_broadcast_resumes_without_duplicates(fake, database_url, tmp_path) -> None:
     engine = create_engine(database_url)
     factory = create_session_factory(engine)

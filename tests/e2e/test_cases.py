@@ -318,3 +318,30 @@ async def test_stage_history_is_shown_on_the_card(bot, fake, session) -> None:
     await staff.press("History")
     history = await staff.expect("Stage history", predicate=lambda m: m.has_button("Back"))
     assert "1 → 3" in history.text and "All agreed on the phone" in history.text
+
+
+async def test_a_large_team_is_picked_a_page_at_a_time(bot, fake, session) -> None:
+    staff = await team_member(fake, session, "staff")
+    curators = [await team_member(fake, session, "curator", name=f"Куратор{i}") for i in range(11)]
+    await staff.send("/newcase")
+    await staff.expect("Her first name")
+    await staff.send("Анна")
+    await staff.expect("Release date")
+    await staff.send("01.12.2026")
+    await staff.expect("on parole", predicate=lambda m: m.has_button("Yes"))
+    await staff.press("No")
+    await staff.expect("Type of programme", predicate=lambda m: m.has_button("Family conference"))
+    await staff.press("Family conference")
+    picker = await staff.expect("Curator of the family", predicate=lambda m: m.has_button("Later"))
+    names = [c.chat.user["first_name"] for c in curators]
+    shown = [n for n in names if picker.has_button(n)]
+    assert 0 < len(shown) <= 8  # a page, not the whole team
+    first = names[0]  # the one active longest ago: on a later page
+    assert not picker.has_button(first)
+    for _ in range(5):  # ▶ until she is there (the fake does not know which page it is)
+        if picker.has_button(first):
+            break
+        await staff.press(">", picker)
+        picker = await staff.expect("Curator of the family", predicate=lambda m: m.event == "edited")
+    await staff.press(first, picker)
+    await staff.expect("Facilitator:", predicate=lambda m: m.has_button("Later"))

@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import JSON, BigInteger, String, Text, cast, func, or_, select
 from sqlalchemy.engine import make_url
 
@@ -20,6 +21,8 @@ from db.models import Base, ConsentEvent, SurveyAnswer
 from db.types import EncryptedJSON, EncryptedText, pseudonym
 from tests.conftest import Clock
 from tests.e2e.people import consent_screens, register_case, team_member
+
+pytestmark = pytest.mark.both_backends  # docs/DEVELOPING.md "Tests": which tests run on both
 
 PG_DUMP = "/usr/lib/postgresql/15/bin/pg_dump"
 

@@ -5,6 +5,7 @@ import asyncio
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from db.models import AuditEvent, Conversation
@@ -40,6 +41,7 @@ async def _setting(start_bot, fake, session, **overrides):
     return group, group.member(user=curator), code, woman
 
 
+@pytest.mark.both_backends
 async def test_one_topic_however_many_messages_arrive_at_once(start_bot, fake, session) -> None:
     group, curator, code, woman = await _setting(start_bot, fake, session)
     await asyncio.gather(*(woman.send(f"message {n}") for n in range(5)))

@@ -20,6 +20,8 @@ from tests.conftest import ROOT, fresh_database
 from tests.e2e.people import at_menu
 from tests.e2e.test_process import _spawn, _until
 
+pytestmark = pytest.mark.both_backends  # docs/DEVELOPING.md "Tests": which tests run on both
+
 PG_SCRIPT = ROOT / "scripts" / "pg.sh"
 
 

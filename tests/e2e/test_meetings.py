@@ -5,6 +5,7 @@ import asyncio
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from db.models import Case, Meeting, Reminder
@@ -154,6 +155,7 @@ async def test_choose_change_cancel_and_add_to_calendar(start_bot, fake, session
     await facilitator.expect("cancelled the meeting")
 
 
+@pytest.mark.both_backends
 async def test_two_people_press_the_same_slot(start_bot, fake, session) -> None:
     clock = _start_clock()
     await start_bot(clock=clock)

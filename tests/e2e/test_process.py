@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 from sqlalchemy import inspect
 
 from db.engine import create_engine
@@ -16,7 +17,6 @@ from tests.conftest import CONTENT, ROOT, TEST_KEY, fresh_database
 
 async def _spawn(fake, database_url: str, tmp_path: Path, *args: str, **extra: str) -> asyncio.subprocess.Process:
     env = {
-        **extra,
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(ROOT),
         "BOT_TOKEN": fake.token,
@@ -25,6 +25,7 @@ async def _spawn(fake, database_url: str, tmp_path: Path, *args: str, **extra: s
         "ENCRYPTION_KEY": TEST_KEY,
         "CONTENT_DIR": str(CONTENT),
         "LOG_LEVEL": "INFO",
+        **extra,
     }
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -46,15 +47,19 @@ async def _until(predicate, timeout: float) -> None:
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.both_backends
 async def test_python_m_bot_migrates_answers_and_stops_cleanly_on_sigterm(fake, backend, tmp_path) -> None:
     database_url = await fresh_database(backend, tmp_path)  # empty: the bot must migrate it itself
     proc = await _spawn(fake, database_url, tmp_path)
     try:
         await _until(lambda: fake.polling, timeout=30)
+        polling_since = asyncio.get_running_loop().time()
         user = fake.user(first_name="Евдокия")
         await user.send("/start")
         await user.expect("Hello")
         await user.expect("What would you like", predicate=lambda m: m.has_button("Help"))
+        # The broadcasts' job ticks every second: let it tick a few times (the log must not show it).
+        await asyncio.sleep(max(0.0, 3 - (asyncio.get_running_loop().time() - polling_since)))
         # An update in flight when SIGTERM arrives is finished before the process exits.
         fake.delay("sendMessage", 1.5)
         await user.send("/help")
@@ -70,6 +75,9 @@ async def test_python_m_bot_migrates_answers_and_stops_cleanly_on_sigterm(fake, 
     log = stderr.decode()
     assert "Traceback" not in log
     assert user.first_name not in log  # no names in the log
+    # At INFO the log says what a person running the bot needs, not every tick of the scheduler.
+    assert "Running job" not in log and "executed successfully" not in log, log
+    assert "polling: started" in log and "stopped" in log
     engine = create_engine(database_url)
     async with engine.connect() as conn:
         tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
@@ -77,6 +85,41 @@ async def test_python_m_bot_migrates_answers_and_stops_cleanly_on_sigterm(fake, 
     assert {"users", "audit_log", "fsm_state", "support_measures"} <= set(tables)
 
 
+async def test_a_token_telegram_refuses_is_one_line_and_exit_code_2(fake, tmp_path) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    wrong = f"{fake.bot_id}:not-the-token"
+    proc = await _spawn(fake, database_url, tmp_path, BOT_TOKEN=wrong)
+    try:
+        _, stderr = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    lines = stderr.decode().strip().splitlines()
+    assert proc.returncode == 2, stderr.decode()
+    assert len(lines) == 1 and "BOT_TOKEN" in lines[0] and "401" in lines[0], lines
+    assert wrong not in stderr.decode()  # the token is a secret
+    assert [c.method for c in fake.calls] == ["getMe"]  # refused at the first call: nothing else tried
+
+
+async def test_healthcheck_says_whether_the_database_answers(fake, tmp_path) -> None:
+    good = f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}"
+    proc = await _spawn(fake, good, tmp_path, "healthcheck")
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 0, stderr.decode()
+    assert stdout.decode().strip() == "ok"
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    bad = f"postgresql+asyncpg://nobody:secret@127.0.0.1:{port}/none"
+    proc = await _spawn(fake, bad, tmp_path, "healthcheck")
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode == 1
+    assert stderr.decode().startswith("unhealthy:") and "secret" not in stderr.decode()
+    assert len(stderr.decode().strip().splitlines()) == 1
+
+
+@pytest.mark.both_backends
 async def test_migrate_command(fake, backend, tmp_path) -> None:
     database_url = await fresh_database(backend, tmp_path)
     proc = await _spawn(fake, database_url, tmp_path, "migrate")

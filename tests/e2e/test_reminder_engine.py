@@ -24,6 +24,8 @@ from db.models import ReminderState, User
 from tests.conftest import Clock
 from tests.e2e.people import at_menu
 
+pytestmark = pytest.mark.both_backends  # docs/DEVELOPING.md "Tests": which tests run on both
+
 KIND = "test"
 POLL = 300  # the longest REMINDER_POLL_SECONDS: the job never fires during a test
 

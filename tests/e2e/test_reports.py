@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import docx
 from openpyxl import load_workbook
 
+from fake_bot_api import BotMessage
 from tests.conftest import Clock
 from tests.e2e.people import register_case, team_member
-from tests.fake_telegram import BotMessage
 
 
 def is_document(suffix: str):

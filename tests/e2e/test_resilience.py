@@ -2,6 +2,7 @@
 
 import asyncio
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User
@@ -16,6 +17,7 @@ async def _wait_for(predicate, timeout: float = 5.0) -> None:
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.both_backends
 async def test_dialog_continues_after_a_restart(start_bot, fake) -> None:
     first = await start_bot()
     user = await at_menu(fake)
@@ -84,6 +86,7 @@ async def test_5xx_is_retried_with_backoff(bot, fake) -> None:
     assert [c.ok for c in attempts[:3]] == [False, False, True]
 
 
+@pytest.mark.both_backends
 async def test_when_retries_run_out_her_update_is_handled_again(start_bot, fake) -> None:
     """Telegram fails her answer past the session's retries: no apology nobody would receive — the
     inbox handles her update again a moment later, and she gets the answer itself."""
@@ -131,6 +134,7 @@ async def test_redis_storage_keeps_dialogs_across_a_restart(start_bot, fake, red
     assert any(b"aiogd:stack" in key for key in keys)
 
 
+@pytest.mark.both_backends
 async def test_shutdown_waits_for_updates_queued_behind_the_chats_lock(start_bot, fake) -> None:
     """Two quick messages from one person; the bot is stopped while the first is still answering.
     The second waits for the chat's lock; it must be answered before the bot lets go of the database."""
@@ -139,7 +143,10 @@ async def test_shutdown_waits_for_updates_queued_behind_the_chats_lock(start_bot
     fake.delay("sendMessage", 1.0)
     await user.send("/help")
     await user.send("/privacy")
-    await asyncio.sleep(0.3)
-    assert app.inbox.busy == 2  # one being answered, one waiting behind it in her chat's queue
+
+    async def both_in() -> bool:
+        return app.inbox.busy == 2  # one being answered, one waiting behind it in her chat's queue
+
+    await _wait_for(both_in, timeout=30)
     await app.test_stop()
     await user.expect("What we keep about you", timeout=1)  # already sent before stop() returned

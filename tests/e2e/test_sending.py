@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
-from bot import notify
-from bot.services import reminders
+from bot.services import notices, reminders
 from db.models import RelayMessage, Reminder, ReminderState
 from tests.conftest import Clock, fresh_database
 from tests.e2e.people import at_menu
@@ -36,7 +36,7 @@ async def _queue(app: Any, people: list[Any], each: int, tag: str) -> list[str]:
                 text = f"{tag} {person.id} {i}"
                 await reminders.add(
                     session,
-                    kind=notify.NOTICE_KIND,
+                    kind=notices.KIND,
                     recipient_id=person.id,
                     due_at=now,
                     now=now,
@@ -80,6 +80,7 @@ async def test_a_backlog_keeps_telegrams_limits(start_bot, fake, backend, tmp_pa
     assert len({str(c.params["chat_id"]) for c in in_order[:12]}) >= 6
 
 
+@pytest.mark.both_backends
 async def test_a_stop_mid_backlog_gives_the_rest_back_at_once(start_bot, fake, backend, tmp_path) -> None:
     database_url = await fresh_database(backend, tmp_path)
     app = await start_bot(database_url=database_url, send_rate_per_second=5)
@@ -122,3 +123,37 @@ async def test_crisis_words_do_not_wait_for_a_busy_curators_group(start_bot, fak
     assert mine in ("pending", "sending")
     await her.send("/start")
     await her.expect("What would you like", timeout=30)
+
+
+@pytest.mark.both_backends
+async def test_two_instances_on_one_database_keep_one_set_of_limits(start_bot, fake, backend, tmp_path) -> None:
+    """Two bots share the database and the backlog: together they keep the rate one may use, and a
+    person whose two messages went to different instances still gets them a second apart."""
+    if backend != "postgresql":
+        pytest.skip("several instances share PostgreSQL; SQLite is one instance's database")
+    database_url = await fresh_database(backend, tmp_path)
+    first = await start_bot(database_url=database_url, send_rate_per_second=10)
+    second = await start_bot(database_url=database_url, send_rate_per_second=10)
+    for app in (first, second):
+        app.reminders.batch = 10  # small claims, so both instances take part of the backlog
+    texts = await _queue(first, _people(fake, 30), 2, "shared")
+    second.reminders.kick()
+    await _until(lambda: len(_sent(fake, "shared")) >= len(texts))
+    calls = _sent(fake, "shared")
+    assert Counter(str(c.params["text"]) for c in calls) == Counter(texts)  # each once, none lost
+    async with first.context.db() as session:
+        senders = (
+            await session.execute(
+                select(Reminder.claimed_by, func.count())
+                .where(Reminder.state == ReminderState.SENT.value)
+                .group_by(Reminder.claimed_by)
+            )
+        ).all()
+        await session.rollback()
+    assert len(senders) == 2, senders  # both instances sent part of it
+    times = sorted(c.timestamp for c in calls)
+    # 60 messages at 10 a second between them (each alone would allow 10: 3 s together, not 6).
+    assert times[-1] - times[0] >= 59 / 10 * 0.9
+    for person in {str(c.params["chat_id"]) for c in calls}:
+        hers = sorted(c.timestamp for c in calls if str(c.params["chat_id"]) == person)
+        assert hers[1] - hers[0] >= 0.9  # one a second to her, whichever instance sent

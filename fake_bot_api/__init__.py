@@ -6,6 +6,9 @@ async with FakeTelegram(token="123456:TEST-token", bot_username="vmeste_test_bot
     await user.send("/start")
     await user.expect("Welcome")
 
+``expect`` and its kin wait up to 30 s by default: a ceiling, not a pause — they return as soon as
+the message is there, and a busy machine (three test workers on two cores) does not miss it.
+
 Supergroups with forum topics (group.py) — the bot is an administrator with can_manage_topics:
 
     group = fake.supergroup(title="Кураторы", forum=True)    # FakeGroup; group.id like -1001234500001
@@ -48,7 +51,8 @@ from .server import (
     UploadedFile,
     api_method,
 )
-from .user import BotMessage, FakeUser
+from .user import FakeUser
+from .watcher import BotMessage
 
 __all__ = [
     "ApiCall",

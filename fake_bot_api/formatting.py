@@ -12,13 +12,19 @@ Public helpers:
   ``"Bad Request: can't parse entities: "``).
 * :func:`detect_entities` - the entities Telegram adds by itself
   (bot_command, mention, hashtag, url, email).
+
+HTML and auto-detection are here; MarkdownV2 and legacy Markdown in ``markdown.py``; what they
+share in ``text_base.py``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from .markdown import parse_markdown_legacy, parse_markdown_v2
+from .text_base import ParseError, UnsupportedParseMode, _Builder, _byte_offset, normalize_parse_mode, utf16_len
 
 __all__ = [
     "ParseError",
@@ -28,61 +34,6 @@ __all__ = [
     "parse_formatted",
     "utf16_len",
 ]
-
-
-class ParseError(ValueError):
-    """Markup could not be parsed; ``str(exc)`` is Telegram's detail text."""
-
-
-class UnsupportedParseMode(ValueError):
-    pass
-
-
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units (what Telegram uses for limits and offsets)."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _byte_offset(text: str, index: int) -> int:
-    return len(text[:index].encode("utf-8"))
-
-
-@dataclass
-class _Builder:
-    """Accumulates plain text and tracks the UTF-16 position."""
-
-    parts: list[str] = field(default_factory=list)
-    pos16: int = 0
-    entities: list[dict[str, Any]] = field(default_factory=list)
-
-    def add(self, chunk: str) -> None:
-        if chunk:
-            self.parts.append(chunk)
-            self.pos16 += utf16_len(chunk)
-
-    def entity(self, etype: str, start16: int, end16: int | None = None, **extra: Any) -> None:
-        length = (self.pos16 if end16 is None else end16) - start16
-        if length <= 0:
-            return
-        ent: dict[str, Any] = {"type": etype, "offset": start16, "length": length}
-        ent.update({k: v for k, v in extra.items() if v is not None})
-        self.entities.append(ent)
-
-    def text(self) -> str:
-        return "".join(self.parts)
-
-
-def normalize_parse_mode(parse_mode: Any) -> str | None:
-    if parse_mode is None or parse_mode == "":
-        return None
-    mode = str(parse_mode).strip().lower()
-    if mode == "html":
-        return "HTML"
-    if mode == "markdownv2":
-        return "MarkdownV2"
-    if mode == "markdown":
-        return "Markdown"
-    raise UnsupportedParseMode(str(parse_mode))
 
 
 # --------------------------------------------------------------------------- HTML
@@ -291,226 +242,6 @@ def _close_html_tag(b: _Builder, tag: _OpenTag, stack: list[_OpenTag]) -> None:
         b.entity("pre", tag.start16, language=tag.attrs.get("language") or None)
     else:
         b.entity(_HTML_SIMPLE[name], tag.start16)
-
-
-# --------------------------------------------------------------------- MarkdownV2
-
-_MDV2_RESERVED = set("_*[]()~`>#+-=|{}.!")
-_MDV2_NAMES = {
-    "*": ("bold", "Bold"),
-    "_": ("italic", "Italic"),
-    "__": ("underline", "Underline"),
-    "~": ("strikethrough", "Strikethrough"),
-    "||": ("spoiler", "Spoiler"),
-}
-
-
-def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
-    b = _Builder()
-    stack: list[tuple[str, int, int]] = []  # (marker, start16, source index)
-    link_stack: list[tuple[int, int, bool]] = []  # (start16, source index, is_emoji)
-    quote_start: int | None = None
-    n = len(text)
-    i = 0
-
-    def reserved(ch: str, at: int) -> ParseError:
-        return ParseError(f"Character '{ch}' is reserved and must be escaped with the preceding '\\'")
-
-    while i < n:
-        c = text[i]
-        line_start = i == 0 or text[i - 1] == "\n"
-        if line_start and quote_start is not None and c != ">" and not text.startswith("**>", i):
-            b.entity("blockquote", quote_start, b.pos16 - 1)  # the line break is not quoted
-            quote_start = None
-        if c == "\\" and i + 1 < n and 0 < ord(text[i + 1]) <= 126:
-            b.add(text[i + 1])
-            i += 2
-            continue
-        if line_start and c == ">":
-            if quote_start is None:
-                quote_start = b.pos16
-            i += 1
-            continue
-        if line_start and text.startswith("**>", i):
-            if quote_start is None:
-                quote_start = b.pos16
-            i += 3
-            continue
-        if c == "`":
-            if text.startswith("```", i):
-                j = i + 3
-                nl = text.find("\n", j)
-                language = None
-                if nl != -1:
-                    first_line = text[j:nl]
-                    if first_line and not any(ch in first_line for ch in "`\\ "):
-                        language = first_line
-                        j = nl + 1
-                start16 = b.pos16
-                j, closed = _md_code_body(text, j, b, "```")
-                if not closed:
-                    raise ParseError(f"Can't find end of Pre entity at byte offset {_byte_offset(text, i)}")
-                b.entity("pre", start16, language=language)
-                i = j
-                continue
-            start16 = b.pos16
-            j, closed = _md_code_body(text, i + 1, b, "`")
-            if not closed:
-                raise ParseError(f"Can't find end of Code entity at byte offset {_byte_offset(text, i)}")
-            b.entity("code", start16)
-            i = j
-            continue
-        if c == "!" and i + 1 < n and text[i + 1] == "[":
-            link_stack.append((b.pos16, i, True))
-            i += 2
-            continue
-        if c == "[":
-            link_stack.append((b.pos16, i, False))
-            i += 1
-            continue
-        if c == "]":
-            if not link_stack:
-                raise reserved(c, i)
-            start16, src, is_emoji = link_stack.pop()
-            if i + 1 < n and text[i + 1] == "(":
-                j = i + 2
-                url_chars: list[str] = []
-                while j < n and text[j] != ")":
-                    if text[j] == "\\" and j + 1 < n:
-                        url_chars.append(text[j + 1])
-                        j += 2
-                        continue
-                    url_chars.append(text[j])
-                    j += 1
-                if j >= n:
-                    raise ParseError(f"Can't find end of a URL at byte offset {_byte_offset(text, i + 1)}")
-                url = "".join(url_chars)
-                if is_emoji:
-                    m = re.fullmatch(r"tg://emoji\?id=(\d+)", url)
-                    if not m:
-                        raise ParseError("Custom emoji URL must have an emoji identifier")
-                    b.entity("custom_emoji", start16, custom_emoji_id=m.group(1))
-                else:
-                    b.entity("text_link", start16, url=url)
-                i = j + 1
-                continue
-            i += 1
-            continue
-        marker = None
-        if c == "_":
-            marker = "__" if text.startswith("__", i) else "_"
-        elif c == "*":
-            marker = "*"
-        elif c == "~":
-            marker = "~"
-        elif c == "|":
-            if text.startswith("||", i):
-                marker = "||"
-            else:
-                raise reserved(c, i)
-        if marker is not None:
-            if stack and stack[-1][0] == marker:
-                _, start16, _src = stack.pop()
-                b.entity(_MDV2_NAMES[marker][0], start16)
-            else:
-                stack.append((marker, b.pos16, i))
-            i += len(marker)
-            continue
-        if c in _MDV2_RESERVED:
-            raise reserved(c, i)
-        b.add(c)
-        i += 1
-
-    if stack:
-        marker, _start, src = stack[-1]
-        raise ParseError(f"Can't find end of {_MDV2_NAMES[marker][1]} entity at byte offset {_byte_offset(text, src)}")
-    if link_stack:
-        raise ParseError(f"Can't find end of TextUrl entity at byte offset {_byte_offset(text, link_stack[-1][1])}")
-    if quote_start is not None:
-        b.entity("blockquote", quote_start)
-    return b.text(), b.entities
-
-
-def _md_code_body(text: str, j: int, b: _Builder, closing: str) -> tuple[int, bool]:
-    n = len(text)
-    while j < n:
-        if text[j] == "\\" and j + 1 < n and text[j + 1] in "`\\":
-            b.add(text[j + 1])
-            j += 2
-            continue
-        if text.startswith(closing, j):
-            return j + len(closing), True
-        b.add(text[j])
-        j += 1
-    return j, False
-
-
-# ---------------------------------------------------------------- legacy Markdown
-
-_MD_LEGACY = {"*": "bold", "_": "italic"}
-
-
-def parse_markdown_legacy(text: str) -> tuple[str, list[dict[str, Any]]]:
-    b = _Builder()
-    n = len(text)
-    i = 0
-    while i < n:
-        c = text[i]
-        if c == "\\" and i + 1 < n and text[i + 1] in "_*`[":
-            b.add(text[i + 1])
-            i += 2
-            continue
-        if c in "_*":
-            end = text.find(c, i + 1)
-            if end == -1:
-                raise ParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
-            start16 = b.pos16
-            b.add(text[i + 1 : end])
-            b.entity(_MD_LEGACY[c], start16)
-            i = end + 1
-            continue
-        if c == "`":
-            if text.startswith("```", i):
-                end = text.find("```", i + 3)
-                if end == -1:
-                    raise ParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
-                body = text[i + 3 : end]
-                language = None
-                if "\n" in body:
-                    first, rest = body.split("\n", 1)
-                    if first and " " not in first:
-                        language, body = first, rest
-                start16 = b.pos16
-                b.add(body)
-                b.entity("pre", start16, language=language)
-                i = end + 3
-                continue
-            end = text.find("`", i + 1)
-            if end == -1:
-                raise ParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
-            start16 = b.pos16
-            b.add(text[i + 1 : end])
-            b.entity("code", start16)
-            i = end + 1
-            continue
-        if c == "[":
-            end = text.find("]", i + 1)
-            if end == -1:
-                raise ParseError(f"Can't find end of the entity starting at byte offset {_byte_offset(text, i)}")
-            start16 = b.pos16
-            b.add(text[i + 1 : end])
-            if end + 1 < n and text[end + 1] == "(":
-                close = text.find(")", end + 2)
-                if close == -1:
-                    raise ParseError(f"Can't find end of a URL at byte offset {_byte_offset(text, end + 1)}")
-                b.entity("text_link", start16, url=text[end + 2 : close])
-                i = close + 1
-            else:
-                i = end + 1
-            continue
-        b.add(c)
-        i += 1
-    return b.text(), b.entities
 
 
 # -------------------------------------------------------------- auto-detection

@@ -21,11 +21,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .server import SERVICE_KINDS
-from .user import BotMessage, ChatWatcher, FakeUser, _Done
+from .constants import SERVICE_KINDS
+from .user import FakeUser
+from .watcher import BotMessage, ChatWatcher, _Done
 
 if TYPE_CHECKING:
-    from .server import FakeTelegram, GroupState, MessageRecord, TopicState
+    from .records import GroupState, MessageRecord, TopicState
+    from .server import FakeTelegram
 
 __all__ = ["FakeGroup", "FakeGroupMember"]
 
@@ -135,7 +137,7 @@ class FakeGroup(ChatWatcher):
         *,
         thread_id: int | None = None,
         predicate: Callable[[BotMessage], bool] | None = None,
-        timeout: float = 5.0,
+        timeout: float = 30.0,
     ) -> BotMessage:
         """Wait for the next new bot message or edit in the group (in topic ``thread_id`` if given).
 

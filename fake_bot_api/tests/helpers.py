@@ -1,0 +1,27 @@
+"""What the fake Bot API's own tests share: the token, a person who wrote /start, a webhook receiver."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from fake_bot_api import FakeTelegram, FakeUser
+
+TOKEN = "123456:TEST-token"
+
+
+async def started_user(fake: FakeTelegram, **kwargs) -> FakeUser:
+    """A person who already wrote /start (so the bot may message them)."""
+    user = fake.user(**kwargs)
+    await user.send("/start")
+    return user
+
+
+async def start_receiver(handler) -> tuple[web.AppRunner, str]:
+    app = web.Application()
+    app.router.add_post("/hook", handler)
+    runner = web.AppRunner(app, shutdown_timeout=1.0)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    return runner, f"http://127.0.0.1:{port}/hook"
