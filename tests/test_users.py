@@ -212,6 +212,9 @@ async def test_role_change_reaches_the_cached_profile(session: AsyncSession, ses
     async with session_factory() as other:
         await users.set_role(other, actor=actor, target_id=target, role=Role.CURATOR)
     assert (await users.touch(session, target)).role is Role.CURATOR
+    async with session_factory() as other:  # the database is shared: no extra curator in others' pickers
+        await users.set_role(other, actor=actor, target_id=target, role=None)
+    assert (await users.touch(session, target)).role is None
 
 
 async def test_get_profile_is_served_from_the_cache_and_sees_changes(session: AsyncSession, session_factory) -> None:
