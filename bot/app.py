@@ -28,7 +28,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import logs, notify
+from bot import logs, notify, response_types
 from bot.activity import Activity
 from bot.broadcaster import Broadcaster
 from bot.config import ConfigurationError, Settings
@@ -45,6 +45,7 @@ from bot.services import inbox as inbox_rows
 from bot.services.crisis import CrisisDetector
 from bot.telegram_session import create_session
 from bot.trail import MessageTrail
+from db import cache as db_cache
 from db import migrate
 from db.engine import create_engine, create_session_factory
 from db.fsm_storage import SqlStorage
@@ -228,6 +229,7 @@ def load_content(settings: Settings) -> tuple[list[catalog.RegionFile], CrisisDe
 def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Application:
     logs.install()  # again here: handlers set up before build() (a test's, an embedding app's) get it too
     configure_encryption(settings.fernet_keys)
+    response_types.keep_alive()
     configure_pseudonyms(
         settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else settings.fernet_keys[0]
     )
@@ -236,6 +238,9 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     engine = create_engine(settings.database_url)
     factory = create_session_factory(engine)
     storage: BaseStorage
+    # In-process caches (dialog state, profiles, regions and catalog) are only correct while one
+    # instance serves the bot; several instances share state through Redis and read the database.
+    db_cache.configure(enabled=not settings.redis_url)
     if settings.redis_url:
         from aiogram.fsm.storage.redis import RedisStorage
 

@@ -5,12 +5,21 @@ aiogram ships no SQL storage. This one writes every change with one atomic upser
 check-then-write race between two bot instances, and an interrupted dialog (aiogram_dialog keeps
 its stacks here too) continues after a restart. The data column is encrypted: dialogs may hold
 what a person typed.
+
+Every read and write goes through a cache in the process (write-through): a record is read from the
+database once, a write that changes nothing is not made, and a record left holding nothing is
+deleted with one statement. The database stays the truth, so a restart loses nothing; but the cache
+is only correct while **one instance** serves a chat. Several instances behind one bot must use the
+Redis storage (``REDIS_URL``), which keeps no copy in the process.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,37 +37,42 @@ log = logging.getLogger(__name__)
 KEY_MAX = 255  # FsmRecord.key is String(255)
 
 
+class _Unknown:
+    """A column of a cached record that this process has not read (it wrote only the other one)."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknown()
+CACHE_KEYS = 20_000  # records kept in memory (a chat has a few); the least recently used go first
+
+
+@dataclass(slots=True)
+class _Record:
+    state: str | None
+    data: str | None  # the data as JSON text: compared to tell a change, decoded afresh on every read
+    user_id: int | None
+
+
 class SqlStorage(BaseStorage):
     def __init__(
         self,
         engine: AsyncEngine,
         session_factory: async_sessionmaker[AsyncSession],
         key_builder: KeyBuilder | None = None,
+        *,
+        cache_keys: int = CACHE_KEYS,
     ) -> None:
         self._factory = session_factory
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         # aiogram_dialog keeps several records per chat, told apart by "destiny".
         self._keys = key_builder or DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
-
-    async def _upsert(self, key: StorageKey, **values: Any) -> None:
-        values["updated_at"] = datetime.now(UTC)
-        stmt = self._insert(FsmRecord).values(key=self._keys.build(key), user_id=key.user_id, **values)
-        stmt = stmt.on_conflict_do_update(index_elements=[FsmRecord.key], set_=values)
-        async with self._factory() as session, session.begin():
-            await session.execute(stmt)
-            if None in values.values():
-                # A record that holds nothing any more is removed rather than kept empty.
-                await session.execute(
-                    delete(FsmRecord).where(
-                        FsmRecord.key == self._keys.build(key),
-                        FsmRecord.state.is_(None),
-                        FsmRecord.data.is_(None),
-                    )
-                )
-
-    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
-        value = state.state if isinstance(state, State) else state
-        await self._upsert(key, state=value)
+        # Write-through cache: what this process last read or wrote for a key, the database stays
+        # the truth (a restart reads it again). Correct only while one instance serves a chat.
+        self._cache: OrderedDict[str, _Record] = OrderedDict()
+        self._cache_keys = cache_keys
+        self._epoch = 0  # moves on every forget, so a read that raced it does not bring her state back
 
     def _key(self, key: StorageKey) -> str | None:
         """The record's key, or None when it cannot name a record (an id out of 64-bit range, a NUL,
@@ -69,38 +83,126 @@ class SqlStorage(BaseStorage):
             return None
         return built
 
+    def _remember(self, built: str, record: _Record) -> None:
+        self._cache[built] = record
+        self._cache.move_to_end(built)
+        while len(self._cache) > self._cache_keys:
+            self._cache.popitem(last=False)
+
+    async def _record(self, built: str, user_id: int | None) -> _Record:
+        """The record from the cache, or read once from the database (both columns)."""
+        record = self._cache.get(built)
+        if record is not None and record.state is not UNKNOWN and record.data is not UNKNOWN:
+            self._cache.move_to_end(built)
+            return record
+        epoch = self._epoch
+        async with self._factory() as session:
+            try:
+                row = (
+                    await session.execute(select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == built))
+                ).first()
+                state, data = (row.state, row.data) if row is not None else (None, None)
+            except Undecryptable:
+                # ENCRYPTION_KEY was replaced without keeping the old one: the dialog starts afresh
+                # instead of failing for this person forever.
+                log.warning("dialog state of one chat could not be decrypted; starting it afresh")
+                state, data = await session.scalar(select(FsmRecord.state).where(FsmRecord.key == built)), None
+        fresh = _Record(state, _dump(data) if data else None, user_id)
+        current = self._cache.get(built)
+        if current is not None:
+            # Written while we read: what was written wins, the read fills only what is still unknown.
+            if current.state is UNKNOWN:
+                current.state = fresh.state
+            if current.data is UNKNOWN:
+                current.data = fresh.data
+            return current
+        if epoch == self._epoch:
+            self._remember(built, fresh)
+        return fresh
+
+    async def _write(
+        self, key: StorageKey, built: str, *, state: Any = UNKNOWN, data: Any = UNKNOWN, value: Any = None
+    ) -> None:
+        """Changes one column (``data`` as JSON text, ``value`` the same as a dict); writes only when
+        it differs from what the record holds: one upsert, or one delete when the record is left
+        holding nothing."""
+        record = self._cache.get(built)
+        if (state is None or data is None) and (record is None or UNKNOWN in (record.state, record.data)):
+            # Clearing a column: whether the record then holds nothing depends on the other one.
+            record = await self._record(built, key.user_id)
+        new = _Record(
+            state if state is not UNKNOWN else (record.state if record else UNKNOWN),
+            data if data is not UNKNOWN else (record.data if record else UNKNOWN),
+            key.user_id,
+        )
+        if record is not None and new.state == record.state and new.data == record.data:
+            self._cache.move_to_end(built)
+            return
+        self._remember(built, new)
+        try:
+            async with self._factory() as session, session.begin():
+                if new.state is None and new.data is None:
+                    await session.execute(delete(FsmRecord).where(FsmRecord.key == built))
+                else:
+                    values: dict[str, Any] = {"updated_at": datetime.now(UTC)}
+                    if state is not UNKNOWN:
+                        values["state"] = state
+                    if data is not UNKNOWN:
+                        values["data"] = value
+                    stmt = self._insert(FsmRecord).values(key=built, user_id=key.user_id, **values)
+                    await session.execute(stmt.on_conflict_do_update(index_elements=[FsmRecord.key], set_=values))
+        except BaseException:
+            # The database may not hold what the cache says: the next read asks it again.
+            self._cache.pop(built, None)
+            raise
+
+    async def set_state(self, key: StorageKey, state: StateType = None) -> None:
+        built = self._key(key)
+        if built is None:
+            return
+        await self._write(key, built, state=state.state if isinstance(state, State) else state)
+
     async def get_state(self, key: StorageKey) -> str | None:
         built = self._key(key)
         if built is None:
             return None
-        async with self._factory() as session:
-            return await session.scalar(select(FsmRecord.state).where(FsmRecord.key == built))
+        return (await self._record(built, key.user_id)).state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        await self._upsert(key, data=dict(data) if data else None)
+        built = self._key(key)
+        if built is None:
+            return
+        value = dict(data) if data else None
+        await self._write(key, built, data=_dump(value), value=value)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         built = self._key(key)
         if built is None:
             log.info("dialog state: a key that names no record was asked for; nothing there")
             return {}
-        async with self._factory() as session:
-            try:
-                data = await session.scalar(select(FsmRecord.data).where(FsmRecord.key == built))
-            except Undecryptable:
-                # ENCRYPTION_KEY was replaced without keeping the old one: the dialog starts afresh
-                # instead of failing for this person forever.
-                log.warning("dialog state of one chat could not be decrypted; starting it afresh")
-                return {}
-        return dict(data) if data else {}
+        record = await self._record(built, key.user_id)
+        return json.loads(record.data) if record.data else {}
 
     async def forget_user(self, user_id: int) -> None:
-        """Every record of her chats goes ("delete my data", "hide the chat")."""
+        """Every record of her chats goes ("delete my data", "hide the chat"), here and in the database."""
+        self._epoch += 1
+        for built in [k for k, r in self._cache.items() if r.user_id == user_id]:
+            del self._cache[built]
         async with self._factory() as session, session.begin():
             await session.execute(delete(FsmRecord).where(FsmRecord.user_id == user_id))
 
+    def forget_cached(self) -> None:
+        """Drops what this process remembers (the database keeps it); for tests and for an operator
+        who changed the table by hand."""
+        self._epoch += 1
+        self._cache.clear()
+
     async def close(self) -> None:
         """The engine belongs to the application, which disposes of it."""
+
+
+def _dump(data: Any) -> str | None:
+    return None if data is None else json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
 async def forget_dialogs(storage: BaseStorage, user_id: int) -> None:

@@ -29,6 +29,7 @@ from dialogs.agreement.dialog import render_agreement
 from dialogs.common.widgets import Tr, crisis_button, menu_button
 from dialogs.states import DisputeSG
 from handlers.common import refuse_button
+from handlers.filters import Quick
 
 log = logging.getLogger(__name__)
 KIND_MEETING_FOLLOWUP = meetings.FOLLOWUP_KIND
@@ -112,7 +113,7 @@ def _later_keyboard(checkin_id: int) -> InlineKeyboardMarkup:
 def agreements_router() -> Router:
     router = Router(name="agreements")
 
-    @router.callback_query(F.data.startswith("ag:"))
+    @router.callback_query(Quick(F.data.startswith("ag:")))
     async def acknowledge(
         callback: CallbackQuery, app: AppContext, bot: Bot, i18n: I18n, dialog_manager: DialogManager
     ) -> None:
@@ -147,7 +148,7 @@ def agreements_router() -> Router:
             except Exception:
                 pass
 
-    @router.callback_query(F.data.startswith("ci:"))
+    @router.callback_query(Quick(F.data.startswith("ci:")))
     async def checkin(callback: CallbackQuery, app: AppContext, i18n: I18n, relay: Relay) -> None:
         parts = parse.callback_parts(callback.data, "ci", 2)
         checkin_id = parse.positive_id(parts[0]) if parts else None

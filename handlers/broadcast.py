@@ -20,7 +20,7 @@ from bot.services.formatting import format_when
 from bot.services.users import Profile
 from db.models import BroadcastState, Role
 from dialogs.states import BroadcastSG
-from handlers.filters import HasRole
+from handlers.filters import HasRole, Quick
 
 CANCEL_PREFIX = "bc:x:"
 STATE_NAMES = {
@@ -71,7 +71,7 @@ def broadcast_router() -> Router:
         markup = InlineKeyboardMarkup(inline_keyboard=buttons) if buttons else None
         await message.answer("\n".join(lines), reply_markup=markup)
 
-    @router.callback_query(F.data.startswith(CANCEL_PREFIX))
+    @router.callback_query(Quick(F.data.startswith(CANCEL_PREFIX)))
     async def cancel(
         callback: CallbackQuery, session: AsyncSession, profile: Profile, app: AppContext, broadcaster: Broadcaster
     ) -> None:

@@ -8,12 +8,13 @@ from aiogram.utils.i18n import gettext
 from aiogram_dialog import DialogManager
 
 from handlers.common import show_menu
+from handlers.filters import Quick
 
 
 def fallback_router() -> Router:
     router = Router(name="fallback")
 
-    @router.message(F.chat.type != "private")
+    @router.message(Quick(F.chat.type != "private"))
     async def not_private(message: Message) -> None:
         """The bot talks to people one to one; group chats get nothing from it (yet)."""
 

@@ -9,10 +9,23 @@ from aiogram.filters import Filter
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, Message, TelegramObject
 from aiogram_dialog.api.entities import Context, Stack
+from magic_filter import MagicFilter
 
 from bot.context import AppContext
 from bot.services.users import Profile
 from db.models import Role
+
+
+class Quick(Filter):
+    """A magic filter (``Quick(F.data == "x")``) checked in the event loop. aiogram runs a bare
+    ``F…`` filter, like any plain function, through ``asyncio.to_thread`` on every update it is
+    tried on; a ``Filter`` subclass with an async ``__call__`` is awaited directly (issue 12)."""
+
+    def __init__(self, magic: MagicFilter) -> None:
+        self.magic = magic
+
+    async def __call__(self, event: TelegramObject) -> Any:
+        return self.magic.resolve(event)
 
 
 class HasRole(Filter):

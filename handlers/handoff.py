@@ -24,6 +24,7 @@ from bot.services.relay import Thread
 from bot.services.users import TEAM_ROLES, Profile
 from dialogs.states import CrisisSG, HumanSG
 from handlers.common import refuse_button
+from handlers.filters import Quick
 
 log = logging.getLogger(__name__)
 TOPIC_COMMANDS = ("close", "reopen", "assign", "card", "q", "note")
@@ -60,11 +61,11 @@ def handoff_router() -> Router:
 
     # ------------------------------------------------------------ the participant
 
-    @router.message(Command("human"), F.chat.type == "private")
+    @router.message(Command("human"), Quick(F.chat.type == "private"))
     async def human(message: Message, dialog_manager: DialogManager) -> None:
         await dialog_manager.start(HumanSG.chat, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
 
-    @router.callback_query(F.data.startswith("rt:"))
+    @router.callback_query(Quick(F.data.startswith("rt:")))
     async def rate(callback: CallbackQuery, app: AppContext) -> None:
         parts = parse.callback_parts(callback.data, "rt", 2)
         conversation_id = parse.positive_id(parts[0]) if parts else None
@@ -86,7 +87,7 @@ def handoff_router() -> Router:
             return
         await callback.answer(gettext("Thank you for your answer!"))
 
-    @router.edited_message(F.chat.type == "private")
+    @router.edited_message(Quick(F.chat.type == "private"))
     async def participant_edit(
         message: Message, relay: Relay, app: AppContext, profile: Profile, bot: Bot, dialog_bg_factory: BgManagerFactory
     ) -> None:
@@ -122,7 +123,7 @@ def handoff_router() -> Router:
 
     # ------------------------------------------------------------ curators without a group
 
-    @router.message(F.chat.type == "private", F.reply_to_message, _team_member())
+    @router.message(Quick(F.chat.type == "private"), Quick(F.reply_to_message), _team_member())
     async def private_reply(message: Message, relay: Relay, app: AppContext, profile: Profile, bot: Bot) -> None:
         """No-group mode: a curator answers by replying to the relayed message in her own chat."""
         async with app.db() as session:

@@ -25,6 +25,7 @@ from db.models import MeetingKind, Participant
 from dialogs.common.labels import label
 from dialogs.meetings.dialog import FORMATS, OPEN_MY_MEETINGS, describe
 from dialogs.states import MyMeetingsSG
+from handlers.filters import Quick
 
 log = logging.getLogger(__name__)
 REMINDER_KIND = meetings.REMINDER_KIND
@@ -38,7 +39,7 @@ class Attend(CallbackData, prefix="att"):
 def meetings_router() -> Router:
     router = Router(name="meetings")
 
-    @router.callback_query(F.data == OPEN_MY_MEETINGS)
+    @router.callback_query(Quick(F.data == OPEN_MY_MEETINGS))
     async def open_mine(callback: CallbackQuery, dialog_manager: DialogManager) -> None:
         await callback.answer()
         await dialog_manager.start(MyMeetingsSG.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)

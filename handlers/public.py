@@ -21,6 +21,7 @@ from dialogs.common.hide import hide_chat
 from dialogs.common.keyboards import MENU_LABEL, SOS_LABEL, labels_in_all_locales, reply_keyboard
 from dialogs.states import ConsentSG, MenuSG, PrivacySG, ProgrammeSG, SettingsSG
 from handlers.common import open_crisis, show_menu
+from handlers.filters import Quick
 
 log = logging.getLogger(__name__)
 OPEN_PROGRAMME = "mp:open"  # a button in messages the bot sends on its own
@@ -103,7 +104,7 @@ async def _open_invitation(
 
 def public_router(i18n: I18n) -> Router:
     router = Router(name="public")
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(Quick(F.chat.type == "private"))
 
     @router.message(CommandStart())
     async def start(
@@ -147,7 +148,7 @@ def public_router(i18n: I18n) -> Router:
         await show_menu(dialog_manager)
 
     @router.message(Command("menu"))
-    @router.message(F.text.in_(labels_in_all_locales(i18n, MENU_LABEL)))
+    @router.message(Quick(F.text.in_(labels_in_all_locales(i18n, MENU_LABEL))))
     async def menu(message: Message, dialog_manager: DialogManager) -> None:
         await show_menu(dialog_manager)
 
@@ -164,11 +165,11 @@ def public_router(i18n: I18n) -> Router:
         await dialog_manager.start(PrivacySG.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
 
     @router.message(Command("sos"))
-    @router.message(F.text.in_(labels_in_all_locales(i18n, SOS_LABEL)))
+    @router.message(Quick(F.text.in_(labels_in_all_locales(i18n, SOS_LABEL))))
     async def sos(message: Message, dialog_manager: DialogManager) -> None:
         await open_crisis(dialog_manager)
 
-    @router.callback_query(F.data == OPEN_PROGRAMME)
+    @router.callback_query(Quick(F.data == OPEN_PROGRAMME))
     async def open_programme(callback: CallbackQuery, dialog_manager: DialogManager) -> None:
         await callback.answer()
         await dialog_manager.start(ProgrammeSG.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
@@ -177,7 +178,7 @@ def public_router(i18n: I18n) -> Router:
     async def hide(message: Message, dialog_manager: DialogManager, bot: Bot) -> None:
         await hide_chat(dialog_manager, bot, message.chat.id)
 
-    @router.my_chat_member(F.chat.type.in_({"group", "supergroup"}))
+    @router.my_chat_member(Quick(F.chat.type.in_({"group", "supergroup"})))
     async def in_a_group(event: ChatMemberUpdated, bot: Bot, app: AppContext) -> None:
         """Added to a group: say its id (the log at INFO, and the admins), so CURATOR_CHAT_ID can be
         set without switching the log to DEBUG. Removed from one: only the log."""

@@ -15,7 +15,7 @@ from bot.services import audit, join, users
 from bot.services.users import Profile
 from db.models import Role
 from dialogs.states import InviteSG, NewCaseSG
-from handlers.filters import HasRole
+from handlers.filters import HasRole, Quick
 
 STAFF_COMMANDS = ("stats", "invite", "newcase", "catalog", "catalog_history", "broadcast", "broadcasts", "report")
 ROLE_NAMES = {
@@ -60,7 +60,7 @@ def staff_router() -> Router:
     async def invite(message: Message, dialog_manager: DialogManager) -> None:
         await dialog_manager.start(InviteSG.role, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
 
-    @router.callback_query(F.data.startswith("jq:"), HasRole(Role.STAFF, Role.ADMIN))
+    @router.callback_query(Quick(F.data.startswith("jq:")), HasRole(Role.STAFF, Role.ADMIN))
     async def join_request_to_case(
         callback: CallbackQuery, dialog_manager: DialogManager, profile: Profile, app: AppContext
     ) -> None:

@@ -28,7 +28,7 @@ from bot.services.surveys import Current, Report
 from bot.services.users import Profile
 from db.models import Role
 from handlers.common import refuse_button
-from handlers.filters import HasRole
+from handlers.filters import HasRole, Quick
 
 log = logging.getLogger(__name__)
 REMINDER_KIND = surveys.REMINDER_KIND
@@ -232,12 +232,12 @@ def _answers_router() -> Router:
         await _remove_buttons(bot, callback.message)
         await _continue(bot, callback.from_user.id, step, i18n.current_locale)
 
-    @router.callback_query(F.data.startswith("sv:"))
+    @router.callback_query(Quick(F.data.startswith("sv:")))
     async def broken(callback: CallbackQuery) -> None:
         """Survey-looking data that does not parse: forged or from another version."""
         await callback.answer(gettext("This question has already been answered. Thank you!"))
 
-    @router.message(F.chat.type == "private", F.text, AnsweringInWords())
+    @router.message(Quick(F.chat.type == "private"), Quick(F.text), AnsweringInWords())
     async def in_words(
         message: Message,
         survey_question: Current,

@@ -19,7 +19,7 @@ from bot.services.users import TEAM_ROLES, Profile
 from dialogs.states import HumanSG, JoinSG
 from handlers.admin import ADMIN_COMMANDS
 from handlers.common import open_crisis, show_again_or_menu, show_menu
-from handlers.filters import CrisisWords, NotADialogButton, NothingListens
+from handlers.filters import CrisisWords, NotADialogButton, NothingListens, Quick
 from handlers.handoff import InOpenConversation
 from handlers.staff import STAFF_COMMANDS
 from handlers.surveys import SURVEY_COMMANDS
@@ -48,7 +48,7 @@ async def _ways_on(session: AsyncSession, profile: Profile) -> InlineKeyboardMar
 
 def unexpected_router(input_states: frozenset[State]) -> Router:
     router = Router(name="unexpected")
-    router.message.filter(F.chat.type == "private")
+    router.message.filter(Quick(F.chat.type == "private"))
 
     @router.message(CrisisWords())
     async def crisis_words(message: Message, dialog_manager: DialogManager, relay: Relay, profile: Profile) -> None:
@@ -63,7 +63,7 @@ def unexpected_router(input_states: frozenset[State]) -> Router:
         )
         await open_crisis(dialog_manager)
 
-    @router.message(NothingListens(input_states), F.text.startswith("/"))
+    @router.message(NothingListens(input_states), Quick(F.text.startswith("/")))
     async def unknown_command(message: Message, session: AsyncSession, profile: Profile) -> None:
         name = (message.text or "/").split()[0][1:].split("@", 1)[0].lower()
         if name in STAFF_COMMANDS or name in ADMIN_COMMANDS or name in TEAM_COMMANDS or name in SURVEY_COMMANDS:
@@ -79,7 +79,7 @@ def unexpected_router(input_states: frozenset[State]) -> Router:
         """She is talking with a person: whatever she types goes on to them."""
         await relay.from_participant(message)
 
-    @router.message(NothingListens(input_states), F.text)
+    @router.message(NothingListens(input_states), Quick(F.text))
     async def free_text(message: Message, session: AsyncSession, profile: Profile) -> None:
         """A question typed on a screen of buttons: one kind answer, and a person within one tap."""
         await message.answer(
@@ -101,7 +101,7 @@ def unexpected_router(input_states: frozenset[State]) -> Router:
             reply_markup=await _ways_on(session, profile),
         )
 
-    @router.callback_query(F.data.in_(WAYS_ON))
+    @router.callback_query(Quick(F.data.in_(WAYS_ON)))
     async def way_on(callback: CallbackQuery, dialog_manager: DialogManager) -> None:
         """The buttons under those answers: back to her screen, a person, joining, the menu."""
         await callback.answer()

@@ -1,4 +1,5 @@
-"""Dialog state in the database: survives a new storage object, upserts atomically, encrypted at rest."""
+"""Dialog state in the database: survives a new storage object, upserts atomically, encrypted at rest;
+the process's write-through cache stays coherent with the database and saves statements."""
 
 import asyncio
 import itertools
@@ -7,11 +8,13 @@ import pytest
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 from cryptography.fernet import Fernet
-from sqlalchemy import text
+from sqlalchemy import event, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.services import users
 from db import types
-from db.fsm_storage import SqlStorage
+from db.fsm_storage import SqlStorage, forget_dialogs
+from db.models import FsmRecord
 
 _ids = itertools.count(600_000_000)
 
@@ -91,6 +94,150 @@ async def test_state_under_a_lost_key_starts_afresh(engine: AsyncEngine, session
         await storage.set_data(key(uid), {"screen": "old"})
     finally:
         types.configure_encryption([TEST_KEY])
+    storage = SqlStorage(engine, session_factory)  # a key is replaced with a restart
     assert await storage.get_data(key(uid)) == {}
     await storage.set_data(key(uid), {"screen": "new"})
     assert await storage.get_data(key(uid)) == {"screen": "new"}
+    assert await SqlStorage(engine, session_factory).get_data(key(uid)) == {"screen": "new"}
+
+
+class Counter:
+    """Counts the statements the storage sends to the database."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine.sync_engine
+        self.statements: list[str] = []
+
+    def __enter__(self) -> "Counter":
+        event.listen(self.engine, "before_cursor_execute", self._seen)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _conn, _cursor, statement: str, *_args) -> None:
+        if "fsm_state" in statement:
+            self.statements.append(statement.split()[0].upper())
+
+
+async def _db_row(session: AsyncSession, uid: int, destiny: str = "default") -> tuple | None:
+    session.expire_all()
+    row = (
+        await session.execute(
+            select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == f"fsm:1:{uid}:{uid}:{destiny}")
+        )
+    ).first()
+    await session.commit()
+    return tuple(row) if row else None
+
+
+async def test_cache_writes_through_and_reads_once(
+    engine: AsyncEngine, session_factory: async_sessionmaker, session: AsyncSession
+) -> None:
+    uid = next(_ids)
+    storage = SqlStorage(engine, session_factory)
+    with Counter(engine) as seen:
+        await storage.set_state(key(uid), Form.asking)
+        await storage.set_data(key(uid), {"n": 1})
+        # Every write is in the database at once: a restart (a new storage) loses nothing.
+        assert await _db_row(session, uid) == ("Form:asking", {"n": 1})
+        seen.statements.clear()
+        for _ in range(3):
+            assert await storage.get_state(key(uid)) == "Form:asking"
+            assert await storage.get_data(key(uid)) == {"n": 1}
+        await storage.set_data(key(uid), {"n": 1})  # nothing changed: nothing written
+        await storage.set_state(key(uid), "Form:asking")
+        assert seen.statements == []
+        await storage.set_data(key(uid), {"n": 2})
+        assert seen.statements == ["INSERT"]  # one upsert
+    assert await _db_row(session, uid) == ("Form:asking", {"n": 2})
+    assert await SqlStorage(engine, session_factory).get_data(key(uid)) == {"n": 2}
+
+
+async def test_cache_hands_out_copies(engine: AsyncEngine, session_factory: async_sessionmaker) -> None:
+    """aiogram_dialog changes the dicts it read in place; the cache must not change with them, or the
+    next save would look like no change and never reach the database."""
+    uid = next(_ids)
+    storage = SqlStorage(engine, session_factory)
+    await storage.set_data(key(uid), {"dialog_data": {"page": 1}})
+    data = await storage.get_data(key(uid))
+    data["dialog_data"]["page"] = 2
+    assert await storage.get_data(key(uid)) == {"dialog_data": {"page": 1}}
+    await storage.set_data(key(uid), data)
+    assert await SqlStorage(engine, session_factory).get_data(key(uid)) == {"dialog_data": {"page": 2}}
+
+
+async def test_clearing_is_one_delete(
+    engine: AsyncEngine, session_factory: async_sessionmaker, session: AsyncSession
+) -> None:
+    uid = next(_ids)
+    storage = SqlStorage(engine, session_factory)
+    await storage.set_state(key(uid), Form.asking)
+    await storage.set_data(key(uid), {"a": 1})
+    with Counter(engine) as seen:
+        await storage.set_data(key(uid), {})
+        assert seen.statements == ["INSERT"]  # the state stays
+        await storage.set_state(key(uid), None)
+        assert seen.statements == ["INSERT", "DELETE"]  # left holding nothing: deleted, no upsert
+    assert await _db_row(session, uid) is None
+    assert await storage.get_state(key(uid)) is None
+    assert await SqlStorage(engine, session_factory).get_data(key(uid)) == {}
+
+
+async def test_a_restart_reads_the_database(engine: AsyncEngine, session_factory: async_sessionmaker) -> None:
+    """What another storage (a previous run of the process) wrote is read from the database."""
+    uid = next(_ids)
+    before = SqlStorage(engine, session_factory)
+    await before.set_data(key(uid, "aiogd:stack:"), {"intents": ["a"]})
+    after = SqlStorage(engine, session_factory)
+    assert await after.get_data(key(uid, "aiogd:stack:")) == {"intents": ["a"]}
+    await before.set_data(key(uid, "aiogd:stack:"), {"intents": ["a", "b"]})
+    after.forget_cached()  # as after a restart
+    assert await after.get_data(key(uid, "aiogd:stack:")) == {"intents": ["a", "b"]}
+
+
+async def test_failed_write_leaves_the_cache_to_the_database(
+    engine: AsyncEngine, session_factory: async_sessionmaker
+) -> None:
+    uid = next(_ids)
+    storage = SqlStorage(engine, session_factory)
+    await storage.set_data(key(uid), {"n": 1})
+
+    def broken() -> None:
+        raise ConnectionError("database away")
+
+    storage._factory = broken  # type: ignore[assignment]
+    with pytest.raises(ConnectionError):
+        await storage.set_data(key(uid), {"n": 2})
+    storage._factory = session_factory
+    assert await storage.get_data(key(uid)) == {"n": 1}  # read again from the database
+
+
+async def test_forgetting_removes_her_state_everywhere(
+    engine: AsyncEngine, session_factory: async_sessionmaker, session: AsyncSession
+) -> None:
+    uid, other = next(_ids), next(_ids)
+    storage = SqlStorage(engine, session_factory)
+    for who in (uid, other):
+        await storage.set_state(key(who), Form.asking)
+        await storage.set_data(key(who, "aiogd:stack:"), {"intents": ["x"]})
+    # "Delete my data": the service deletes her rows, then the dialog state goes after the update.
+    await users.forget(session, uid)
+    await forget_dialogs(storage, uid)
+    assert await storage.get_state(key(uid)) is None
+    assert await storage.get_data(key(uid, "aiogd:stack:")) == {}
+    count = await session.scalar(text("SELECT count(*) FROM fsm_state WHERE user_id = :u"), {"u": uid})
+    await session.commit()
+    assert count == 0
+    assert await storage.get_state(key(other)) == "Form:asking"  # nobody else's
+    assert await SqlStorage(engine, session_factory).get_data(key(other, "aiogd:stack:")) == {"intents": ["x"]}
+
+
+async def test_the_cache_is_bounded(engine: AsyncEngine, session_factory: async_sessionmaker) -> None:
+    uid = next(_ids)
+    storage = SqlStorage(engine, session_factory, cache_keys=2)
+    for n in range(4):
+        await storage.set_data(key(uid, f"d{n}"), {"n": n})
+    assert len(storage._cache) == 2
+    for n in range(4):  # the ones dropped from memory are read back from the database
+        assert await storage.get_data(key(uid, f"d{n}")) == {"n": n}

@@ -3,7 +3,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import users
@@ -154,3 +154,102 @@ async def test_first_updates_of_one_person_at_once_do_not_collide(session_factor
         admin = dataclasses.replace(profiles[0], user_id=new_id(), role=Role.ADMIN)
         await users.set_role(s, actor=admin, target_id=target, role=Role.CURATOR)
         assert (await s.get(User, target)) is not None
+
+
+async def _statements_during(session: AsyncSession, call) -> list[str]:
+    seen: list[str] = []
+
+    def note(_conn, _cursor, statement: str, *_args) -> None:
+        seen.append(statement.split()[0].upper())
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        await call()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return seen
+
+
+async def test_profile_is_cached_until_her_row_changes(session: AsyncSession, session_factory) -> None:
+    uid, t0 = new_id(), datetime(2026, 11, 1, 9, tzinfo=UTC)
+    await users.touch(session, uid, now=t0)
+    await users.touch(session, uid, now=t0)  # read once more after her first visit, then kept
+    assert await _statements_during(session, lambda: users.touch(session, uid, now=t0 + timedelta(minutes=1))) == []
+    # A change through any session of the process (a setting, a role) is seen at the next update.
+    async with session_factory() as other:
+        await users.set_locale(other, uid, "en")
+    profile = await users.touch(session, uid, now=t0 + timedelta(minutes=2))
+    assert profile.chosen_locale == "en"
+    async with session_factory() as other:
+        await users.set_blocked(other, uid, True)
+    assert (await users.touch(session, uid, now=t0 + timedelta(minutes=3), wrote=False)).blocked_bot
+    assert not (await users.touch(session, uid, now=t0 + timedelta(minutes=3))).blocked_bot
+    # last_seen still moves every few minutes.
+    await users.touch(session, uid, now=t0 + timedelta(hours=1))
+    row = await session.get(User, uid, populate_existing=True)
+    assert row is not None and row.last_seen == t0 + timedelta(hours=1)
+    await session.commit()
+
+
+async def test_profile_cache_forgets_with_her(session: AsyncSession) -> None:
+    uid = new_id()
+    await users.touch(session, uid)
+    await users.touch(session, uid)
+    await users.forget(session, uid)  # bulk statements on the table: everyone is read again
+    again = await users.touch(session, uid)
+    assert again.is_new
+
+
+async def test_role_change_reaches_the_cached_profile(session: AsyncSession, session_factory) -> None:
+    admin, target = new_id(), new_id()
+    await users.bootstrap_admins(session, [admin])
+    await users.touch(session, target)
+    assert (await users.touch(session, target)).role is None
+    actor = await users.get_profile(session, admin)
+    await session.commit()
+    assert actor is not None
+    async with session_factory() as other:
+        await users.set_role(other, actor=actor, target_id=target, role=Role.CURATOR)
+    assert (await users.touch(session, target)).role is Role.CURATOR
+    async with session_factory() as other:  # the database is shared: no extra curator in others' pickers
+        await users.set_role(other, actor=actor, target_id=target, role=None)
+    assert (await users.touch(session, target)).role is None
+
+
+async def test_get_profile_is_served_from_the_cache_and_sees_changes(session: AsyncSession, session_factory) -> None:
+    uid = new_id()
+    await users.touch(session, uid)
+    await users.get_profile(session, uid)
+    assert await _statements_during(session, lambda: users.get_profile(session, uid)) == []
+    await session.commit()
+    async with session_factory() as other:
+        await users.set_discreet(other, uid, True)
+    profile = await users.get_profile(session, uid)
+    assert profile is not None and profile.discreet
+    # A change waiting in this very session is what this session sees.
+    row = await session.get(User, uid)
+    assert row is not None
+    row.locale = "en"
+    profile = await users.get_profile(session, uid)
+    assert profile is not None and profile.chosen_locale == "en"
+    await session.rollback()
+    profile = await users.get_profile(session, uid)
+    assert profile is not None and profile.chosen_locale is None
+    await session.commit()
+
+
+async def test_no_profile_cache_with_several_instances(session: AsyncSession) -> None:
+    """With REDIS_URL (several instances) the process keeps no copy: every update reads her row."""
+    from db import cache
+
+    uid = new_id()
+    await users.touch(session, uid)
+    await users.touch(session, uid)
+    cache.configure(enabled=False)
+    try:
+        assert await _statements_during(session, lambda: users.touch(session, uid)) != []
+        assert await _statements_during(session, lambda: users.get_profile(session, uid)) != []
+        await session.commit()
+    finally:
+        cache.configure(enabled=True)

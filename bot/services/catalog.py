@@ -18,6 +18,7 @@ import yaml
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.cache import TableCache
 from db.models import MeasureKind, Region, SupportMeasure
 
 FEDERAL = "federal"
@@ -240,17 +241,33 @@ class Contact:
     url: str | None
 
 
+# Regions and entries are read on every screen that shows help and change a few times a month: kept
+# in memory, emptied by any change to either table made in this process (``db.cache``).
+_cached = TableCache(Region, SupportMeasure)
+
+
 async def regions(session: AsyncSession) -> list[RegionInfo]:
     """The regions a person can choose (the federal pseudo-region is not one)."""
-    rows = await session.scalars(select(Region).where(Region.code != FEDERAL).order_by(Region.position))
-    return [RegionInfo(r.code, r.name, r.timezone) for r in rows]
+    found = _cached.get(session, "regions")
+    if found is None:
+        version = _cached.version
+        rows = await session.scalars(select(Region).where(Region.code != FEDERAL).order_by(Region.position))
+        found = tuple(RegionInfo(r.code, r.name, r.timezone) for r in rows)
+        _cached.put(session, "regions", found, version)
+    return list(found)
 
 
 async def region(session: AsyncSession, code: str | None) -> RegionInfo | None:
     if not code:
         return None
-    row = await session.get(Region, code)
-    return RegionInfo(row.code, row.name, row.timezone) if row else None
+    found = _cached.get(session, ("region", code))
+    if found is None:
+        version = _cached.version
+        row = await session.get(Region, code)
+        found = (RegionInfo(row.code, row.name, row.timezone) if row else None,)
+        _cached.put(session, ("region", code), found, version)
+    info: RegionInfo | None = found[0]
+    return info
 
 
 async def _entries(
@@ -292,9 +309,20 @@ def _localize(row: SupportMeasure, locale: str) -> Contact:
     )
 
 
+async def _contacts(
+    session: AsyncSession, region_code: str | None, kind: MeasureKind, category: str | None, locale: str, today: date
+) -> list[Contact]:
+    key = ("contacts", region_code, kind, category, locale, today)
+    found = _cached.get(session, key)
+    if found is None:
+        version = _cached.version
+        found = tuple(_localize(r, locale) for r in await _entries(session, region_code, kind, category, today))
+        _cached.put(session, key, found, version)
+    return list(found)
+
+
 async def crisis_contacts(session: AsyncSession, region_code: str | None, locale: str, today: date) -> list[Contact]:
-    rows = await _entries(session, region_code, MeasureKind.CRISIS, None, today)
-    return [_localize(r, locale) for r in rows]
+    return await _contacts(session, region_code, MeasureKind.CRISIS, None, locale, today)
 
 
 async def measures(
@@ -302,5 +330,4 @@ async def measures(
 ) -> list[Contact]:
     if category not in CATEGORIES:
         raise ValueError(f"unknown category {category!r}")
-    rows = await _entries(session, region_code, MeasureKind.SUPPORT, category, today)
-    return [_localize(r, locale) for r in rows]
+    return await _contacts(session, region_code, MeasureKind.SUPPORT, category, locale, today)

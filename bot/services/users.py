@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from bot.config import SUPPORTED_LOCALES
 from bot.services import audit
+from db import cache as db_cache
 from db.models import Region, Role, User
 
 TEAM_ROLES = frozenset({Role.CURATOR, Role.FACILITATOR, Role.STAFF, Role.ADMIN})
@@ -78,8 +83,122 @@ def _short(code: str | None) -> str | None:
 
 
 async def get_profile(session: AsyncSession, user_id: int) -> Profile | None:
+    """Her profile as the database holds it (from the process's cache while her row has not changed;
+    a change waiting in this session is read from the session)."""
+    cache = profiles(session)
+    pending = _pending_users(session)
+    if not pending:
+        cached = cache.get(user_id)
+        if cached is not None:
+            return cached[0]
+    version = cache.version(user_id)
     user = await session.get(User, user_id)
-    return _profile(user) if user else None
+    if user is None:
+        return None
+    profile = _profile(user)
+    if not pending and user not in session.dirty:
+        cache.put(profile, user.last_seen, version)
+    return profile
+
+
+def _pending_users(session: AsyncSession) -> bool:
+    return any(isinstance(obj, User) for obj in (*session.new, *session.dirty, *session.deleted))
+
+
+class ProfileCache:
+    """The speakers' profiles as last read, so an update reads the ``users`` row only when something
+    may have changed: a change to a ``users`` row flushed by any session of this process drops that
+    person (at the flush and again at the commit, so a read that raced the change is not kept); a
+    bulk statement on the table drops everyone. Like the dialog state cache, it is only correct while
+    one instance serves a person (the database stays the truth; a restart reads it again); with
+    ``REDIS_URL`` (several instances) it is off (``db.cache.configure``)."""
+
+    SIZE = 20_000
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[int, tuple[Profile, datetime]] = OrderedDict()
+        self._versions: dict[int, int] = {}
+        self._epoch = 0
+
+    def version(self, user_id: int) -> tuple[int, int]:
+        return self._epoch, self._versions.get(user_id, 0)
+
+    def get(self, user_id: int) -> tuple[Profile, datetime] | None:
+        if not db_cache.ENABLED:
+            return None
+        item = self._items.get(user_id)
+        if item is not None:
+            self._items.move_to_end(user_id)
+        return item
+
+    def put(self, profile: Profile, last_seen: datetime, version: tuple[int, int]) -> None:
+        if not db_cache.ENABLED or self.version(profile.user_id) != version:
+            return  # changed since it was read (or several instances: no cache)
+        self._items[profile.user_id] = (profile, last_seen)
+        self._items.move_to_end(profile.user_id)
+        while len(self._items) > self.SIZE:
+            self._items.popitem(last=False)
+
+    def drop(self, user_id: int) -> None:
+        self._items.pop(user_id, None)
+        self._versions[user_id] = self._versions.get(user_id, 0) + 1
+        if len(self._versions) > 4 * self.SIZE:
+            self.clear()
+
+    def clear(self) -> None:
+        self._items.clear()
+        self._versions.clear()
+        self._epoch += 1
+
+
+_caches: weakref.WeakKeyDictionary[Engine, ProfileCache] = weakref.WeakKeyDictionary()
+
+
+def profiles(session: AsyncSession) -> ProfileCache:
+    """The cache of the database this session talks to (each application has its own engine)."""
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    cache = _caches.get(engine)
+    if cache is None:
+        cache = _caches[engine] = ProfileCache()
+    return cache
+
+
+def _drop(user_ids: set[int] | None) -> None:
+    for cache in list(_caches.values()):
+        if user_ids is None:
+            cache.clear()
+        else:
+            for user_id in user_ids:
+                cache.drop(user_id)
+
+
+@event.listens_for(Session, "after_flush")
+def _users_flushed(session: Session, _flush: UOWTransaction) -> None:
+    changed = {obj.id for obj in (*session.new, *session.dirty, *session.deleted) if isinstance(obj, User) and obj.id}
+    if changed:
+        _drop(changed)
+        session.info.setdefault("users_changed", set()).update(changed)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _users_bulk(state: ORMExecuteState) -> None:
+    if state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        if getattr(table, "name", None) == User.__tablename__:
+            _drop(None)
+            session_info: dict[str, Any] = state.session.info
+            session_info["users_bulk"] = True
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _users_settled(session: Session, *_args: Any) -> None:
+    if session.info.pop("users_bulk", False):
+        _drop(None)
+    changed = session.info.pop("users_changed", None)
+    if changed:
+        _drop(changed)
 
 
 async def touch(
@@ -93,6 +212,17 @@ async def touch(
     """Registers a first visit or refreshes last_seen. ``wrote``: she sent a message or pressed a
     button, so she has not blocked the bot (whatever we believed)."""
     now = now or datetime.now(UTC)
+    cache = profiles(session)
+    cached = cache.get(user_id)
+    if cached is not None:
+        profile, last_seen = cached
+        if (
+            timedelta(0) <= now - last_seen < _SEEN_RESOLUTION
+            and (not app_language or profile.app_language == _short(app_language))
+            and not (wrote and profile.blocked_bot)
+        ):
+            return profile  # nothing to write and nothing changed: no statement at all
+    version = cache.version(user_id)
     user = await session.get(User, user_id)
     if user is None:
         user, created = await ensure(session, user_id, now=now, app_language=_short(app_language))
@@ -106,9 +236,10 @@ async def touch(
     if wrote and user.blocked_bot:
         user.blocked_bot = False
         audit.record(session, actor_id=user_id, action="bot_unblocked", now=now)
-    profile = _profile(user)
+    profile, last_seen = _profile(user), user.last_seen
     # Always end the transaction: the connection must not wait in the update while Telegram answers.
     await session.commit()
+    cache.put(profile, last_seen, version)  # kept only if nothing (this touch included) changed her row
     return profile
 
 

@@ -1,0 +1,38 @@
+"""What a tap costs the database (issue 12): dialog state is read once and written at most once per
+update, the speaker's profile is not read again."""
+
+from sqlalchemy import event
+
+
+class Statements:
+    def __init__(self, app) -> None:
+        self.engine = app.context.db.kw["bind"].sync_engine
+        self.seen: list[str] = []
+
+    def __enter__(self) -> "Statements":
+        event.listen(self.engine, "before_cursor_execute", self._note)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._note)
+
+    def _note(self, _conn, _cursor, statement: str, *_args) -> None:
+        self.seen.append(" ".join(statement.split()[:4]))
+
+    def on(self, table: str) -> list[str]:
+        return [s.split()[0].upper() for s in self.seen if table in s]
+
+
+async def test_next_is_one_write_of_dialog_state_and_no_profile_read(bot, fake) -> None:
+    user = fake.user(language_code="en")
+    await user.send("/start")
+    await user.expect("What would you like", predicate=lambda m: m.has_button("What is the programme"))
+    await user.press("What is the programme")
+    await user.expect("What is a restorative programme", predicate=lambda m: m.has_button("Next"))
+    await user.press("Next")
+    await user.expect("Only if you want it", predicate=lambda m: m.has_button("Next"))
+    with Statements(bot) as seen:
+        await user.press("Next")
+        await user.expect("Nobody takes sides", predicate=lambda m: m.has_button("Next"))
+    assert seen.on("fsm_state") == ["INSERT"]  # one upsert: no read, no delete
+    assert seen.on("users") == []
