@@ -123,6 +123,7 @@ class Sender:
         self._listener: Any = None
         self._listen_after = 0.0
         self.wakes = 0  # runs of the idle loop (for the tests and the idle measurement)
+        self._held = False
 
     def add(self, lane: Lane) -> Lane:
         lane.sender = self
@@ -145,8 +146,17 @@ class Sender:
         if self._loop is None and not self._closing:
             self._loop = asyncio.get_running_loop().create_task(self._forever(), name="sender")
 
+    async def hold(self) -> None:
+        """Stops the loop after its current run: from now on only ``run_once`` sends (a test that
+        counts what one run did drives the sender itself)."""
+        self._held = True
+        self._wake.set()
+        if self._loop is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._loop
+
     async def _forever(self) -> None:
-        while not self._closing:
+        while not self._closing and not self._held:
             self._wake.clear()
             self.wakes += 1
             await self._ensure_listening()
@@ -156,8 +166,9 @@ class Sender:
             except Exception as exc:  # the database went away: try again shortly
                 log.error("sender: run failed with %s", type(exc).__name__)
                 delay = 5.0
-            if self._closing:
+            if self._closing or self._held:
                 break
+            log.debug("sender: asleep for %.1f s", delay)
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(delay):
                     await self._wake.wait()
@@ -168,6 +179,7 @@ class Sender:
         async with self.context.db() as session:
             moments = [await lane.next_due(session, now) for lane in self.lanes]
             await session.rollback()
+        log.debug("sender: next due %s (now %s)", moments, now)
         found = [m for m in moments if m is not None]
         if not found:
             return self.idle
