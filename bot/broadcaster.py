@@ -111,6 +111,7 @@ class Broadcaster(Lane):
         self.paused_until = 0.0  # a 429: no broadcast send at all until then
         self._next = 0.0  # the broadcasts' own spacing (``rate``), under the pacer's overall one
         self._contents: dict[int, Content] = {}
+        self._gate_lock = asyncio.Lock()
         sender.add(self)
         self.sender_: Sender = sender
 
@@ -169,18 +170,18 @@ class Broadcaster(Lane):
         self.paused_until = max(self.paused_until, asyncio.get_running_loop().time() + seconds)
 
     async def _gate(self) -> None:
-        """A 429 pauses every broadcast send; between two, ``1 / rate`` seconds."""
+        """A 429 pauses every broadcast send; between two, at least ``1 / rate`` seconds (counted from
+        when the last one really went: one at a time through the gate, so a late wake-up never
+        bunches two sends together)."""
         loop = asyncio.get_running_loop()
-        while True:
-            now = loop.time()
-            start = max(now, self._next, self.paused_until)
-            if start <= now:
-                self._next = now + 1.0 / self.rate
-                return
-            self._next = start + 1.0 / self.rate  # hold the place, then look again (a 429 may come)
-            await asyncio.sleep(start - now)
-            if loop.time() >= self.paused_until:
-                return
+        async with self._gate_lock:
+            while True:
+                now = loop.time()
+                start = max(self._next, self.paused_until)
+                if start <= now:
+                    self._next = now + 1.0 / self.rate
+                    return
+                await asyncio.sleep(start - now)
 
     async def send(self, item: Claimed) -> str:
         content = self._contents.get(item.broadcast_id)

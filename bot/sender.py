@@ -245,6 +245,7 @@ class Sender:
         running: dict[asyncio.Task[str], tuple[Lane, Any]] = {}
         more = dict.fromkeys(lanes, True)
         ticked = dict.fromkeys(lanes, loop.time())
+        dirty = dict.fromkeys(lanes, False)  # rows claimed since its last after-step
         self._fresh.clear()
         while True:
             if self._fresh.is_set():  # queued meanwhile: every lane may have something again
@@ -258,12 +259,17 @@ class Sender:
                         more[lane] = len(items) == lane.batch
                         for item in items:
                             running[asyncio.create_task(self._send(lane, item))] = (lane, item)
+                        dirty[lane] = dirty[lane] or bool(items)
             else:
                 await self._hand_back(running, counts)
             for lane in lanes:
-                if loop.time() - ticked[lane] >= 1.0 and any(owner is lane for owner, _ in running.values()):
+                busy = any(owner is lane for owner, _ in running.values())
+                if busy and loop.time() - ticked[lane] >= 1.0:
                     ticked[lane] = loop.time()
                     await self._after(lane, final=False)
+                elif not busy and dirty[lane]:  # its last row is done (a broadcast's report goes now)
+                    dirty[lane] = False
+                    await self._after(lane, final=True)
             if not running:
                 break
             fresh = asyncio.create_task(self._fresh.wait())
@@ -278,7 +284,7 @@ class Sender:
                 if not task.cancelled() and task.exception() is None:
                     counts[lane.name][str(task.result())] += 1
         for lane in lanes:
-            await self._after(lane, final=True)
+            await self._after(lane, final=True)  # also what finished without a claim here
 
     def _wants_more(self, lane: Lane, running: dict[asyncio.Task[str], tuple[Lane, Any]]) -> bool:
         """Claim more while fewer chats than two seconds' worth of sends have rows of this lane
