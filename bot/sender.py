@@ -29,7 +29,7 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Hashable, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +38,7 @@ from bot.pacer import PRIVATE_INTERVAL, Pacer, Priority
 from bot.services import outbox
 
 log = logging.getLogger(__name__)
+L = TypeVar("L", bound="Lane")
 
 IDLE_SECONDS = 60.0  # the longest sleep when nothing is due (a safety net: wakes are pushed)
 MIN_NAP = 0.2  # something due that this run did not take (handed back, just due): look again soon
@@ -125,7 +126,7 @@ class Sender:
         self.wakes = 0  # runs of the idle loop (for the tests and the idle measurement)
         self._held = False
 
-    def add(self, lane: Lane) -> Lane:
+    def add(self, lane: L) -> L:
         lane.sender = self
         self.lanes.append(lane)
         self.lanes.sort(key=lambda lane_: int(lane_.priority))
