@@ -370,9 +370,9 @@ async def region_title(session: AsyncSession, *, region_code: str | None, locale
     return title
 
 
-def _due(now: datetime) -> ColumnElement[bool]:
+def _due(now: datetime, older_than: timedelta = SWEEP_AFTER) -> ColumnElement[bool]:
     # Fresh rows are the immediate send's; a row given back waits as long again after its last try.
-    return func.coalesce(RelayMessage.claimed_at, RelayMessage.created_at) <= now - SWEEP_AFTER
+    return func.coalesce(RelayMessage.claimed_at, RelayMessage.created_at) <= now - older_than
 
 
 QUEUE = outbox.Queue(
@@ -468,13 +468,17 @@ async def waits_for_the_team(session: AsyncSession, message_id: int) -> bool:
     return waiting
 
 
-async def due(session: AsyncSession, *, now: datetime, older_than: timedelta, limit: int = 50) -> list[int]:
-    """Messages the immediate send did not finish (a crash, a 429 storm): for the sweep."""
+async def due(
+    session: AsyncSession, *, now: datetime, older_than: timedelta = SWEEP_AFTER, limit: int = 50
+) -> list[int]:
+    """What the sender's relay lane would take now (``claim_due``, read only): messages the immediate
+    send did not finish, ``older_than`` after they were written or last tried, and claims past their
+    lease."""
     ids = await session.scalars(
         select(RelayMessage.id)
         .where(
             or_(
-                (RelayMessage.state == RelayState.PENDING.value) & (RelayMessage.created_at < now - older_than),
+                (RelayMessage.state == RelayState.PENDING.value) & _due(now, older_than),
                 (RelayMessage.state == RelayState.SENDING.value) & (RelayMessage.claimed_at < now - SEND_LEASE),
             )
         )
