@@ -17,8 +17,8 @@ Each kind is a ``Lane`` (a plug-in): its queue in the database (claimed with the
 - **starts** at start-up (what fell due while the bot was down goes at once) and, on **stop**,
   hands back at once every claimed row still waiting for its slot; the sends under way finish.
 
-A run is bounded by half the shortest lease: past it, rows still waiting are handed back and the
-next run claims again, so a claim never outlives its lease while it waits.
+A row still waiting for its slot past half its lane's lease is handed back (and claimed again), so a
+claim never outlives its lease while it waits.
 """
 
 from __future__ import annotations
@@ -146,11 +146,14 @@ class Sender:
         """Starts the loop: a first run at once, then sleeps until the next due time or a kick."""
         if self._loop is None and not self._closing:
             self._loop = asyncio.get_running_loop().create_task(self._forever(), name="sender")
+            outbox.wakers.append(self.kick)  # a row queued in this process wakes it on commit
 
     async def hold(self) -> None:
         """Stops the loop after its current run: from now on only ``run_once`` sends (a test that
         counts what one run did drives the sender itself)."""
         self._held = True
+        with contextlib.suppress(ValueError):
+            outbox.wakers.remove(self.kick)
         self._wake.set()
         if self._loop is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -190,6 +193,8 @@ class Sender:
         """Shutdown: rows waiting for a slot go back to the queue at once, the sends under way finish
         (up to ``grace`` seconds), the loop and the listener stop."""
         self._closing = True
+        with contextlib.suppress(ValueError):
+            outbox.wakers.remove(self.kick)
         self._wake.set()
         self._fresh.set()  # the run in progress hands back what waits for a slot
         try:
@@ -206,7 +211,7 @@ class Sender:
 
     @contextlib.asynccontextmanager
     async def waiting(self) -> AsyncIterator[None]:
-        """Marks the current send as not started yet: on stop (or past the run's budget) it is
+        """Marks the current send as not started yet: on stop (or past half its lease) it is
         cancelled and its row handed back."""
         task = asyncio.current_task()
         assert task is not None
@@ -217,8 +222,8 @@ class Sender:
             self._waiting.discard(task)
 
     async def run_once(self, lanes: Sequence[Lane] | None = None, *, wait: bool = False) -> dict[str, Counter[str]]:
-        """Claims and sends what is due in ``lanes`` (all by default) until nothing due is left, or
-        half the shortest lease has passed. Returns the outcomes per lane. A run already going is not
+        """Claims and sends what is due in ``lanes`` (all by default) until nothing due is left.
+        Returns the outcomes per lane. A run already going is not
         joined: without ``wait`` the call returns at once (that run looks once more before it ends);
         with it, it runs after that one."""
         chosen = list(lanes) if lanes is not None else list(self.lanes)
@@ -241,9 +246,8 @@ class Sender:
 
     async def _drain(self, lanes: list[Lane], counts: dict[str, Counter[str]]) -> None:
         loop = asyncio.get_running_loop()
-        started = loop.time()
-        budget = min(lane.lease for lane in lanes).total_seconds() / 2
         running: dict[asyncio.Task[str], tuple[Lane, Any]] = {}
+        since: dict[asyncio.Task[str], float] = {}  # when each row was claimed
         more = dict.fromkeys(lanes, True)
         ticked = dict.fromkeys(lanes, loop.time())
         dirty = dict.fromkeys(lanes, False)  # rows claimed since its last after-step
@@ -252,17 +256,30 @@ class Sender:
             if self._fresh.is_set():  # queued meanwhile: every lane may have something again
                 self._fresh.clear()
                 more = dict.fromkeys(lanes, True)
-            stop = self._closing or loop.time() - started > budget
-            if not stop:
+            if self._closing:
+                await self._hand_back(running, counts, [t for t in running if t in self._waiting])
+            else:
+                # A row still waiting for its slot past half its lease goes back (another instance
+                # may take it, or this one again): a claim never outlives its lease while it waits.
+                now = loop.time()
+                old = [
+                    t
+                    for t, (lane, _) in running.items()
+                    if t in self._waiting and now - since[t] > lane.lease.total_seconds() / 2
+                ]
+                if old:
+                    for lane in {running[t][0] for t in old}:
+                        more[lane] = True
+                    await self._hand_back(running, counts, old)
                 for lane in lanes:  # the most urgent first
                     if more[lane] and self._wants_more(lane, running):
                         items = await lane.claim(lane.batch)
                         more[lane] = len(items) == lane.batch
                         for item in items:
-                            running[asyncio.create_task(self._send(lane, item))] = (lane, item)
+                            sending = asyncio.create_task(self._send(lane, item))
+                            running[sending] = (lane, item)
+                            since[sending] = loop.time()
                         dirty[lane] = dirty[lane] or bool(items)
-            else:
-                await self._hand_back(running, counts)
             for lane in lanes:
                 busy = any(owner is lane for owner, _ in running.values())
                 if busy and loop.time() - ticked[lane] >= 1.0:
@@ -275,13 +292,14 @@ class Sender:
                 break
             fresh = asyncio.create_task(self._fresh.wait())
             done, _ = await asyncio.wait(
-                {*running, fresh}, timeout=0.1 if stop else 1.0, return_when=asyncio.FIRST_COMPLETED
+                {*running, fresh}, timeout=0.1 if self._closing else 1.0, return_when=asyncio.FIRST_COMPLETED
             )
             fresh.cancel()
             for task in done:
                 if task is fresh:
                     continue
                 lane, _item = running.pop(task)  # type: ignore[arg-type]
+                since.pop(task, None)  # type: ignore[arg-type]
                 if not task.cancelled() and task.exception() is None:
                     counts[lane.name][str(task.result())] += 1
         for lane in lanes:
@@ -312,10 +330,12 @@ class Sender:
             log.warning("sender %s: after-run step failed with %s", lane.name, type(exc).__name__)
 
     async def _hand_back(
-        self, running: dict[asyncio.Task[str], tuple[Lane, Any]], counts: dict[str, Counter[str]]
+        self,
+        running: dict[asyncio.Task[str], tuple[Lane, Any]],
+        counts: dict[str, Counter[str]],
+        waiting: list[asyncio.Task[str]],
     ) -> None:
-        """Cancels the sends still waiting for their slot and returns their rows to the queue."""
-        waiting = [task for task in running if task in self._waiting]
+        """Cancels these sends, still waiting for their slot, and returns their rows to the queue."""
         for task in waiting:
             task.cancel()
         if waiting:

@@ -193,13 +193,33 @@ async def test_notify_from_another_instance_wakes_it(
             await session.execute(text("SELECT pg_notify('outbox', 'another-instance')"))
             await session.commit()
         await _until(lambda: len(lane.sent) == 1, seconds=3)
-        # Its own process's notifications are not needed (it kicks itself): they do not wake it.
+        # A commit of its own process wakes it once, by the after-commit hook: its own NOTIFY is not
+        # heard a second time.
         async with session_factory() as session:
             from bot.services import outbox
 
             await outbox.announce(session)
             await session.commit()
         await asyncio.sleep(0.5)
-        assert sender.wakes == 2
+        assert sender.wakes == 3
     finally:
         await sender.close(5)
+
+
+async def test_a_commit_that_queued_something_wakes_it(session: AsyncSession) -> None:
+    from bot.services import outbox
+
+    sender = Sender(_context(), Pacer(30), worker_id="w", idle=60)
+    lane = sender.add(Memory(label="reminders"))
+    sender.start()
+    try:
+        await _until(lambda: sender.wakes == 1)
+        lane.rows = [Row(1, 1)]
+        await outbox.announce(session)  # what reminders.add and broadcasts.create do
+        await asyncio.sleep(0.3)
+        assert lane.sent == []  # not before the commit: the row could not be claimed yet
+        await session.commit()
+        await _until(lambda: len(lane.sent) == 1, seconds=2)
+    finally:
+        await sender.close(5)
+    assert sender.kick not in outbox.wakers

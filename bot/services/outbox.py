@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, CursorResult, Row, func, literal, select, text, update
+from sqlalchemy import ColumnElement, CursorResult, Row, event, func, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 CHANNEL = "outbox"
@@ -73,9 +73,22 @@ def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
     return min(cap, base * 2 ** max(0, min(attempts - 1, 20)))
 
 
+# This process's senders (``Sender.start`` adds its ``kick``): woken when a transaction that queued
+# something commits.
+wakers: list[Callable[[], None]] = []
+
+
+def _wake(_session: Any) -> None:
+    for waker in list(wakers):
+        waker()
+
+
 async def announce(session: AsyncSession) -> None:
-    """Wakes the senders of other instances once the caller's transaction commits (PostgreSQL
-    only; SQLite is one process, which kicks its sender itself). Does NOT commit."""
+    """Something was queued: once the caller's transaction commits, this process's sender wakes and,
+    on PostgreSQL, a ``NOTIFY outbox`` wakes the senders of other instances. Does NOT commit."""
+    target = session.sync_session
+    if wakers and not event.contains(target, "after_commit", _wake):
+        event.listen(target, "after_commit", _wake, once=True)
     if is_postgres(session):
         await session.execute(text("SELECT pg_notify(:channel, :origin)"), {"channel": CHANNEL, "origin": ORIGIN})
 
