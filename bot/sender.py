@@ -271,6 +271,8 @@ class Sender:
                     for lane in {running[t][0] for t in old}:
                         more[lane] = True
                     await self._hand_back(running, counts, old)
+                    for t in old:
+                        since.pop(t, None)
                 for lane in lanes:  # the most urgent first
                     if more[lane] and self._wants_more(lane, running):
                         items = await lane.claim(lane.batch)
