@@ -40,6 +40,7 @@ from bot.middlewares import DbSession, ForgedDialogButtons, InFlight, LocaleMidd
 from bot.pacer import Pacer, Shared
 from bot.relay import Relay
 from bot.reminder_worker import ReminderWorker, make_worker_id
+from bot.sender import Sender, listen_url
 from bot.services import agreements, catalog, notices, surveys, users
 from bot.services import inbox as inbox_rows
 from bot.services.crisis import CrisisDetector
@@ -86,10 +87,11 @@ class Application:
     reminders: ReminderWorker
     inbox: Inbox
     broadcaster: Broadcaster | None = None
+    sender: Sender | None = None
     _stop: asyncio.Event | None = None
 
     async def run_broadcasts(self) -> dict[str, int]:
-        """Starts due broadcasts and sends what is due (the scheduler does it every second)."""
+        """Starts due broadcasts and sends what is due now (the sender does it by itself)."""
         assert self.broadcaster is not None
         return dict(await self.broadcaster.run_once())
 
@@ -133,7 +135,7 @@ class Application:
             return 0
 
     async def run_reminders(self) -> dict[str, int]:
-        """Sends the reminders that are due (the scheduler does it every REMINDER_POLL_SECONDS)."""
+        """Sends the reminders that are due now (the sender does it by itself, at their due time)."""
         return await self.reminders.run_once(wait=True)
 
     async def serve(self, *, handle_signals: bool = True) -> None:
@@ -315,16 +317,24 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     # The clock of timed work. Jobs keep no state of their own: what they send is claimed in the
     # database first, so several instances may run the same job and each message still goes once.
     scheduler = AsyncIOScheduler(timezone=settings.default_timezone)
+    # The one sender of what the bot sends on its own: a lane per queue (relayed messages ▸
+    # reminders and notices ▸ broadcasts), asleep until the next due time or a kick (bot/sender.py).
+    sender = Sender(
+        context,
+        pacer,
+        worker_id=make_worker_id(),
+        idle=settings.reminder_poll_seconds,
+        listen_url=listen_url(settings.database_url),
+    )
+    relay = Relay(context, bot, i18n, sender)
     worker = ReminderWorker(
         context,
         bot,
         i18n,
-        worker_id=make_worker_id(),
+        sender,
         max_attempts=settings.reminder_max_attempts,
         lease=timedelta(seconds=settings.reminder_lease_seconds),
-        pacer=pacer,
     )
-    relay = Relay(context, bot, i18n, pacer=pacer)
     dp["relay"] = relay
     # Broadcasts send through a Bot of their own whose session does not retry: a 429 must reach the
     # sender, which then pauses as a whole (bot/broadcaster.py).
@@ -341,10 +351,9 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         context,
         broadcast_bot,
         i18n,
-        worker_id=worker.worker_id,
+        sender,
         rate=settings.broadcast_rate_per_second,
         lease=timedelta(seconds=max(settings.broadcast_lease_seconds, settings.telegram_timeout + 5)),
-        pacer=pacer,
     )
     dp["broadcaster"] = broadcaster
     worker.register(handoff_handlers.NUDGE_KIND, handoff_handlers.nudge_renderer(context, i18n))
@@ -384,6 +393,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         worker,
         inbox,
         broadcaster,
+        sender,
     )
     # The morning jobs, at DIGEST_TIME: each claims "once per person per day" in the database.
     hour, minute = settings.digest_hour_minute
@@ -402,18 +412,9 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
             coalesce=True,
             max_instances=1,
         )
-    scheduler.add_job(relay.sweep, IntervalTrigger(seconds=15), id="relay_sweep", coalesce=True, max_instances=1)
-    scheduler.add_job(
-        worker.tick,
-        IntervalTrigger(seconds=settings.reminder_poll_seconds),
-        id="reminders",
-        coalesce=True,
-        max_instances=1,
-    )
     scheduler.add_job(application.purge_inbox, IntervalTrigger(hours=1), id="inbox_purge", coalesce=True)
     scheduler.add_job(activity.report, IntervalTrigger(minutes=1), id="activity", coalesce=True)
     scheduler.add_job(trail.prune, IntervalTrigger(hours=1), id="trail_prune", coalesce=True, max_instances=1)
-    scheduler.add_job(broadcaster.tick, IntervalTrigger(seconds=1), id="broadcasts", coalesce=True, max_instances=1)
 
     async def on_startup() -> None:
         me = await bot.get_me()  # first: a token Telegram refuses stops the start before anything else
@@ -425,14 +426,13 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         log.info("catalog: %d live entries; admins: %d", live, len(settings.admin_ids))
         await _set_commands(bot, i18n)
         scheduler.start()
-        worker.kick()  # what fell due while the bot was down goes now, not at the first poll
+        sender.start()  # what fell due while the bot was down goes now, not at the first wake
 
     async def drain() -> None:
         if scheduler.running:
             scheduler.shutdown(wait=False)
         await relay.close(DRAIN_TIMEOUT)  # copies to the team under way; the outbox keeps the rest
-        await worker.close(DRAIN_TIMEOUT)  # a run in progress hands back what it has not sent
-        await broadcaster.close(DRAIN_TIMEOUT)  # the same for a broadcast being sent
+        await sender.close(DRAIN_TIMEOUT)  # hands back at once what waits for a slot
         await inflight.drain(DRAIN_TIMEOUT)
         await trail.close()
 

@@ -1,14 +1,15 @@
-"""The broadcasts' sending side: claims due deliveries and sends them at a steady rate.
+"""Broadcasts: the lane of the one sender (``bot/sender.py``) for ``broadcast_deliveries``.
 
-One ``Broadcaster`` per instance, run by a scheduler job every second and kicked at once when a
-broadcast is confirmed. Each run claims a batch of deliveries in the database
-(``bot.services.broadcasts.claim``), sends them through its own ``Bot`` whose session does NOT retry
-(so that a 429 reaches it), and records each outcome in a short transaction of its own:
+The sender claims deliveries through this lane (``bot.services.broadcasts.claim``, the outbox's one
+claim step) after the more urgent lanes, when it is kicked (a broadcast confirmed) or a scheduled
+one's time comes. Each delivery goes through a ``Bot`` of its own whose session does NOT retry (so
+that a 429 reaches the lane), takes its slot from the pacer with the lowest priority, and its
+outcome is recorded in a short transaction of its own:
 
-- **Rate**: sends start at most ``rate`` per second overall (25 by default, never above 30, progress
-  messages included), several in flight at once, and never two to one chat within a second.
-- **429**: the whole sender pauses for ``retry_after`` — no call at all, to anyone — and the
-  delivery goes back to the queue without counting as an attempt.
+- **Rate**: broadcast sends start at most ``rate`` per second (25 by default, never above 30,
+  progress messages included), under the pacer's overall rate, and never two to one chat a second.
+- **429**: every broadcast send pauses for ``retry_after`` — no broadcast call at all, to anyone —
+  and the delivery goes back to the queue without counting as an attempt.
 - **403**: she blocked the bot: marked unreachable (``users.set_blocked``), the delivery "blocked".
 - **5xx, timeouts, network errors**: retried after a growing delay (``not_before``) up to
   ``broadcasts.MAX_ATTEMPTS``, then "failed" with the error type. 400 and the rest: "failed" at once.
@@ -28,9 +29,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
-from typing import Any
+from collections.abc import Hashable, Sequence
+from datetime import datetime, timedelta
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -43,17 +43,18 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n, gettext
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notify
 from bot.context import AppContext
-from bot.pacer import Pacer, Priority
+from bot.pacer import Priority
+from bot.sender import Lane, Sender
 from bot.services import broadcasts, users
 from bot.services.broadcasts import Claimed, Content, Progress
 from db.models import BroadcastState
 
 log = logging.getLogger(__name__)
 
-PER_CHAT_INTERVAL = 1.0  # seconds between two messages to one chat
 PROGRESS_EVERY = timedelta(seconds=3)  # the author's progress message is edited at most this often
 BAR_WIDTH = 10
 MAX_RATE = 30.0
@@ -77,193 +78,131 @@ async def send_content(bot: Bot, chat_id: int, content: Content) -> Message:
     return await bot.send_message(chat_id, content.text or "", reply_markup=markup)
 
 
-class Limiter:
-    """Start times spaced ``1/rate`` apart, and a pause every caller honours (Telegram's 429)."""
-
-    def __init__(self, rate: float, sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep) -> None:
-        self.interval = 1.0 / min(MAX_RATE, max(0.1, rate))
-        self.paused_until = 0.0
-        self._next = 0.0
-        self._sleep = sleep
-
-    def pause(self, seconds: float) -> None:
-        until = asyncio.get_running_loop().time() + seconds
-        self.paused_until = max(self.paused_until, until)
-
-    def paused_for(self) -> float:
-        return max(0.0, self.paused_until - asyncio.get_running_loop().time())
-
-    async def acquire(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            now = loop.time()
-            slot = max(now, self._next, self.paused_until)
-            if slot <= now:
-                self._next = now + self.interval
-                return
-            self._next = slot + self.interval  # hold the slot, then look again (a 429 may have come)
-            await self._sleep(slot - now)
-            if loop.time() >= self.paused_until:
-                return
-
-
 def bar(done: int, total: int) -> str:
     share = done / total if total else 1.0
     filled = round(share * BAR_WIDTH)
     return "▓" * filled + "░" * (BAR_WIDTH - filled) + f" {round(share * 100)}%"
 
 
-class Broadcaster:
+class Broadcaster(Lane):
+    """The broadcasts' lane of the one sender: the lowest priority, at most ``rate`` a second."""
+
+    name = "broadcasts"
+    priority = Priority.BROADCAST
+
     def __init__(
         self,
         context: AppContext,
         bot: Bot,
         i18n: I18n,
+        sender: Sender,
         *,
-        worker_id: str,
         rate: float = 25.0,
         lease: timedelta = timedelta(seconds=60),
-        concurrency: int = 8,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
-        pacer: Pacer | None = None,
     ) -> None:
-        # The overall limit shared with reminders and notices (they go first when both wait).
-        self.pacer = pacer or Pacer(MAX_RATE)
+        super().__init__()
         self.context = context
-        self.bot = bot  # a Bot whose session does not retry: a 429 must reach the sender
+        self.bot = bot  # a Bot whose session does not retry: a 429 must reach the lane
         self.i18n = i18n
-        self.worker_id = worker_id
         self.rate = min(MAX_RATE, rate)
         self.lease = lease
         self.batch = max(1, int(self.rate * 2))
-        self.concurrency = concurrency
-        self.limiter = Limiter(self.rate, sleep)
-        self._sleep = sleep
-        self._lock = asyncio.Lock()
-        self._closing = False
-        self._again = False
-        self._kicked: set[asyncio.Task[Any]] = set()
-        self._last_sent: dict[int, float] = {}
+        self.in_flight = self.batch * 2
+        self.paused_until = 0.0  # a 429: no broadcast send at all until then
+        self._next = 0.0  # the broadcasts' own spacing (``rate``), under the pacer's overall one
+        self._contents: dict[int, Content] = {}
+        self._gate_lock = asyncio.Lock()
+        sender.add(self)
+        self.sender_: Sender = sender
 
-    # ---------------------------------------------------------------- running
-
-    def kick(self) -> None:
-        """Run now (a broadcast was just confirmed) rather than at the next tick."""
-        if self._closing:
-            return
-        if self._lock.locked():
-            self._again = True
-            return
-        task = asyncio.create_task(self.tick())
-        self._kicked.add(task)
-        task.add_done_callback(self._kicked.discard)
+    @property
+    def worker_id(self) -> str:
+        return self.sender_.worker_id
 
     async def tick(self) -> None:
         try:
             await self.run_once()
-        except asyncio.CancelledError:  # the loop is closing: what was claimed returns after the lease
-            log.info("broadcasts: run cancelled")
         except Exception as exc:
             log.error("broadcasts: run failed with %s", type(exc).__name__)
 
-    async def close(self, grace: float) -> None:
-        """Shutdown: the run stops after the messages in flight and hands the rest of its claim back."""
-        self._closing = True
-        try:
-            async with asyncio.timeout(grace):
-                async with self._lock:
-                    pass
-        except TimeoutError:
-            log.warning("broadcasts: a run was still going at shutdown (its claim returns after the lease)")
-
     async def run_once(self) -> Counter[str]:
-        """Starts what is due, sends claimed batches until nothing is due (or half the lease has
-        passed, or a 429 pause), updates the progress messages. A run already going is not joined."""
-        counts: Counter[str] = Counter()
-        if self._lock.locked() or self._closing or self.limiter.paused_for() > 0:
-            return counts
-        async with self._lock:
-            loop = asyncio.get_running_loop()
-            started = loop.time()
-            budget = self.lease.total_seconds() / 2
-            while True:
-                self._again = False
-                async with self.context.db() as session:
-                    for broadcast_id in await broadcasts.start_due(session, now=self.context.now()):
-                        log.info("broadcast %s: scheduled time came, sending", broadcast_id)
-                    claimed = await broadcasts.claim(
-                        session, now=self.context.now(), worker=self.worker_id, limit=self.batch, lease=self.lease
-                    )
-                touched = {c.broadcast_id for c in claimed}
-                if claimed:
-                    await self._send_batch(claimed, counts, deadline=started + budget)
-                await self._progress(touched)
-                if self._closing or loop.time() - started > budget or self.limiter.paused_for() > 0:
-                    break
-                if not claimed and not self._again:
-                    break
-            if counts:
-                log.info("broadcasts: %s", ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
-        return counts
+        """Starts what is due and sends it now (the sender does it by itself; the tests call this)."""
+        found = await self.sender_.run_once([self], wait=True)
+        return found.get(self.name, Counter())
 
-    async def _send_batch(self, claimed: list[Claimed], counts: Counter[str], *, deadline: float) -> None:
+    # ---------------------------------------------------------------- the lane
+
+    async def claim(self, limit: int) -> Sequence[Claimed]:
+        if self._paused_for() > 2.0:  # a long 429 pause: claim again once it is over
+            return []
         async with self.context.db() as session:
-            contents = await broadcasts.content_of(session, {c.broadcast_id for c in claimed})
-            await session.commit()
+            for broadcast_id in await broadcasts.start_due(session, now=self.context.now()):
+                log.info("broadcast %s: scheduled time came, sending", broadcast_id)
+            claimed = await broadcasts.claim(
+                session, now=self.context.now(), worker=self.worker_id, limit=limit, lease=self.lease
+            )
+            missing = {c.broadcast_id for c in claimed} - set(self._contents)
+            if missing:
+                self._contents.update(await broadcasts.content_of(session, missing))
+                await session.commit()
+        return claimed
+
+    def chat(self, item: Claimed) -> Hashable:
+        return item.user_id
+
+    async def release(self, ids: list[int]) -> int:
+        not_before = None
+        if self._paused_for() > 0:
+            not_before = self.context.now() + timedelta(seconds=self._paused_for())
+        async with self.context.db() as session:
+            return await broadcasts.release(session, ids, worker=self.worker_id, not_before=not_before)
+
+    async def next_due(self, session: AsyncSession, now: datetime) -> datetime | None:
+        found = await broadcasts.next_due(session, now=now, lease=self.lease)
+        if found is not None and self._paused_for() > 0:
+            found = max(found, now + timedelta(seconds=self._paused_for()))
+        return found
+
+    def _paused_for(self) -> float:
+        return max(0.0, self.paused_until - asyncio.get_running_loop().time())
+
+    def pause(self, seconds: float) -> None:
+        self.paused_until = max(self.paused_until, asyncio.get_running_loop().time() + seconds)
+
+    async def _gate(self) -> None:
+        """A 429 pauses every broadcast send; between two, at least ``1 / rate`` seconds (counted from
+        when the last one really went: one at a time through the gate, so a late wake-up never
+        bunches two sends together)."""
         loop = asyncio.get_running_loop()
-        slots = asyncio.Semaphore(self.concurrency)
-        tasks: list[asyncio.Task[None]] = []
-        for index, item in enumerate(claimed):
-            await slots.acquire()
-            # A long 429 pause, shutdown or the time budget: hand back what is not yet sent.
-            if self._closing or loop.time() > deadline or self.limiter.paused_for() > 2.0:
-                slots.release()
-                rest = [c.id for c in claimed[index:]]
-                not_before = None
-                if self.limiter.paused_for() > 0:
-                    not_before = self.context.now() + timedelta(seconds=self.limiter.paused_for())
-                async with self.context.db() as session:
-                    counts["released"] += await broadcasts.release(
-                        session, rest, worker=self.worker_id, not_before=not_before
-                    )
-                break
-            await self._pace(item.user_id)
-            await self.limiter.acquire()
-            await self.pacer.slot(item.user_id, priority=Priority.BROADCAST)
-            self._last_sent[item.user_id] = loop.time()
-            task = asyncio.create_task(self._deliver(item, contents.get(item.broadcast_id), counts))
-            task.add_done_callback(lambda _t: slots.release())
-            tasks.append(task)
-        if tasks:
-            await asyncio.gather(*tasks, return_exceptions=True)
-        now = loop.time()
-        self._last_sent = {k: t for k, t in self._last_sent.items() if now - t < PER_CHAT_INTERVAL}
+        async with self._gate_lock:
+            while True:
+                now = loop.time()
+                start = max(self._next, self.paused_until)
+                if start <= now:
+                    self._next = now + 1.0 / self.rate
+                    return
+                await asyncio.sleep(start - now)
 
-    async def _pace(self, user_id: int) -> None:
-        last = self._last_sent.get(user_id)
-        if last is not None:
-            wait = last + PER_CHAT_INTERVAL - asyncio.get_running_loop().time()
-            if wait > 0:
-                await self._sleep(wait)
-
-    async def _deliver(self, item: Claimed, content: Content | None, counts: Counter[str]) -> None:
-        try:
-            counts[await self._send_one(item, content)] += 1
-        except Exception as exc:  # the database went away: the lease brings the row back
-            log.error("broadcast %s delivery %s: %s, left to the lease", item.broadcast_id, item.id, type(exc).__name__)
-
-    async def _send_one(self, item: Claimed, content: Content | None) -> str:
+    async def send(self, item: Claimed) -> str:
+        content = self._contents.get(item.broadcast_id)
         now = self.context.now
         if content is None:
             async with self.context.db() as session:
                 await broadcasts.mark_failed(session, item.id, now=now(), error="no_broadcast", worker=self.worker_id)
             return "failed"
+        assert self.sender is not None
+        async with self.sender.waiting():
+            await self._gate()
+        await self.turn(item.user_id)
+        if self._paused_for() > 0:  # a 429 came while this one waited for its slot
+            async with self.sender.waiting():
+                await self._gate()
         try:
             await send_content(self.bot, item.user_id, content)
         except TelegramRetryAfter as exc:
-            self.limiter.pause(float(exc.retry_after))
-            self.pacer.pause(float(exc.retry_after), item.user_id)
-            log.warning("broadcasts: 429, the sender pauses for %ss", exc.retry_after)
+            self.pause(float(exc.retry_after))
+            self.sender.pacer.pause(float(exc.retry_after), item.user_id)
+            log.warning("broadcasts: 429, the broadcasts pause for %ss", exc.retry_after)
             async with self.context.db() as session:
                 await broadcasts.release(
                     session,
@@ -305,10 +244,13 @@ class Broadcaster:
 
     # ---------------------------------------------------------------- progress
 
-    async def _progress(self, touched: set[int]) -> None:
+    async def after(self, final: bool) -> None:
+        """The authors' progress messages, and the final report of what has finished."""
         async with self.context.db() as session:
-            ids = set(await broadcasts.running(session)) | touched
+            ids = set(await broadcasts.running(session))
             await session.commit()
+        if final:
+            self._contents = {k: v for k, v in self._contents.items() if k in ids}
         for broadcast_id in sorted(ids):
             try:
                 async with self.context.db() as session:
@@ -337,7 +279,7 @@ class Broadcaster:
         locale = await notify.recipient_locale(self.context.db, view.author_id or 0, self.i18n.default_locale)
         with self.i18n.context(), self.i18n.use_locale(locale):
             text = self.progress_text(view)
-        await self.limiter.acquire()
+        await self._gate()
         if view.progress_message_id is not None:
             try:
                 await self.bot.edit_message_text(
@@ -349,7 +291,7 @@ class Broadcaster:
                     return
                 # deleted by the author, or too old to edit: a new message instead
             except TelegramRetryAfter as exc:
-                self.limiter.pause(float(exc.retry_after))
+                self.pause(float(exc.retry_after))
                 return
             except (TelegramForbiddenError, TelegramAPIError, OSError, TimeoutError) as exc:
                 log.warning("broadcast %s: progress edit failed with %s", broadcast_id, type(exc).__name__)
@@ -357,7 +299,7 @@ class Broadcaster:
         try:
             sent = await self.bot.send_message(view.progress_chat_id, text)
         except TelegramRetryAfter as exc:
-            self.limiter.pause(float(exc.retry_after))
+            self.pause(float(exc.retry_after))
             return
         except (TelegramAPIError, OSError, TimeoutError) as exc:
             log.warning("broadcast %s: progress message failed with %s", broadcast_id, type(exc).__name__)

@@ -110,7 +110,11 @@ class Settings(BaseSettings):
         default="09:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM in DEFAULT_TIMEZONE, like 09:00"
     )
     reminder_poll_seconds: float = Field(
-        default=10, ge=1, le=300, description="seconds between two looks for due reminders, 1-300"
+        default=60,
+        ge=1,
+        le=300,
+        description="the longest the sender sleeps when nothing is due (it wakes at due times and when "
+        "something is queued), 1-300 seconds",
     )
     reminder_max_attempts: int = Field(
         default=5, ge=1, le=20, description="tries per reminder before it is given up, 1-20"

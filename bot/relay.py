@@ -3,9 +3,10 @@ topic in the curators' group (or, without a group, her curator's private chat).
 
 Every copy is first written to ``relay_messages`` (the outbox), then sent at once — beside her
 update's handler, never inside it; what the immediate send could not finish (a crash, a 429 storm, a
-topic still being made) the sweep sends later. Sends to the group take their turn from the shared
-pacer (``GROUP_MESSAGES_PER_MINUTE``, Telegram allows about 20; urgent marks first), and a 429 waits
-for ``retry_after`` in the session's retry layer — nothing is dropped.
+topic still being made) the one sender sends later (``RelayLane``, a lane of ``bot/sender.py``).
+Sends to the group take their turn from the shared pacer (``GROUP_MESSAGES_PER_MINUTE``, Telegram
+allows about 20; urgent marks first), and a 429 waits for ``retry_after`` in the session's retry
+layer — nothing is dropped.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
-from datetime import timedelta
+from collections import Counter
+from collections.abc import AsyncIterator, Coroutine, Hashable, Sequence
+from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
@@ -26,10 +28,12 @@ from aiogram.exceptions import (
 )
 from aiogram.types import Message, MessageId, ReplyParameters
 from aiogram.utils.i18n import I18n, gettext
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notify
 from bot.context import AppContext
-from bot.pacer import Pacer, Priority
+from bot.pacer import Priority
+from bot.sender import Lane, Sender
 from bot.services import audit, catalog, relay, reminders, users
 from bot.services.relay import Task, Thread
 from bot.services.users import Profile
@@ -37,7 +41,7 @@ from db.models import User
 
 log = logging.getLogger(__name__)
 NUDGE_KIND = "handoff_nudge"  # registered in bot/app.py (handlers.handoff.nudge_renderer)
-SWEEP_AFTER = timedelta(seconds=20)
+SWEEP_AFTER = relay.SWEEP_AFTER
 MEDIA_KINDS = ("text", "photo", "voice", "document", "video_note", "sticker", "location", "video", "audio")
 
 
@@ -55,13 +59,50 @@ def text_of(message: Message) -> str | None:
     return message.text or message.caption
 
 
+class RelayLane(Lane):
+    """The relay's lane of the one sender: what the immediate send did not finish (a crash, a 429
+    storm, a topic being made, nobody on duty yet), ``SWEEP_AFTER`` after it was written or last
+    tried, oldest first, one conversation's messages in their order."""
+
+    name = "relay"
+    priority = Priority.REPLY
+    lease = relay.SEND_LEASE
+    batch = 20
+    in_flight = 20
+
+    def __init__(self, owner: Relay, sender: Sender) -> None:
+        super().__init__()
+        self.owner = owner
+        sender.add(self)
+        self.sender_: Sender = sender
+
+    async def claim(self, limit: int) -> Sequence[Task]:
+        async with self.owner.context.db() as session:
+            return await relay.claim_due(session, now=self.owner.context.now(), limit=limit)
+
+    def chat(self, item: Task) -> Hashable:
+        return item.target_chat_id if item.target_chat_id is not None else ("conversation", item.conversation_id)
+
+    async def send(self, item: Task) -> str:
+        async with self.owner.in_order(item.conversation_id):
+            return "sent" if await self.owner._deliver(item, turn=self) else "retried"
+
+    async def release(self, ids: list[int]) -> int:
+        async with self.owner.context.db() as session:
+            return await relay.release(session, ids)
+
+    async def next_due(self, session: AsyncSession, now: datetime) -> datetime | None:
+        return await relay.next_due(session, now=now)
+
+
 class Relay:
-    def __init__(self, context: AppContext, bot: Bot, i18n: I18n, *, pacer: Pacer | None = None) -> None:
+    def __init__(self, context: AppContext, bot: Bot, i18n: I18n, sender: Sender) -> None:
         self.context = context
         self.bot = bot
         self.i18n = i18n
         self.group_id = context.settings.curator_chat_id
-        self.pacer = pacer or Pacer(25)
+        self.pacer = sender.pacer
+        self.lane = RelayLane(self, sender)
         self._group_interval = 60.0 / context.settings.group_messages_per_minute
         self._lanes: dict[int, list[Any]] = {}  # conversation -> [its lock, how much work waits on it]
         self._tasks: set[asyncio.Task[None]] = set()
@@ -119,25 +160,33 @@ class Relay:
                 await self.deliver(earlier)
         await self.deliver(row_id)
 
-    def _beside(self, conversation_id: int, work: Coroutine[Any, Any, None]) -> None:
-        """Runs ``work`` outside the handler, after the earlier work of the same conversation (a
-        lock per conversation, taken in the order the work was started). What it cannot send stays
-        in the outbox for the sweep."""
+    @contextlib.asynccontextmanager
+    async def in_order(self, conversation_id: int) -> AsyncIterator[None]:
+        """One conversation's sends one after another, in the order they asked (a lock per
+        conversation, shared by the immediate sends and the sender's)."""
         lane = self._lanes.get(conversation_id)
         if lane is None:
             lane = self._lanes[conversation_id] = [asyncio.Lock(), 0]
         lane[1] += 1
+        try:
+            async with lane[0]:
+                yield
+        finally:
+            lane[1] -= 1
+            if lane[1] == 0:
+                self._lanes.pop(conversation_id, None)
+
+    def _beside(self, conversation_id: int, work: Coroutine[Any, Any, None]) -> None:
+        """Runs ``work`` outside the handler, after the earlier work of the same conversation. What
+        it cannot send stays in the outbox for the sender."""
+        order = self.in_order(conversation_id)
 
         async def run() -> None:
             try:
-                async with lane[0]:
+                async with order:
                     await work
             except Exception as exc:
-                log.error("relay: sending to the team failed with %s; the sweep tries again", type(exc).__name__)
-            finally:
-                lane[1] -= 1
-                if lane[1] == 0:
-                    self._lanes.pop(conversation_id, None)
+                log.error("relay: sending to the team failed with %s; the sender tries again", type(exc).__name__)
 
         task = asyncio.create_task(run())
         self._tasks.add(task)
@@ -502,19 +551,26 @@ class Relay:
     # ------------------------------------------------------------ delivery
 
     async def deliver(self, row_id: int) -> bool:
-        """Sends one outbox row; True when it reached the other side."""
+        """Sends one outbox row at once (beside her update's handler); True when it reached the
+        other side."""
         app = self.context
         if self.group_id is not None:
             async with app.db() as session:
                 for_the_group = await relay.waits_for_the_team(session, row_id)
             if for_the_group:
                 # The group's turn first, then the claim and the copy at once: a claim never waits in
-                # the queue (where its lease could run out and the sweep send it a second time).
+                # the queue (where its lease could run out and the sender send it a second time).
                 await self._take_group_turn()
         async with app.db() as session:
             task = await relay.claim(session, message_id=row_id, now=app.now())
         if task is None:
             return False
+        return await self._deliver(task)
+
+    async def _deliver(self, task: Task, turn: Any = None) -> bool:
+        """Sends a claimed row. ``turn``: the sender's lane, whose slot is taken right before the copy
+        (the immediate send took the group's turn before it claimed)."""
+        app = self.context
         async with app.db() as session:
             thread = await relay.get(session, task.conversation_id)
         if thread is None:
@@ -525,14 +581,23 @@ class Relay:
         else:
             task_target = task.target_chat_id
         if task_target is None or (to_group and thread.topic_id is None):
-            # Nobody on duty yet, or her topic is being made: it waits (never dropped) for the sweep.
+            # Nobody on duty yet, or her topic is being made: it waits (never dropped) for the sender.
             async with app.db() as session:
                 await relay.give_back(session, message_id=task.id, error="no_target", final=False)
+            self.lane.kick()
             return False
         reply_to = task.reply_to_target
         if task.inbound and not to_group and reply_to is None:
             reply_to = await self._header_for(thread, task_target)  # her message reads as hers
         reply = ReplyParameters(message_id=reply_to, allow_sending_without_reply=True) if reply_to else None
+        if turn is not None:
+            try:
+                if to_group:
+                    await turn.turn(task_target, interval=self._group_interval)
+                else:
+                    await turn.turn(task_target)
+            except asyncio.CancelledError:
+                raise
         sent: MessageId | Message
         try:
             if to_group:
@@ -560,6 +625,7 @@ class Relay:
                     )
                     await relay.give_back(session, message_id=task.id, error="topic_gone", final=False)
                 await self._ensure_topic(thread)
+                self.lane.kick()
                 return False
             await self._failed(task, thread, "not_copied")
             return False
@@ -568,7 +634,8 @@ class Relay:
                 await relay.give_back(
                     session, message_id=task.id, error=type(exc).__name__, final=task.attempts >= relay.MAX_ATTEMPTS
                 )
-            log.warning("relay %s: %s, left for the sweep", task.id, type(exc).__name__)
+            log.warning("relay %s: %s, left for the sender", task.id, type(exc).__name__)
+            self.lane.kick()  # it sleeps until this row is due again
             return False
         async with app.db() as session:
             await relay.delivered(
@@ -631,17 +698,10 @@ class Relay:
         return await notify.recipient_locale(self.context.db, person, self.i18n.default_locale)
 
     async def sweep(self) -> int:
-        """Sends what the immediate send could not (the scheduler runs it every few seconds)."""
-        app = self.context
-        async with app.db() as session:
-            ids = await relay.due(session, now=app.now(), older_than=SWEEP_AFTER)
-        done = 0
-        for row_id in ids:
-            try:
-                done += await self.deliver(row_id)
-            except Exception as exc:  # the database went away: the next sweep tries again
-                log.error("relay sweep %s: %s", row_id, type(exc).__name__)
-        return done
+        """Sends now what the immediate send could not (the sender does it by itself, ``SWEEP_AFTER``
+        after a row was written or last tried); returns how many went."""
+        found = await self.lane.sender_.run_once([self.lane], wait=True)
+        return found.get(self.lane.name, Counter())["sent"]
 
     # ------------------------------------------------------------ edits
 

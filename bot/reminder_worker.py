@@ -1,9 +1,9 @@
-"""The reminder engine's sending side: claims due reminder rows and sends them through Telegram.
+"""Reminders and notices: the lane of the one sender (``bot/sender.py``) for the ``reminders`` table.
 
 Each kind of reminder registers a renderer that words the message in the recipient's language (or
-says it is no longer worth sending); the worker does the rest: claim, render, send, record the
-outcome. Run by an APScheduler interval job on every instance; the claim in the database makes
-sure each row goes out from one instance once (``bot.services.reminders``).
+says it is no longer worth sending); the lane does the rest: claim (``bot.services.reminders``, the
+outbox's one claim step), render, take a slot from the pacer, send, record the outcome. The claim
+in the database makes sure each row goes out from one instance once.
 
 A session is never held while Telegram is awaited: claiming, rendering and each outcome run in
 short transactions of their own. Logs carry ids, kinds, counts and error types only.
@@ -11,16 +11,14 @@ short transactions of their own. Logs carry ids, kinds, counts and error types o
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -37,7 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notify
 from bot.context import AppContext
-from bot.pacer import Pacer, Priority
+from bot.pacer import Priority
+from bot.sender import Lane, Sender
 from bot.services import reminders, users
 from bot.services.reminders import Claimed
 
@@ -75,34 +74,42 @@ def make_worker_id() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"[:64]
 
 
-class ReminderWorker:
+class ReminderWorker(Lane):
+    """The reminders' lane (kept under its old name: renderers register on it)."""
+
+    name = "reminders"
+    priority = Priority.NOTICE
+
     def __init__(
         self,
         context: AppContext,
         bot: Bot,
         i18n: I18n,
+        sender: Sender,
         *,
-        worker_id: str,
         max_attempts: int = 5,
         lease: timedelta = timedelta(minutes=5),
         batch: int = 100,
-        pacer: Pacer | None = None,
     ) -> None:
+        super().__init__()
         self.context = context
         self.bot = bot
         self.i18n = i18n
-        self.worker_id = worker_id
         self.max_attempts = max_attempts
         self.lease = lease
         self.batch = batch
         self.renderers: dict[str, Renderer] = {}
         self.unreachable: dict[str, Unreachable] = {}
-        self.pacer = pacer or Pacer(25)
-        self._waiting: set[int] = set()
-        self._lock = asyncio.Lock()
-        self._closing = False
-        self._again = False  # something was queued while a run was going: look once more
-        self._kicks: set[asyncio.Task[Any]] = set()
+        sender.add(self)
+        self.sender_: Sender = sender
+
+    @property
+    def worker_id(self) -> str:
+        return self.sender_.worker_id
+
+    @property
+    def in_flight(self) -> int:  # type: ignore[override]
+        return self.batch * 10
 
     def register(self, kind: str, renderer: Renderer, on_unreachable: Unreachable | None = None) -> None:
         if len(kind) > 32:
@@ -114,124 +121,49 @@ class ReminderWorker:
             self.unreachable.pop(kind, None)
 
     async def tick(self) -> None:
-        """The scheduler's job: ``run_once`` that never lets an exception (and its text) reach
-        APScheduler's log."""
+        """``run_once`` that never lets an exception (and its text) reach a log."""
         try:
             await self.run_once()
         except Exception as exc:
             log.error("reminders: run failed with %s", type(exc).__name__)
 
-    def kick(self) -> None:
-        """Something was just queued for now: send it without waiting for the next poll."""
-        if self._closing:
-            return
-        if self._lock.locked():
-            self._again = True
-            return
-        task = asyncio.get_running_loop().create_task(self.tick())
-        self._kicks.add(task)
-        task.add_done_callback(self._kicks.discard)
-
     async def close(self, grace: float) -> None:
-        """Shutdown: a run in progress stops after its current message and hands the rest of its
-        claim back; waits for it up to ``grace`` seconds."""
-        self._closing = True
-        try:
-            async with asyncio.timeout(grace):
-                async with self._lock:
-                    pass
-        except TimeoutError:
-            log.warning("reminders: a run was still going at shutdown (its rows return after the lease)")
+        await self.sender_.close(grace)
 
     async def run_once(self, *, wait: bool = False) -> dict[str, int]:
-        """Claims and sends what is due, batch after batch, until nothing due is left (or half the
-        lease has passed: the rest is handed back for the next run). Returns counts per outcome.
-        A run already going in this process is not joined: without ``wait`` the call returns zeros
-        at once (that run looks once more before it ends); with it, it runs after that one."""
+        """Claims and sends the due reminders now (the sender does it by itself; the tests call this).
+        Returns counts per outcome."""
         counts = dict.fromkeys(OUTCOMES, 0)
-        if self._closing:
-            return counts
-        if self._lock.locked() and not wait:
-            self._again = True
-            return counts
-        async with self._lock:
-            while True:
-                self._again = False
-                await self._run_locked(counts)
-                if not self._again or self._closing:
-                    break
-            if any(counts.values()):
-                log.info("reminders: %s", ", ".join(f"{k} {v}" for k, v in counts.items() if v))
+        found = await self.sender_.run_once([self], wait=wait)
+        counts.update(found.get(self.name, {}))
         return counts
 
-    async def _run_locked(self, counts: dict[str, int]) -> None:
-        """Many rows in flight at once, each waiting for its slot from the pacer (the overall rate,
-        one message a second per chat); the next batch is claimed while the last one still sends, so
-        the rate never waits for a claim. Past half the lease, or on shutdown, what has not started
-        sending is handed back at once."""
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        budget = self.lease.total_seconds() / 2
-        running: dict[asyncio.Task[str], Claimed] = {}
-        self._waiting = set()  # rows waiting for a slot: safe to hand back
-        more = True
-        while True:
-            stop = self._closing or loop.time() - started > budget
-            if more and not stop and self._wants_more(running):
-                async with self.context.db() as session:
-                    # Only kinds this instance can word: a row of a kind it does not know (a newer
-                    # instance's, during a rolling update) waits for one that does.
-                    claimed = await reminders.claim_due(
-                        session,
-                        now=self.context.now(),
-                        worker=self.worker_id,
-                        limit=self.batch,
-                        lease=self.lease,
-                        kinds=list(self.renderers),
-                    )
-                more = len(claimed) == self.batch
-                for item in claimed:
-                    running[asyncio.create_task(self._deliver_safely(item))] = item
-            if stop:
-                await self._hand_back(running, counts)
-            if not running:
-                break
-            done, _ = await asyncio.wait(set(running), return_when=asyncio.FIRST_COMPLETED)
-            for task in done:
-                running.pop(task)
-                if not task.cancelled() and task.exception() is None:
-                    counts[task.result()] += 1
+    # ------------------------------------------------------------ the lane
 
-    def _wants_more(self, running: dict[asyncio.Task[str], Claimed]) -> bool:
-        """Claim more while fewer chats than two seconds' worth of sends have rows waiting (one chat
-        takes one message a second, so rows for few people cannot keep the rate), within bounds."""
-        if len(running) >= self.batch * 10:
-            return False
-        chats = {item.recipient_id for item in running.values()}
-        return len(chats) < max(2 * self.pacer.rate, self.batch // 2)
+    async def claim(self, limit: int) -> Sequence[Claimed]:
+        async with self.context.db() as session:
+            # Only kinds this instance can word: a row of a kind it does not know (a newer
+            # instance's, during a rolling update) waits for one that does.
+            return await reminders.claim_due(
+                session,
+                now=self.context.now(),
+                worker=self.worker_id,
+                limit=limit,
+                lease=self.lease,
+                kinds=list(self.renderers),
+            )
 
-    async def _hand_back(self, running: dict[asyncio.Task[str], Claimed], counts: dict[str, int]) -> None:
-        """Cancels the rows still waiting for a slot and returns them to the queue."""
-        waiting = [task for task, item in running.items() if item.id in self._waiting]
-        for task in waiting:
-            task.cancel()
-        if waiting:
-            await asyncio.wait(waiting)
-        ids = [running.pop(task).id for task in waiting]
-        if ids:
-            async with self.context.db() as session:
-                counts["released"] += await reminders.release(session, ids, worker=self.worker_id)
+    def chat(self, item: Claimed) -> Hashable:
+        return item.recipient_id
 
-    async def _deliver_safely(self, item: Claimed) -> str:
-        try:
-            return await self._deliver(item)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the database went away: the lease brings the row back
-            log.error("reminder %s (%s): %s, left to the lease", item.id, item.kind, type(exc).__name__)
-            return "retried"
+    async def release(self, ids: list[int]) -> int:
+        async with self.context.db() as session:
+            return await reminders.release(session, ids, worker=self.worker_id)
 
-    async def _deliver(self, item: Claimed) -> str:
+    async def next_due(self, session: AsyncSession, now: datetime) -> datetime | None:
+        return await reminders.next_due(session, now=now, lease=self.lease, kinds=list(self.renderers))
+
+    async def send(self, item: Claimed) -> str:
         if item.attempts > self.max_attempts:  # came back through the lease too often
             await self._fail(item, "attempts_spent")
             return "failed"
@@ -254,11 +186,7 @@ class ReminderWorker:
             log.info("reminder %s (%s): dropped, %s", item.id, item.kind, outcome.reason[:64])
             return "dropped"
 
-        self._waiting.add(item.id)
-        try:
-            await self.pacer.slot(item.recipient_id, priority=Priority.NOTICE)
-        finally:
-            self._waiting.discard(item.id)
+        await self.turn(item.recipient_id)
         try:
             await self.bot.send_message(
                 item.recipient_id,

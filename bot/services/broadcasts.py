@@ -5,11 +5,11 @@ a broken tag, a button link that is not https); ``resolve`` turns an audience (r
 stages, categories) into the exact people it reaches now; ``create`` writes the broadcast and one
 ``BroadcastDelivery`` per recipient in one transaction.
 
-Sending (``bot.broadcaster``): ``start_due`` turns scheduled broadcasts whose time has come into
-sending ones; ``claim`` takes due pending deliveries atomically — one ``UPDATE … WHERE id IN (SELECT …
-FOR UPDATE SKIP LOCKED) RETURNING`` on PostgreSQL, the same single UPDATE on SQLite — and a claim
-older than the lease goes back to pending (its instance died). Each outcome is one short
-transaction: ``mark_sent``, ``mark_blocked``, ``mark_failed``, ``retry_later``, ``release``.
+Sending (``bot.broadcaster``, a lane of the one sender): ``start_due`` turns scheduled broadcasts
+whose time has come into sending ones; the deliveries are one of the outbox's queues (``QUEUE``),
+claimed, finished, retried and released by ``bot.services.outbox``; a claim older than the lease
+goes back to pending (its instance died). Each outcome is one short transaction: ``mark_sent``,
+``mark_blocked``, ``mark_failed``, ``retry_later``, ``release``.
 
 Delivery states: pending → sending → sent | blocked | failed, or back to pending (retry, release,
 lease); pending → cancelled. ``error`` holds an error type or a code, never a message text.
@@ -28,10 +28,10 @@ from html import unescape
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from sqlalchemy import CursorResult, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, CursorResult, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit
+from bot.services import audit, outbox
 from bot.services.users import Profile
 from db.models import (
     Broadcast,
@@ -375,6 +375,7 @@ async def create(
             total=len(people),
         )
         created = Created(row.id, len(people), BroadcastState(row.state), scheduled_at)
+        await outbox.announce(session)
         await session.commit()
     except BaseException:
         await session.rollback()
@@ -461,6 +462,30 @@ async def start_due(session: AsyncSession, *, now: datetime) -> list[int]:
     return started
 
 
+def _due(now: datetime) -> ColumnElement[bool]:
+    return or_(BroadcastDelivery.not_before.is_(None), BroadcastDelivery.not_before <= now)
+
+
+QUEUE = outbox.Queue(
+    model=BroadcastDelivery,
+    pending=_PENDING,
+    sending=_SENDING,
+    failed=DeliveryState.FAILED.value,
+    due=_due,
+    due_at=lambda: BroadcastDelivery.not_before,
+    order_by=lambda: (BroadcastDelivery.broadcast_id, BroadcastDelivery.id),
+    done="sent_at",
+    retry_at="not_before",
+)
+
+
+def _running(only: Sequence[int] | None = None) -> list[ColumnElement[bool]]:
+    running = select(Broadcast.id).where(Broadcast.state == BroadcastState.SENDING.value)
+    if only is not None:
+        running = running.where(Broadcast.id.in_(list(only)))
+    return [BroadcastDelivery.broadcast_id.in_(running.scalar_subquery())]
+
+
 async def claim(
     session: AsyncSession,
     *,
@@ -470,115 +495,75 @@ async def claim(
     lease: timedelta,
     only: Sequence[int] | None = None,
 ) -> list[Claimed]:
-    """Up to ``limit`` due pending deliveries of running broadcasts, claimed for ``worker``; commits.
+    """Up to ``limit`` due pending deliveries of running broadcasts, claimed for ``worker``
+    (``outbox.claim``: claims older than ``lease`` return first); commits.
 
-    First, claims older than ``lease`` go back to pending (their instance died), and deliveries to
-    people who have blocked the bot since the broadcast was confirmed are marked blocked unsent.
-    The claim itself is one statement: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, SQLite runs one
-    writer at a time. ``only``: these broadcasts (the tests keep apart by it)."""
-    running = select(Broadcast.id).where(Broadcast.state == BroadcastState.SENDING.value)
-    if only is not None:
-        running = running.where(Broadcast.id.in_(list(only)))
-    pick = (
-        select(BroadcastDelivery.id)
-        .where(
-            BroadcastDelivery.state == _PENDING,
-            BroadcastDelivery.broadcast_id.in_(running.scalar_subquery()),
-            or_(BroadcastDelivery.not_before.is_(None), BroadcastDelivery.not_before <= now),
-        )
-        .order_by(BroadcastDelivery.broadcast_id, BroadcastDelivery.id)
-        .limit(limit)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        pick = pick.with_for_update(skip_locked=True)
+    Deliveries to people who have blocked the bot since the broadcast was confirmed are marked
+    blocked unsent first, in the same transaction. ``only``: these broadcasts (the tests keep apart
+    by it)."""
+    running = _running(only)
     try:
-        await session.execute(
-            update(BroadcastDelivery)
-            .where(BroadcastDelivery.state == _SENDING, BroadcastDelivery.claimed_at < now - lease)
-            .values(state=_PENDING)
-            .execution_options(synchronize_session=False)
-        )
         await session.execute(
             update(BroadcastDelivery)
             .where(
                 BroadcastDelivery.state == _PENDING,
-                BroadcastDelivery.broadcast_id.in_(running.scalar_subquery()),
+                *running,
                 BroadcastDelivery.user_id.in_(select(User.id).where(User.blocked_bot.is_(True)).scalar_subquery()),
             )
             .values(state=DeliveryState.BLOCKED.value, error="blocked", sent_at=now)
             .execution_options(synchronize_session=False)
         )
-        rows = await session.execute(
-            update(BroadcastDelivery)
-            .where(BroadcastDelivery.id.in_(pick.scalar_subquery()))
-            .values(state=_SENDING, claimed_by=worker, claimed_at=now, attempts=BroadcastDelivery.attempts + 1)
-            .returning(
-                BroadcastDelivery.id,
-                BroadcastDelivery.broadcast_id,
-                BroadcastDelivery.user_id,
-                BroadcastDelivery.attempts,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        claimed = [Claimed(*row) for row in rows.all()]
-        await session.commit()
     except BaseException:
         await session.rollback()
         raise
-    claimed.sort(key=lambda c: (c.broadcast_id, c.id))  # RETURNING keeps no order
+    rows = await outbox.claim(
+        session,
+        QUEUE,
+        now=now,
+        worker=worker,
+        limit=limit,
+        lease=lease,
+        returning=(BroadcastDelivery.broadcast_id, BroadcastDelivery.user_id, BroadcastDelivery.attempts),
+        where=running,
+        stale_where=(),
+    )
+    claimed = [Claimed(*row) for row in rows]  # type: ignore[call-arg]
+    claimed.sort(key=lambda c: (c.broadcast_id, c.id))
     return claimed
 
 
-async def _finish(
-    session: AsyncSession, ids: Iterable[int], *, worker: str, values: dict[str, Any], decrement: bool = False
-) -> int:
-    ids = list(ids)
-    if not ids:
-        return 0
-    if decrement:
-        values = {**values, "attempts": BroadcastDelivery.attempts - 1}
-    try:
-        result = await session.execute(
-            update(BroadcastDelivery)
-            .where(
-                BroadcastDelivery.id.in_(ids),
-                BroadcastDelivery.state == _SENDING,
-                BroadcastDelivery.claimed_by == worker,  # a claim that went back to the queue is not ours
-            )
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
-    return int(cast(CursorResult[Any], result).rowcount)
+async def next_due(session: AsyncSession, *, now: datetime, lease: timedelta) -> datetime | None:
+    """When a delivery may next be claimed, or a scheduled broadcast starts. No commit."""
+    moments = [
+        await outbox.next_due(session, QUEUE, now=now, lease=lease, where=_running()),
+        await session.scalar(
+            select(func.min(Broadcast.scheduled_at)).where(Broadcast.state == BroadcastState.SCHEDULED.value)
+        ),
+    ]
+    found = [m for m in moments if m is not None]
+    return min(found) if found else None
+
+
+def _closed(state: DeliveryState, now: datetime, error: str | None = None) -> dict[str, Any]:
+    return {"state": state.value, "sent_at": now, "error": error[:_ERROR_LEN] if error else None}
 
 
 async def mark_sent(session: AsyncSession, ids: Iterable[int], *, now: datetime, worker: str) -> int:
-    return await _finish(session, ids, worker=worker, values={"state": DeliveryState.SENT.value, "sent_at": now})
+    return await outbox.finish(session, QUEUE, list(ids), worker=worker, values=_closed(DeliveryState.SENT, now))
 
 
 async def mark_blocked(session: AsyncSession, delivery_id: int, *, now: datetime, worker: str) -> int:
-    return await _finish(
-        session,
-        [delivery_id],
-        worker=worker,
-        values={"state": DeliveryState.BLOCKED.value, "sent_at": now, "error": "blocked"},
-    )
+    values = _closed(DeliveryState.BLOCKED, now, "blocked")
+    return await outbox.finish(session, QUEUE, [delivery_id], worker=worker, values=values)
 
 
 async def mark_failed(session: AsyncSession, delivery_id: int, *, now: datetime, error: str, worker: str) -> int:
-    return await _finish(
-        session,
-        [delivery_id],
-        worker=worker,
-        values={"state": DeliveryState.FAILED.value, "sent_at": now, "error": error[:_ERROR_LEN]},
-    )
+    values = _closed(DeliveryState.FAILED, now, error)
+    return await outbox.finish(session, QUEUE, [delivery_id], worker=worker, values=values)
 
 
 def backoff(attempts: int) -> timedelta:
-    return min(MAX_DELAY, BASE_DELAY * 2 ** max(0, min(attempts - 1, 20)))
+    return outbox.backoff(attempts, BASE_DELAY, MAX_DELAY)
 
 
 async def retry_later(
@@ -591,24 +576,23 @@ async def retry_later(
     max_attempts: int = MAX_ATTEMPTS,
 ) -> bool:
     """5xx, a timeout: back to pending after ``backoff``, or failed once attempts are spent."""
-    if delivery.attempts >= max_attempts:
-        await mark_failed(session, delivery.id, now=now, error=error, worker=worker)
-        return False
-    await _finish(
+    return await outbox.retry_later(
         session,
-        [delivery.id],
+        QUEUE,
+        delivery.id,
+        now=now,
+        error=error,
         worker=worker,
-        values={"state": _PENDING, "not_before": now + backoff(delivery.attempts), "error": error[:_ERROR_LEN]},
+        max_attempts=max_attempts,
+        base=BASE_DELAY,
+        cap=MAX_DELAY,
     )
-    return True
 
 
 async def release(session: AsyncSession, ids: Iterable[int], *, worker: str, not_before: datetime | None = None) -> int:
     """Claimed deliveries this worker will not send now (a 429 pause, shutdown) go back to pending;
     the claim does not count as an attempt. Commits."""
-    return await _finish(
-        session, ids, worker=worker, values={"state": _PENDING, "not_before": not_before}, decrement=True
-    )
+    return await outbox.release(session, QUEUE, list(ids), worker=worker, values={"not_before": not_before})
 
 
 # ------------------------------------------------------------------ progress

@@ -1,10 +1,9 @@
 """The reminder engine's rows: work that fires later, one message to one person at a due time.
 
-A reminder is a row (due time, state, attempts). A worker claims due rows atomically — one
-``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING`` on PostgreSQL, the same
-statement without the lock clause on SQLite, which serialises writers — so several bot instances
-can run behind one database and each row is claimed by one of them. A claim is a lease: a row
-left in ``sending`` longer than the lease (its instance died) goes back to ``pending``.
+A reminder is a row (due time, state, attempts), one of the outbox's queues (``QUEUE``): the sender
+(``bot/sender.py``) claims due rows with the one claim step of ``bot.services.outbox`` — so several
+bot instances can run behind one database and each row is claimed by one of them. A claim is a
+lease: a row left in ``sending`` longer than the lease (its instance died) goes back to ``pending``.
 
 States: pending → sending → sent | failed | dropped, or back to pending (retry, lease expired);
 pending → cancelled; cancelled | dropped → pending when ``add`` wants the same reminder again (she
@@ -25,14 +24,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import ColumnElement, CursorResult, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services import outbox
 from db.models import Reminder, ReminderState
 
 MAX_DELAY = timedelta(hours=1)
-_ERROR_LEN = 64  # Reminder.last_error
 _PENDING = ReminderState.PENDING.value
 _SENDING = ReminderState.SENDING.value
 # Rows that come back to pending when the same reminder is wanted again (``add``).
@@ -86,14 +85,6 @@ def _view(row: Reminder) -> ReminderView:
     )
 
 
-def _is_postgres(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def _code(error: str) -> str:
-    return error[:_ERROR_LEN]
-
-
 # ------------------------------------------------------------------ writing (no commit)
 
 
@@ -134,7 +125,7 @@ async def add(
     """
     if len(kind) > 32:
         raise ValueError("kind: at most 32 characters")
-    insert = postgresql.insert if _is_postgres(session) else sqlite.insert
+    insert = postgresql.insert if outbox.is_postgres(session) else sqlite.insert
     stmt = insert(Reminder).values(
         kind=kind,
         recipient_id=recipient_id,
@@ -164,7 +155,10 @@ async def add(
             where=Reminder.state.in_(_REVIVABLE),
         )
     )
-    return bool(cast(CursorResult[Any], result).rowcount)
+    written = bool(cast(CursorResult[Any], result).rowcount)
+    if written:
+        await outbox.announce(session)  # other instances' senders wake when this commits
+    return written
 
 
 async def cancel(
@@ -191,6 +185,38 @@ async def cancel(
 # ------------------------------------------------------------------ the worker's steps (commit)
 
 
+def _due(now: datetime) -> ColumnElement[bool]:
+    return Reminder.due_at <= now
+
+
+QUEUE = outbox.Queue(
+    model=Reminder,
+    pending=_PENDING,
+    sending=_SENDING,
+    failed=ReminderState.FAILED.value,
+    due=_due,
+    due_at=lambda: Reminder.due_at,
+    order_by=lambda: (Reminder.due_at, Reminder.id),
+    error="last_error",
+    done="done_at",
+    retry_at="due_at",
+    live=(_PENDING, _SENDING),
+)
+_CLAIMED = (
+    Reminder.kind,
+    Reminder.recipient_id,
+    Reminder.due_at,
+    Reminder.attempts,
+    Reminder.meeting_id,
+    Reminder.case_id,
+    Reminder.payload,
+)
+
+
+def _of_kinds(kinds: Collection[str] | None) -> list[ColumnElement[bool]]:
+    return [] if kinds is None else [Reminder.kind.in_(list(kinds))]
+
+
 async def claim_due(
     session: AsyncSession,
     *,
@@ -200,102 +226,53 @@ async def claim_due(
     lease: timedelta = timedelta(minutes=5),
     kinds: Collection[str] | None = None,
 ) -> list[Claimed]:
-    """Claims up to ``limit`` due pending rows for ``worker``, oldest due first, and commits.
-
-    First, rows left in ``sending`` for longer than ``lease`` go back to pending: the instance that
-    claimed them died (or is hopelessly stuck). The claim itself is one statement, so two instances
-    never get the same row: on PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED`` (a
-    second instance takes the next rows instead of waiting); SQLite runs one writer at a time.
-    ``kinds``: only these kinds (the tests keep apart by it).
+    """Claims up to ``limit`` due pending rows for ``worker``, oldest due first, and commits
+    (``outbox.claim``: a claim older than ``lease`` returns first; two instances never get one row).
+    ``kinds``: only these kinds (an instance claims only what it can word; the tests keep apart by it).
     """
-    stale = update(Reminder).where(Reminder.state == _SENDING, Reminder.claimed_at < now - lease)
-    pick = (
-        select(Reminder.id)
-        .where(Reminder.state == _PENDING, Reminder.due_at <= now)
-        .order_by(Reminder.due_at, Reminder.id)
-        .limit(limit)
+    rows = await outbox.claim(
+        session, QUEUE, now=now, worker=worker, limit=limit, lease=lease, returning=_CLAIMED, where=_of_kinds(kinds)
     )
-    if kinds is not None:
-        stale = stale.where(Reminder.kind.in_(list(kinds)))
-        pick = pick.where(Reminder.kind.in_(list(kinds)))
-    if _is_postgres(session):
-        pick = pick.with_for_update(skip_locked=True)
-    try:
-        await session.execute(
-            stale.values(state=_PENDING).execution_options(synchronize_session=False),
-        )
-        rows = await session.execute(
-            update(Reminder)
-            .where(Reminder.id.in_(pick.scalar_subquery()))
-            .values(state=_SENDING, claimed_by=worker, claimed_at=now, attempts=Reminder.attempts + 1)
-            .returning(
-                Reminder.id,
-                Reminder.kind,
-                Reminder.recipient_id,
-                Reminder.due_at,
-                Reminder.attempts,
-                Reminder.meeting_id,
-                Reminder.case_id,
-                Reminder.payload,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        claimed = [Claimed(*row) for row in rows.all()]
-        await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
-    claimed.sort(key=lambda c: (c.due_at, c.id))  # RETURNING keeps no order
+    claimed = [Claimed(*row) for row in rows]  # type: ignore[call-arg]
+    claimed.sort(key=lambda c: (c.due_at, c.id))
     return claimed
 
 
-async def _finish(
-    session: AsyncSession,
-    reminder_id: int,
-    *,
-    state: ReminderState,
-    now: datetime,
-    worker: str | None,
-    error: str | None = None,
-    keep_error: bool = False,
-) -> bool:
-    stmt = update(Reminder).where(
-        Reminder.id == reminder_id,
-        Reminder.state.in_([ReminderState.PENDING.value, ReminderState.SENDING.value]),
-    )
-    if worker is not None:  # a worker whose lease ran out must not overwrite the next claim
-        stmt = stmt.where(Reminder.claimed_by == worker)
-    values: dict[str, Any] = {"state": state.value, "done_at": now}
-    if not keep_error:
-        values["last_error"] = _code(error) if error else None
-    result = await session.execute(stmt.values(**values).execution_options(synchronize_session=False))
-    await session.commit()
-    return bool(cast(CursorResult[Any], result).rowcount)
+async def next_due(
+    session: AsyncSession, *, now: datetime, lease: timedelta, kinds: Collection[str] | None = None
+) -> datetime | None:
+    """When a row of these kinds may next be claimed (the sender sleeps until then). No commit."""
+    return await outbox.next_due(session, QUEUE, now=now, lease=lease, where=_of_kinds(kinds))
 
 
 async def mark_sent(session: AsyncSession, reminder_id: int, *, now: datetime, worker: str | None = None) -> bool:
     """Telegram took the message. ``worker``: only while this worker still holds the claim.
     Commits; True when the row changed."""
-    return await _finish(session, reminder_id, state=ReminderState.SENT, now=now, worker=worker, keep_error=True)
+    values = {"state": ReminderState.SENT.value, "done_at": now}
+    return bool(await outbox.finish(session, QUEUE, [reminder_id], worker=worker, values=values))
 
 
 async def mark_failed(
     session: AsyncSession, reminder_id: int, *, now: datetime, error: str, worker: str | None = None
 ) -> bool:
     """Given up for good; ``error`` is a type name or a code ("blocked"), never a message. Commits."""
-    return await _finish(session, reminder_id, state=ReminderState.FAILED, now=now, worker=worker, error=error)
+    return await outbox.close(
+        session, QUEUE, reminder_id, state=ReminderState.FAILED.value, now=now, worker=worker, error=error
+    )
 
 
 async def drop(
     session: AsyncSession, reminder_id: int, *, now: datetime, reason: str, worker: str | None = None
 ) -> bool:
     """Not worth sending any more (the meeting has passed); ``reason`` is a short code. Commits."""
-    return await _finish(session, reminder_id, state=ReminderState.DROPPED, now=now, worker=worker, error=reason)
+    return await outbox.close(
+        session, QUEUE, reminder_id, state=ReminderState.DROPPED.value, now=now, worker=worker, error=reason
+    )
 
 
 def backoff(attempts: int, base_delay: timedelta = timedelta(seconds=30)) -> timedelta:
     """``base_delay`` doubled for every attempt after the first, at most an hour."""
-    return min(MAX_DELAY, base_delay * 2 ** max(0, min(attempts - 1, 20)))
+    return outbox.backoff(attempts, base_delay, MAX_DELAY)
 
 
 async def retry_later(
@@ -312,55 +289,24 @@ async def retry_later(
     """Back to pending, due again after ``backoff(attempts)`` (at least ``min_delay``, e.g.
     Telegram's retry_after), or failed once ``attempts`` reached ``max_attempts``. Commits; True
     when the row will be tried again."""
-    stmt = select(Reminder.attempts).where(
-        Reminder.id == reminder_id,
-        Reminder.state.in_([ReminderState.PENDING.value, ReminderState.SENDING.value]),
+    return await outbox.retry_later(
+        session,
+        QUEUE,
+        reminder_id,
+        now=now,
+        error=error,
+        worker=worker,
+        max_attempts=max_attempts,
+        base=base_delay,
+        cap=MAX_DELAY,
+        min_delay=min_delay,
     )
-    if worker is not None:
-        stmt = stmt.where(Reminder.claimed_by == worker)
-    attempts = await session.scalar(stmt)
-    if attempts is None:
-        await session.commit()
-        return False
-    if attempts >= max_attempts:
-        await session.execute(
-            update(Reminder)
-            .where(Reminder.id == reminder_id)
-            .values(state=ReminderState.FAILED.value, last_error=_code(error), done_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        await session.commit()
-        return False
-    delay = backoff(attempts, base_delay)
-    if min_delay is not None:
-        delay = max(delay, min_delay)
-    await session.execute(
-        update(Reminder)
-        .where(Reminder.id == reminder_id)
-        .values(state=ReminderState.PENDING.value, due_at=now + delay, last_error=_code(error))
-        .execution_options(synchronize_session=False)
-    )
-    await session.commit()
-    return True
 
 
 async def release(session: AsyncSession, reminder_ids: Sequence[int], *, worker: str) -> int:
     """Claimed rows this worker will not get to (shutdown, time budget spent) go back to pending
     at once, and the claim does not count as an attempt. Commits; returns how many."""
-    if not reminder_ids:
-        return 0
-    result = await session.execute(
-        update(Reminder)
-        .where(
-            Reminder.id.in_(list(reminder_ids)),
-            Reminder.state == ReminderState.SENDING.value,
-            Reminder.claimed_by == worker,
-        )
-        .values(state=ReminderState.PENDING.value, attempts=Reminder.attempts - 1)
-        .execution_options(synchronize_session=False)
-    )
-    await session.commit()
-    return int(cast(CursorResult[Any], result).rowcount)
+    return await outbox.release(session, QUEUE, reminder_ids, worker=worker)
 
 
 # ------------------------------------------------------------------ reading (no commit)
