@@ -22,7 +22,7 @@ from cryptography.fernet import Fernet
 from sqlalchemy import event
 
 from bot.config import Settings
-from tests.fake_telegram import FakeTelegram
+from fake_bot_api import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
 
