@@ -360,7 +360,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     worker.register(
         meetings_handlers.REMINDER_KIND,
         meetings_handlers.reminder_renderer(context, i18n),
-        on_unreachable=meetings_handlers.unreachable_handler(context, bot, i18n),
+        on_unreachable=meetings_handlers.unreachable_handler(context),
     )
     worker.register(surveys_handlers.REMINDER_KIND, surveys_handlers.reminder_renderer(context, i18n))
     worker.register(notices.KIND, notify.notice_renderer(context, bot, notice_handlers.events()))

@@ -197,8 +197,10 @@ class ReminderWorker(Lane):
         except TelegramForbiddenError:
             async with self.context.db() as session:
                 await users.set_blocked(session, item.recipient_id, True)
-            await self._fail(item, "blocked")
+            # Told before the row is closed: a crash between the two sends the row again, which meets
+            # the 403 again, and the notice (queued once per reminder) is not queued a second time.
             await self._unreachable(item)
+            await self._fail(item, "blocked")
             return "failed"
         except TelegramRetryAfter as exc:  # the session's own retries are spent
             return await self._retry(item, type(exc).__name__, min_delay=timedelta(seconds=exc.retry_after))

@@ -13,12 +13,13 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n, gettext
 from aiogram_dialog import DialogManager, ShowMode, StartMode
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notify
 from bot.context import AppContext
 from bot.reminder_worker import Drop, Outgoing
-from bot.services import cases, meetings
+from bot.services import cases, meetings, notices
 from bot.services.formatting import format_left, format_when
 from bot.services.meetings import MeetingView
 from db.models import MeetingKind, Participant
@@ -133,34 +134,32 @@ def reminder_renderer(app: AppContext, i18n: I18n):
     return render
 
 
-def unreachable_handler(app: AppContext, bot: Bot, i18n: I18n):
-    """A reminder found the participant has blocked the bot: the facilitator should know."""
+def unreachable_handler(app: AppContext):
+    """A reminder found the participant has blocked the bot: the facilitator should know. Queued
+    once per reminder (a retry after a crash finds it there) and worded when it is sent."""
 
     async def on_unreachable(claimed) -> None:
         if claimed.meeting_id is None:
             return
         async with app.db() as session:
             view = await meetings.get_view(session, claimed.meeting_id)
-            from sqlalchemy import select
-
-            name = await session.scalar(
-                select(Participant.first_name).where(
-                    Participant.user_id == claimed.recipient_id, Participant.case_id == (view.case_id if view else 0)
+            if view is None or view.facilitator_id is None:
+                await session.commit()
+                return
+            participant = await session.scalar(
+                select(Participant.id).where(
+                    Participant.user_id == claimed.recipient_id, Participant.case_id == view.case_id
                 )
             )
-            await session.commit()
-        if view is None or view.facilitator_id is None:
-            return
-
-        def render() -> str:
-            return gettext(
-                "Case {code}: the reminder did not reach {name}: she has blocked the bot. Please reach her another way."
-            ).format(code=view.case_code, name=escape(name or "?"))
-
-        locale = await notify.recipient_locale(app.db, view.facilitator_id, i18n.default_locale)
-        async with app.db() as session:
-            await notify.worded(
-                session, i18n, recipient_id=view.facilitator_id, render=render, locale=locale, now=app.now()
+            await notices.queue(
+                session,
+                recipient_id=view.facilitator_id,
+                event="reminder_unreachable",
+                now=claimed.due_at,
+                case_id=view.case_id,
+                once=f"unreachable-{claimed.id}",
+                meeting=claimed.meeting_id,
+                participant=participant,
             )
             await session.commit()
 

@@ -286,6 +286,22 @@ async def other_time(notice: Notice) -> Outgoing | Drop:
     )
 
 
+async def reminder_unreachable(notice: Notice) -> Outgoing | Drop:
+    """A meeting's reminder met a participant who has blocked the bot."""
+    participant = await notice.session.get(Participant, notice.id("participant"))
+    meeting = await notice.session.get(Meeting, notice.id("meeting"))
+    if meeting is None:
+        return Drop("gone")
+    case = await notice.session.get(Case, meeting.case_id)
+    if case is None:
+        return Drop("gone")
+    return Outgoing(
+        gettext(
+            "Case {code}: the reminder did not reach {name}: she has blocked the bot. Please reach her another way."
+        ).format(code=case.code, name=escape(participant.first_name) if participant is not None else "?")
+    )
+
+
 def events() -> dict[str, EventRenderer]:
     """Every event's renderer, for ``bot.notify.notice_renderer``."""
     from handlers import agreements as agreement_notices
@@ -310,4 +326,5 @@ def events() -> dict[str, EventRenderer]:
         "goodbye": agreement_notices.render_goodbye,
         "conversation_closed": conversation_closed,
         "other_time": other_time,
+        "reminder_unreachable": reminder_unreachable,
     }

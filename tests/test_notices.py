@@ -377,3 +377,18 @@ async def test_a_case_from_her_join_request_answers_it_in_one_transaction(sessio
     row = await session.get(JoinRequest, request.id)
     assert row is not None and row.state == "case" and row.case_id == registered.case_id
     await session.commit()
+
+
+async def test_a_notice_queued_again_with_its_key_is_the_one_notice(session) -> None:
+    """A reminder that met a 403 tells the facilitator before its row is closed; a crash between the
+    two sends the row again, and the notice, queued with the same key, is not queued twice."""
+    recipient = new_id()
+    for _ in range(2):
+        await notices.queue(
+            session, recipient_id=recipient, event="reminder_unreachable", now=NOW, once="unreachable-7", meeting=7
+        )
+        await session.commit()
+    assert len(await _notices_to(session, recipient)) == 1
+    await notices.queue(session, recipient_id=recipient, event="reminder_unreachable", now=NOW, meeting=7)
+    await session.commit()
+    assert len(await _notices_to(session, recipient)) == 2  # without a key, two notices are two

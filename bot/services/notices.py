@@ -43,13 +43,15 @@ async def queue(
     now: datetime,
     text: str | None = None,
     case_id: int | None = None,
+    once: str | None = None,
     **ids: Any,
 ) -> None:
     """Adds one notice to ``recipient_id`` to the caller's transaction (no commit).
 
     ``ids`` are ids and codes only (``agreement=7``, ``purpose="data"``); ``None`` values are left
     out. ``text`` is what a person typed (stored encrypted), shown below the notice's own words.
-    ``case_id`` ties the row to a case (deleted with it)."""
+    ``case_id`` ties the row to a case (deleted with it). ``once``: a key of what it is about; the
+    same event, recipient, moment and key queued again is the one notice (a retry after a crash)."""
     payload: dict[str, Any] = {"event": event}
     for key, value in ids.items():
         if value is None:
@@ -57,7 +59,7 @@ async def queue(
         if not isinstance(value, _ALLOWED) or (isinstance(value, str) and len(value) > 64):
             raise TypeError(f"notice {event}: {key} must be an id or a short code")
         payload[key] = value
-    payload["n"] = uuid.uuid4().hex[:16]  # two notices of one event at one moment are two messages
+    payload["n"] = once or uuid.uuid4().hex[:16]  # two notices of one event at one moment are two messages
     await reminders.add(
         session,
         kind=KIND,

@@ -377,3 +377,24 @@ async def test_a_time_taken_again_keeps_its_reminders_and_survey(start_bot, fake
     session.expire_all()
     rows = (await session.execute(select(Reminder.kind, Reminder.state).where(Reminder.meeting_id == first_id))).all()
     assert sorted(rows) == [("meeting", "sent"), ("meeting", "sent"), ("meeting_followup", "dropped")]
+
+
+async def test_a_reminder_that_finds_her_gone_tells_the_facilitator_once(start_bot, fake, session) -> None:
+    clock = _start_clock()
+    app = await start_bot(clock=clock, reminder_poll_seconds=300)
+    _staff, facilitator, code, woman, _ = await _family(fake, session)
+    day = await _offer(facilitator, code, clock, days=2, at="15:00")
+    await woman.expect("The facilitator offers a time to meet")
+    await _open_my_meetings(woman)
+    await woman.press("Choose a time")
+    await woman.expect("Which time suits you?", predicate=lambda m: m.has_button("15:00"))
+    await woman.press("15:00")
+    await facilitator.expect("chose")
+    starts = datetime(day.year, day.month, day.day, 15, 0, tzinfo=BARNAUL).astimezone(UTC)
+    woman.chat.blocked = True  # she blocked the bot; the bot has not heard of it yet
+    clock.now = starts - timedelta(hours=24, minutes=-5)
+    await app.run_reminders()
+    told = await facilitator.expect("the reminder did not reach")
+    assert code in told.text
+    await app.run_reminders()
+    await facilitator.expect_silence(0.3)  # once
