@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from aiogram.types import CallbackQuery
+from typing import TYPE_CHECKING
+
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 
 from bot.context import AppContext
 from bot.services import audit
+from bot.services.users import TEAM_ROLES, Profile
+
+if TYPE_CHECKING:
+    from bot.relay import Relay
 from dialogs.states import CrisisSG, MenuSG
 
 
@@ -39,3 +45,16 @@ async def refuse_button(callback: CallbackQuery, app: AppContext, kind: str) -> 
         await audit.denied(
             session, actor_id=callback.from_user.id, object_type="callback", object_id=kind, attempted="forged_button"
         )
+
+
+async def crisis_first(message: Message, relay: Relay, profile: Profile) -> None:
+    """Crisis words, wherever they come: a person is told at once (unless she is on the team herself)
+    and she is answered first; the caller opens the crisis screen after this."""
+    if profile.role not in TEAM_ROLES:
+        await relay.from_participant(message, urgent=True)
+    await message.answer(
+        gettext(
+            "It sounds like things are very hard right now. You are not alone. "
+            "Here are people who will help straight away:"
+        )
+    )

@@ -23,7 +23,7 @@ from bot.services import relay as relay_service
 from bot.services.relay import Thread
 from bot.services.users import TEAM_ROLES, Profile
 from dialogs.states import CrisisSG, HumanSG
-from handlers.common import refuse_button
+from handlers.common import crisis_first, refuse_button
 from handlers.filters import Quick
 
 log = logging.getLogger(__name__)
@@ -96,14 +96,7 @@ def handoff_router() -> Router:
         # A message nobody else has: the bot reads new messages only, so say so (and if the change
         # brought words of danger, the crisis help comes first, as for a new message).
         if app.crisis.detect(message.text or message.caption):
-            if profile.role not in TEAM_ROLES:
-                await relay.from_participant(message, urgent=True)
-            await message.answer(
-                gettext(
-                    "It sounds like things are very hard right now. You are not alone. "
-                    "Here are people who will help straight away:"
-                )
-            )
+            await crisis_first(message, relay, profile)
             # aiogram_dialog has no manager for edits: the crisis screen opens as from outside.
             await dialog_bg_factory.bg(bot, message.chat.id, message.chat.id).start(
                 CrisisSG.main, mode=StartMode.NORMAL, show_mode=ShowMode.SEND

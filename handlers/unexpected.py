@@ -18,7 +18,7 @@ from bot.services import audit, programme
 from bot.services.users import TEAM_ROLES, Profile
 from dialogs.states import HumanSG, JoinSG
 from handlers.admin import ADMIN_COMMANDS
-from handlers.common import open_crisis, show_again_or_menu, show_menu
+from handlers.common import crisis_first, open_crisis, show_again_or_menu, show_menu
 from handlers.filters import CrisisWords, NotADialogButton, NothingListens, Quick
 from handlers.handoff import InOpenConversation
 from handlers.staff import STAFF_COMMANDS
@@ -53,14 +53,7 @@ def unexpected_router(input_states: frozenset[State]) -> Router:
     @router.message(CrisisWords())
     async def crisis_words(message: Message, dialog_manager: DialogManager, relay: Relay, profile: Profile) -> None:
         """Wherever she is in the bot: the crisis numbers come first, and a person is told at once."""
-        if profile.role not in TEAM_ROLES:
-            await relay.from_participant(message, urgent=True)
-        await message.answer(
-            gettext(
-                "It sounds like things are very hard right now. You are not alone. "
-                "Here are people who will help straight away:"
-            )
-        )
+        await crisis_first(message, relay, profile)
         await open_crisis(dialog_manager)
 
     @router.message(NothingListens(input_states), Quick(F.text.startswith("/")))

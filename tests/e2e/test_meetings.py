@@ -245,9 +245,9 @@ async def test_the_general_meeting_is_agreed_and_called_off(start_bot, fake, ses
     assert "fixed" not in states and "called_off" in states
 
 
-async def test_reminders_survive_a_restart_and_late_ones_drop(start_bot, fake, session) -> None:
-    clock = _start_clock()
-    app = await start_bot(clock=clock, reminder_poll_seconds=300)
+async def _booked_in_two_days(fake, session, clock: Clock):
+    """A family whose woman chose 15:00 in two days; returns the facilitator, the case code, the
+    woman and when the meeting starts (UTC)."""
     _staff, facilitator, code, woman, _ = await _family(fake, session)
     day = await _offer(facilitator, code, clock, days=2, at="15:00")
     await woman.expect("The facilitator offers a time to meet")
@@ -256,7 +256,13 @@ async def test_reminders_survive_a_restart_and_late_ones_drop(start_bot, fake, s
     await woman.expect("Which time suits you?", predicate=lambda m: m.has_button("15:00"))
     await woman.press("15:00")
     await facilitator.expect("chose")
-    starts = datetime(day.year, day.month, day.day, 15, 0, tzinfo=BARNAUL).astimezone(UTC)
+    return facilitator, code, woman, datetime(day.year, day.month, day.day, 15, 0, tzinfo=BARNAUL).astimezone(UTC)
+
+
+async def test_reminders_survive_a_restart_and_late_ones_drop(start_bot, fake, session) -> None:
+    clock = _start_clock()
+    app = await start_bot(clock=clock, reminder_poll_seconds=300)
+    _facilitator, _code, woman, starts = await _booked_in_two_days(fake, session, clock)
 
     # The bot restarts before the first reminder is due; nothing is lost.
     await app.test_stop()
@@ -382,15 +388,7 @@ async def test_a_time_taken_again_keeps_its_reminders_and_survey(start_bot, fake
 async def test_a_reminder_that_finds_her_gone_tells_the_facilitator_once(start_bot, fake, session) -> None:
     clock = _start_clock()
     app = await start_bot(clock=clock, reminder_poll_seconds=300)
-    _staff, facilitator, code, woman, _ = await _family(fake, session)
-    day = await _offer(facilitator, code, clock, days=2, at="15:00")
-    await woman.expect("The facilitator offers a time to meet")
-    await _open_my_meetings(woman)
-    await woman.press("Choose a time")
-    await woman.expect("Which time suits you?", predicate=lambda m: m.has_button("15:00"))
-    await woman.press("15:00")
-    await facilitator.expect("chose")
-    starts = datetime(day.year, day.month, day.day, 15, 0, tzinfo=BARNAUL).astimezone(UTC)
+    facilitator, code, woman, starts = await _booked_in_two_days(fake, session, clock)
     woman.chat.blocked = True  # she blocked the bot; the bot has not heard of it yet
     clock.now = starts - timedelta(hours=24, minutes=-5)
     await app.run_reminders()
