@@ -133,8 +133,9 @@ class Settings(BaseSettings):
     )
     shared_send_limits: bool | None = Field(
         default=None,
-        description="true: Telegram's limits are kept together by every instance on the database (one row "
-        "per send in table send_pace); empty: on with PostgreSQL, off with SQLite (one instance)",
+        description="true: Telegram's limits are kept together by every instance on the database (table "
+        "send_pace: one row overall, one per recent chat); false: each instance keeps its own; empty: on "
+        "with PostgreSQL, off with SQLite (one instance)",
     )
     inbox_lease_seconds: int = Field(
         default=60,
