@@ -13,7 +13,7 @@ from bot.context import AppContext
 from bot.services import cases
 from bot.services.cases import CaseLine
 from bot.services.formatting import format_date
-from dialogs.common.labels import DEADLINES, label
+from bot.wording.labels import DEADLINES, label
 
 log = logging.getLogger(__name__)
 MAX_LINES = 40  # keeps a message well under Telegram's 4096 characters

@@ -441,8 +441,8 @@ class Relay:
         from bot.services import meetings
         from bot.services.cases import latest_decisions
         from bot.services.formatting import format_when
+        from bot.wording.labels import DECISIONS_TEAM, STAGE_NAMES, label
         from db.models import Case, Participant
-        from dialogs.common.labels import DECISIONS_TEAM, STAGE_NAMES, label
 
         app = self.context
         lines: list[str] = []

@@ -20,7 +20,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from bot.i18n import N_
 from bot.services import accounting
 from bot.services.report import STEPS, Figures, Step
-from dialogs.common.labels import DEADLINES, STAGE_NAMES, label
+from bot.wording.labels import DEADLINES, STAGE_NAMES, label
 
 CONSENT_PURPOSES = {"data": N_("personal data"), "participation": N_("taking part in the meetings")}
 CONSENT_DECISIONS = {

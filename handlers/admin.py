@@ -12,9 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import parse, users
 from bot.services.users import Profile
+from bot.wording.labels import role_name
 from db.models import Role
 from handlers.filters import HasRole
-from handlers.staff import role_name
 
 ADMIN_COMMANDS = ("setrole", "setname", "chatid")
 

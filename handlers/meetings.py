@@ -22,8 +22,8 @@ from bot.reminder_worker import Drop, Outgoing
 from bot.services import cases, meetings, notices
 from bot.services.formatting import format_left, format_when
 from bot.services.meetings import MeetingView
+from bot.wording.labels import label
 from db.models import MeetingKind, Participant
-from dialogs.common.labels import label
 from dialogs.meetings.dialog import FORMATS, OPEN_MY_MEETINGS, describe
 from dialogs.states import MyMeetingsSG
 from handlers.filters import Quick

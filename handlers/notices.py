@@ -18,8 +18,8 @@ from bot.notify import EventRenderer, Notice
 from bot.reminder_worker import Drop, Outgoing
 from bot.services import invitations, meetings
 from bot.services.formatting import format_when
+from bot.wording.labels import APPROVALS, DECISIONS_TEAM, RELATIONS, label
 from db.models import Agreement, Case, JoinRequest, Meeting, Participant
-from dialogs.common.labels import APPROVALS, DECISIONS_TEAM, RELATIONS, label
 
 
 async def _person(notice: Notice, key: str = "participant") -> tuple[Participant, Case] | None:

@@ -62,7 +62,7 @@ async def _open_invitation(
         await show_menu(dialog_manager)
         return
     if isinstance(joined, invitations.JoinedTeam):
-        from handlers.staff import role_name
+        from bot.wording.labels import role_name
 
         text = gettext(
             "Welcome to the team! Your role: “{role}”.\n\n"

@@ -10,27 +10,14 @@ from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
-from bot.i18n import N_
 from bot.services import audit, join, users
 from bot.services.users import Profile
+from bot.wording.labels import role_name
 from db.models import Role
 from dialogs.states import InviteSG, NewCaseSG
 from handlers.filters import HasRole, Quick
 
 STAFF_COMMANDS = ("stats", "invite", "newcase", "catalog", "catalog_history", "broadcast", "broadcasts", "report")
-ROLE_NAMES = {
-    None: N_("no role yet"),
-    Role.WOMAN: N_("participant"),
-    Role.RELATIVE: N_("relative"),
-    Role.CURATOR: N_("curator"),
-    Role.FACILITATOR: N_("facilitator"),
-    Role.STAFF: N_("staff"),
-    Role.ADMIN: N_("admin"),
-}
-
-
-def role_name(role: str | None) -> str:
-    return gettext(ROLE_NAMES[Role(role) if role else None])
 
 
 def staff_router() -> Router:

@@ -283,7 +283,7 @@ async def regions_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 
 async def stages_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    from dialogs.common.labels import STAGE_NAMES
+    from bot.wording.labels import STAGE_NAMES
 
     chosen = set(_audience(dialog_manager).stages)
     return {"items": [(str(s), _mark(s in chosen, gettext(STAGE_NAMES[s]))) for s in broadcasts.STAGES]}

@@ -23,11 +23,7 @@ from bot.services import accounting, cases, catalog, invitations, parse
 from bot.services.cases import CaseDraft, CaseView, Deadline
 from bot.services.formatting import format_date, format_datetime
 from bot.services.users import Profile
-from db.models import ProgrammeType, Role
-from dialogs.cases.card import card_windows
-from dialogs.cases.documents import on_documents, protocol_windows
-from dialogs.common.getters import fresh_profile, locale_of, reading
-from dialogs.common.labels import (
+from bot.wording.labels import (
     APPROVALS,
     DEADLINES,
     DECISIONS_TEAM,
@@ -36,6 +32,10 @@ from dialogs.common.labels import (
     STAGE_NAMES,
     label,
 )
+from db.models import ProgrammeType, Role
+from dialogs.cases.card import card_windows
+from dialogs.cases.documents import on_documents, protocol_windows
+from dialogs.common.getters import fresh_profile, locale_of, reading
 from dialogs.common.widgets import Tr, choices, crisis_button, menu_button, on_not_text
 from dialogs.states import CaseSG, CasesSG, InviteSG, NewCaseSG
 
@@ -820,7 +820,7 @@ INVITE_ROLES = {
 
 
 async def roles_getter(**_: Any) -> dict[str, Any]:
-    from handlers.staff import role_name
+    from bot.wording.labels import role_name
 
     return {"roles": [(code, role_name(code)) for code in INVITE_ROLES]}
 
@@ -863,7 +863,7 @@ async def _issue_role_link(callback: CallbackQuery, manager: DialogManager, regi
         await manager.done()
         return
     await callback.answer()
-    from handlers.staff import role_name
+    from bot.wording.labels import role_name
 
     username = (await manager.middleware_data["bot"].me()).username
     await callback.message.answer(  # type: ignore[union-attr]  # a button's message

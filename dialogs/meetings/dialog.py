@@ -31,10 +31,10 @@ from bot.services import ics, meetings, parse
 from bot.services.cases import Invalid, Refused
 from bot.services.formatting import format_left, format_span, format_when
 from bot.services.meetings import MeetingView, SlotDraft
+from bot.wording.labels import label
 from db.models import MeetingFormat, MeetingKind
 from dialogs.common.calendar import LocalizedCalendar
 from dialogs.common.getters import fresh_profile, locale_of, reading, user_id_of
-from dialogs.common.labels import label
 from dialogs.common.widgets import Tr, choices, crisis_button, menu_button, on_not_text
 from dialogs.states import MyMeetingsSG, TeamMeetingsSG
 

@@ -19,9 +19,9 @@ from aiogram_dialog.widgets.text import Multi
 from bot.context import AppContext
 from bot.services import programme
 from bot.services.programme import MyProgramme
+from bot.wording.labels import APPROVALS, DECISIONS, RELATIONS, STAGE_NEXT, STAGE_PLAIN, label
 from db.models import Approval, ConsentPurpose, Decision
 from dialogs.common.getters import reading, user_id_of
-from dialogs.common.labels import APPROVALS, DECISIONS, RELATIONS, STAGE_NEXT, STAGE_PLAIN, label
 from dialogs.common.widgets import Tr, choices, crisis_button, menu_button
 from dialogs.consent.dialog import version_of
 from dialogs.states import ConsentSG, MyAgreementsSG, MyMeetingsSG, ProgrammeSG

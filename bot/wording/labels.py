@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiogram.utils.i18n import gettext
 
 from bot.i18n import N_
+from db.models import Role
 
 RELATIONS = {
     "mother": N_("mother"),
@@ -83,3 +84,18 @@ DEADLINES = {
 def label(table: dict, key: object) -> str:
     msgid = table.get(key)
     return gettext(msgid) if msgid else str(key)
+
+
+ROLE_NAMES = {
+    None: N_("no role yet"),
+    Role.WOMAN: N_("participant"),
+    Role.RELATIVE: N_("relative"),
+    Role.CURATOR: N_("curator"),
+    Role.FACILITATOR: N_("facilitator"),
+    Role.STAFF: N_("staff"),
+    Role.ADMIN: N_("admin"),
+}
+
+
+def role_name(role: str | None) -> str:
+    return gettext(ROLE_NAMES[Role(role) if role else None])
