@@ -28,24 +28,25 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import logs, notify, response_types
-from bot.activity import Activity
-from bot.broadcaster import Broadcaster
+from bot import logs, response_types
 from bot.config import ConfigurationError, Settings
 from bot.context import AppContext, utcnow
-from bot.digest import send_daily_digest
 from bot.i18n import N_, create_i18n
 from bot.inbox import Inbox, OfflineReply
+from bot.jobs import notify
+from bot.jobs.activity import Activity
+from bot.jobs.broadcaster import Broadcaster
+from bot.jobs.digests import send_daily_digest
+from bot.jobs.pacer import Pacer, Shared
+from bot.jobs.relaying import Relay
+from bot.jobs.reminder_worker import ReminderWorker, make_worker_id
+from bot.jobs.sender import Sender, listen_url
+from bot.jobs.telegram_session import create_session
+from bot.jobs.trail import MessageTrail
 from bot.middlewares import DbSession, ForgedDialogButtons, InFlight, LocaleMiddleware, NoReplyCallbacks, WhoIsSpeaking
-from bot.pacer import Pacer, Shared
-from bot.relay import Relay
-from bot.reminder_worker import ReminderWorker, make_worker_id
-from bot.sender import Sender, listen_url
 from bot.services import agreements, catalog, notices, surveys, users
 from bot.services import inbox as inbox_rows
 from bot.services.crisis import CrisisDetector
-from bot.telegram_session import create_session
-from bot.trail import MessageTrail
 from db import cache as db_cache
 from db import migrate
 from db.engine import create_engine, create_session_factory
@@ -279,10 +280,10 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         ),
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
-    # The ids of recent messages in private chats, for "hide the chat" (bot/trail.py).
+    # The ids of recent messages in private chats, for "hide the chat" (bot/jobs/trail.py).
     trail = MessageTrail(factory, clock)
     bot.session.middleware(trail.outgoing)
-    activity = Activity()  # one INFO line a minute: updates handled, Bot API calls (bot/activity.py)
+    activity = Activity()  # one INFO line a minute: updates handled, Bot API calls (bot/jobs/activity.py)
     bot.session.middleware(activity.requests)
     # One update at a time per chat: aiogram_dialog reads a screen's state before it takes its own
     # lock, so a quick second tap could otherwise act on the screen the first tap just left.
@@ -318,7 +319,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     # database first, so several instances may run the same job and each message still goes once.
     scheduler = AsyncIOScheduler(timezone=settings.default_timezone)
     # The one sender of what the bot sends on its own: a lane per queue (relayed messages ▸
-    # reminders and notices ▸ broadcasts), asleep until the next due time or a kick (bot/sender.py).
+    # reminders and notices ▸ broadcasts), asleep until the next due time or a kick (bot/jobs/sender.py).
     sender = Sender(
         context,
         pacer,
@@ -337,7 +338,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     )
     dp["relay"] = relay
     # Broadcasts send through a Bot of their own whose session does not retry: a 429 must reach the
-    # sender, which then pauses as a whole (bot/broadcaster.py).
+    # sender, which then pauses as a whole (bot/jobs/broadcaster.py).
     broadcast_bot = Bot(
         token=settings.bot_token.get_secret_value(),
         session=AiohttpSession(

@@ -16,11 +16,11 @@ from aiogram_dialog import Dialog, DialogManager, ShowMode, StartMode, Window
 from aiogram_dialog.widgets.input import MessageInput
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import notify
 from bot.context import AppContext
-from bot.notify import Notice
-from bot.relay import Relay
-from bot.reminder_worker import Drop, Outgoing
+from bot.jobs import notify
+from bot.jobs.notify import Notice
+from bot.jobs.relaying import Relay
+from bot.jobs.reminder_worker import Drop, Outgoing
 from bot.services import agreements, cases, catalog, meetings, parse
 from bot.services.cases import Invalid, Refused
 from bot.services.formatting import format_date

@@ -12,9 +12,9 @@ from aiogram.utils.i18n import I18n, gettext
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.broadcaster import Broadcaster
 from bot.context import AppContext
 from bot.i18n import N_
+from bot.jobs.broadcaster import Broadcaster
 from bot.services import broadcasts, parse
 from bot.services.formatting import format_when
 from bot.services.users import Profile

@@ -13,7 +13,7 @@ from bot.services import audit
 from bot.services.users import TEAM_ROLES, Profile
 
 if TYPE_CHECKING:
-    from bot.relay import Relay
+    from bot.jobs.relaying import Relay
 from dialogs.states import CrisisSG, MenuSG
 
 

@@ -16,8 +16,8 @@ from aiogram_dialog import DialogManager
 from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent, UnknownState
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.jobs.telegram_session import telegram_unavailable
 from bot.services import users
-from bot.telegram_session import telegram_unavailable
 from db.errors import database_unreachable
 from dialogs.common.keyboards import reply_keyboard
 from handlers.common import show_menu

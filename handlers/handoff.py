@@ -17,7 +17,7 @@ from aiogram_dialog import BgManagerFactory, DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
-from bot.relay import Relay, mention
+from bot.jobs.relaying import Relay, mention
 from bot.services import parse, users
 from bot.services import relay as relay_service
 from bot.services.relay import Thread
@@ -205,7 +205,7 @@ async def _topic_command(
 
 
 async def _quick_reply(message: Message, key: str, thread: Thread, relay: Relay, app: AppContext, bot: Bot) -> None:
-    from bot import notify
+    from bot.jobs import notify
 
     locale = await notify.recipient_locale(app.db, thread.user_id, relay.i18n.default_locale)
     replies = quick_replies(app.settings.content_dir, locale)
@@ -249,7 +249,7 @@ def nudge_renderer(app: AppContext, i18n: I18n):
     """ "Nobody has answered her for N minutes" in her topic (or to her curator), unless answered since."""
     from datetime import datetime
 
-    from bot.reminder_worker import Drop, Outgoing
+    from bot.jobs.reminder_worker import Drop, Outgoing
 
     async def render(session: AsyncSession, claimed, locale: str):
         payload = claimed.payload or {}
@@ -274,7 +274,7 @@ def nudge_renderer(app: AppContext, i18n: I18n):
 
 async def send_conversation_digest(app: AppContext, bot: Bot, i18n: I18n) -> int:
     """Once a day: the open conversations, the unanswered first (to the group, or to each curator)."""
-    from bot import notify
+    from bot.jobs import notify
     from bot.services import cases
     from bot.services.formatting import format_datetime
 

@@ -16,9 +16,9 @@ from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import notify
 from bot.context import AppContext
-from bot.reminder_worker import Drop, Outgoing
+from bot.jobs import notify
+from bot.jobs.reminder_worker import Drop, Outgoing
 from bot.services import cases, meetings, notices
 from bot.services.formatting import format_left, format_when
 from bot.services.meetings import MeetingView

@@ -1,4 +1,4 @@
-"""How each decision's notice is worded, at the moment it is sent (``bot.notify.notice_renderer``).
+"""How each decision's notice is worded, at the moment it is sent (``bot.jobs.notify.notice_renderer``).
 
 A notice row carries its event and ids only (``bot.services.notices``). Each renderer here reads what
 it needs now — the case's code, the person's first name, the meeting's time in the reader's zone —
@@ -14,8 +14,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext
 
 from bot.i18n import N_
-from bot.notify import EventRenderer, Notice
-from bot.reminder_worker import Drop, Outgoing
+from bot.jobs.notify import EventRenderer, Notice
+from bot.jobs.reminder_worker import Drop, Outgoing
 from bot.services import invitations, meetings
 from bot.services.formatting import format_when
 from bot.wording.labels import APPROVALS, DECISIONS_TEAM, RELATIONS, label
@@ -303,7 +303,7 @@ async def reminder_unreachable(notice: Notice) -> Outgoing | Drop:
 
 
 def events() -> dict[str, EventRenderer]:
-    """Every event's renderer, for ``bot.notify.notice_renderer``."""
+    """Every event's renderer, for ``bot.jobs.notify.notice_renderer``."""
     from handlers import agreements as agreement_notices
 
     return {

@@ -12,8 +12,8 @@ from aiogram.utils.i18n import I18n, gettext
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import notify
 from bot.context import AppContext
+from bot.jobs import notify
 from bot.services import audit, invitations, programme, start_payload, users
 from bot.services.start_payload import InviteLink, RegionLink, Unknown
 from bot.services.users import Profile

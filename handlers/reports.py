@@ -26,7 +26,7 @@ async def make_report(
     app: AppContext, *, actor: Profile, period: report.Period, region: str | None, locale: str
 ) -> tuple[report.Figures, bytes, bytes]:
     """Figures from the database (one short transaction), then the files, off the event loop."""
-    from bot.report_files import chart_png, workbook_bytes
+    from bot.wording.report_files import chart_png, workbook_bytes
 
     async with app.db() as session:
         figures = await report.build(

@@ -22,7 +22,7 @@ from aiogram.utils.i18n import I18n, gettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
-from bot.reminder_worker import Drop, Outgoing
+from bot.jobs.reminder_worker import Drop, Outgoing
 from bot.services import parse, surveys
 from bot.services.surveys import Current, Report
 from bot.services.users import Profile

@@ -12,7 +12,7 @@ from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
-from bot.digest import render_overdue
+from bot.jobs.digests import render_overdue
 from bot.services import cases, parse, programme, users
 from bot.services.formatting import format_datetime
 from bot.services.users import TEAM_ROLES, Profile

@@ -13,7 +13,7 @@ from aiogram.utils.i18n import gettext
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.relay import Relay
+from bot.jobs.relaying import Relay
 from bot.services import audit, programme
 from bot.services.users import TEAM_ROLES, Profile
 from dialogs.states import HumanSG, JoinSG

@@ -14,9 +14,9 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import notify
 from bot.context import AppContext
-from bot.reminder_worker import Drop, Outgoing
+from bot.jobs import notify
+from bot.jobs.reminder_worker import Drop, Outgoing
 from bot.services import agreements, meetings, notices, programme, reminders, users
 from bot.services.cases import Refused
 from bot.services.programme import NotNow

@@ -1,4 +1,4 @@
-"""The one sender (``bot/sender.py``) with lanes kept in memory: priorities across lanes, a stop
+"""The one sender (``bot/jobs/sender.py``) with lanes kept in memory: priorities across lanes, a stop
 that hands back at once what waits for a slot, sleeping until the next due time, waking on a kick
 and, on PostgreSQL, on another instance's NOTIFY. (The real lanes end to end:
 ``tests/e2e/test_sending.py``, ``test_reminder_engine.py``, ``test_broadcasts.py``.)"""
@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.pacer import Pacer, Priority
-from bot.sender import Lane, Sender, listen_url
+from bot.jobs.pacer import Pacer, Priority
+from bot.jobs.sender import Lane, Sender, listen_url
 
 
 @dataclass

@@ -6,7 +6,7 @@ cancelled → the facilitator) calls ``queue`` before its commit. The notice is 
 so the decision and its notice commit together, and a refusal or a rollback drops both. A crash
 between the two cannot happen: there is one commit.
 
-The words are found when the row is sent (``bot.notify``: one renderer per event, in the reader's
+The words are found when the row is sent (``bot.jobs.notify``: one renderer per event, in the reader's
 language of that moment, names read from the database then); a row whose subject is gone by then is
 dropped, not sent. What a person typed herself (a dispute's comment) goes in the row's encrypted
 ``text``, never in the payload.

@@ -18,7 +18,7 @@ hand back a row of any of them:
   pending at once; the claim does not count as an attempt.
 - ``next_due``: when the earliest row of a queue may be claimed (the sender sleeps until then).
 - ``announce``: on PostgreSQL, a ``NOTIFY outbox`` in the caller's transaction, so the senders of
-  other instances wake when it commits (``bot/sender.py`` listens).
+  other instances wake when it commits (``bot/jobs/sender.py`` listens).
 
 Each function that writes ends its transaction, except ``announce``. Errors are type names or codes.
 """

@@ -28,7 +28,7 @@ from bot.services import notices, users
 from bot.services.reminders import Claimed
 
 if TYPE_CHECKING:
-    from bot.reminder_worker import Drop, Outgoing
+    from bot.jobs.reminder_worker import Drop, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ EventRenderer = Callable[[Notice], Awaitable["Outgoing | Drop"]]
 def notice_renderer(app: AppContext, bot: Bot, events: dict[str, EventRenderer]):
     """The worker's renderer for kind ``notice``: a decision's notice is worded now by its event's
     renderer (a row whose subject is gone is dropped); a text worded when queued is sent as it is."""
-    from bot.reminder_worker import Drop, Outgoing
+    from bot.jobs.reminder_worker import Drop, Outgoing
     from bot.services import reminders
 
     async def render(session: AsyncSession, claimed: Claimed, locale: str) -> Outgoing | Drop:

@@ -3,7 +3,7 @@ topic in the curators' group (or, without a group, her curator's private chat).
 
 Every copy is first written to ``relay_messages`` (the outbox), then sent at once — beside her
 update's handler, never inside it; what the immediate send could not finish (a crash, a 429 storm, a
-topic still being made) the one sender sends later (``RelayLane``, a lane of ``bot/sender.py``).
+topic still being made) the one sender sends later (``RelayLane``, a lane of ``bot/jobs/sender.py``).
 Sends to the group take their turn from the shared pacer (``GROUP_MESSAGES_PER_MINUTE``, Telegram
 allows about 20; urgent marks first), and a 429 waits for ``retry_after`` in the session's retry
 layer — nothing is dropped.
@@ -30,10 +30,10 @@ from aiogram.types import Message, MessageId, ReplyParameters
 from aiogram.utils.i18n import I18n, gettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import notify
 from bot.context import AppContext
-from bot.pacer import Priority
-from bot.sender import Lane, Sender
+from bot.jobs import notify
+from bot.jobs.pacer import Priority
+from bot.jobs.sender import Lane, Sender
 from bot.services import audit, catalog, relay, reminders, users
 from bot.services.relay import Task, Thread
 from bot.services.users import Profile

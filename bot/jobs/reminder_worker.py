@@ -1,4 +1,4 @@
-"""Reminders and notices: the lane of the one sender (``bot/sender.py``) for the ``reminders`` table.
+"""Reminders and notices: the lane of the one sender (``bot/jobs/sender.py``) for the ``reminders`` table.
 
 Each kind of reminder registers a renderer that words the message in the recipient's language (or
 says it is no longer worth sending); the lane does the rest: claim (``bot.services.reminders``, the
@@ -33,10 +33,10 @@ from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import notify
 from bot.context import AppContext
-from bot.pacer import Priority
-from bot.sender import Lane, Sender
+from bot.jobs import notify
+from bot.jobs.pacer import Priority
+from bot.jobs.sender import Lane, Sender
 from bot.services import reminders, users
 from bot.services.reminders import Claimed
 

@@ -8,8 +8,8 @@ from html import escape
 from aiogram import Bot
 from aiogram.utils.i18n import I18n, gettext
 
-from bot import notify
 from bot.context import AppContext
+from bot.jobs import notify
 from bot.services import cases
 from bot.services.cases import CaseLine
 from bot.services.formatting import format_date

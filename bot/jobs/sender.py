@@ -6,7 +6,7 @@ Each kind is a ``Lane`` (a plug-in): its queue in the database (claimed with the
 
 - **claims** from every lane in priority order (relayed messages ▸ reminders and notices ▸
   broadcasts) and keeps many rows in flight; each row takes its slot from the pacer
-  (``bot/pacer.py``) right before its send, with its lane's priority, so a crisis mark or a relayed
+  (``bot/jobs/pacer.py``) right before its send, with its lane's priority, so a crisis mark or a relayed
   message goes before a queued broadcast, and Telegram's limits hold across all kinds;
 - **records** each outcome in a short transaction of its own (sent, retried with backoff, failed,
   dropped) — a session is never held while Telegram is awaited;
@@ -34,7 +34,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
-from bot.pacer import PRIVATE_INTERVAL, Pacer, Priority
+from bot.jobs.pacer import PRIVATE_INTERVAL, Pacer, Priority
 from bot.services import outbox
 
 log = logging.getLogger(__name__)
