@@ -23,9 +23,8 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault, Update
 from aiogram.utils.i18n import I18n
 from aiogram_dialog import setup_dialogs
+from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot import logs, response_types
@@ -33,19 +32,18 @@ from bot.config import ConfigurationError, Settings
 from bot.context import AppContext, utcnow
 from bot.i18n import N_, create_i18n
 from bot.inbox import Inbox, OfflineReply
-from bot.jobs import notify
+from bot.jobs import renderers
 from bot.jobs.activity import Activity
 from bot.jobs.broadcaster import Broadcaster
-from bot.jobs.digests import send_daily_digest
 from bot.jobs.pacer import Pacer, Shared
 from bot.jobs.relaying import Relay
 from bot.jobs.reminder_worker import ReminderWorker, make_worker_id
+from bot.jobs.schedule import Jobs, schedule
 from bot.jobs.sender import Sender, listen_url
 from bot.jobs.telegram_session import create_session
 from bot.jobs.trail import MessageTrail
 from bot.middlewares import DbSession, ForgedDialogButtons, InFlight, LocaleMiddleware, NoReplyCallbacks, WhoIsSpeaking
-from bot.services import agreements, catalog, notices, surveys, users
-from bot.services import inbox as inbox_rows
+from bot.services import catalog, notices, surveys, users
 from bot.services.crisis import CrisisDetector
 from db import cache as db_cache
 from db import migrate
@@ -53,12 +51,7 @@ from db.engine import create_engine, create_session_factory
 from db.fsm_storage import SqlStorage
 from db.types import configure_encryption, configure_pseudonyms, pseudonym
 from dialogs.common.keyboards import SOS_LABEL, labels_in_all_locales
-from handlers import agreements as agreements_handlers
 from handlers import build_router
-from handlers import handoff as handoff_handlers
-from handlers import meetings as meetings_handlers
-from handlers import notices as notice_handlers
-from handlers import surveys as surveys_handlers
 
 log = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 25.0  # Docker gives 10 s by default, systemd 90 s; in-flight updates are short.
@@ -87,6 +80,7 @@ class Application:
     scheduler: AsyncIOScheduler
     reminders: ReminderWorker
     inbox: Inbox
+    jobs: Jobs
     broadcaster: Broadcaster | None = None
     sender: Sender | None = None
     _stop: asyncio.Event | None = None
@@ -95,45 +89,6 @@ class Application:
         """Starts due broadcasts and sends what is due now (the sender does it by itself)."""
         assert self.broadcaster is not None
         return dict(await self.broadcaster.run_once())
-
-    async def send_daily_digest(self) -> int:
-        """The job the scheduler runs every morning (also callable by hand and from tests)."""
-        return await send_daily_digest(self.context, self.bot, self.i18n)
-
-    async def send_day_lists(self) -> int:
-        """The facilitators' morning list of the day's meetings (the scheduler runs it at DIGEST_TIME)."""
-        from handlers.meetings import send_day_lists
-
-        return await send_day_lists(self.context, self.bot, self.i18n)
-
-    async def send_conversation_digest(self) -> int:
-        """Open and unanswered conversations, once a day; also purges history past its retention."""
-        return await handoff_handlers.send_conversation_digest(self.context, self.bot, self.i18n)
-
-    async def send_weekly_agreements(self) -> int:
-        """Mondays: each curator's families — kept, coming, overdue (the scheduler runs it daily)."""
-        return await agreements_handlers.send_weekly_digest(self.context, self.bot, self.i18n)
-
-    async def expire_surveys(self) -> int:
-        """Surveys not finished in SURVEY_EXPIRE_DAYS → expired (the scheduler runs it at DIGEST_TIME)."""
-        try:
-            async with self.context.db() as session:
-                expired = await surveys.expire(session, now=self.context.now())
-        except Exception as exc:  # never let a message text reach APScheduler's log
-            log.error("surveys: expiry failed with %s", type(exc).__name__)
-            return 0
-        if expired:
-            log.info("surveys: %d expired", expired)
-        return expired
-
-    async def purge_inbox(self) -> int:
-        """Forgets the marks of updates handled longer ago than Telegram could send them again (hourly)."""
-        try:
-            async with self.context.db() as session:
-                return await inbox_rows.purge(session, now=self.context.now())
-        except Exception as exc:
-            log.warning("inbox: purge failed with %s", type(exc).__name__)
-            return 0
 
     async def run_reminders(self) -> dict[str, int]:
         """Sends the reminders that are due now (the sender does it by itself, at their due time)."""
@@ -245,7 +200,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     # instance serves the bot; several instances share state through Redis and read the database.
     db_cache.configure(enabled=not settings.redis_url)
     if settings.redis_url:
-        from aiogram.fsm.storage.redis import RedisStorage
+        from aiogram.fsm.storage.redis import RedisStorage  # noqa: PLC0415  # the redis client only with REDIS_URL
 
         storage = RedisStorage.from_url(
             settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
@@ -315,8 +270,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     # Screens opened outside a dialog's own update (an edited message with crisis words).
     dp["dialog_bg_factory"] = setup_dialogs(dp)
 
-    # The clock of timed work. Jobs keep no state of their own: what they send is claimed in the
-    # database first, so several instances may run the same job and each message still goes once.
+    # The clock of timed work (bot/jobs/schedule.py has every job).
     scheduler = AsyncIOScheduler(timezone=settings.default_timezone)
     # The one sender of what the bot sends on its own: a lane per queue (relayed messages ▸
     # reminders and notices ▸ broadcasts), asleep until the next due time or a kick (bot/jobs/sender.py).
@@ -357,19 +311,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         lease=timedelta(seconds=max(settings.broadcast_lease_seconds, settings.telegram_timeout + 5)),
     )
     dp["broadcaster"] = broadcaster
-    worker.register(handoff_handlers.NUDGE_KIND, handoff_handlers.nudge_renderer(context, i18n))
-    worker.register(
-        meetings_handlers.REMINDER_KIND,
-        meetings_handlers.reminder_renderer(context, i18n),
-        on_unreachable=meetings_handlers.unreachable_handler(context),
-    )
-    worker.register(surveys_handlers.REMINDER_KIND, surveys_handlers.reminder_renderer(context, i18n))
-    worker.register(notices.KIND, notify.notice_renderer(context, bot, notice_handlers.events()))
+    renderers.register(worker, context, bot, i18n)
     notices.kick_after_commit(factory, worker.kick)  # a decision's notice goes as soon as it commits
-    worker.register(agreements.KIND_CHECKIN, agreements_handlers.checkin_renderer(context, i18n))
-    worker.register(agreements.KIND_OVERDUE, agreements_handlers.overdue_renderer(context, i18n))
-    worker.register(agreements.KIND_END, agreements_handlers.end_renderer(context, bot, i18n))
-    worker.register(agreements_handlers.KIND_MEETING_FOLLOWUP, agreements_handlers.meeting_followup_renderer(context))
     sos = labels_in_all_locales(i18n, SOS_LABEL)
     inbox = Inbox(
         context,
@@ -393,29 +336,11 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         scheduler,
         worker,
         inbox,
+        Jobs(context, bot, i18n),
         broadcaster,
         sender,
     )
-    # The morning jobs, at DIGEST_TIME: each claims "once per person per day" in the database.
-    hour, minute = settings.digest_hour_minute
-    for job_id, job in (
-        ("daily_digest", application.send_daily_digest),
-        ("day_lists", application.send_day_lists),
-        ("conversations", application.send_conversation_digest),
-        ("survey_expiry", application.expire_surveys),
-        ("weekly_agreements", application.send_weekly_agreements),
-    ):
-        scheduler.add_job(
-            job,
-            CronTrigger(hour=hour, minute=minute, timezone=settings.default_timezone),
-            id=job_id,
-            misfire_grace_time=3600,
-            coalesce=True,
-            max_instances=1,
-        )
-    scheduler.add_job(application.purge_inbox, IntervalTrigger(hours=1), id="inbox_purge", coalesce=True)
-    scheduler.add_job(activity.report, IntervalTrigger(minutes=1), id="activity", coalesce=True)
-    scheduler.add_job(trail.prune, IntervalTrigger(hours=1), id="trail_prune", coalesce=True, max_instances=1)
+    schedule(scheduler, application.jobs, activity, trail)
 
     async def on_startup() -> None:
         me = await bot.get_me()  # first: a token Telegram refuses stops the start before anything else
@@ -461,8 +386,6 @@ async def _set_commands(bot: Bot, i18n: I18n) -> None:
 async def _start_webhook(app: Application) -> Any:
     """The webhook server: a wrong secret gets 401; a body that is not an Update gets 400; 200 only
     once the update is stored (otherwise 503, and Telegram sends it again later)."""
-    from aiohttp import web
-
     settings = app.settings
     assert settings.webhook_secret is not None  # Settings refuses a webhook without a secret
     secret = settings.webhook_secret.get_secret_value()

@@ -12,11 +12,11 @@ import yaml
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, Filter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n, gettext
+from aiogram.utils.i18n import gettext
 from aiogram_dialog import BgManagerFactory, DialogManager, ShowMode, StartMode
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
+from bot.jobs import notify
 from bot.jobs.relaying import Relay, mention
 from bot.services import parse, users
 from bot.services import relay as relay_service
@@ -28,7 +28,6 @@ from handlers.filters import Quick
 
 log = logging.getLogger(__name__)
 TOPIC_COMMANDS = ("close", "reopen", "assign", "card", "q", "note")
-NUDGE_KIND = "handoff_nudge"
 
 
 class FromCuratorsGroup(Filter):
@@ -205,8 +204,6 @@ async def _topic_command(
 
 
 async def _quick_reply(message: Message, key: str, thread: Thread, relay: Relay, app: AppContext, bot: Bot) -> None:
-    from bot.jobs import notify
-
     locale = await notify.recipient_locale(app.db, thread.user_id, relay.i18n.default_locale)
     replies = quick_replies(app.settings.content_dir, locale)
     if not key or key not in replies:
@@ -243,83 +240,3 @@ async def _quick_reply(message: Message, key: str, thread: Thread, relay: Relay,
             session, message_id=row_id, target_chat_id=thread.user_id, target_message_id=sent.message_id, now=app.now()
         )
     await message.reply(gettext("↪️ Sent."))
-
-
-def nudge_renderer(app: AppContext, i18n: I18n):
-    """ "Nobody has answered her for N minutes" in her topic (or to her curator), unless answered since."""
-    from datetime import datetime
-
-    from bot.jobs.reminder_worker import Drop, Outgoing
-
-    async def render(session: AsyncSession, claimed, locale: str):
-        payload = claimed.payload or {}
-        conversation_id = int(payload.get("conversation", 0))
-        since = datetime.fromisoformat(payload["since"]) if payload.get("since") else None
-        if not conversation_id or since is None:
-            return Drop("bad_payload")
-        if not await relay_service.still_waiting_since(session, conversation_id=conversation_id, since=since):
-            return Drop("answered")
-        thread = await relay_service.get(session, conversation_id)
-        if thread is None:
-            return Drop("gone")
-        minutes = max(1, int((app.now() - since).total_seconds() // 60))
-        with i18n.use_locale(i18n.default_locale if app.settings.curator_chat_id else locale):
-            text = "⏰ " + gettext("She has been waiting for an answer for {minutes} min.").format(minutes=minutes)
-            if thread.curator_id:
-                text += " " + mention(thread.curator_id, gettext("Curator"))
-        return Outgoing(text, message_thread_id=thread.topic_id if app.settings.curator_chat_id else None)
-
-    return render
-
-
-async def send_conversation_digest(app: AppContext, bot: Bot, i18n: I18n) -> int:
-    """Once a day: the open conversations, the unanswered first (to the group, or to each curator)."""
-    from bot.jobs import notify
-    from bot.services import cases
-    from bot.services.formatting import format_datetime
-
-    now = app.now()
-    async with app.db() as session:
-        found = await relay_service.open_conversations(session)
-        purged = await relay_service.purge(session, now=now, retention_days=app.settings.history_retention_days)
-    if purged:
-        log.info("relay: purged %d old messages", purged)
-    if not found:
-        return 0
-    group = app.settings.curator_chat_id
-    recipients: dict[int, list[relay_service.Waiting]] = {}
-    if group is not None:
-        recipients[group] = found
-    else:
-        for item in found:
-            if item.curator_id is not None:
-                recipients.setdefault(item.curator_id, []).append(item)
-    sent = 0
-    for chat_id, items in recipients.items():
-        locale = (
-            i18n.default_locale
-            if chat_id == group
-            else await notify.recipient_locale(app.db, chat_id, i18n.default_locale)
-        )
-
-        def render(items: list[relay_service.Waiting] = items, locale: str = locale) -> str:
-            lines = [gettext("<b>Open conversations: {count}</b>").format(count=len(items))]
-            for item in items[:40]:
-                who = item.case_code or f"#{item.conversation_id}"
-                if item.waiting_since:
-                    when = format_datetime(item.waiting_since, locale, app.settings.default_timezone, fmt="short")
-                    lines.append(gettext("• {who}: waiting since {when}").format(who=who, when=when))
-                else:
-                    lines.append(gettext("• {who}: answered").format(who=who))
-            return "\n".join(lines)
-
-        async with app.db() as session:  # the day's mark and the digest's row: both or neither
-            if not await cases.claim_digest(
-                session, kind="conversations", user_id=chat_id, day=app.today(), now=now, commit=False
-            ):
-                await session.rollback()
-                continue
-            await notify.worded(session, i18n, recipient_id=chat_id, render=render, locale=locale, now=now)
-            await session.commit()
-        sent += 1
-    return sent

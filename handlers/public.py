@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
 from bot.jobs import notify
+from bot.jobs.buttons import OPEN_PROGRAMME
 from bot.services import audit, invitations, programme, start_payload, users
 from bot.services.start_payload import InviteLink, RegionLink, Unknown
 from bot.services.users import Profile
+from bot.wording.labels import role_name
 from dialogs.common.hide import hide_chat
 from dialogs.common.keyboards import MENU_LABEL, SOS_LABEL, labels_in_all_locales, reply_keyboard
 from dialogs.states import ConsentSG, MenuSG, PrivacySG, ProgrammeSG, SettingsSG
@@ -24,7 +26,6 @@ from handlers.common import open_crisis, show_menu
 from handlers.filters import Quick
 
 log = logging.getLogger(__name__)
-OPEN_PROGRAMME = "mp:open"  # a button in messages the bot sends on its own
 
 
 async def _open_invitation(
@@ -62,8 +63,6 @@ async def _open_invitation(
         await show_menu(dialog_manager)
         return
     if isinstance(joined, invitations.JoinedTeam):
-        from bot.wording.labels import role_name
-
         text = gettext(
             "Welcome to the team! Your role: “{role}”.\n\n"
             "/cases — your cases\n/overdue — what is late\n/questions — questions from participants"

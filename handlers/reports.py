@@ -14,6 +14,7 @@ from aiogram.utils.i18n import I18n, gettext
 from bot.context import AppContext
 from bot.services import report
 from bot.services.users import Profile
+from bot.wording.report_files import chart_png, workbook_bytes
 from db.models import Role
 from handlers.filters import HasRole
 
@@ -26,8 +27,6 @@ async def make_report(
     app: AppContext, *, actor: Profile, period: report.Period, region: str | None, locale: str
 ) -> tuple[report.Figures, bytes, bytes]:
     """Figures from the database (one short transaction), then the files, off the event loop."""
-    from bot.wording.report_files import chart_png, workbook_bytes
-
     async with app.db() as session:
         figures = await report.build(
             session,

@@ -14,6 +14,8 @@ from bot.services import audit, join, users
 from bot.services.users import Profile
 from bot.wording.labels import role_name
 from db.models import Role
+from dialogs.catalog.dialog import catalog_history as history_text
+from dialogs.catalog.dialog import start_catalog
 from dialogs.states import InviteSG, NewCaseSG
 from handlers.filters import HasRole, Quick
 
@@ -76,8 +78,6 @@ def staff_router() -> Router:
 
     @router.message(Command("catalog"))
     async def catalog_editor(message: Message, dialog_manager: DialogManager, profile: Profile) -> None:
-        from dialogs.catalog.dialog import start_catalog
-
         if not await start_catalog(dialog_manager, profile):
             await message.answer(gettext("Your region is not set. Ask an admin to set it."))
 
@@ -85,8 +85,6 @@ def staff_router() -> Router:
     async def catalog_history(
         message: Message, session: AsyncSession, profile: Profile, app: AppContext, i18n: I18n
     ) -> None:
-        from dialogs.catalog.dialog import catalog_history as history_text
-
         await message.answer(await history_text(session, actor=profile, app=app, locale=i18n.current_locale))
 
     return router

@@ -16,12 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.context import AppContext
 from bot.jobs import notify
-from bot.jobs.reminder_worker import Drop, Outgoing
+from bot.jobs.outgoing import Drop, Outgoing
+from bot.jobs.renderers import notices as notice_handlers
 from bot.services import agreements, meetings, notices, programme, reminders, users
 from bot.services.cases import Refused
 from bot.services.programme import NotNow
 from db.models import AgreementAck, Case, ConsentEvent, ConsentPurpose, Decision, Reminder, Role
-from handlers import notices as notice_handlers
 from tests.conftest import make_settings
 from tests.factories import NOW, Ids
 from tests.test_agreements import VERSION, items_of, team

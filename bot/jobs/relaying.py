@@ -28,16 +28,20 @@ from aiogram.exceptions import (
 )
 from aiogram.types import Message, MessageId, ReplyParameters
 from aiogram.utils.i18n import I18n, gettext
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
 from bot.jobs import notify
 from bot.jobs.pacer import Priority
 from bot.jobs.sender import Lane, Sender
-from bot.services import audit, catalog, relay, reminders, users
+from bot.services import audit, catalog, meetings, relay, reminders, users
+from bot.services.cases import latest_decisions
+from bot.services.formatting import format_when
 from bot.services.relay import Task, Thread
 from bot.services.users import Profile
-from db.models import User
+from bot.wording.labels import DECISIONS_TEAM, STAGE_NAMES, label
+from db.models import Case, Participant, User
 
 log = logging.getLogger(__name__)
 NUDGE_KIND = "handoff_nudge"  # registered in bot/app.py (handlers.handoff.nudge_renderer)
@@ -367,8 +371,6 @@ class Relay:
             await session.commit()
 
     async def _out_of_hours_text(self, thread: Thread, hours: relay.Hours) -> str:
-        from bot.services.formatting import format_when
-
         app = self.context
         locale = self.i18n.current_locale
         async with app.db() as session:
@@ -438,28 +440,18 @@ class Relay:
 
     async def post_card(self, thread: Thread, *, actor_id: int | None) -> None:
         """The case card at the top of her topic: stage, consents, next meeting, her curator."""
-        from bot.services import meetings
-        from bot.services.cases import latest_decisions
-        from bot.services.formatting import format_when
-        from bot.wording.labels import DECISIONS_TEAM, STAGE_NAMES, label
-        from db.models import Case, Participant
-
         app = self.context
         lines: list[str] = []
         locale = await self._team_locale(None if self.group_id is not None else await self._curator_for(thread))
         async with app.db() as session:
             curator_name = None
             if thread.curator_id:
-                from db.models import User
-
                 curator = await session.get(User, thread.curator_id)
                 curator_name = curator.display_name if curator else None
             if thread.case_id:
                 case = await session.get(Case, thread.case_id)
                 participant = None
                 if case is not None:
-                    from sqlalchemy import select
-
                     participant = await session.scalar(
                         select(Participant).where(Participant.case_id == case.id, Participant.user_id == thread.user_id)
                     )

@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator, Hashable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
@@ -364,7 +365,7 @@ class Sender:
             return
         self._listen_after = loop.time() + LISTEN_RETRY
         try:
-            import asyncpg  # type: ignore[import-untyped]
+            import asyncpg  # type: ignore[import-untyped]  # noqa: PLC0415  # only when LISTEN runs (PostgreSQL)
 
             connection = await asyncpg.connect(self.listen_url, timeout=10)
             await connection.add_listener(outbox.CHANNEL, self._notified)
@@ -388,8 +389,6 @@ class Sender:
 
 def listen_url(database_url: str) -> str | None:
     """The asyncpg DSN of a PostgreSQL ``DATABASE_URL`` (None for SQLite: one process, no LISTEN)."""
-    from sqlalchemy.engine import make_url
-
     url = make_url(database_url)
     if not url.drivername.startswith("postgresql"):
         return None

@@ -160,11 +160,12 @@ def workbook_bytes(figures: Figures, locale: str) -> bytes:
 
 def chart_png(figures: Figures) -> bytes:
     """Cases opened and closed per month: the period's months against the months before."""
-    import matplotlib
+    # matplotlib (about 30 MiB) is imported when the first chart is drawn, not at start-up.
+    import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.figure import Figure  # noqa: PLC0415
+    from matplotlib.ticker import MaxNLocator  # noqa: PLC0415
 
     months = [m for m, _, _ in figures.history]
     opened = [o for _, o, _ in figures.history]
