@@ -25,7 +25,7 @@ from aiogram.utils.i18n import I18n
 from aiogram_dialog import setup_dialogs
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import logs, response_types
 from bot.config import ConfigurationError, Settings
@@ -191,61 +191,158 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     configure_pseudonyms(
         settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else settings.fernet_keys[0]
     )
-    content = Path(settings.content_dir)
     region_files, crisis = load_content(settings)
     engine = create_engine(settings.database_url)
     factory = create_session_factory(engine)
-    storage: BaseStorage
+    i18n = create_i18n(Path(settings.content_dir), settings.default_locale)
+    context = AppContext(
+        settings=settings, crisis=crisis, db=factory, default_region=settings.default_region or None, clock=clock
+    )
+    pacer = _pacer(settings, engine)
+    bot = _bot(settings, pacer, retries=True)
+    trail = MessageTrail(factory, clock)  # ids of recent messages in private chats, for "hide the chat"
+    activity = Activity()  # one INFO line a minute: updates handled, Bot API calls (bot/jobs/activity.py)
+    for session_middleware in (trail.outgoing, activity.requests):
+        bot.session.middleware(session_middleware)
+    dp = Dispatcher(storage=_storage(settings, engine, factory), events_isolation=SimpleEventIsolation(), app=context)
+    inflight = InFlight()
+    _wire(dp, i18n, factory, inflight, activity, trail)
+    sender, relay, worker, broadcaster, broadcast_bot = _senders(context, bot, i18n, pacer, trail)
+    dp["relay"], dp["broadcaster"] = relay, broadcaster
+    sos = labels_in_all_locales(i18n, SOS_LABEL)
+    inbox = Inbox(
+        context,
+        dp,
+        bot,
+        OfflineReply(bot, i18n, region_files),
+        worker_id=worker.worker_id,
+        urgent=lambda text: text.strip() in sos or text.startswith("/sos") or crisis.detect(text),
+        lease=timedelta(seconds=settings.inbox_lease_seconds),
+    )
+    scheduler = AsyncIOScheduler(timezone=settings.default_timezone)  # the jobs: bot/jobs/schedule.py
+    application = Application(
+        settings,
+        bot,
+        dp,
+        engine,
+        dp.storage,
+        i18n,
+        inflight,
+        context,
+        asyncio.Event(),
+        scheduler,
+        worker,
+        inbox,
+        Jobs(context, bot, i18n),
+        broadcaster,
+        sender,
+    )
+    schedule(scheduler, application.jobs, activity, trail)
+    _lifecycle(application, region_files, pacer, relay, trail, broadcast_bot)
+    return application
+
+
+def _senders(
+    context: AppContext, bot: Bot, i18n: I18n, pacer: Pacer, trail: MessageTrail
+) -> tuple[Sender, Relay, ReminderWorker, Broadcaster, Bot]:
+    """The one sender and its lanes: relayed messages, reminders and notices (with every renderer),
+    broadcasts (through a Bot of their own); also the Bot that broadcasts use."""
+    settings = context.settings
+    # The one sender of what the bot sends on its own: a lane per queue (relayed messages ▸
+    # reminders and notices ▸ broadcasts), asleep until the next due time or a kick (bot/jobs/sender.py).
+    sender = Sender(
+        context,
+        pacer,
+        worker_id=make_worker_id(),
+        idle=settings.reminder_poll_seconds,
+        listen_url=listen_url(settings.database_url),
+    )
+    relay = Relay(context, bot, i18n, sender)
+    worker = ReminderWorker(
+        context,
+        bot,
+        i18n,
+        sender,
+        max_attempts=settings.reminder_max_attempts,
+        lease=timedelta(seconds=settings.reminder_lease_seconds),
+    )
+    renderers.register(worker, context, bot, i18n)
+    notices.kick_after_commit(context.db, worker.kick)  # a decision's notice goes as soon as it commits
+    # Broadcasts send through a Bot of their own whose session does not retry: a 429 must reach the
+    # sender, which then pauses as a whole (bot/jobs/broadcaster.py).
+    broadcast_bot = _bot(settings, pacer, retries=False)
+    broadcast_bot.session.middleware(trail.outgoing)
+    broadcaster = Broadcaster(
+        context,
+        broadcast_bot,
+        i18n,
+        sender,
+        rate=settings.broadcast_rate_per_second,
+        lease=timedelta(seconds=max(settings.broadcast_lease_seconds, settings.telegram_timeout + 5)),
+    )
+    return sender, relay, worker, broadcaster, broadcast_bot
+
+
+def _storage(settings: Settings, engine: AsyncEngine, factory: async_sessionmaker[AsyncSession]) -> BaseStorage:
+    """Dialog state: in the database (with a write-through cache), or in Redis for several instances."""
     # In-process caches (dialog state, profiles, regions and catalog) are only correct while one
     # instance serves the bot; several instances share state through Redis and read the database.
     db_cache.configure(enabled=not settings.redis_url)
-    if settings.redis_url:
-        from aiogram.fsm.storage.redis import RedisStorage  # noqa: PLC0415  # the redis client only with REDIS_URL
+    if not settings.redis_url:
+        return SqlStorage(engine, factory)
+    from aiogram.fsm.storage.redis import RedisStorage  # noqa: PLC0415  # the redis client only with REDIS_URL
 
-        storage = RedisStorage.from_url(
-            settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
-        )
-    else:
-        storage = SqlStorage(engine, factory)
-    i18n = create_i18n(content, settings.default_locale)
-    context = AppContext(
-        settings=settings,
-        crisis=crisis,
-        db=factory,
-        default_region=settings.default_region or None,
-        clock=clock,
-    )
-    # Telegram's limits for what the bot sends on its own; a 429 on any call pauses that chat.
+    return RedisStorage.from_url(settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True))
+
+
+def _pacer(settings: Settings, engine: AsyncEngine) -> Pacer:
+    """Telegram's limits for what the bot sends on its own, shared through the database on PostgreSQL."""
     shared = settings.shared_send_limits
     if shared is None:
         shared = engine.dialect.name == "postgresql"
-    pacer = Pacer(
+    return Pacer(
         settings.send_rate_per_second,
         shared=Shared(engine, lambda chat: f"c{pseudonym(int(chat))}" if isinstance(chat, int) else str(chat)[:32])
         if shared
         else None,
     )
-    bot = Bot(
-        token=settings.bot_token.get_secret_value(),
-        session=create_session(
+
+
+def _bot(settings: Settings, pacer: Pacer, *, retries: bool) -> Bot:
+    """A Bot API client. With ``retries`` (the default one) every call goes through the retry layer,
+    and a 429 on any call pauses that chat in the pacer; without, errors reach the caller at once."""
+    if retries:
+        session: AiohttpSession = create_session(
             str(settings.telegram_api_url),
             timeout=settings.telegram_timeout,
             attempts=settings.telegram_retry_attempts,
             on_flood=lambda seconds, chat: pacer.pause(seconds, chat),
-        ),
+        )
+    else:
+        session = AiohttpSession(
+            api=TelegramAPIServer.from_base(str(settings.telegram_api_url).rstrip("/")),
+            timeout=settings.telegram_timeout,
+        )
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
-    # The ids of recent messages in private chats, for "hide the chat" (bot/jobs/trail.py).
-    trail = MessageTrail(factory, clock)
-    bot.session.middleware(trail.outgoing)
-    activity = Activity()  # one INFO line a minute: updates handled, Bot API calls (bot/jobs/activity.py)
-    bot.session.middleware(activity.requests)
-    # One update at a time per chat: aiogram_dialog reads a screen's state before it takes its own
-    # lock, so a quick second tap could otherwise act on the screen the first tap just left.
-    dp = Dispatcher(storage=storage, events_isolation=SimpleEventIsolation(), app=context)
-    inflight = InFlight()
-    # Counted from the very first middleware: an update still waiting for its chat's lock (held by
-    # aiogram's FSM middleware) is in flight too, and shutdown must wait for it as well.
+
+
+def _wire(
+    dp: Dispatcher,
+    i18n: I18n,
+    factory: async_sessionmaker[AsyncSession],
+    inflight: InFlight,
+    activity: Activity,
+    trail: MessageTrail,
+) -> None:
+    """The middlewares, in their order, the routers and the dialogs."""
+    # One update at a time per chat (SimpleEventIsolation): aiogram_dialog reads a screen's state
+    # before it takes its own lock, so a quick second tap could otherwise act on the screen the first
+    # tap just left. Counted from the very first middleware: an update still waiting for its chat's
+    # lock (held by aiogram's FSM middleware) is in flight too, and shutdown must wait for it as well.
     builtin = list(dp.update.outer_middleware)
     for middleware in builtin:
         dp.update.outer_middleware.unregister(middleware)
@@ -270,87 +367,28 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     # Screens opened outside a dialog's own update (an edited message with crisis words).
     dp["dialog_bg_factory"] = setup_dialogs(dp)
 
-    # The clock of timed work (bot/jobs/schedule.py has every job).
-    scheduler = AsyncIOScheduler(timezone=settings.default_timezone)
-    # The one sender of what the bot sends on its own: a lane per queue (relayed messages ▸
-    # reminders and notices ▸ broadcasts), asleep until the next due time or a kick (bot/jobs/sender.py).
-    sender = Sender(
-        context,
-        pacer,
-        worker_id=make_worker_id(),
-        idle=settings.reminder_poll_seconds,
-        listen_url=listen_url(settings.database_url),
-    )
-    relay = Relay(context, bot, i18n, sender)
-    worker = ReminderWorker(
-        context,
-        bot,
-        i18n,
-        sender,
-        max_attempts=settings.reminder_max_attempts,
-        lease=timedelta(seconds=settings.reminder_lease_seconds),
-    )
-    dp["relay"] = relay
-    # Broadcasts send through a Bot of their own whose session does not retry: a 429 must reach the
-    # sender, which then pauses as a whole (bot/jobs/broadcaster.py).
-    broadcast_bot = Bot(
-        token=settings.bot_token.get_secret_value(),
-        session=AiohttpSession(
-            api=TelegramAPIServer.from_base(str(settings.telegram_api_url).rstrip("/")),
-            timeout=settings.telegram_timeout,
-        ),
-        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
-    )
-    broadcast_bot.session.middleware(trail.outgoing)
-    broadcaster = Broadcaster(
-        context,
-        broadcast_bot,
-        i18n,
-        sender,
-        rate=settings.broadcast_rate_per_second,
-        lease=timedelta(seconds=max(settings.broadcast_lease_seconds, settings.telegram_timeout + 5)),
-    )
-    dp["broadcaster"] = broadcaster
-    renderers.register(worker, context, bot, i18n)
-    notices.kick_after_commit(factory, worker.kick)  # a decision's notice goes as soon as it commits
-    sos = labels_in_all_locales(i18n, SOS_LABEL)
-    inbox = Inbox(
-        context,
-        dp,
-        bot,
-        OfflineReply(bot, i18n, region_files),
-        worker_id=worker.worker_id,
-        urgent=lambda text: text.strip() in sos or text.startswith("/sos") or crisis.detect(text),
-        lease=timedelta(seconds=settings.inbox_lease_seconds),
-    )
-    application = Application(
-        settings,
-        bot,
-        dp,
-        engine,
-        storage,
-        i18n,
-        inflight,
-        context,
-        asyncio.Event(),
-        scheduler,
-        worker,
-        inbox,
-        Jobs(context, bot, i18n),
-        broadcaster,
-        sender,
-    )
-    schedule(scheduler, application.jobs, activity, trail)
+
+def _lifecycle(
+    app: Application,
+    region_files: list[catalog.RegionFile],
+    pacer: Pacer,
+    relay: Relay,
+    trail: MessageTrail,
+    broadcast_bot: Bot,
+) -> None:
+    """What runs at start-up (token, migrations, catalog, admins, commands, clocks) and at shutdown."""
+    bot, dp, settings, sender, scheduler = app.bot, app.dispatcher, app.settings, app.sender, app.scheduler
+    assert sender is not None
 
     async def on_startup() -> None:
         me = await bot.get_me()  # first: a token Telegram refuses stops the start before anything else
         log.info("starting as bot id %d", me.id)
-        await migrate.upgrade(engine)
-        async with factory() as session:
-            live = await catalog.sync(session, region_files, now=clock())
-            await users.bootstrap_admins(session, settings.admin_ids, now=clock())
+        await migrate.upgrade(app.engine)
+        async with app.context.db() as session:
+            live = await catalog.sync(session, region_files, now=app.context.now())
+            await users.bootstrap_admins(session, settings.admin_ids, now=app.context.now())
         log.info("catalog: %d live entries; admins: %d", live, len(settings.admin_ids))
-        await _set_commands(bot, i18n)
+        await _set_commands(bot, app.i18n)
         scheduler.start()
         sender.start()  # what fell due while the bot was down goes now, not at the first wake
 
@@ -359,13 +397,13 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
             scheduler.shutdown(wait=False)
         await relay.close(DRAIN_TIMEOUT)  # copies to the team under way; the outbox keeps the rest
         await sender.close(DRAIN_TIMEOUT)  # hands back at once what waits for a slot
-        await inflight.drain(DRAIN_TIMEOUT)
+        await app.inflight.drain(DRAIN_TIMEOUT)
         await trail.close()
 
     async def on_shutdown() -> None:
         await broadcast_bot.session.close()
         await pacer.close()
-        await engine.dispose()
+        await app.engine.dispose()
 
     dp.startup.register(on_startup)
     dp.shutdown.register(drain)
@@ -373,7 +411,6 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     # updates still in flight must finish (and save their dialog state) before that.
     dp.shutdown.handlers.insert(0, dp.shutdown.handlers.pop())
     dp.shutdown.register(on_shutdown)
-    return application
 
 
 async def _set_commands(bot: Bot, i18n: I18n) -> None:

@@ -9,6 +9,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.context import AppContext
 from bot.jobs import notify
+from bot.jobs.relaying import NUDGE_KIND
 from bot.jobs.reminder_worker import ReminderWorker
 from bot.jobs.renderers import agreements, handoff, meetings, notices, surveys
 from bot.services import agreements as agreement_rows
@@ -16,7 +17,7 @@ from bot.services import notices as notice_rows
 
 
 def register(worker: ReminderWorker, app: AppContext, bot: Bot, i18n: I18n) -> None:
-    worker.register(handoff.NUDGE_KIND, handoff.nudge_renderer(app, i18n))
+    worker.register(NUDGE_KIND, handoff.nudge_renderer(app, i18n))
     worker.register(
         meetings.REMINDER_KIND,
         meetings.reminder_renderer(app, i18n),

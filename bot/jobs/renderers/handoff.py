@@ -12,8 +12,6 @@ from bot.jobs.outgoing import Drop, Outgoing
 from bot.jobs.relaying import mention
 from bot.services import relay as relay_service
 
-NUDGE_KIND = "handoff_nudge"
-
 
 def nudge_renderer(app: AppContext, i18n: I18n):
     """ "Nobody has answered her for N minutes" in her topic (or to her curator), unless answered since."""
