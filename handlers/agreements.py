@@ -158,14 +158,12 @@ async def _hand_over(
     )
     async with ended(session):
         thread = await relay_service.open_for(session, user_id=view.user_id, now=app.now())
-    if relay.group_id is not None and thread.topic_id is None:
-        thread = await relay._ensure_topic(thread)
-    reader = None if relay.group_id is not None else await relay._curator_for(thread)
-    with relay.i18n.context(), relay.i18n.use_locale(await relay._team_locale(reader)):
-        text = "🙋 " + gettext("{name} asks for help with: {item}").format(
-            name=escape(view.first_name), item=escape(view.item_text)
-        )
-    await relay._post(thread, text)
+
+    def words() -> str:
+        asks = gettext("{name} asks for help with: {item}")
+        return "🙋 " + asks.format(name=escape(view.first_name), item=escape(view.item_text))
+
+    await relay.tell_the_team(thread, words)
 
 
 # ------------------------------------------------------------ "this is not right"

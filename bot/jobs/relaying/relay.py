@@ -15,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Coroutine, Hashable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Hashable, Sequence
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -222,6 +222,16 @@ class Relay(TeamRoom):
         for row_id in waiting:
             await self.deliver(row_id)
         return thread
+
+    async def tell_the_team(self, thread: Thread, render: Callable[[], str]) -> None:
+        """A message of the bot's own about her, in her topic (made first if need be) or to her
+        curator; ``render`` words it in the reader's language (the group's, or the curator's)."""
+        if self.group_id is not None and thread.topic_id is None:
+            thread = await self._ensure_topic(thread)
+        reader = None if self.group_id is not None else await self._curator_for(thread)
+        with self.i18n.context(), self.i18n.use_locale(await self._team_locale(reader)):
+            text = render()
+        await self._post(thread, text)
 
     # ------------------------------------------------------------ from the curators
 
