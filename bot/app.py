@@ -43,7 +43,7 @@ from bot.jobs.sender import Sender, listen_url
 from bot.jobs.telegram_session import create_session
 from bot.jobs.trail import MessageTrail
 from bot.middlewares import DbSession, ForgedDialogButtons, InFlight, LocaleMiddleware, NoReplyCallbacks, WhoIsSpeaking
-from bot.services import catalog, notices, surveys, users
+from bot.services import catalog, outbox, surveys, users
 from bot.services.crisis import CrisisDetector
 from db import cache as db_cache
 from db import migrate
@@ -267,7 +267,7 @@ def _senders(
         lease=timedelta(seconds=settings.reminder_lease_seconds),
     )
     renderers.register(worker, context, bot, i18n)
-    notices.kick_after_commit(context.db, worker.kick)  # a decision's notice goes as soon as it commits
+    outbox.wake_on_commit(context.db, sender.kick)  # what a commit queued goes at once
     # Broadcasts send through a Bot of their own whose session does not retry: a 429 must reach the
     # sender, which then pauses as a whole (bot/jobs/broadcaster.py).
     broadcast_bot = _bot(settings, pacer, retries=False)

@@ -198,6 +198,7 @@ async def test_notify_from_another_instance_wakes_it(
         async with session_factory() as session:
             from bot.services import outbox
 
+            session.sync_session.info[outbox.WAKE] = sender.kick  # as outbox.wake_on_commit sets it
             await outbox.announce(session)
             await session.commit()
         await asyncio.sleep(0.5)
@@ -215,6 +216,7 @@ async def test_a_commit_that_queued_something_wakes_it(session: AsyncSession) ->
     try:
         await _until(lambda: sender.wakes == 1)
         lane.rows = [Row(1, 1)]
+        session.sync_session.info[outbox.WAKE] = sender.kick  # as outbox.wake_on_commit sets it
         await outbox.announce(session)  # what reminders.add and broadcasts.create do
         await asyncio.sleep(0.3)
         assert lane.sent == []  # not before the commit: the row could not be claimed yet
@@ -222,4 +224,8 @@ async def test_a_commit_that_queued_something_wakes_it(session: AsyncSession) ->
         await _until(lambda: len(lane.sent) == 1, seconds=2)
     finally:
         await sender.close(5)
-    assert sender.kick not in outbox.wakers
+        session.sync_session.info.pop(outbox.WAKE)
+    wakes = sender.wakes
+    sender.kick()  # a closed sender is not woken again
+    await asyncio.sleep(0)
+    assert sender.wakes == wakes

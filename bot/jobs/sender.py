@@ -137,7 +137,7 @@ class Sender:
 
     def kick(self) -> None:
         """Something was queued for now (or its due time changed): look at once."""
-        if self._closing:
+        if self._closing or self._held:
             return
         self._again = True
         self._wake.set()
@@ -147,14 +147,11 @@ class Sender:
         """Starts the loop: a first run at once, then sleeps until the next due time or a kick."""
         if self._loop is None and not self._closing:
             self._loop = asyncio.get_running_loop().create_task(self._forever(), name="sender")
-            outbox.wakers.append(self.kick)  # a row queued in this process wakes it on commit
 
     async def hold(self) -> None:
         """Stops the loop after its current run: from now on only ``run_once`` sends (a test that
         counts what one run did drives the sender itself)."""
         self._held = True
-        with contextlib.suppress(ValueError):
-            outbox.wakers.remove(self.kick)
         self._wake.set()
         if self._loop is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -194,8 +191,6 @@ class Sender:
         """Shutdown: rows waiting for a slot go back to the queue at once, the sends under way finish
         (up to ``grace`` seconds), the loop and the listener stop."""
         self._closing = True
-        with contextlib.suppress(ValueError):
-            outbox.wakers.remove(self.kick)
         self._wake.set()
         self._fresh.set()  # the run in progress hands back what waits for a slot
         try:
