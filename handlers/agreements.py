@@ -10,10 +10,9 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
-from aiogram.types import CallbackQuery, ContentType, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n, gettext
-from aiogram_dialog import Dialog, DialogManager, ShowMode, StartMode, Window
-from aiogram_dialog.widgets.input import MessageInput
+from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import notify
@@ -26,7 +25,6 @@ from bot.services.cases import Invalid, Refused
 from bot.services.formatting import format_date
 from db.models import CheckinState
 from dialogs.agreement.dialog import render_agreement
-from dialogs.common.widgets import Tr, crisis_button, menu_button
 from dialogs.states import DisputeSG
 from handlers.common import refuse_button
 from handlers.filters import Quick
@@ -367,50 +365,3 @@ async def send_weekly_digest(app: AppContext, bot: Bot, i18n: I18n) -> int:
             await session.commit()
         sent += 1
     return sent
-
-
-# ------------------------------------------------------------ "this is not right"
-
-
-async def on_dispute(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
-    app: AppContext = manager.middleware_data["app"]
-    text = " ".join((message.text or "").split())
-    manager.show_mode = ShowMode.SEND
-    if not text:
-        await message.answer(gettext("Please write in words what is not right."))
-        return
-    data = manager.start_data if isinstance(manager.start_data, dict) else {}
-    try:
-        async with app.db() as session:  # the facilitator's notice is in its transaction
-            await agreements.acknowledge(
-                session,
-                user_id=message.chat.id,
-                agreement_id=int(data.get("agreement_id", 0)),
-                confirmed=False,
-                comment=text[:1000],
-                now=app.now(),
-            )
-    except Refused:
-        await message.answer(gettext("This button is out of date."))
-        await manager.done()
-        return
-    await message.answer(gettext("Thank you. The facilitator will read it and get in touch."))
-    await manager.done()
-
-
-async def on_dispute_not_text(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
-    manager.show_mode = ShowMode.SEND
-    await message.answer(gettext("Please write in words what is not right."))
-
-
-def dispute_dialog() -> Dialog:
-    return Dialog(
-        Window(
-            Tr("What is not right? Write it in your own words; the facilitator will read it."),
-            MessageInput(on_dispute, content_types=[ContentType.TEXT]),
-            MessageInput(on_dispute_not_text),
-            menu_button(),
-            crisis_button(),
-            state=DisputeSG.text,
-        ),
-    )

@@ -17,12 +17,13 @@ from aiogram_dialog.widgets.text import Format
 
 from bot.context import AppContext
 from bot.i18n import N_
-from bot.services import agreements
+from bot.services import agreements, cases
 from bot.services.agreements import ItemDraft
 from bot.services.cases import Invalid, Refused
 from bot.services.formatting import format_date
 from dialogs.common.calendar import LocalizedCalendar
 from dialogs.common.getters import fresh_profile, locale_of, reading, user_id_of
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, choices, crisis_button, menu_button, on_not_text
 from dialogs.states import AgreementSG, MyAgreementsSG
 
@@ -74,7 +75,7 @@ def render_agreement(text: agreements.AgreementText, locale: str) -> str:
 
 
 def _app(manager: DialogManager) -> AppContext:
-    return manager.middleware_data["app"]
+    return scope(manager).app
 
 
 def _case_id(manager: DialogManager) -> int:
@@ -101,8 +102,6 @@ async def on_item_text(message: Message, _widget: MessageInput, manager: DialogM
 
 
 async def people_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    from bot.services import cases
-
     app = _app(dialog_manager)
     actor = await fresh_profile(dialog_manager)
     try:
@@ -204,7 +203,7 @@ async def on_send(callback: CallbackQuery, _button: Button, manager: DialogManag
     app = _app(manager)
     actor = await fresh_profile(manager)
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             await agreements.record(
                 session,
                 actor=actor,

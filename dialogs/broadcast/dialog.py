@@ -8,11 +8,11 @@ its HTML; text without it is read as HTML source (``<b>…</b>``) and checked li
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from html import escape
 from typing import Any
 
-from aiogram import Bot, F
+from aiogram import F
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, ContentType, Message
 from aiogram.utils.i18n import gettext
@@ -20,16 +20,18 @@ from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Cancel, SwitchTo
 
-from bot.broadcaster import Broadcaster, send_content
+from bot.broadcaster import send_content
 from bot.context import AppContext
 from bot.i18n import N_
 from bot.services import broadcasts, catalog, meetings, parse
 from bot.services.broadcasts import Audience, Content, Invalid, Refused
 from bot.services.cases import Invalid as TimeInvalid
 from bot.services.formatting import format_when
+from bot.wording.labels import STAGE_NAMES
 from db.models import Role
 from dialogs.common.calendar import LocalizedCalendar
 from dialogs.common.getters import fresh_profile, locale_of, reading, user_id_of
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, choices, crisis_button, on_not_text
 from dialogs.states import BroadcastSG
 
@@ -105,7 +107,7 @@ def reason_text(exc: Invalid) -> str:
 
 
 def _app(manager: DialogManager) -> AppContext:
-    return manager.middleware_data["app"]
+    return scope(manager).app
 
 
 async def _actor(manager: DialogManager):
@@ -283,8 +285,6 @@ async def regions_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 
 async def stages_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    from bot.wording.labels import STAGE_NAMES
-
     chosen = set(_audience(dialog_manager).stages)
     return {"items": [(str(s), _mark(s in chosen, gettext(STAGE_NAMES[s]))) for s in broadcasts.STAGES]}
 
@@ -344,7 +344,7 @@ async def on_audience_done(callback: CallbackQuery, _button: Button, manager: Di
 
 
 async def _preview(manager: DialogManager) -> None:
-    bot: Bot = manager.middleware_data["bot"]
+    bot = scope(manager).bot
     chat = user_id_of(manager)
     await bot.send_message(chat, gettext("👁 <b>Preview</b> — this is how everyone will see it:"))
     try:
@@ -371,8 +371,6 @@ async def when_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
     at = dialog_manager.dialog_data.get("at")
     when = ""
     if at:
-        from datetime import datetime
-
         when = format_when(datetime.fromisoformat(at), locale_of(dialog_manager), await _zone(dialog_manager))
     return {"count": await _count(dialog_manager), "at": when, "scheduled": bool(at)}
 
@@ -405,8 +403,6 @@ async def on_time(message: Message, _widget: MessageInput, manager: DialogManage
 
 
 async def _confirm(callback: CallbackQuery, manager: DialogManager, *, scheduled: bool) -> None:
-    from datetime import datetime
-
     app = _app(manager)
     actor = await _actor(manager)
     at = datetime.fromisoformat(manager.dialog_data["at"]) if scheduled and manager.dialog_data.get("at") else None
@@ -427,7 +423,7 @@ async def _confirm(callback: CallbackQuery, manager: DialogManager, *, scheduled
     except Refused:
         await callback.answer(gettext("You cannot send to these people."), show_alert=True)
         return
-    broadcaster: Broadcaster | None = manager.middleware_data.get("broadcaster")
+    broadcaster = scope(manager).broadcaster
     if created.scheduled_at is None:
         text = gettext("📣 Broadcast #{id}: sending to {count} people. The progress follows.").format(
             id=created.id, count=created.total

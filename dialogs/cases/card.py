@@ -24,6 +24,7 @@ from bot.i18n import N_
 from bot.services import accounting, cases
 from bot.services.formatting import format_date
 from dialogs.common.getters import fresh_profile, locale_of, reading
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, choices, crisis_button, on_not_text
 from dialogs.states import CaseSG
 
@@ -49,7 +50,7 @@ EDITABLE = tuple(k for k in accounting.FIELDS if k not in ("result", "no_result_
 
 
 def _app(manager: DialogManager) -> AppContext:
-    return manager.middleware_data["app"]
+    return scope(manager).app
 
 
 def _case_id(manager: DialogManager) -> int:
@@ -118,7 +119,7 @@ async def _store(manager: DialogManager, raw: str, answer: Any) -> bool:
     actor = await fresh_profile(manager)
     key = str(manager.dialog_data.get("field", ""))
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             await accounting.set_field(
                 session, actor=actor, case_id=_case_id(manager), key=key, raw=raw, now=app.now(), today=app.today()
             )
@@ -168,7 +169,7 @@ async def _close(callback: CallbackQuery, manager: DialogManager, reason: int | 
     app = _app(manager)
     actor = await fresh_profile(manager)
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             await accounting.close(
                 session,
                 actor=actor,

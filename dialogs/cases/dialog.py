@@ -31,23 +31,25 @@ from bot.wording.labels import (
     RELATIONS,
     STAGE_NAMES,
     label,
+    role_name,
 )
 from db.models import ProgrammeType, Role
 from dialogs.cases.card import card_windows
 from dialogs.cases.documents import on_documents, protocol_windows
 from dialogs.common.getters import fresh_profile, locale_of, reading
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, choices, crisis_button, menu_button, on_not_text
-from dialogs.states import CaseSG, CasesSG, InviteSG, NewCaseSG
+from dialogs.states import AgreementSG, CaseSG, CasesSG, InviteSG, NewCaseSG, TeamMeetingsSG
 
 # ------------------------------------------------------------------ helpers
 
 
 def _profile(manager: DialogManager) -> Profile:
-    return manager.middleware_data["profile"]
+    return scope(manager).speaker
 
 
 def _app(manager: DialogManager) -> AppContext:
-    return manager.middleware_data["app"]
+    return scope(manager).app
 
 
 def deadline_text(deadline: Deadline | None, locale: str) -> str:
@@ -102,10 +104,9 @@ async def on_case(callback: CallbackQuery, _widget: Any, manager: DialogManager,
 
 async def open_case_card(manager: DialogManager, case_id: int, *, callback: CallbackQuery | None = None) -> bool:
     """Opens the card after checking access (a refusal is audited by the service)."""
-    app = _app(manager)
     actor = await fresh_profile(manager)
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             await cases.load_visible(session, actor, case_id, "open_case")
             await session.commit()
     except cases.Refused:
@@ -262,7 +263,7 @@ async def on_new_link(callback: CallbackQuery, _button: Button, manager: DialogM
     actor = await fresh_profile(manager)
     participant_id = int(manager.dialog_data.get("participant_id", 0))
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             token = await invitations.reissue(
                 session,
                 actor=actor,
@@ -282,7 +283,7 @@ async def on_new_link(callback: CallbackQuery, _button: Button, manager: DialogM
         await callback.answer(gettext("This person has already opened the invitation."), show_alert=True)
         return
     await callback.answer()
-    username = (await manager.middleware_data["bot"].me()).username
+    username = await scope(manager).bot_username()
     await callback.message.answer(  # type: ignore[union-attr]  # a button's message
         gettext(
             "New invitation (it works once, for {days} days; the previous link no longer works):\n{link}\n\n"
@@ -296,7 +297,7 @@ async def on_revoke(callback: CallbackQuery, _button: Button, manager: DialogMan
     app = _app(manager)
     actor = await fresh_profile(manager)
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             await invitations.revoke(
                 session, actor=actor, participant_id=int(manager.dialog_data.get("participant_id", 0)), now=app.now()
             )
@@ -325,7 +326,7 @@ async def on_relation(callback: CallbackQuery, _widget: Any, manager: DialogMana
     app = _app(manager)
     actor = await fresh_profile(manager)
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             await cases.propose_relative(
                 session,
                 actor=actor,
@@ -362,7 +363,7 @@ async def on_reason(message: Message, _widget: MessageInput, manager: DialogMana
     actor = await fresh_profile(manager)
     manager.show_mode = ShowMode.SEND
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             await cases.move_stage(
                 session,
                 actor=actor,
@@ -387,8 +388,6 @@ async def on_reason(message: Message, _widget: MessageInput, manager: DialogMana
 
 
 async def on_meetings(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    from dialogs.states import TeamMeetingsSG
-
     await manager.start(TeamMeetingsSG.list, data={"case_id": _case_id(manager)})
 
 
@@ -396,8 +395,6 @@ AGREEMENT_FROM_STAGE = 3  # the general meeting, where the agreement is reached 
 
 
 async def on_agreement(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    from dialogs.states import AgreementSG
-
     if int(manager.dialog_data.get("stage") or 0) < AGREEMENT_FROM_STAGE:
         await callback.answer(gettext("An agreement is made at the general meeting: stage 3."), show_alert=True)
         return
@@ -680,7 +677,7 @@ async def on_create(callback: CallbackQuery, _button: Button, manager: DialogMan
             curator_id=data.get("curator"),
             facilitator_id=data.get("facilitator"),
         )
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             # A case from her join request answers it in the same transaction (her invitation in the bot).
             request_id = data.get("join_request")
             registered = await cases.register(
@@ -700,7 +697,7 @@ async def on_create(callback: CallbackQuery, _button: Button, manager: DialogMan
         await manager.done()
         return
     await callback.answer()
-    username = (await manager.middleware_data["bot"].me()).username
+    username = await scope(manager).bot_username()
     await callback.message.answer(  # type: ignore[union-attr]  # a button's message
         gettext(
             "✅ Case <b>{code}</b> is registered.\n\n"
@@ -820,8 +817,6 @@ INVITE_ROLES = {
 
 
 async def roles_getter(**_: Any) -> dict[str, Any]:
-    from bot.wording.labels import role_name
-
     return {"roles": [(code, role_name(code)) for code in INVITE_ROLES]}
 
 
@@ -849,7 +844,7 @@ async def _issue_role_link(callback: CallbackQuery, manager: DialogManager, regi
         await callback.answer(gettext("This button is out of date."))
         return
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             token = await invitations.issue_for_role(
                 session,
                 actor=actor,
@@ -863,9 +858,8 @@ async def _issue_role_link(callback: CallbackQuery, manager: DialogManager, regi
         await manager.done()
         return
     await callback.answer()
-    from bot.wording.labels import role_name
 
-    username = (await manager.middleware_data["bot"].me()).username
+    username = await scope(manager).bot_username()
     await callback.message.answer(  # type: ignore[union-attr]  # a button's message
         gettext("Invitation for a new team member, role “{role}” (it works once, for {days} days):\n{link}").format(
             role=role_name(role.value), days=app.settings.invite_ttl_days, link=invitations.link(username, token)

@@ -18,7 +18,9 @@ from aiogram_dialog.widgets.text import Format
 from bot.context import AppContext
 from bot.i18n import N_
 from bot.services import accounting, cases, documents
+from db.models import Case
 from dialogs.common.getters import fresh_profile
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, crisis_button, on_not_text
 from dialogs.states import CaseSG
 
@@ -34,7 +36,7 @@ QUESTIONS = {
 
 
 def _app(manager: DialogManager) -> AppContext:
-    return manager.middleware_data["app"]
+    return scope(manager).app
 
 
 def _case_id(manager: DialogManager) -> int:
@@ -46,15 +48,13 @@ async def on_documents(callback: CallbackQuery, _button: Button, manager: Dialog
     app = _app(manager)
     actor = await fresh_profile(manager)
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             context = await documents.context_of(session, actor=actor, case_id=_case_id(manager), now=app.now())
     except cases.Refused:
         await callback.answer(gettext("This case is not available to you."), show_alert=True)
         return
     files = await asyncio.to_thread(documents.render_all, context)
-    async with app.db() as session:
-        from db.models import Case
-
+    async with scope(manager).transaction() as session:
         case = await session.get(Case, _case_id(manager))
         facilitator_id = case.facilitator_id if case else None
         await session.commit()
@@ -111,7 +111,7 @@ async def _advance(manager: DialogManager, answer: str | None, reply: Any) -> No
     manager.dialog_data["protocol_step"] = 0
     manager.dialog_data.pop("protocol", None)
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             await accounting.save_protocol(
                 session, actor=actor, case_id=_case_id(manager), fields=answers, now=app.now()
             )

@@ -24,10 +24,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.context import AppContext
 from bot.services import catalog, catalog_edit, parse
 from bot.services.catalog import Contact
+from bot.services.formatting import format_date
 from bot.services.users import Profile
 from db.models import Role
 from dialogs.catalog.text import PROMPTS, card, category_name, history_text, invalid_text, summary
 from dialogs.common.getters import locale_of, reading, render_contact
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, choices, crisis_button, on_not_text
 from dialogs.states import BroadcastSG, CatalogSG
 
@@ -35,12 +37,12 @@ from dialogs.states import BroadcastSG, CatalogSG
 
 
 def _app(manager: DialogManager) -> AppContext:
-    return manager.middleware_data["app"]
+    return scope(manager).app
 
 
 def _actor(manager: DialogManager) -> Profile:
     """Who presses; the service reads her role afresh from the database on every call."""
-    return manager.middleware_data["profile"]
+    return scope(manager).speaker
 
 
 async def _today(manager: DialogManager) -> date:
@@ -221,7 +223,7 @@ async def _set_archived(callback: CallbackQuery, manager: DialogManager, *, arch
     app = _app(manager)
     change = catalog_edit.archive if archived else catalog_edit.restore
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             await change(
                 session, actor=_actor(manager), measure_id=int(manager.dialog_data.get("measure_id", 0)), now=app.now()
             )
@@ -318,7 +320,7 @@ async def _save(manager: DialogManager, value: str | None) -> str | None:
         await _next(manager)
         return None
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             await catalog_edit.edit(
                 session,
                 actor=_actor(manager),
@@ -381,8 +383,6 @@ async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
         )
     )
     if draft.get("valid_until"):
-        from bot.services.formatting import format_date
-
         preview += "\n" + gettext("⏳ Valid until {day}").format(
             day=format_date(date.fromisoformat(draft["valid_until"]), locale)
         )
@@ -397,7 +397,7 @@ async def on_create(callback: CallbackQuery, _button: Button, manager: DialogMan
     app, data = _app(manager), manager.dialog_data
     draft = dict(data.get("draft") or {})
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             view = await catalog_edit.create(
                 session,
                 actor=_actor(manager),

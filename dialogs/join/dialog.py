@@ -12,10 +12,10 @@ from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Column, Row, SwitchTo
 
-from bot.context import AppContext
 from bot.i18n import N_
 from bot.services import join
 from dialogs.common.getters import current_region, locale_of, reading, region_name, user_id_of
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, crisis_button, human_button, menu_button
 from dialogs.states import JoinSG
 
@@ -63,11 +63,11 @@ async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 
 async def on_send(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    app: AppContext = manager.middleware_data["app"]
+    app = scope(manager).app
     data = manager.dialog_data
     async with reading(manager) as session:
         code, _region = await current_region(manager, session)
-    async with app.db() as session:
+    async with scope(manager).transaction() as session:
         await join.submit(
             session,
             user_id=user_id_of(manager),

@@ -27,14 +27,15 @@ from aiogram_dialog.widgets.text import Format
 
 from bot.context import AppContext
 from bot.i18n import N_
-from bot.services import ics, meetings, parse
+from bot.services import cases, ics, meetings, notices, parse
 from bot.services.cases import Invalid, Refused
 from bot.services.formatting import format_left, format_span, format_when
 from bot.services.meetings import MeetingView, SlotDraft
 from bot.wording.labels import label
-from db.models import MeetingFormat, MeetingKind
+from db.models import Case, MeetingFormat, MeetingKind
 from dialogs.common.calendar import LocalizedCalendar
 from dialogs.common.getters import fresh_profile, locale_of, reading, user_id_of
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, choices, crisis_button, menu_button, on_not_text
 from dialogs.states import MyMeetingsSG, TeamMeetingsSG
 
@@ -72,7 +73,7 @@ def invalid_text(field: str, fallback: str = CHECK_AGAIN) -> str:
 
 
 def _app(manager: DialogManager) -> AppContext:
-    return manager.middleware_data["app"]
+    return scope(manager).app
 
 
 def _reminders_toast(starts_at: datetime, now: datetime, offsets: tuple[int, ...], locale: str) -> str:
@@ -101,8 +102,6 @@ def describe(view: MeetingView, locale: str, timezone: str) -> str:
 
 
 async def _zone(manager: DialogManager, case_id: int | None = None) -> str:
-    from db.models import Case
-
     app = _app(manager)
     async with reading(manager) as session:
         case = await session.get(Case, case_id) if case_id else None
@@ -177,7 +176,7 @@ async def on_fix(callback: CallbackQuery, _button: Button, manager: DialogManage
     app = _app(manager)
     actor = await _actor(manager)
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             await meetings.fix_general(
                 session,
                 actor=actor,
@@ -199,7 +198,7 @@ async def on_take_back(callback: CallbackQuery, _button: Button, manager: Dialog
     app = _app(manager)
     actor = await _actor(manager)
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             await meetings.take_back(
                 session, actor=actor, meeting_id=int(manager.dialog_data.get("meeting_id", 0)), now=app.now()
             )
@@ -214,8 +213,6 @@ async def on_take_back(callback: CallbackQuery, _button: Button, manager: Dialog
 
 
 async def who_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    from bot.services import cases
-
     app = _app(dialog_manager)
     actor = await _actor(dialog_manager)
     try:
@@ -355,7 +352,7 @@ async def on_offer(callback: CallbackQuery, _button: Button, manager: DialogMana
     zone = await _zone(manager, _case_id(manager))
     try:
         draft = _draft(manager)
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             _meeting_id, _audience = await meetings.offer(
                 session, actor=actor, draft=draft, timezone=zone, now=app.now()
             )
@@ -566,7 +563,7 @@ async def on_slot(callback: CallbackQuery, _widget: Any, manager: DialogManager,
         await callback.answer(gettext("This button is out of date."))
         return
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             booked = await meetings.book(
                 session,
                 user_id=callback.from_user.id,
@@ -598,7 +595,7 @@ async def on_cancel_mine(callback: CallbackQuery, _button: Button, manager: Dial
         await callback.answer(gettext("There is no meeting to cancel."))
         return
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             await meetings.cancel_booking(session, user_id=callback.from_user.id, meeting_id=view.id, now=app.now())
     except Refused:
         await callback.answer(gettext("There is no meeting to cancel."))
@@ -619,9 +616,8 @@ async def on_other_time(message: Message, _widget: MessageInput, manager: Dialog
         await message.answer(gettext("The facilitator is not appointed yet. Your curator will be in touch."))
         await manager.switch_to(MyMeetingsSG.main)
         return
-    from bot.services import notices
 
-    async with app.db() as session:  # her words travel encrypted; the notice is worded when sent
+    async with scope(manager).transaction() as session:  # her words travel encrypted; the notice is worded when sent
         await notices.queue(
             session,
             recipient_id=mine.facilitator_id,
@@ -662,7 +658,7 @@ async def on_vote(callback: CallbackQuery, button: Button, manager: DialogManage
     app = _app(manager)
     suits = button.widget_id == "suits"
     try:
-        async with app.db() as session:
+        async with scope(manager).transaction() as session:
             await meetings.vote(
                 session,
                 user_id=callback.from_user.id,
