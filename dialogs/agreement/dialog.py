@@ -228,9 +228,9 @@ async def on_send(callback: CallbackQuery, _button: Button, manager: DialogManag
     await manager.done()  # each participant's "is this what you agreed?" is a notice in the recording's transaction
 
 
-def record_dialog() -> Dialog:
+def item_windows() -> list[Window]:
     cancel = Cancel(Tr("✖️ Cancel"))
-    return Dialog(
+    return [
         Window(
             Tr("<b>📝 The agreement</b>\n\nItems so far:\n{list}", when=F["some"]),
             Tr("<b>📝 The agreement</b>\n\nWhat did they agree on? Add the items one by one.", when=~F["some"]),
@@ -274,6 +274,11 @@ def record_dialog() -> Dialog:
             getter=when_getter,
             state=AgreementSG.when,
         ),
+    ]
+
+
+def date_windows() -> list[Window]:
+    return [
         Window(
             Tr("By which day?"),
             LocalizedCalendar(id="due", on_click=on_due, days_ahead=400),
@@ -308,7 +313,11 @@ def record_dialog() -> Dialog:
             getter=confirm_getter,
             state=AgreementSG.confirm,
         ),
-    )
+    ]
+
+
+def record_dialog() -> Dialog:
+    return Dialog(*item_windows(), *date_windows())
 
 
 # ------------------------------------------------------------ "my agreements"

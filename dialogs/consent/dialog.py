@@ -215,9 +215,8 @@ def _closing(text: str, state: Any) -> Window:
     )
 
 
-def dialog() -> Dialog:
-    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
-    return Dialog(
+def intro_windows() -> list[Window]:
+    return [
         Window(
             Tr(PURPOSE, when=F["woman"]),
             Tr(PURPOSE_RELATIVE, when=F["relative"]),
@@ -229,6 +228,11 @@ def dialog() -> Dialog:
         _page(PRINCIPLES, ConsentSG.principles),
         _page(NEXT_STEPS, ConsentSG.next_steps),
         _page(WHO_SEES, ConsentSG.who_sees),
+    ]
+
+
+def question_windows() -> list[Window]:
+    return [
         Window(
             Tr(DATA_QUESTION),
             Row(
@@ -260,6 +264,11 @@ def dialog() -> Dialog:
             crisis_button(),
             state=ConsentSG.ask,
         ),
+    ]
+
+
+def closing_windows() -> list[Window]:
+    return [
         _closing(
             N_(
                 "Thank you. 🌱 The facilitator will be in touch to find a time for your first talk.\n\n"
@@ -289,4 +298,9 @@ def dialog() -> Dialog:
             ),
             ConsentSG.asked,
         ),
-    )
+    ]
+
+
+def dialog() -> Dialog:
+    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
+    return Dialog(*intro_windows(), *question_windows(), *closing_windows())

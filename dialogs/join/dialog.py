@@ -84,9 +84,8 @@ def _skip(next_state: Any) -> SwitchTo:
     return SwitchTo(Tr("Skip ▶"), id=f"skip_{next_state.state.split(':')[-1]}", state=next_state)
 
 
-def dialog() -> Dialog:
-    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
-    return Dialog(
+def ask_windows() -> list[Window]:
+    return [
         Window(
             Tr(
                 "<b>🤝 Taking part in the programme</b>\n\n"
@@ -119,6 +118,11 @@ def dialog() -> Dialog:
             crisis_button(),
             state=JoinSG.release,
         ),
+    ]
+
+
+def send_windows() -> list[Window]:
+    return [
         Window(
             Tr(
                 "<b>Question 3 of 3</b>\n\nIs there anything you want the team to know? For example, "
@@ -155,4 +159,9 @@ def dialog() -> Dialog:
             crisis_button(),
             state=JoinSG.sent,
         ),
-    )
+    ]
+
+
+def dialog() -> Dialog:
+    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
+    return Dialog(*ask_windows(), *send_windows())

@@ -199,9 +199,8 @@ async def on_relative_answer(callback: CallbackQuery, button: Button, manager: D
     await manager.switch_to(ProgrammeSG.relatives)  # the team's notice is in the decision's transaction
 
 
-def dialog() -> Dialog:
-    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
-    return Dialog(
+def main_windows() -> list[Window]:
+    return [
         Window(
             Tr(
                 "<b>📋 My programme</b>\n\nYou are not in a programme yet. If someone from the team gives you "
@@ -250,6 +249,11 @@ def dialog() -> Dialog:
             getter=main_getter,
             state=ProgrammeSG.main,
         ),
+    ]
+
+
+def withdraw_windows() -> list[Window]:
+    return [
         Window(
             Tr(
                 "<b>Withdraw from the programme?</b>\n\n"
@@ -290,6 +294,11 @@ def dialog() -> Dialog:
             crisis_button(),
             state=ProgrammeSG.withdrawn,
         ),
+    ]
+
+
+def relative_windows() -> list[Window]:
+    return [
         Window(
             Tr(
                 "<b>👥 Whom to invite</b>\n\nThe team suggests inviting these people. Nobody is invited "
@@ -321,4 +330,9 @@ def dialog() -> Dialog:
             getter=relative_getter,
             state=ProgrammeSG.relative,
         ),
-    )
+    ]
+
+
+def dialog() -> Dialog:
+    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
+    return Dialog(*main_windows(), *withdraw_windows(), *relative_windows())
