@@ -15,7 +15,6 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Cancel, Column, Multiselect, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
-from bot.context import AppContext
 from bot.i18n import N_
 from bot.services import agreements, cases
 from bot.services.agreements import ItemDraft
@@ -74,10 +73,6 @@ def render_agreement(text: agreements.AgreementText, locale: str) -> str:
     return "\n".join(lines)
 
 
-def _app(manager: DialogManager) -> AppContext:
-    return scope(manager).app
-
-
 def _case_id(manager: DialogManager) -> int:
     data = manager.start_data if isinstance(manager.start_data, dict) else {}
     return int(data.get("case_id", 0))
@@ -102,7 +97,7 @@ async def on_item_text(message: Message, _widget: MessageInput, manager: DialogM
 
 
 async def people_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    app = _app(dialog_manager)
+    app = scope(dialog_manager).app
     actor = await fresh_profile(dialog_manager)
     try:
         async with reading(dialog_manager) as session:
@@ -200,10 +195,11 @@ async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 
 async def on_send(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    app = _app(manager)
+    s = scope(manager)
+    app = s.app
     actor = await fresh_profile(manager)
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             await agreements.record(
                 session,
                 actor=actor,
@@ -324,7 +320,7 @@ def record_dialog() -> Dialog:
 
 
 async def mine_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    app = _app(dialog_manager)
+    app = scope(dialog_manager).app
     locale = locale_of(dialog_manager)
     async with reading(dialog_manager) as session:
         items = await agreements.my_items(session, user_id=user_id_of(dialog_manager), today=app.today())

@@ -9,7 +9,6 @@ from typing import Any
 from aiogram.utils.i18n import gettext
 from aiogram_dialog import DialogManager
 
-from bot.context import AppContext
 from bot.services import broadcasts, catalog, meetings
 from bot.services.broadcasts import Audience, Content, Refused
 from bot.services.formatting import format_when
@@ -18,10 +17,6 @@ from db.models import Role
 from dialogs.broadcast.text import CATEGORY_LABELS, ROLE_LABELS
 from dialogs.common.getters import fresh_profile, locale_of, reading, user_id_of
 from dialogs.common.scope import scope
-
-
-def app_of(manager: DialogManager) -> AppContext:
-    return scope(manager).app
 
 
 async def actor_of(manager: DialogManager):
@@ -111,7 +106,7 @@ async def categories_getter(dialog_manager: DialogManager, **_: Any) -> dict[str
 
 async def reader_zone(manager: DialogManager) -> str:
     async with reading(manager) as session:
-        zone = await meetings.zone_of(session, user_id_of(manager), None, app_of(manager).settings.default_timezone)
+        zone = await meetings.zone_of(session, user_id_of(manager), None, scope(manager).app.settings.default_timezone)
         await session.commit()
     return zone
 

@@ -24,7 +24,6 @@ from bot.services.formatting import format_when
 from db.models import Role
 from dialogs.broadcast.getters import (
     actor_of,
-    app_of,
     audience_count,
     audience_of,
     content_of,
@@ -205,7 +204,7 @@ async def on_preview(callback: CallbackQuery, _button: Button, manager: DialogMa
 
 
 async def on_day(callback: CallbackQuery, _widget: Any, manager: DialogManager, day: date) -> None:
-    if day < app_of(manager).today(await reader_zone(manager)):
+    if day < scope(manager).app.today(await reader_zone(manager)):
         await callback.answer(gettext("This day has already passed."))
         return
     manager.dialog_data["day"] = day.isoformat()
@@ -220,7 +219,7 @@ async def on_time(message: Message, _widget: MessageInput, manager: DialogManage
     except TimeInvalid:
         await message.answer(gettext("I could not read this time. Please write it like 14:30."))
         return
-    if moment <= app_of(manager).now():
+    if moment <= scope(manager).app.now():
         await message.answer(reason_words("past"))
         return
     manager.dialog_data["at"] = moment.isoformat()
@@ -228,7 +227,8 @@ async def on_time(message: Message, _widget: MessageInput, manager: DialogManage
 
 
 async def _confirm(callback: CallbackQuery, manager: DialogManager, *, scheduled: bool) -> None:
-    app = app_of(manager)
+    s = scope(manager)
+    app = s.app
     actor = await actor_of(manager)
     at = datetime.fromisoformat(manager.dialog_data["at"]) if scheduled and manager.dialog_data.get("at") else None
     try:
@@ -248,7 +248,7 @@ async def _confirm(callback: CallbackQuery, manager: DialogManager, *, scheduled
     except Refused:
         await callback.answer(gettext("You cannot send to these people."), show_alert=True)
         return
-    broadcaster = scope(manager).broadcaster
+    broadcaster = s.broadcaster
     if created.scheduled_at is None:
         text = gettext("📣 Broadcast #{id}: sending to {count} people. The progress follows.").format(
             id=created.id, count=created.total

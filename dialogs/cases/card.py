@@ -19,7 +19,6 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import SwitchTo
 from aiogram_dialog.widgets.text import Format
 
-from bot.context import AppContext
 from bot.i18n import N_
 from bot.services import accounting, cases
 from bot.services.formatting import format_date
@@ -49,10 +48,6 @@ PROMPTS = {
 EDITABLE = tuple(k for k in accounting.FIELDS if k not in ("result", "no_result_reason"))
 
 
-def _app(manager: DialogManager) -> AppContext:
-    return scope(manager).app
-
-
 def _case_id(manager: DialogManager) -> int:
     data = manager.start_data if isinstance(manager.start_data, dict) else {}
     return int(data.get("case_id", 0))
@@ -75,7 +70,7 @@ def value_text(key: str, value: Any, locale: str) -> str:
 
 
 async def card_fields_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    app = _app(dialog_manager)
+    app = scope(dialog_manager).app
     actor = await fresh_profile(dialog_manager)
     locale = locale_of(dialog_manager)
     try:
@@ -115,11 +110,12 @@ async def codes_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
 
 async def _store(manager: DialogManager, raw: str, answer: Any) -> bool:
     """Sets the field; ``answer`` says what went wrong. True when stored."""
-    app = _app(manager)
+    s = scope(manager)
+    app = s.app
     actor = await fresh_profile(manager)
     key = str(manager.dialog_data.get("field", ""))
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             await accounting.set_field(
                 session, actor=actor, case_id=_case_id(manager), key=key, raw=raw, now=app.now(), today=app.today()
             )
@@ -166,10 +162,11 @@ async def reasons_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 
 async def _close(callback: CallbackQuery, manager: DialogManager, reason: int | None) -> None:
-    app = _app(manager)
+    s = scope(manager)
+    app = s.app
     actor = await fresh_profile(manager)
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             await accounting.close(
                 session,
                 actor=actor,

@@ -12,7 +12,6 @@ from typing import Any
 from aiogram.utils.i18n import gettext
 from aiogram_dialog import DialogManager
 
-from bot.context import AppContext
 from bot.services import accounting, cases, catalog
 from bot.services.cases import CaseView, Deadline
 from bot.services.formatting import format_date, format_datetime
@@ -31,10 +30,6 @@ from dialogs.common.getters import fresh_profile, locale_of, reading
 from dialogs.common.scope import scope
 
 
-def app_of(manager: DialogManager) -> AppContext:
-    return scope(manager).app
-
-
 def deadline_text(deadline: Deadline | None, locale: str) -> str:
     if deadline is None:
         return ""
@@ -48,7 +43,7 @@ def deadline_text(deadline: Deadline | None, locale: str) -> str:
 
 
 async def list_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    app = app_of(dialog_manager)
+    app = scope(dialog_manager).app
     actor = await fresh_profile(dialog_manager)
     async with reading(dialog_manager) as session:
         lines = await cases.list_cases(session, actor=actor, rules=app.rules, now=app.now())
@@ -77,7 +72,7 @@ def case_id_of(manager: DialogManager) -> int:
 
 
 async def case_view(manager: DialogManager) -> CaseView | None:
-    app = app_of(manager)
+    app = scope(manager).app
     actor = await fresh_profile(manager)
     try:
         async with reading(manager) as session:
@@ -186,7 +181,7 @@ AGREEMENT_FROM_STAGE = 3  # the general meeting, where the agreement is reached 
 
 
 async def history_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    app = app_of(dialog_manager)
+    app = scope(dialog_manager).app
     actor = await fresh_profile(dialog_manager)
     locale = locale_of(dialog_manager)
     try:

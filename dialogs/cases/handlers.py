@@ -20,7 +20,7 @@ from bot.services import cases, catalog, invitations, parse
 from bot.services.cases import CaseDraft
 from bot.wording.labels import PROGRAMME_TYPES, role_name
 from db.models import Role
-from dialogs.cases.getters import AGREEMENT_FROM_STAGE, INVITE_ROLES, app_of, case_id_of, case_view
+from dialogs.cases.getters import AGREEMENT_FROM_STAGE, INVITE_ROLES, case_id_of, case_view
 from dialogs.common.getters import fresh_profile, reading
 from dialogs.common.scope import scope
 from dialogs.states import AgreementSG, CaseSG, InviteSG, NewCaseSG, TeamMeetingsSG
@@ -62,11 +62,12 @@ async def on_person(callback: CallbackQuery, _widget: Any, manager: DialogManage
 
 
 async def on_new_link(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    app = app_of(manager)
+    s = scope(manager)
+    app = s.app
     actor = await fresh_profile(manager)
     participant_id = int(manager.dialog_data.get("participant_id", 0))
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             token = await invitations.reissue(
                 session,
                 actor=actor,
@@ -86,7 +87,7 @@ async def on_new_link(callback: CallbackQuery, _button: Button, manager: DialogM
         await callback.answer(gettext("This person has already opened the invitation."), show_alert=True)
         return
     await callback.answer()
-    username = await scope(manager).bot_username()
+    username = await s.bot_username()
     await callback.message.answer(  # type: ignore[union-attr]  # a button's message
         gettext(
             "New invitation (it works once, for {days} days; the previous link no longer works):\n{link}\n\n"
@@ -97,10 +98,11 @@ async def on_new_link(callback: CallbackQuery, _button: Button, manager: DialogM
 
 
 async def on_revoke(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    app = app_of(manager)
+    s = scope(manager)
+    app = s.app
     actor = await fresh_profile(manager)
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             await invitations.revoke(
                 session, actor=actor, participant_id=int(manager.dialog_data.get("participant_id", 0)), now=app.now()
             )
@@ -122,10 +124,11 @@ async def on_relative_name(message: Message, _widget: MessageInput, manager: Dia
 
 
 async def on_relation(callback: CallbackQuery, _widget: Any, manager: DialogManager, relation: str) -> None:
-    app = app_of(manager)
+    s = scope(manager)
+    app = s.app
     actor = await fresh_profile(manager)
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             await cases.propose_relative(
                 session,
                 actor=actor,
@@ -153,11 +156,12 @@ async def on_stage(callback: CallbackQuery, _widget: Any, manager: DialogManager
 
 
 async def on_reason(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
-    app = app_of(manager)
+    s = scope(manager)
+    app = s.app
     actor = await fresh_profile(manager)
     manager.show_mode = ShowMode.SEND
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             await cases.move_stage(
                 session,
                 actor=actor,
@@ -247,7 +251,7 @@ async def on_region(callback: CallbackQuery, _widget: Any, manager: DialogManage
 
 async def on_release(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
     manager.show_mode = ShowMode.SEND
-    app = app_of(manager)
+    app = scope(manager).app
     try:
         day = cases.parse_day(message.text, today=app.today())
     except cases.Invalid:
@@ -284,7 +288,8 @@ def on_team(field: str, next_state: Any):
 
 
 async def on_create(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    app = app_of(manager)
+    s = scope(manager)
+    app = s.app
     actor = await fresh_profile(manager)
     data = manager.dialog_data
     try:
@@ -297,7 +302,7 @@ async def on_create(callback: CallbackQuery, _button: Button, manager: DialogMan
             curator_id=data.get("curator"),
             facilitator_id=data.get("facilitator"),
         )
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             # A case from her join request answers it in the same transaction (her invitation in the bot).
             request_id = data.get("join_request")
             registered = await cases.register(
@@ -317,7 +322,7 @@ async def on_create(callback: CallbackQuery, _button: Button, manager: DialogMan
         await manager.done()
         return
     await callback.answer()
-    username = await scope(manager).bot_username()
+    username = await s.bot_username()
     await callback.message.answer(  # type: ignore[union-attr]  # a button's message
         gettext(
             "✅ Case <b>{code}</b> is registered.\n\n"
@@ -361,14 +366,15 @@ async def on_invite_region(callback: CallbackQuery, _widget: Any, manager: Dialo
 
 
 async def _issue_role_link(callback: CallbackQuery, manager: DialogManager, region_code: str | None) -> None:
-    app = app_of(manager)
+    s = scope(manager)
+    app = s.app
     actor = await fresh_profile(manager)
     role = INVITE_ROLES.get(manager.dialog_data.get("role", ""))
     if role is None:
         await callback.answer(gettext("This button is out of date."))
         return
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             token = await invitations.issue_for_role(
                 session,
                 actor=actor,
@@ -383,7 +389,7 @@ async def _issue_role_link(callback: CallbackQuery, manager: DialogManager, regi
         return
     await callback.answer()
 
-    username = await scope(manager).bot_username()
+    username = await s.bot_username()
     await callback.message.answer(  # type: ignore[union-attr]  # a button's message
         gettext("Invitation for a new team member, role “{role}” (it works once, for {days} days):\n{link}").format(
             role=role_name(role.value), days=app.settings.invite_ttl_days, link=invitations.link(username, token)

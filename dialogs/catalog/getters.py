@@ -9,7 +9,6 @@ from typing import Any
 from aiogram.utils.i18n import gettext
 from aiogram_dialog import DialogManager
 
-from bot.context import AppContext
 from bot.services import catalog, catalog_edit
 from bot.services.catalog import Contact
 from bot.services.formatting import format_date
@@ -20,10 +19,6 @@ from dialogs.common.getters import locale_of, reading, render_contact
 from dialogs.common.scope import scope
 
 
-def app_of(manager: DialogManager) -> AppContext:
-    return scope(manager).app
-
-
 def actor_of(manager: DialogManager) -> Profile:
     """Who presses; the service reads her role afresh from the database on every call."""
     return scope(manager).speaker
@@ -32,7 +27,7 @@ def actor_of(manager: DialogManager) -> Profile:
 async def region_today(manager: DialogManager) -> date:
     async with reading(manager) as session:
         region = await catalog.region(session, manager.dialog_data.get("region"))
-    return app_of(manager).today(region.timezone if region else None)
+    return scope(manager).app.today(region.timezone if region else None)
 
 
 async def regions_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from bot.context import AppContext
 from bot.services import catalog, catalog_edit, parse
 from bot.services.users import Profile
 from db.models import Role
-from dialogs.catalog.getters import actor_of, app_of, entry_view, field_of, mode_of, region_today
+from dialogs.catalog.getters import actor_of, entry_view, field_of, mode_of, region_today
 from dialogs.catalog.text import history_text, invalid_text, summary
 from dialogs.common.getters import locale_of, reading
 from dialogs.common.scope import scope
@@ -111,10 +111,11 @@ async def on_edit_field(callback: CallbackQuery, button: Button, manager: Dialog
 
 
 async def _set_archived(callback: CallbackQuery, manager: DialogManager, *, archived: bool) -> None:
-    app = app_of(manager)
+    s = scope(manager)
+    app = s.app
     change = catalog_edit.archive if archived else catalog_edit.restore
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             await change(
                 session,
                 actor=actor_of(manager),
@@ -166,7 +167,8 @@ async def _next(manager: DialogManager) -> None:
 
 async def _save(manager: DialogManager, value: str | None) -> str | None:
     """Applies one typed value (or ``None``: clear or skip); returns what to tell staff if it failed."""
-    app, field = app_of(manager), field_of(manager)
+    s = scope(manager)
+    app, field = s.app, field_of(manager)
     today = await region_today(manager)
     if mode_of(manager) == "new":
         try:
@@ -181,7 +183,7 @@ async def _save(manager: DialogManager, value: str | None) -> str | None:
         await _next(manager)
         return None
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             await catalog_edit.edit(
                 session,
                 actor=actor_of(manager),
@@ -226,10 +228,12 @@ async def on_value_back(callback: CallbackQuery, _button: Button, manager: Dialo
 
 
 async def on_create(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    app, data = app_of(manager), manager.dialog_data
+    s = scope(manager)
+    app, data = s.app, manager.dialog_data
     draft = dict(data.get("draft") or {})
+    today = await region_today(manager)
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             view = await catalog_edit.create(
                 session,
                 actor=actor_of(manager),
@@ -241,7 +245,7 @@ async def on_create(callback: CallbackQuery, _button: Button, manager: DialogMan
                 phone=draft.get("phone"),
                 url=draft.get("url"),
                 valid_until=draft.get("valid_until"),
-                today=await region_today(manager),
+                today=today,
                 now=app.now(),
             )
     except catalog_edit.Refused:

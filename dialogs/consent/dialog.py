@@ -115,10 +115,11 @@ def _participant(manager: DialogManager) -> int:
 async def _decide(
     callback: CallbackQuery, manager: DialogManager, purpose: ConsentPurpose, decision: Decision
 ) -> Notice | None:
-    app = scope(manager).app
-    i18n = scope(manager).i18n
+    s = scope(manager)
+    app = s.app
+    i18n = s.i18n
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             notice = await programme.decide(
                 session,
                 user_id=callback.from_user.id,
@@ -162,14 +163,15 @@ async def on_participation(callback: CallbackQuery, button: Button, manager: Dia
 
 
 async def on_question(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
-    app = scope(manager).app
-    i18n = scope(manager).i18n
+    s = scope(manager)
+    app = s.app
+    i18n = s.i18n
     text = (message.text or "").strip()
     if not text:
         await message.answer(gettext("Please write your question in words, in one message."))
         return
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             await programme.ask_first(
                 session,
                 user_id=message.from_user.id,  # type: ignore[union-attr]  # private chat: a sender
@@ -185,7 +187,7 @@ async def on_question(message: Message, _widget: MessageInput, manager: DialogMa
     manager.show_mode = ShowMode.SEND
     await manager.switch_to(ConsentSG.asked)
     # The question also goes to a person, who can answer it in this chat.
-    await scope(manager).relay.from_participant(message)
+    await s.relay.from_participant(message)
 
 
 async def on_not_text(message: Message, _widget: MessageInput, manager: DialogManager) -> None:

@@ -63,11 +63,12 @@ async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 
 async def on_send(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    app = scope(manager).app
+    s = scope(manager)
+    app = s.app
     data = manager.dialog_data
     async with reading(manager) as session:
         code, _region = await current_region(manager, session)
-    async with scope(manager).transaction() as session:
+    async with s.transaction() as session:
         await join.submit(
             session,
             user_id=user_id_of(manager),

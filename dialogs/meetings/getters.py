@@ -12,7 +12,6 @@ from typing import Any
 from aiogram.utils.i18n import gettext
 from aiogram_dialog import DialogManager
 
-from bot.context import AppContext
 from bot.i18n import N_
 from bot.services import cases, meetings
 from bot.services.cases import Refused
@@ -25,12 +24,8 @@ from dialogs.common.scope import scope
 from dialogs.meetings.text import FORMATS, STATES, describe
 
 
-def app_of(manager: DialogManager) -> AppContext:
-    return scope(manager).app
-
-
 async def reader_zone(manager: DialogManager, case_id: int | None = None) -> str:
-    app = app_of(manager)
+    app = scope(manager).app
     async with reading(manager) as session:
         case = await session.get(Case, case_id) if case_id else None
         zone = await meetings.zone_of(session, user_id_of(manager), case, app.settings.default_timezone)
@@ -48,7 +43,7 @@ async def actor_of(manager: DialogManager):
 
 
 async def team_list_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    app = app_of(dialog_manager)
+    app = scope(dialog_manager).app
     actor = await actor_of(dialog_manager)
     locale = locale_of(dialog_manager)
     zone = await reader_zone(dialog_manager, case_id_of(dialog_manager))
@@ -92,7 +87,7 @@ async def team_meeting_getter(dialog_manager: DialogManager, **_: Any) -> dict[s
 
 
 async def who_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    app = app_of(dialog_manager)
+    app = scope(dialog_manager).app
     actor = await actor_of(dialog_manager)
     try:
         async with reading(dialog_manager) as session:
@@ -163,7 +158,7 @@ async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 
 async def my_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    app = app_of(dialog_manager)
+    app = scope(dialog_manager).app
     locale = locale_of(dialog_manager)
     async with reading(dialog_manager) as session:
         mine = await meetings.for_participant(session, user_id=user_id_of(dialog_manager), now=app.now())
@@ -213,7 +208,7 @@ async def my_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
 
 
 async def slots_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    app = app_of(dialog_manager)
+    app = scope(dialog_manager).app
     locale = locale_of(dialog_manager)
     async with reading(dialog_manager) as session:
         mine = await meetings.for_participant(session, user_id=user_id_of(dialog_manager), now=app.now())
@@ -226,7 +221,7 @@ async def slots_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
 
 
 async def option_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    app = app_of(dialog_manager)
+    app = scope(dialog_manager).app
     locale = locale_of(dialog_manager)
     async with reading(dialog_manager) as session:
         mine = await meetings.for_participant(session, user_id=user_id_of(dialog_manager), now=app.now())

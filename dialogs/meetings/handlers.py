@@ -20,7 +20,7 @@ from bot.wording.labels import label
 from db.models import MeetingFormat, MeetingKind
 from dialogs.common.getters import locale_of, reading
 from dialogs.common.scope import scope
-from dialogs.meetings.getters import actor_of, app_of, case_id_of, draft_of, reader_zone
+from dialogs.meetings.getters import actor_of, case_id_of, draft_of, reader_zone
 from dialogs.meetings.text import FORMATS, NOT_FIXABLE, invalid_text, reminders_toast
 from dialogs.states import MyMeetingsSG, TeamMeetingsSG
 
@@ -34,10 +34,11 @@ async def on_team_meeting(callback: CallbackQuery, _widget: Any, manager: Dialog
 
 
 async def on_fix(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    app = app_of(manager)
+    s = scope(manager)
+    app = s.app
     actor = await actor_of(manager)
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             await meetings.fix_general(
                 session,
                 actor=actor,
@@ -56,10 +57,11 @@ async def on_fix(callback: CallbackQuery, _button: Button, manager: DialogManage
 
 
 async def on_take_back(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    app = app_of(manager)
+    s = scope(manager)
+    app = s.app
     actor = await actor_of(manager)
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             await meetings.take_back(
                 session, actor=actor, meeting_id=int(manager.dialog_data.get("meeting_id", 0)), now=app.now()
             )
@@ -87,7 +89,7 @@ async def on_who(callback: CallbackQuery, _widget: Any, manager: DialogManager, 
 
 
 async def on_day(callback: CallbackQuery, _widget: Any, manager: DialogManager, day: date) -> None:
-    if day < app_of(manager).today(await reader_zone(manager, case_id_of(manager))):
+    if day < scope(manager).app.today(await reader_zone(manager, case_id_of(manager))):
         await callback.answer(gettext("This day has already passed."))
         return
     manager.dialog_data["day"] = day.isoformat()
@@ -137,12 +139,13 @@ async def on_no_place(callback: CallbackQuery, _button: Button, manager: DialogM
 
 
 async def on_offer(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    app = app_of(manager)
+    s = scope(manager)
+    app = s.app
     actor = await actor_of(manager)
     zone = await reader_zone(manager, case_id_of(manager))
     try:
         draft = draft_of(manager)
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             _meeting_id, _audience = await meetings.offer(
                 session, actor=actor, draft=draft, timezone=zone, now=app.now()
             )
@@ -164,7 +167,7 @@ async def on_offer(callback: CallbackQuery, _button: Button, manager: DialogMana
 
 
 async def on_calendar_file(callback: CallbackQuery, _widget: Any, manager: DialogManager, item_id: str) -> None:
-    app = app_of(manager)
+    app = scope(manager).app
     async with reading(manager) as session:
         mine = await meetings.for_participant(session, user_id=callback.from_user.id, now=app.now())
     view = next((v for v in (mine.mine if mine else ()) if str(v.id) == item_id), None)
@@ -194,12 +197,13 @@ async def on_calendar_file(callback: CallbackQuery, _widget: Any, manager: Dialo
 
 
 async def on_slot(callback: CallbackQuery, _widget: Any, manager: DialogManager, item_id: str) -> None:
-    app = app_of(manager)
+    s = scope(manager)
+    app = s.app
     if not parse.digits(item_id):
         await callback.answer(gettext("This button is out of date."))
         return
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             booked = await meetings.book(
                 session,
                 user_id=callback.from_user.id,
@@ -223,7 +227,8 @@ async def on_slot(callback: CallbackQuery, _widget: Any, manager: DialogManager,
 
 
 async def on_cancel_mine(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    app = app_of(manager)
+    s = scope(manager)
+    app = s.app
     async with reading(manager) as session:
         mine = await meetings.for_participant(session, user_id=callback.from_user.id, now=app.now())
     view = next((v for v in (mine.mine if mine else ()) if v.kind == MeetingKind.PRELIMINARY), None)
@@ -231,7 +236,7 @@ async def on_cancel_mine(callback: CallbackQuery, _button: Button, manager: Dial
         await callback.answer(gettext("There is no meeting to cancel."))
         return
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             await meetings.cancel_booking(session, user_id=callback.from_user.id, meeting_id=view.id, now=app.now())
     except Refused:
         await callback.answer(gettext("There is no meeting to cancel."))
@@ -240,7 +245,8 @@ async def on_cancel_mine(callback: CallbackQuery, _button: Button, manager: Dial
 
 
 async def on_other_time(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
-    app = app_of(manager)
+    s = scope(manager)
+    app = s.app
     manager.show_mode = ShowMode.SEND
     text = (message.text or "").strip()
     if not text:
@@ -253,7 +259,7 @@ async def on_other_time(message: Message, _widget: MessageInput, manager: Dialog
         await manager.switch_to(MyMeetingsSG.main)
         return
 
-    async with scope(manager).transaction() as session:  # her words travel encrypted; the notice is worded when sent
+    async with s.transaction() as session:  # her words travel encrypted; the notice is worded when sent
         await notices.queue(
             session,
             recipient_id=mine.facilitator_id,
@@ -277,10 +283,11 @@ async def on_option(callback: CallbackQuery, _widget: Any, manager: DialogManage
 
 
 async def on_vote(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
-    app = app_of(manager)
+    s = scope(manager)
+    app = s.app
     suits = button.widget_id == "suits"
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             await meetings.vote(
                 session,
                 user_id=callback.from_user.id,

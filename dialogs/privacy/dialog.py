@@ -31,18 +31,19 @@ async def privacy_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 
 async def on_delete(callback: CallbackQuery, _widget: Any, manager: DialogManager) -> None:
-    app = scope(manager).app
+    s = scope(manager)
+    app = s.app
     # Close the dialogs first, so nothing of this conversation is written back after the deletion.
     await manager.reset_stack(remove_keyboard=False)
-    session = scope(manager).session
+    session = s.session
     await programme.leave_all(session, user_id=callback.from_user.id, now=app.now())  # notices the team in it
-    await scope(manager).relay.forget(callback.from_user.id)
+    await s.relay.forget(callback.from_user.id)
     await surveys.forget(session, user_id=callback.from_user.id)
     await session.commit()
     user_id = callback.from_user.id
     await users.forget(session, user_id, now=app.now())
-    storage = scope(manager).fsm_storage
-    trail = scope(manager).trail
+    storage = s.fsm_storage
+    trail = s.trail
 
     async def forget_dialogs_and_trail() -> None:
         # After aiogram_dialog has saved its (reset) stack: nothing of her dialogs stays behind,
@@ -50,7 +51,7 @@ async def on_delete(callback: CallbackQuery, _widget: Any, manager: DialogManage
         await forget_dialogs(storage, user_id)
         await trail.forget(user_id)
 
-    scope(manager).after_update.append(forget_dialogs_and_trail)
+    s.after_update.append(forget_dialogs_and_trail)
     await callback.answer()
     if callback.message is not None:
         await callback.message.answer(

@@ -78,13 +78,14 @@ async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
 
 
 async def _withdraw(callback: CallbackQuery, manager: DialogManager, purpose: ConsentPurpose) -> None:
-    app = scope(manager).app
+    s = scope(manager)
+    app = s.app
     mine = await _mine(manager)
     if mine is None:
         await callback.answer(gettext("This button is out of date."))
         return
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             await programme.decide(
                 session,
                 user_id=callback.from_user.id,
@@ -92,7 +93,7 @@ async def _withdraw(callback: CallbackQuery, manager: DialogManager, purpose: Co
                 purpose=purpose,
                 decision=Decision.WITHDRAW,
                 version=version_of(purpose, relative=mine.kind != "woman" and bool(mine.woman_name)),
-                locale=scope(manager).i18n.current_locale,
+                locale=s.i18n.current_locale,
                 now=app.now(),
             )
     except (programme.NotNow, programme.Refused):
@@ -167,12 +168,13 @@ async def relative_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
 
 
 async def on_relative_answer(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
-    app = scope(manager).app
+    s = scope(manager)
+    app = s.app
     approval = {"rel_yes": Approval.APPROVED, "rel_no": Approval.DECLINED, "rel_later": Approval.LATER}[
         button.widget_id or ""
     ]
     try:
-        async with scope(manager).transaction() as session:
+        async with s.transaction() as session:
             await programme.decide_relative(
                 session,
                 user_id=callback.from_user.id,
