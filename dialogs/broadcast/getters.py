@@ -19,10 +19,6 @@ from dialogs.common.getters import fresh_profile, locale_of, reading, user_id_of
 from dialogs.common.scope import scope
 
 
-async def actor_of(manager: DialogManager):
-    return await fresh_profile(manager)
-
-
 def content_of(manager: DialogManager) -> Content:
     data = manager.dialog_data.get("content") or {}
     return Content(
@@ -44,7 +40,7 @@ async def content_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 
 async def audience_count(manager: DialogManager) -> int:
-    actor = await actor_of(manager)
+    actor = await fresh_profile(manager)
     try:
         audience = broadcasts.in_scope(actor, audience_of(manager))
     except Refused:
@@ -65,7 +61,7 @@ async def region_names(manager: DialogManager) -> dict[str, str]:
 
 async def audience_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     audience = audience_of(dialog_manager)
-    actor = await actor_of(dialog_manager)
+    actor = await fresh_profile(dialog_manager)
     names = await region_names(dialog_manager)
     nothing = gettext("any")
     regions = audience.regions or ((actor.scope_region,) if actor.role != Role.ADMIN and actor.scope_region else ())

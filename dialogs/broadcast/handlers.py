@@ -23,7 +23,6 @@ from bot.services.cases import Invalid as TimeInvalid
 from bot.services.formatting import format_when
 from db.models import Role
 from dialogs.broadcast.getters import (
-    actor_of,
     audience_count,
     audience_of,
     content_of,
@@ -31,7 +30,7 @@ from dialogs.broadcast.getters import (
     region_names,
 )
 from dialogs.broadcast.text import reason_text, reason_words
-from dialogs.common.getters import locale_of, reading, user_id_of
+from dialogs.common.getters import fresh_profile, locale_of, reading, user_id_of
 from dialogs.common.scope import scope
 from dialogs.states import BroadcastSG
 
@@ -58,7 +57,7 @@ async def on_start(start_data: Any, manager: DialogManager) -> None:
     data = start_data if isinstance(start_data, dict) else {}
     given = data["audience"] if isinstance(data.get("audience"), dict) else {}
     regions = [r for r in given.get("regions") or [] if r and r != catalog.FEDERAL]
-    actor = await actor_of(manager)
+    actor = await fresh_profile(manager)
     if actor.role != Role.ADMIN:
         regions = [actor.scope_region] if actor.scope_region else []
     roles = given.get("roles") or (["woman", "relative", "none"] if given.get("categories") else [])
@@ -153,7 +152,7 @@ async def on_role(callback: CallbackQuery, _widget: Any, manager: DialogManager,
 
 
 async def on_region(callback: CallbackQuery, _widget: Any, manager: DialogManager, item_id: str) -> None:
-    actor = await actor_of(manager)
+    actor = await fresh_profile(manager)
     if actor.role != Role.ADMIN or item_id not in await region_names(manager):
         await callback.answer(gettext("This button is out of date."))
         return
@@ -229,7 +228,7 @@ async def on_time(message: Message, _widget: MessageInput, manager: DialogManage
 async def _confirm(callback: CallbackQuery, manager: DialogManager, *, scheduled: bool) -> None:
     s = scope(manager)
     app = s.app
-    actor = await actor_of(manager)
+    actor = await fresh_profile(manager)
     at = datetime.fromisoformat(manager.dialog_data["at"]) if scheduled and manager.dialog_data.get("at") else None
     try:
         async with reading(manager) as session:

@@ -38,13 +38,9 @@ def case_id_of(manager: DialogManager) -> int:
     return int(data.get("case_id", 0))
 
 
-async def actor_of(manager: DialogManager):
-    return await fresh_profile(manager)
-
-
 async def team_list_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     app = scope(dialog_manager).app
-    actor = await actor_of(dialog_manager)
+    actor = await fresh_profile(dialog_manager)
     locale = locale_of(dialog_manager)
     zone = await reader_zone(dialog_manager, case_id_of(dialog_manager))
     try:
@@ -88,7 +84,7 @@ async def team_meeting_getter(dialog_manager: DialogManager, **_: Any) -> dict[s
 
 async def who_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     app = scope(dialog_manager).app
-    actor = await actor_of(dialog_manager)
+    actor = await fresh_profile(dialog_manager)
     try:
         async with reading(dialog_manager) as session:
             view = await cases.open_case(

@@ -18,9 +18,9 @@ from bot.services import ics, meetings, notices, parse
 from bot.services.cases import Invalid, Refused
 from bot.wording.labels import label
 from db.models import MeetingFormat, MeetingKind
-from dialogs.common.getters import locale_of, reading
+from dialogs.common.getters import fresh_profile, locale_of, reading
 from dialogs.common.scope import scope
-from dialogs.meetings.getters import actor_of, case_id_of, draft_of, reader_zone
+from dialogs.meetings.getters import case_id_of, draft_of, reader_zone
 from dialogs.meetings.text import FORMATS, NOT_FIXABLE, invalid_text, reminders_toast
 from dialogs.states import MyMeetingsSG, TeamMeetingsSG
 
@@ -36,7 +36,7 @@ async def on_team_meeting(callback: CallbackQuery, _widget: Any, manager: Dialog
 async def on_fix(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
     s = scope(manager)
     app = s.app
-    actor = await actor_of(manager)
+    actor = await fresh_profile(manager)
     try:
         async with s.transaction() as session:
             await meetings.fix_general(
@@ -59,7 +59,7 @@ async def on_fix(callback: CallbackQuery, _button: Button, manager: DialogManage
 async def on_take_back(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
     s = scope(manager)
     app = s.app
-    actor = await actor_of(manager)
+    actor = await fresh_profile(manager)
     try:
         async with s.transaction() as session:
             await meetings.take_back(
@@ -141,7 +141,7 @@ async def on_no_place(callback: CallbackQuery, _button: Button, manager: DialogM
 async def on_offer(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
     s = scope(manager)
     app = s.app
-    actor = await actor_of(manager)
+    actor = await fresh_profile(manager)
     zone = await reader_zone(manager, case_id_of(manager))
     try:
         draft = draft_of(manager)
