@@ -35,13 +35,13 @@ async def on_delete(callback: CallbackQuery, _widget: Any, manager: DialogManage
     app = s.app
     # Close the dialogs first, so nothing of this conversation is written back after the deletion.
     await manager.reset_stack(remove_keyboard=False)
-    session = s.session
-    await programme.leave_all(session, user_id=callback.from_user.id, now=app.now())  # notices the team in it
-    await s.relay.forget(callback.from_user.id)
-    await surveys.forget(session, user_id=callback.from_user.id)
-    await session.commit()
     user_id = callback.from_user.id
-    await users.forget(session, user_id, now=app.now())
+    async with s.transaction() as session:
+        await programme.leave_all(session, user_id=user_id, now=app.now())  # notices the team in it
+        await s.relay.forget(user_id)
+        await surveys.forget(session, user_id=user_id)
+        await session.commit()
+        await users.forget(session, user_id, now=app.now())
     storage = s.fsm_storage
     trail = s.trail
 
