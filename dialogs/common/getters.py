@@ -74,7 +74,6 @@ async def fresh_profile(manager: DialogManager) -> users.Profile:
     """The actor as the database knows her now: a role taken away a minute ago counts."""
     async with reading(manager) as session:
         profile = await users.get_profile(session, user_id_of(manager))
-        await session.commit()
     if profile is None:  # only if her row went away during the update: she is as she was at its start
         profile = scope(manager).profile
         assert profile is not None
