@@ -9,10 +9,9 @@ from datetime import date, timedelta
 from html import escape
 
 from aiogram import F, Router
-from aiogram.types import CallbackQuery, ContentType, Message
+from aiogram.types import CallbackQuery
 from aiogram.utils.i18n import I18n, gettext
-from aiogram_dialog import Dialog, DialogManager, ShowMode, StartMode, Window
-from aiogram_dialog.widgets.input import MessageInput
+from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
@@ -23,7 +22,6 @@ from bot.services import relay as relay_service
 from bot.services.cases import Invalid, Refused
 from bot.services.formatting import format_date
 from db.models import CheckinState
-from dialogs.common.widgets import Tr, crisis_button, menu_button
 from dialogs.states import DisputeSG
 from handlers.common import ended, refuse_button
 from handlers.filters import Quick
@@ -164,50 +162,3 @@ async def _hand_over(
         return "🙋 " + asks.format(name=escape(view.first_name), item=escape(view.item_text))
 
     await relay.tell_the_team(thread, words)
-
-
-# ------------------------------------------------------------ "this is not right"
-
-
-async def on_dispute(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
-    app: AppContext = manager.middleware_data["app"]
-    text = " ".join((message.text or "").split())
-    manager.show_mode = ShowMode.SEND
-    if not text:
-        await message.answer(gettext("Please write in words what is not right."))
-        return
-    data = manager.start_data if isinstance(manager.start_data, dict) else {}
-    try:
-        async with app.db() as session:  # the facilitator's notice is in its transaction
-            await agreements.acknowledge(
-                session,
-                user_id=message.chat.id,
-                agreement_id=int(data.get("agreement_id", 0)),
-                confirmed=False,
-                comment=text[:1000],
-                now=app.now(),
-            )
-    except Refused:
-        await message.answer(gettext("This button is out of date."))
-        await manager.done()
-        return
-    await message.answer(gettext("Thank you. The facilitator will read it and get in touch."))
-    await manager.done()
-
-
-async def on_dispute_not_text(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
-    manager.show_mode = ShowMode.SEND
-    await message.answer(gettext("Please write in words what is not right."))
-
-
-def dispute_dialog() -> Dialog:
-    return Dialog(
-        Window(
-            Tr("What is not right? Write it in your own words; the facilitator will read it."),
-            MessageInput(on_dispute, content_types=[ContentType.TEXT]),
-            MessageInput(on_dispute_not_text),
-            menu_button(),
-            crisis_button(),
-            state=DisputeSG.text,
-        ),
-    )
