@@ -305,6 +305,7 @@ def _pacer(settings: Settings, engine: AsyncEngine) -> Pacer:
         shared=Shared(engine, lambda chat: f"c{pseudonym(int(chat))}" if isinstance(chat, int) else str(chat)[:32])
         if shared
         else None,
+        private_interval=settings.send_per_chat_interval_seconds,
     )
 
 

@@ -132,6 +132,13 @@ class Settings(BaseSettings):
         le=30,
         description="messages a second the bot sends on its own at most, overall (reminders, notices), 1-30",
     )
+    send_per_chat_interval_seconds: float = Field(
+        default=1.1,
+        ge=0,
+        le=60,
+        description="seconds at least between two messages the bot sends on its own to one person, 0-60 "
+        "(Telegram asks for one a second; 1.1 leaves a margin for the network's jitter)",
+    )
     shared_send_limits: bool | None = Field(
         default=None,
         description="true: Telegram's limits are kept together by every instance on the database (table "

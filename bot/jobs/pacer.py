@@ -40,7 +40,9 @@ class Priority(enum.IntEnum):
     BROADCAST = 3
 
 
-PRIVATE_INTERVAL = 1.1  # Telegram asks for one a second; the margin absorbs the network's jitter
+# Telegram asks for one a second; the margin absorbs the network's jitter. The default of
+# SEND_PER_CHAT_INTERVAL_SECONDS, which the app hands to the Pacer (tests set it small).
+PRIVATE_INTERVAL = 1.1
 GROUP_INTERVAL = 3.0  # Telegram allows about 20 messages a minute into one group
 
 
@@ -147,10 +149,13 @@ class Shared:
 
 
 class Pacer:
-    def __init__(self, rate: float, *, shared: Shared | None = None) -> None:
+    def __init__(
+        self, rate: float, *, shared: Shared | None = None, private_interval: float = PRIVATE_INTERVAL
+    ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
+        self.private_interval = private_interval  # between two sends to one person (a slot's default)
         self.shared = shared
         # With the shared pace, how many sends ask the database together: a third of a second's worth
         # (what a more urgent send may wait behind, at most).
@@ -169,10 +174,11 @@ class Pacer:
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
 
-    async def slot(
-        self, key: Hashable, *, interval: float = PRIVATE_INTERVAL, priority: Priority = Priority.NOTICE
-    ) -> None:
-        """Returns when one message to ``key`` may be sent now. Cancelling the wait gives the place up."""
+    async def slot(self, key: Hashable, *, interval: float | None = None, priority: Priority = Priority.NOTICE) -> None:
+        """Returns when one message to ``key`` may be sent now (``interval`` after the last one to it;
+        by default a person's). Cancelling the wait gives the place up."""
+        if interval is None:
+            interval = self.private_interval
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(_Waiter(int(priority), next(self._seq), key, interval, future))
         self._wake()

@@ -35,7 +35,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
-from bot.jobs.pacer import PRIVATE_INTERVAL, Pacer, Priority
+from bot.jobs.pacer import Pacer, Priority
 from bot.services import outbox
 
 log = logging.getLogger(__name__)
@@ -85,9 +85,7 @@ class Lane:
     async def after(self, final: bool) -> None:
         """Called about once a second while the lane's rows are in flight, and at the end of a run."""
 
-    async def turn(
-        self, key: Hashable, *, interval: float = PRIVATE_INTERVAL, priority: Priority | None = None
-    ) -> None:
+    async def turn(self, key: Hashable, *, interval: float | None = None, priority: Priority | None = None) -> None:
         assert self.sender is not None
         async with self.sender.waiting():
             await self.sender.pacer.slot(

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from db.engine import create_engine, create_session_factory
 from db.models import Broadcast, BroadcastDelivery, Region, User
-from tests.conftest import CONTENT, ROOT, TEST_KEY, Clock
+from tests.conftest import CONTENT, ROOT, TELEGRAM_PER_CHAT_INTERVAL, TEST_KEY, Clock
 from tests.e2e.people import team_member
 
 TEXT = "<b>Important</b>: the office is closed on Monday"
@@ -208,7 +208,8 @@ async def test_cancel_from_the_list(start_bot, fake, session) -> None:
     await staff.expect("cancelled")
 
 
-async def test_rate_limits_hold(bot, fake, session) -> None:
+async def test_rate_limits_hold(start_bot, fake, session) -> None:
+    await start_bot(send_per_chat_interval_seconds=TELEGRAM_PER_CHAT_INTERVAL)  # Telegram's own pause per chat
     region = await _region(session)
     women = await _people(fake, session, region, 70)
     staff = await team_member(fake, session, "staff", region=region)

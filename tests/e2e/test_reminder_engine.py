@@ -21,7 +21,7 @@ from bot.jobs.outgoing import Drop, Outgoing
 from bot.services import reminders
 from bot.services.reminders import Claimed
 from db.models import ReminderState, User
-from tests.conftest import Clock
+from tests.conftest import TELEGRAM_PER_CHAT_INTERVAL, Clock
 from tests.e2e.people import at_menu
 
 pytestmark = pytest.mark.both_backends  # docs/DEVELOPING.md "Tests": which tests run on both
@@ -290,7 +290,7 @@ async def test_a_claim_of_an_instance_that_died_returns_after_the_lease(start_bo
 
 async def test_messages_to_one_chat_are_spaced(start_bot, fake) -> None:
     clock = Clock()
-    app = await _bot(start_bot, clock)
+    app = await _bot(start_bot, clock, send_per_chat_interval_seconds=TELEGRAM_PER_CHAT_INTERVAL)  # Telegram's own
     engine = Engine(app)
     user = await at_menu(fake)
     for seconds in range(3):

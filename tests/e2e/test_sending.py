@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bot.services import notices, reminders
 from db.models import RelayMessage, Reminder, ReminderState
-from tests.conftest import Clock, fresh_database
+from tests.conftest import TELEGRAM_PER_CHAT_INTERVAL, Clock, fresh_database
 from tests.e2e.people import at_menu
 
 WEDNESDAY_11 = datetime(2026, 12, 2, 11, 0, tzinfo=ZoneInfo("Asia/Barnaul")).astimezone(UTC)
@@ -132,8 +132,10 @@ async def test_two_instances_on_one_database_keep_one_set_of_limits(start_bot, f
     if backend != "postgresql":
         pytest.skip("several instances share PostgreSQL; SQLite is one instance's database")
     database_url = await fresh_database(backend, tmp_path)
-    first = await start_bot(database_url=database_url, send_rate_per_second=10)
-    second = await start_bot(database_url=database_url, send_rate_per_second=10)
+    # Telegram's own pause per chat: the limit this test checks.
+    limits = {"send_rate_per_second": 10, "send_per_chat_interval_seconds": TELEGRAM_PER_CHAT_INTERVAL}
+    first = await start_bot(database_url=database_url, **limits)
+    second = await start_bot(database_url=database_url, **limits)
     for app in (first, second):
         app.reminders.batch = 10  # small claims, so both instances take part of the backlog
     texts = await _queue(first, _people(fake, 30), 2, "shared")
