@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import inspect
 
 from db.engine import create_engine
-from tests.conftest import CONTENT, ROOT, TEST_KEY, fresh_database
+from tests.conftest import CONTENT, FAST_PER_CHAT_INTERVAL, ROOT, TEST_KEY, fresh_database
 
 
 async def _spawn(fake, database_url: str, tmp_path: Path, *args: str, **extra: str) -> asyncio.subprocess.Process:
@@ -25,6 +25,7 @@ async def _spawn(fake, database_url: str, tmp_path: Path, *args: str, **extra: s
         "ENCRYPTION_KEY": TEST_KEY,
         "CONTENT_DIR": str(CONTENT),
         "LOG_LEVEL": "INFO",
+        "SEND_PER_CHAT_INTERVAL_SECONDS": str(FAST_PER_CHAT_INTERVAL),  # as make_settings does
         **extra,
     }
     return await asyncio.create_subprocess_exec(
