@@ -103,6 +103,7 @@ class FakeCore:
         self._webhook_last_error: tuple[int, str] | None = None
         self._faults: list[_Fault] = []
         self._delays: list[_Delay] = []
+        self.held = 0  # calls being held by a delay right now (``delay()``): a test waits for one to arrive
         self._rate: tuple[int | None, int | None] = (None, None)
         self._global_send_times: deque[float] = deque()
         self._user_ids = itertools.count(10_000_001)
@@ -354,8 +355,12 @@ class FakeCore:
                 if d.times is not None:
                     d.times -= 1
                 self._delays = [x for x in self._delays if x.times is None or x.times > 0]
-                with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
-                    await asyncio.wait_for(self._closing.wait(), d.seconds)
+                self.held += 1
+                try:
+                    with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
+                        await asyncio.wait_for(self._closing.wait(), d.seconds)
+                finally:
+                    self.held -= 1
                 return
 
     def _apply_faults(self, method: str, params: Params) -> None:

@@ -122,6 +122,9 @@ async def session(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIte
 # The pause between two sends to one person: production's default, and the tests' (see make_settings).
 TELEGRAM_PER_CHAT_INTERVAL: float = Settings.model_fields["send_per_chat_interval_seconds"].default
 FAST_PER_CHAT_INTERVAL = 0.05
+# How long a test waits for something that should happen at once (a start, a stop) before it fails:
+# generous, since it only matters when it never happens and a busy machine may take many seconds.
+BOUND = 120
 
 
 def make_settings(api_url: str, database_url: str, **overrides: Any) -> Settings:
@@ -184,17 +187,17 @@ async def start_bot(fake: Any, database_url: str) -> AsyncIterator[BotStarter]:
         app = build(settings, **({"clock": clock} if clock else {}))
         task = asyncio.create_task(app.serve(handle_signals=False))
         ready = asyncio.create_task(app.ready.wait())
-        done, _ = await asyncio.wait({task, ready}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        done, _ = await asyncio.wait({task, ready}, timeout=BOUND, return_when=asyncio.FIRST_COMPLETED)
         if task in done:
             ready.cancel()
             task.result()  # raises what broke start-up
         if ready not in done:
-            raise AssertionError("the bot did not start within 30 s")
+            raise AssertionError(f"the bot did not start within {BOUND} s")
         running.append((app, task))
 
         async def stop() -> None:
             await app.stop()
-            await asyncio.wait_for(task, 30)
+            await asyncio.wait_for(task, BOUND)
             running.remove((app, task))
 
         app.test_stop = stop  # type: ignore[attr-defined]  # a test-only handle on the running app
@@ -203,7 +206,7 @@ async def start_bot(fake: Any, database_url: str) -> AsyncIterator[BotStarter]:
     yield start
     for app, task in list(running):
         await app.stop()
-        await asyncio.wait_for(task, 30)
+        await asyncio.wait_for(task, BOUND)
 
 
 @pytest.fixture

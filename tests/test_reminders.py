@@ -362,7 +362,7 @@ async def test_postgres_skips_locked_rows_instead_of_waiting(
             )
         ).all()
         async with session_factory() as other:
-            got = await asyncio.wait_for(reminders.claim_due(other, now=NOW, worker="w2", kinds=[kind]), timeout=5)
+            got = await asyncio.wait_for(reminders.claim_due(other, now=NOW, worker="w2", kinds=[kind]), timeout=60)
         assert len(got) == 2 and not {c.id for c in got} & set(locked)
         await holder.rollback()
     assert {c.id for c in await _claim(session, kind)} == set(locked)

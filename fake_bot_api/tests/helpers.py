@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from aiohttp import web
 
 from fake_bot_api import FakeTelegram, FakeUser
@@ -25,3 +28,11 @@ async def start_receiver(handler) -> tuple[web.AppRunner, str]:
     await site.start()
     port = runner.addresses[0][1]
     return runner, f"http://127.0.0.1:{port}/hook"
+
+
+async def until(predicate: Callable[[], object], timeout: float = 60.0) -> None:
+    """Waits for ``predicate`` to hold; the bound is generous since it only matters when it never does."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, f"not within {timeout:g}s"
+        await asyncio.sleep(0.01)

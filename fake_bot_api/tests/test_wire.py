@@ -31,7 +31,7 @@ from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from fake_bot_api import FakeTelegram, TelegramError
-from fake_bot_api.tests.helpers import TOKEN, start_receiver, started_user
+from fake_bot_api.tests.helpers import TOKEN, start_receiver, started_user, until
 
 # --------------------------------------------------------------------------- basics
 
@@ -258,15 +258,15 @@ async def test_send_document_multipart_upload_is_stored(fake: FakeTelegram, bot:
 
 async def test_long_polling_returns_promptly_and_confirms_by_offset(fake: FakeTelegram, bot: Bot) -> None:
     user = fake.user(first_name="Anna")
-    poll = asyncio.create_task(bot.get_updates(timeout=10, request_timeout=20))
-    await asyncio.sleep(0.3)
-    assert not poll.done(), "getUpdates should hang while there is nothing to deliver"
-    assert fake.polling
+    poll = asyncio.create_task(bot.get_updates(timeout=60, request_timeout=120))
+    await until(lambda: fake.polling)  # the request has arrived...
+    await asyncio.sleep(0)
+    assert not poll.done(), "getUpdates should hang while there is nothing to deliver"  # ...and hangs
 
     started = time.monotonic()
     await user.send("/start hello")
-    updates = await asyncio.wait_for(poll, 3)
-    assert time.monotonic() - started < 1.5
+    updates = await asyncio.wait_for(poll, 60)
+    assert time.monotonic() - started < 30  # woken by the update, not by the end of its 60 s
     assert len(updates) == 1
     message = updates[0].message
     assert message is not None and message.text == "/start hello"
@@ -281,12 +281,12 @@ async def test_long_polling_returns_promptly_and_confirms_by_offset(fake: FakeTe
 
 
 async def test_second_poller_terminates_the_first(fake: FakeTelegram, bot: Bot) -> None:
-    first = asyncio.create_task(bot.get_updates(timeout=5, request_timeout=10))
-    await asyncio.sleep(0.2)
-    second = asyncio.create_task(bot.get_updates(timeout=1, request_timeout=10))
+    first = asyncio.create_task(bot.get_updates(timeout=60, request_timeout=120))
+    await until(lambda: fake.polling)
+    second = asyncio.create_task(bot.get_updates(timeout=1, request_timeout=60))
     with pytest.raises(TelegramConflictError, match="terminated by other getUpdates request"):
-        await asyncio.wait_for(first, 3)
-    assert await asyncio.wait_for(second, 3) == []
+        await asyncio.wait_for(first, 60)
+    assert await asyncio.wait_for(second, 60) == []
 
 
 async def test_webhook_delivers_with_secret_header_and_retries(fake: FakeTelegram, bot: Bot) -> None:
@@ -305,10 +305,7 @@ async def test_webhook_delivers_with_secret_header_and_retries(fake: FakeTelegra
 
         user = fake.user(first_name="Ira")
         await user.send("ping")
-        for _ in range(100):
-            if len(received) >= 2:
-                break
-            await asyncio.sleep(0.05)
+        await until(lambda: len(received) >= 2)
         assert len(received) == 2, received
         (first, secret1), (second, secret2) = received
         assert secret1 == secret2 == "s3cret_token"
@@ -341,7 +338,7 @@ async def test_webhook_reply_with_method_in_response_body(fake: FakeTelegram) ->
         await webhook_bot.set_webhook(f"http://127.0.0.1:{runner.addresses[0][1]}/hook", secret_token="abc")
         user = fake.user(first_name="Vera")
         await user.send("hello")
-        reply = await user.expect("echo: hello", timeout=5)
+        reply = await user.expect("echo: hello")
         assert reply.text == "echo: hello"
     finally:
         await webhook_bot.delete_webhook()
@@ -380,11 +377,11 @@ async def test_injected_429_and_5xx(fake: FakeTelegram, bot: Bot) -> None:
 
 async def test_delay_makes_client_time_out(fake: FakeTelegram, bot: Bot) -> None:
     user = await started_user(fake)
-    fake.delay("sendMessage", 5)
+    fake.delay("sendMessage", 120)
     started = time.monotonic()
     with pytest.raises(TelegramNetworkError, match="timeout"):
         await bot.send_message(user.id, "slow", request_timeout=1)
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 60  # the client's 1 s, not the fake's 120 s
     assert (await bot.send_message(user.id, "fast")).text == "fast"
 
 

@@ -88,7 +88,7 @@ async def test_compose_preview_count_send_and_report(bot, fake, session) -> None
     assert any(e.get("type") == "bold" for e in preview.data.get("entities", []))
     await staff.press("📣 Send now")
     await staff.expect("sending to 5 people")
-    await staff.expect("finished", timeout=15)
+    await staff.expect("finished")
     report = staff.last
     assert report is not None
     assert "Delivered: 5 of 5" in report.text
@@ -180,7 +180,7 @@ async def test_scheduled_broadcast_survives_a_restart(start_bot, fake, session) 
     clock.now += timedelta(days=2)
     app = await start_bot(clock=clock)
     await app.run_broadcasts()
-    await staff.expect("finished", timeout=15)
+    await staff.expect("finished")
     assert all(_got(fake, w) == 1 for w in women)
 
 

@@ -124,9 +124,9 @@ async def test_the_groups_rate_limit_loses_nothing(start_bot, fake, session) -> 
     fake.group_window_seconds = 2
     for n in range(8):
         await woman.send(f"line {n}")
-    await group.expect(f"Case {code}", timeout=10)
+    await group.expect(f"Case {code}")
     for n in range(8):
-        await group.expect(f"line {n}", timeout=15)
+        await group.expect(f"line {n}")
 
 
 async def test_what_fails_is_said_in_the_topic(start_bot, fake, session) -> None:

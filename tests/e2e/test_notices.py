@@ -46,7 +46,7 @@ async def test_kill_9_while_her_withdrawal_is_written_her_team_is_told_once(
         code, payload = await register_case(staff, curator=curator.first_name, facilitator=facilitator.first_name)
         woman = fake.user(first_name="Anna", language_code="en")
         await agrees(woman, payload)
-        await facilitator.expect(f"Case {code}", timeout=15)
+        await facilitator.expect(f"Case {code}")
         await woman.press("My programme")
         await woman.expect("My programme", predicate=lambda m: m.has_button("Withdraw from the programme"))
         await woman.press("Withdraw from the programme")

@@ -71,7 +71,7 @@ async def test_429_is_waited_out(bot, fake) -> None:
     user = fake.user()
     fake.fail("sendMessage", 429, retry_after=1, chat_id=user.id)
     await user.send("/start")
-    await user.expect("Hello", timeout=8)
+    await user.expect("Hello")
     attempts = [c for c in fake.calls_of("sendMessage") if str(c.params.get("chat_id")) == str(user.id)]
     assert [c.ok for c in attempts[:2]] == [False, True]
     assert attempts[1].timestamp - attempts[0].timestamp >= 0.95
@@ -81,7 +81,7 @@ async def test_5xx_is_retried_with_backoff(bot, fake) -> None:
     user = fake.user()
     fake.fail("sendMessage", 502, "Bad Gateway", times=2, chat_id=user.id)
     await user.send("/start")
-    await user.expect("Hello", timeout=8)
+    await user.expect("Hello")
     attempts = [c for c in fake.calls_of("sendMessage") if str(c.params.get("chat_id")) == str(user.id)]
     assert [c.ok for c in attempts[:3]] == [False, False, True]
 
@@ -149,4 +149,4 @@ async def test_shutdown_waits_for_updates_queued_behind_the_chats_lock(start_bot
 
     await _wait_for(both_in, timeout=30)
     await app.test_stop()
-    await user.expect("What we keep about you", timeout=1)  # already sent before stop() returned
+    await user.expect("What we keep about you", timeout=0)  # already sent before stop() returned
