@@ -428,7 +428,7 @@ async def test_same_person_opening_her_link_twice_at_once(
         )
         tasks = [asyncio.create_task(_redeem_or_reason(session_factory, registered.woman_token, woman)) for _ in "ab"]
         # Both wait on the row (polled, not a fixed pause a busy machine could miss).
-        deadline = asyncio.get_running_loop().time() + 30
+        deadline = asyncio.get_running_loop().time() + 120
         waiting = text("SELECT count(DISTINCT pid) FROM pg_locks WHERE NOT granted")  # live, not a snapshot
         while (await lock.execute(waiting)).scalar_one() < 2:
             assert asyncio.get_running_loop().time() < deadline, "the two redeems never queued on the row"

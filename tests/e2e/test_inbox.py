@@ -78,7 +78,7 @@ async def test_the_same_update_twice_has_one_effect(start_bot, fake) -> None:
     await user.send("/privacy")
     await user.expect("What we keep about you")
     assert sum("How to use this bot" in m.text for m in user.messages) == 1
-    for _ in range(200):  # the answer goes out a moment before the update is marked done
+    for _ in range(1200):  # the answer goes out a moment before the update is marked done (60 s at most)
         async with app.context.db() as session:
             if await inbox.pending(session) == 0:
                 break

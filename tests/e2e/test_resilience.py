@@ -9,7 +9,7 @@ from db.models import User
 from tests.e2e.people import at_menu
 
 
-async def _wait_for(predicate, timeout: float = 5.0) -> None:
+async def _wait_for(predicate, timeout: float = 60.0) -> None:  # only matters when it never holds
     deadline = asyncio.get_running_loop().time() + timeout
     while not await predicate():
         if asyncio.get_running_loop().time() > deadline:
