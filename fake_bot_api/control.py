@@ -9,6 +9,7 @@ from .constants import (
     SERVICE_KINDS,
 )
 from .core import FakeCore
+from .group import FakeGroup
 from .records import (
     ApiCall,
     ChatState,
@@ -20,11 +21,10 @@ from .records import (
     _Delay,
     _Fault,
 )
+from .user import FakeUser
 
-if TYPE_CHECKING:
-    from .group import FakeGroup
+if TYPE_CHECKING:  # the whole server is built on this module: for annotations only
     from .server import FakeTelegram
-    from .user import FakeUser
 
 
 class Control(FakeCore):
@@ -63,8 +63,6 @@ class Control(FakeCore):
         is_premium: bool | None = None,
     ) -> FakeUser:
         """Create a person with a private chat with the bot (chat id == user id)."""
-        from .user import FakeUser
-
         if user_id is None:
             user_id = next(self._user_ids)
             while user_id in self.chats:
@@ -98,8 +96,6 @@ class Control(FakeCore):
     ) -> FakeGroup:
         """Create a supergroup (a forum with topics by default) where the bot is an administrator
         with ``can_manage_topics``; returns a :class:`~.group.FakeGroup`."""
-        from .group import FakeGroup
-
         if chat_id is None:
             chat_id = next(self._group_ids)
             while chat_id in self.chats:

@@ -12,15 +12,19 @@ import time
 import traceback
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 import aiohttp
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 
 from .constants import (
     JSON_FIELDS,
     SENDING_METHODS,
 )
+from .group import FakeGroup
 from .records import (
     ApiCall,
     CallbackQueryRecord,
@@ -39,10 +43,7 @@ from .records import (
     bad_request,
     log,
 )
-
-if TYPE_CHECKING:
-    from .group import FakeGroup
-    from .user import FakeUser
+from .user import FakeUser
 
 
 class FakeCore:
@@ -170,12 +171,8 @@ class FakeCore:
             raise RuntimeError("FakeTelegram is not started; await fake.start() first")
         return self.base_url
 
-    def make_bot(self, **bot_kwargs: Any) -> Any:
+    def make_bot(self, **bot_kwargs: Any) -> Bot:
         """An ``aiogram.Bot`` wired to this server (caller closes ``bot.session``)."""
-        from aiogram import Bot
-        from aiogram.client.session.aiohttp import AiohttpSession
-        from aiogram.client.telegram import TelegramAPIServer
-
         session = AiohttpSession(api=TelegramAPIServer.from_base(self.url))
         return Bot(token=self.token, session=session, **bot_kwargs)
 

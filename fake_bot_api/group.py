@@ -22,11 +22,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .constants import SERVICE_KINDS
+from .formatting import detect_entities
+from .records import GroupState, MessageRecord, TopicState
 from .user import FakeUser
 from .watcher import BotMessage, ChatWatcher, _Done
 
-if TYPE_CHECKING:
-    from .records import GroupState, MessageRecord, TopicState
+if TYPE_CHECKING:  # the whole server is built on this module: for annotations only
     from .server import FakeTelegram
 
 __all__ = ["FakeGroup", "FakeGroupMember"]
@@ -228,8 +229,6 @@ class FakeGroupMember:
     ) -> int:
         """Post a text (in topic ``thread_id``; a reply lands in the replied message's topic).
         ``entities``: formatting the client attached (bold, ...); commands/URLs are detected anyway."""
-        from .formatting import detect_entities
-
         if not text:
             raise ValueError("Telegram clients cannot send an empty message")
         content: dict[str, Any] = {"text": text}

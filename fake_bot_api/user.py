@@ -19,8 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from .records import ChatEvent, ChatState, MessageRecord
+from .records import ChatEvent, ChatState, MessageRecord
+
+if TYPE_CHECKING:  # the whole server is built on this module: for annotations only
     from .server import FakeTelegram
 
 from .watcher import BotMessage, ChatWatcher, _Done, _find_button, _flat, _short

@@ -9,8 +9,9 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from .records import ChatEvent, ChatState, MessageRecord
+from .records import ChatEvent, ChatState, MessageRecord
+
+if TYPE_CHECKING:  # the whole server is built on this module: for annotations only
     from .server import FakeTelegram
 
 __all__ = ["BotMessage", "ChatWatcher"]

@@ -14,10 +14,12 @@ from aiogram.exceptions import (
 )
 from aiogram.filters import CommandStart
 from aiogram.types import (
+    BotCommand,
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
+    MenuButtonCommands,
     Message,
     ReplyKeyboardMarkup,
 )
@@ -201,8 +203,6 @@ async def test_raw_multipart_with_direct_file_field(fake: FakeTelegram) -> None:
 
 
 async def test_misc_methods_round_trip(fake: FakeTelegram, bot: Bot) -> None:
-    from aiogram.types import BotCommand, MenuButtonCommands
-
     anna = await started_user(fake, first_name="Анна", username="anna_k")
     bob = await started_user(fake, first_name="Bob")
 
