@@ -20,11 +20,14 @@ from tests.conftest import ROOT, fresh_database
 from tests.e2e.people import at_menu
 from tests.e2e.test_process import _spawn, _until
 
-pytestmark = pytest.mark.both_backends  # docs/DEVELOPING.md "Tests": which tests run on both
+# docs/DEVELOPING.md "Tests": which tests run on both — all but the webhook's check of what it is
+# sent, which refuses before the database is asked.
+both = pytest.mark.both_backends
 
 PG_SCRIPT = ROOT / "scripts" / "pg.sh"
 
 
+@both
 async def test_kill_9_right_after_the_acknowledgement_loses_nothing(fake, backend, tmp_path) -> None:
     """The process dies while her update is being handled, after Telegram was told it arrived."""
     database_url = await fresh_database(backend, tmp_path)
@@ -58,6 +61,7 @@ async def test_kill_9_right_after_the_acknowledgement_loses_nothing(fake, backen
         await proc.wait()
 
 
+@both
 async def test_the_same_update_twice_has_one_effect(start_bot, fake) -> None:
     """Telegram may send an update again (a crash before the offset moved): it is handled once."""
     app = await start_bot()
@@ -87,6 +91,7 @@ async def test_the_same_update_twice_has_one_effect(start_bot, fake) -> None:
         raise AssertionError("an update was left undone in the inbox")
 
 
+@both
 async def test_crisis_words_go_before_what_else_of_hers_is_waiting(start_bot, fake) -> None:
     await start_bot()
     user = await at_menu(fake)
@@ -117,6 +122,7 @@ def _pg(action: str, port: int, data: Path) -> str:
     return done.stdout.strip()
 
 
+@both
 async def test_a_database_outage_is_answered_and_then_caught_up(start_bot, fake, backend) -> None:
     """PostgreSQL stops while people write: each gets a kind answer at once, nothing is acknowledged,
     and when the database is back every message is handled."""
@@ -175,6 +181,7 @@ async def test_webhook_refuses_what_is_not_an_update(start_bot, fake) -> None:
     await user.expect("Hello")
 
 
+@both
 async def test_a_502_storm_then_a_429_flood_loses_no_answer(start_bot, fake) -> None:
     """Telegram answers 502 to every send for longer than the session retries, then 429: what people
     sent meanwhile is answered once Telegram is back, not dropped with the failed handler."""

@@ -24,7 +24,11 @@ from db.models import ReminderState, User
 from tests.conftest import TELEGRAM_PER_CHAT_INTERVAL, Clock
 from tests.e2e.people import at_menu
 
-pytestmark = pytest.mark.both_backends  # docs/DEVELOPING.md "Tests": which tests run on both
+# docs/DEVELOPING.md "Tests": which tests run on both. Here, what the database decides (claims, due
+# times, leases, restarts, the shared pace, two instances) runs on both; how the engine answers
+# Telegram's errors is the same on either and runs on SQLite (the queries it uses run on both in
+# tests/test_reminders.py).
+both = pytest.mark.both_backends
 
 KIND = "test"
 POLL = 300  # the longest REMINDER_POLL_SECONDS: the job never fires during a test
@@ -94,6 +98,7 @@ async def _bot(start_bot: Any, clock: Clock, **settings: Any) -> Any:
     return app
 
 
+@both
 async def test_a_due_reminder_is_delivered_once_in_her_language(start_bot, fake) -> None:
     clock = Clock()
     app = await _bot(start_bot, clock)
@@ -115,6 +120,7 @@ async def test_a_due_reminder_is_delivered_once_in_her_language(start_bot, fake)
     assert len(pings(fake, user.id)) == 1
 
 
+@both
 async def test_a_reminder_waits_for_its_time(start_bot, fake) -> None:
     clock = Clock()
     app = await _bot(start_bot, clock)
@@ -253,6 +259,7 @@ async def test_unknown_kind_waits_and_a_broken_renderer_retries(start_bot, fake,
     assert "RuntimeError" in caplog.text
 
 
+@both
 async def test_a_restart_before_the_due_time_loses_nothing(start_bot, fake) -> None:
     clock = Clock()
     first = await _bot(start_bot, clock)
@@ -270,6 +277,7 @@ async def test_a_restart_before_the_due_time_loses_nothing(start_bot, fake) -> N
     assert pings(fake, user.id) == [f"ping {rid} · Start again from the menu"]
 
 
+@both
 async def test_a_claim_of_an_instance_that_died_returns_after_the_lease(start_bot, fake) -> None:
     clock = Clock()
     app = await _bot(start_bot, clock, reminder_lease_seconds=60)
@@ -288,6 +296,7 @@ async def test_a_claim_of_an_instance_that_died_returns_after_the_lease(start_bo
     assert len(pings(fake, user.id)) == 1
 
 
+@both
 async def test_messages_to_one_chat_are_spaced(start_bot, fake) -> None:
     clock = Clock()
     app = await _bot(start_bot, clock, send_per_chat_interval_seconds=TELEGRAM_PER_CHAT_INTERVAL)  # Telegram's own
@@ -305,6 +314,7 @@ async def test_messages_to_one_chat_are_spaced(start_bot, fake) -> None:
     assert all(b - a >= 0.95 for a, b in itertools.pairwise(times))
 
 
+@both
 async def test_two_instances_send_each_reminder_once(backend: str, start_bot, fake) -> None:
     if backend != "postgresql":
         pytest.skip("two instances behind one database is a PostgreSQL deployment (SQLite is one process)")
