@@ -4,7 +4,9 @@ Which backends a database test runs on (docs/DEVELOPING.md "Tests"): a unit test
 on both, SQLite and PostgreSQL; an end-to-end test (``tests/e2e/``) on SQLite only — its single pooled
 connection is what catches a session held across an await — unless it is marked
 ``@pytest.mark.both_backends`` (transactions, claims, concurrency, migrations, forgetting, reminders,
-the inbox). The PostgreSQL URL comes from ``TEST_POSTGRES_URL`` (``scripts/test.sh`` starts a
+the inbox). Telegram's pause between two sends to one person is 0.05 s here (``make_settings``); and no
+test waits for real time when it waits for something: bounds are generous (``BOUND``) since they only
+matter on failure. The PostgreSQL URL comes from ``TEST_POSTGRES_URL`` (``scripts/test.sh`` starts a
 throw-away cluster and sets it); without it the PostgreSQL half is skipped, unless
 ``REQUIRE_POSTGRES=1`` (as in CI), where it fails.
 """
