@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from db.engine import create_engine, create_session_factory
 from db.models import Broadcast, BroadcastDelivery, Region, User
@@ -309,17 +309,38 @@ async def test_killed_mid_broadcast_resumes_without_duplicates(fake, database_ur
     proc = await spawn()
     try:
         await _until(lambda: delivered() >= 20, timeout=60)
-        # Kill while a message is held in the fake (not yet accepted) and the last accepted one is
-        # well recorded: the window where a crash could repeat a message is closed at this moment.
-        while True:
-            calls = [c for c in fake.calls if c.method == "sendMessage" and int(c.params.get("chat_id", 0)) in ids]
-            if calls and time.time() - calls[-1].timestamp > 0.03:
-                break
-            await asyncio.sleep(0.005)
+        # Kill while a message is held in the fake (not yet accepted) and every accepted one is
+        # recorded as sent: the window where a crash could repeat a message is closed at this moment.
+        # (Watching the clock for a quiet 30 ms instead was missed by a busy machine.)
+        fake.clear_faults()
+        fake.delay("sendMessage", 600, times=None)  # from now on every send hangs in the fake
+
+        async def accepted_and_recorded() -> bool:
+            if not fake.held:
+                return False
+            accepted = sum(
+                1 for c in fake.calls if c.method == "sendMessage" and c.ok and int(c.params.get("chat_id", 0)) in ids
+            )
+            async with factory() as session:
+                sent = await session.scalar(
+                    select(func.count())
+                    .select_from(BroadcastDelivery)
+                    .where(BroadcastDelivery.broadcast_id == broadcast_id, BroadcastDelivery.state == "sent")
+                )
+                await session.rollback()
+            return sent == accepted
+
+        deadline = asyncio.get_running_loop().time() + 120  # only matters if it never settles
+        settled = 0  # twice in a row, 0.1 s apart: a send still in its 0.05 s delay has landed by then
+        while settled < 2:
+            assert asyncio.get_running_loop().time() < deadline, "the accepted sends were never all recorded"
+            await asyncio.sleep(0.1 if settled else 0.02)
+            settled = settled + 1 if await accepted_and_recorded() else 0
         proc.send_signal(signal.SIGKILL)
         await proc.wait()
         at_kill = delivered()
         assert at_kill < len(women)
+        fake.clear_faults()
         proc = await spawn()
         await _until(lambda: delivered() == len(women), timeout=90)
         # A second copy would be sent before the process below has stopped (it finishes what it holds).
