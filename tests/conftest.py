@@ -253,7 +253,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + BOUND  # only matters when it never starts
     while True:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.2):
