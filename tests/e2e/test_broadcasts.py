@@ -341,6 +341,22 @@ async def test_killed_mid_broadcast_resumes_without_duplicates(fake, database_ur
         at_kill = delivered()
         assert at_kill < len(women)
         fake.clear_faults()
+        # What the dead instance held would return once BROADCAST_LEASE_SECONDS had passed: the test
+        # moves those claims back by that much rather than wait it out.
+        lease = timedelta(seconds=int(_env(fake, database_url)["BROADCAST_LEASE_SECONDS"]) + 1)
+        async with factory() as session:
+            held = (
+                await session.scalars(
+                    select(BroadcastDelivery).where(
+                        BroadcastDelivery.broadcast_id == broadcast_id, BroadcastDelivery.state == "sending"
+                    )
+                )
+            ).all()
+            assert held  # the sends hanging in the fake when it died
+            for delivery in held:
+                assert delivery.claimed_at is not None
+                delivery.claimed_at -= lease
+            await session.commit()
         proc = await spawn()
         await _until(lambda: delivered() == len(women), timeout=90)
         # A second copy would be sent before the process below has stopped (it finishes what it holds).
