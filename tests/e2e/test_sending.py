@@ -63,7 +63,11 @@ async def _until(predicate: Any, seconds: float = 120) -> None:
 
 async def test_a_backlog_keeps_telegrams_limits(start_bot, fake, backend, tmp_path) -> None:
     fake.rate_limit(per_chat_per_second=1, global_per_second=30)
-    app = await start_bot(database_url=await fresh_database(backend, tmp_path), send_rate_per_second=20)
+    app = await start_bot(
+        database_url=await fresh_database(backend, tmp_path),
+        send_rate_per_second=20,
+        send_per_chat_interval_seconds=TELEGRAM_PER_CHAT_INTERVAL,  # Telegram's limits are what is tested
+    )
     texts = await _queue(app, _people(fake, 12), 5, "backlog")
     await _until(lambda: sum(c.ok for c in _sent(fake, "backlog")) >= len(texts))
     calls = [c for c in _sent(fake, "backlog") if c.ok]
