@@ -38,6 +38,7 @@ from bot.context import AppContext
 from bot.services import catalog
 from bot.services import inbox as store
 from bot.telegram_session import telegram_unavailable
+from db.engine import one_statement_sessions
 from db.errors import database_unreachable
 
 log = logging.getLogger(__name__)
@@ -176,6 +177,7 @@ class Inbox:
         polling_timeout: int = 25,
     ) -> None:
         self._context = context
+        self._writes = one_statement_sessions(context.db)  # storing and marking done: one statement each
         self._dp = dispatcher
         self._bot = bot
         self.offline = offline
@@ -205,7 +207,7 @@ class Inbox:
         the database for ``run`` to claim them."""
         mine = len(self._held) + len(payloads) <= self._concurrency and not self._stopping.is_set()
         try:
-            async with self._context.db() as session:
+            async with self._writes() as session:
                 stored = await store.store(
                     session,
                     [(p["update_id"], p) for p in payloads],
@@ -379,7 +381,7 @@ class Inbox:
             ids, self._done = self._done, []
             while True:
                 try:
-                    async with self._context.db() as session:
+                    async with self._writes() as session:
                         await store.finish(session, ids, now=self._context.now())
                     break
                 except Exception as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
@@ -33,29 +35,66 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # No pool_pre_ping: on asyncpg it costs three round trips (BEGIN, a ping, ROLLBACK) on every
+    # checkout, more than the statement it protects. A connection that sat idle is pinged instead.
+    engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10)
+    event.listen(engine.sync_engine, "checkin", _note_checkin)
+    event.listen(engine.sync_engine, "checkout", _ping_if_idle)
+    return engine
+
+
+# A connection back in the pool for less than this is taken to be alive: under load they come back
+# every few milliseconds. One idle for longer (the server may have restarted meanwhile) is pinged
+# at checkout, and a dead one replaced before anyone uses it, as pool_pre_ping would.
+IDLE_PING_SECONDS = 2.0
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    since = record.info.get("checked_in")
+    if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+        return  # connected just now, or back in the pool a moment ago
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:
+        raise DisconnectionError("the connection did not answer a ping") from exc  # the pool connects anew
 
 
 class _SqliteConnection(aiosqlite.Connection):
     """aiosqlite hands every call to its thread and back: five round trips for one upsert (make a
-    cursor, execute, close the cursor, commit, and the pool's rollback on return). The calls that
-    never wait for the disk or a lock run here instead: making and closing a cursor, and a commit or
-    rollback with no transaction open (the pool's reset after a commit). What may wait (statements,
-    fetching rows, a real commit) still goes to the thread, so the event loop never blocks on SQLite.
-    The connection is made with ``check_same_thread=False``; its calls stay one after another, as
-    SQLAlchemy awaits each before the next."""
+    cursor, execute, close the cursor, commit, and the pool's rollback on return), each waiting its
+    turn in a busy event loop while the one connection stays checked out. The calls that never wait
+    for a lock run here instead: making and closing a cursor, a commit or rollback with no
+    transaction open (the pool's reset after a commit), and, in WAL mode, a commit (a writer holds
+    its lock already and readers never block it) and fetching the rows of a statement that has run
+    (its snapshot is taken). Statements still go to the thread: one may wait for another
+    connection's write lock, and waiting in the event loop could wait for that very loop. An upsert
+    is one round trip, a read one. The connection is made with ``check_same_thread=False``; its calls
+    stay one after another, as SQLAlchemy awaits each before the next."""
+
+    wal = False  # set by _sqlite_pragmas once the journal mode is known
 
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         owner = getattr(fn, "__self__", None)
         name = getattr(fn, "__name__", "")
-        if (isinstance(owner, sqlite3.Cursor) and name == "close") or (
-            isinstance(owner, sqlite3.Connection)
-            and (name == "cursor" or (name in ("commit", "rollback") and not owner.in_transaction))
-        ):
-            if not self._running or not self._connection:
-                raise ValueError("Connection closed")
-            return fn(*args, **kwargs)
-        return await super()._execute(fn, *args, **kwargs)
+        if isinstance(owner, sqlite3.Cursor):
+            inline = name == "close" or (self.wal and name in ("fetchone", "fetchmany", "fetchall"))
+        elif isinstance(owner, sqlite3.Connection):
+            inline = (
+                name == "cursor"
+                or (name in ("commit", "rollback") and not owner.in_transaction)
+                or (name == "commit" and self.wal)
+            )
+        else:
+            inline = False
+        if not inline:
+            return await super()._execute(fn, *args, **kwargs)
+        if not self._running or not self._connection:
+            raise ValueError("Connection closed")
+        return fn(*args, **kwargs)
 
 
 def _connect_sqlite(database: str, **kwargs: Any) -> aiosqlite.Connection:
@@ -70,6 +109,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers go on while one writer commits; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
+    mode = cursor.fetchone()
+    driver = getattr(dbapi_connection, "_connection", None)
+    if isinstance(driver, _SqliteConnection):
+        driver.wal = bool(mode) and str(mode[0]).lower() == "wal"  # an in-memory database stays "memory"
     cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable against crashes, one fsync per checkpoint
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
@@ -80,3 +123,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def one_statement_sessions(factory: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Sessions for writes of one statement each (the inbox's, the dialog state's). On PostgreSQL in
+    autocommit: the statement is its own transaction, one round trip instead of three (no BEGIN, no
+    COMMIT). On SQLite the factory itself (there a transaction costs no round trip)."""
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
+        return factory
+    return async_sessionmaker(bind.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)

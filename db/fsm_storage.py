@@ -30,6 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.services import parse
+from db.engine import one_statement_sessions
 from db.models import FsmRecord
 from db.types import Undecryptable
 
@@ -65,6 +66,7 @@ class SqlStorage(BaseStorage):
         cache_keys: int = CACHE_KEYS,
     ) -> None:
         self._factory = session_factory
+        self._writes = one_statement_sessions(session_factory)  # each write is one statement
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         # aiogram_dialog keeps several records per chat, told apart by "destiny".
         self._keys = key_builder or DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
@@ -140,7 +142,7 @@ class SqlStorage(BaseStorage):
             return
         self._remember(built, new)
         try:
-            async with self._factory() as session, session.begin():
+            async with self._writes() as session, session.begin():
                 if new.state is None and new.data is None:
                     await session.execute(delete(FsmRecord).where(FsmRecord.key == built))
                 else:
