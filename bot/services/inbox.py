@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,7 @@ from db.models import InboxUpdate
 
 # Telegram keeps an unconfirmed update for 24 hours; a mark kept twice as long outlives any re-delivery.
 KEEP_MARKS = timedelta(hours=48)
+_INBOX = cast(Table, InboxUpdate.__table__)  # the table itself: a Core INSERT, executemany
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +67,13 @@ async def store(
         for uid, payload in updates
     ]
     try:
+        # Parameters apart from the statement (executemany with RETURNING): its compiled form is
+        # cached, where a multi-row VALUES clause is compiled anew on every call.
         result = await session.execute(
-            insert(InboxUpdate)
-            .values(rows)
+            insert(_INBOX)
             .on_conflict_do_nothing(index_elements=[InboxUpdate.update_id])
-            .returning(InboxUpdate.update_id)
+            .returning(InboxUpdate.update_id),
+            rows,
         )
         stored = sorted(result.scalars().all())
         await session.commit()
