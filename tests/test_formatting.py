@@ -35,14 +35,14 @@ def test_the_booking_toast_derives_from_the_settings_and_the_time_left() -> None
 
     from aiogram.utils.i18n import I18n
 
-    from dialogs.meetings.dialog import _reminders_toast
+    from dialogs.meetings.text import reminders_toast
 
     i18n = I18n(path="content/locales", default_locale="en", domain="messages")
     start = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
     with i18n.context(), i18n.use_locale("ru"):
-        far = _reminders_toast(start + timedelta(days=3), start, (1440, 120), "ru")
+        far = reminders_toast(start + timedelta(days=3), start, (1440, 120), "ru")
         assert far == "Готово! Мы напомним вам за 1 день и за 2 часа."
-        near = _reminders_toast(start + timedelta(hours=3), start, (1440, 120), "ru")
+        near = reminders_toast(start + timedelta(hours=3), start, (1440, 120), "ru")
         assert near == "Готово! Мы напомним вам за 2 часа."  # a day before has passed already
-        now = _reminders_toast(start + timedelta(minutes=30), start, (60,), "ru")
+        now = reminders_toast(start + timedelta(minutes=30), start, (60,), "ru")
         assert now == "Готово! Встреча уже скоро: через 30 минут."

@@ -36,7 +36,7 @@ from db.models import (
 from db.types import pseudonym
 
 TOPIC_LEASE = timedelta(seconds=60)
-SWEEP_AFTER = timedelta(seconds=20)  # a message not sent by then is the sender's (bot/sender.py)
+SWEEP_AFTER = timedelta(seconds=20)  # a message not sent by then is the sender's (bot/jobs/sender.py)
 SEND_LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
 

@@ -27,9 +27,8 @@ async def about_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
 _NEXT = Tr("Next ▶")
 
 
-def dialog() -> Dialog:
-    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
-    return Dialog(
+def intro_windows() -> list[Window]:
+    return [
         Window(
             Tr(
                 "<b>What is a restorative programme</b>\n\n"
@@ -66,6 +65,11 @@ def dialog() -> Dialog:
             crisis_button(),
             state=AboutSG.principles,
         ),
+    ]
+
+
+def more_windows() -> list[Window]:
+    return [
         Window(
             Tr(
                 "<b>The rules of the programme (2 of 2)</b>\n\n"
@@ -107,4 +111,9 @@ def dialog() -> Dialog:
             crisis_button(),
             state=AboutSG.who_sees,
         ),
-    )
+    ]
+
+
+def dialog() -> Dialog:
+    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
+    return Dialog(*intro_windows(), *more_windows())

@@ -15,26 +15,18 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Cancel, Column, Multiselect, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
-from bot.context import AppContext
 from bot.i18n import N_
-from bot.services import agreements
+from bot.services import agreements, cases
 from bot.services.agreements import ItemDraft
 from bot.services.cases import Invalid, Refused
 from bot.services.formatting import format_date
+from bot.wording.agreements import WEEKDAY_NAMES, when_text
 from dialogs.common.calendar import LocalizedCalendar
 from dialogs.common.getters import fresh_profile, locale_of, reading, user_id_of
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, choices, crisis_button, menu_button, on_not_text
 from dialogs.states import AgreementSG, MyAgreementsSG
 
-WEEKDAY_NAMES = (
-    N_("every Monday"),
-    N_("every Tuesday"),
-    N_("every Wednesday"),
-    N_("every Thursday"),
-    N_("every Friday"),
-    N_("every Saturday"),
-    N_("every Sunday"),
-)
 INVALID = {
     "items": N_("Add at least one item."),
     "valid_until": N_("The agreement must be valid until a day in the future."),
@@ -48,33 +40,6 @@ def invalid_text(field: str) -> str:
     """Why the agreement cannot be recorded like this, in the reader's words."""
     msgid = INVALID.get(field, INVALID["items"])
     return gettext(msgid)
-
-
-def when_text(due: date | None, repeat: str | None, locale: str) -> str:
-    if repeat == "daily":
-        return gettext("every day")
-    if repeat and repeat.startswith("weekly:"):
-        return gettext(WEEKDAY_NAMES[int(repeat.split(":", 1)[1])])
-    return gettext("by {day}").format(day=format_date(due, locale)) if due else ""
-
-
-def render_agreement(text: agreements.AgreementText, locale: str) -> str:
-    lines = [gettext("<b>Our agreement</b> (case {code})").format(code=text.case_code), ""]
-    for n, (what, names, due, repeat) in enumerate(text.items, 1):
-        lines.append(
-            "{n}. {what}\n   {who} · {when}".format(
-                n=n, what=escape(what), who=escape(", ".join(names)), when=when_text(due, repeat, locale)
-            )
-        )
-    lines.append("")
-    lines.append(gettext("Valid until {day}.").format(day=format_date(text.valid_until, locale)))
-    if text.consequences:
-        lines.append(gettext("If an item is not kept: {what}").format(what=escape(text.consequences)))
-    return "\n".join(lines)
-
-
-def _app(manager: DialogManager) -> AppContext:
-    return manager.middleware_data["app"]
 
 
 def _case_id(manager: DialogManager) -> int:
@@ -101,9 +66,7 @@ async def on_item_text(message: Message, _widget: MessageInput, manager: DialogM
 
 
 async def people_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    from bot.services import cases
-
-    app = _app(dialog_manager)
+    app = scope(dialog_manager).app
     actor = await fresh_profile(dialog_manager)
     try:
         async with reading(dialog_manager) as session:
@@ -201,10 +164,11 @@ async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 
 async def on_send(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    app = _app(manager)
+    s = scope(manager)
+    app = s.app
     actor = await fresh_profile(manager)
     try:
-        async with app.db() as session:
+        async with s.transaction() as session:
             await agreements.record(
                 session,
                 actor=actor,
@@ -229,9 +193,9 @@ async def on_send(callback: CallbackQuery, _button: Button, manager: DialogManag
     await manager.done()  # each participant's "is this what you agreed?" is a notice in the recording's transaction
 
 
-def record_dialog() -> Dialog:
+def item_windows() -> list[Window]:
     cancel = Cancel(Tr("✖️ Cancel"))
-    return Dialog(
+    return [
         Window(
             Tr("<b>📝 The agreement</b>\n\nItems so far:\n{list}", when=F["some"]),
             Tr("<b>📝 The agreement</b>\n\nWhat did they agree on? Add the items one by one.", when=~F["some"]),
@@ -275,6 +239,11 @@ def record_dialog() -> Dialog:
             getter=when_getter,
             state=AgreementSG.when,
         ),
+    ]
+
+
+def date_windows() -> list[Window]:
+    return [
         Window(
             Tr("By which day?"),
             LocalizedCalendar(id="due", on_click=on_due, days_ahead=400),
@@ -309,14 +278,18 @@ def record_dialog() -> Dialog:
             getter=confirm_getter,
             state=AgreementSG.confirm,
         ),
-    )
+    ]
+
+
+def record_dialog() -> Dialog:
+    return Dialog(*item_windows(), *date_windows())
 
 
 # ------------------------------------------------------------ "my agreements"
 
 
 async def mine_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    app = _app(dialog_manager)
+    app = scope(dialog_manager).app
     locale = locale_of(dialog_manager)
     async with reading(dialog_manager) as session:
         items = await agreements.my_items(session, user_id=user_id_of(dialog_manager), today=app.today())

@@ -19,11 +19,11 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import SwitchTo
 from aiogram_dialog.widgets.text import Format
 
-from bot.context import AppContext
 from bot.i18n import N_
 from bot.services import accounting, cases
 from bot.services.formatting import format_date
 from dialogs.common.getters import fresh_profile, locale_of, reading
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, choices, crisis_button, on_not_text
 from dialogs.states import CaseSG
 
@@ -48,10 +48,6 @@ PROMPTS = {
 EDITABLE = tuple(k for k in accounting.FIELDS if k not in ("result", "no_result_reason"))
 
 
-def _app(manager: DialogManager) -> AppContext:
-    return manager.middleware_data["app"]
-
-
 def _case_id(manager: DialogManager) -> int:
     data = manager.start_data if isinstance(manager.start_data, dict) else {}
     return int(data.get("case_id", 0))
@@ -74,7 +70,7 @@ def value_text(key: str, value: Any, locale: str) -> str:
 
 
 async def card_fields_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    app = _app(dialog_manager)
+    app = scope(dialog_manager).app
     actor = await fresh_profile(dialog_manager)
     locale = locale_of(dialog_manager)
     try:
@@ -114,11 +110,12 @@ async def codes_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
 
 async def _store(manager: DialogManager, raw: str, answer: Any) -> bool:
     """Sets the field; ``answer`` says what went wrong. True when stored."""
-    app = _app(manager)
+    s = scope(manager)
+    app = s.app
     actor = await fresh_profile(manager)
     key = str(manager.dialog_data.get("field", ""))
     try:
-        async with app.db() as session:
+        async with s.transaction() as session:
             await accounting.set_field(
                 session, actor=actor, case_id=_case_id(manager), key=key, raw=raw, now=app.now(), today=app.today()
             )
@@ -165,10 +162,11 @@ async def reasons_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 
 async def _close(callback: CallbackQuery, manager: DialogManager, reason: int | None) -> None:
-    app = _app(manager)
+    s = scope(manager)
+    app = s.app
     actor = await fresh_profile(manager)
     try:
-        async with app.db() as session:
+        async with s.transaction() as session:
             await accounting.close(
                 session,
                 actor=actor,

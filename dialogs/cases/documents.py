@@ -15,10 +15,11 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, SwitchTo
 from aiogram_dialog.widgets.text import Format
 
-from bot.context import AppContext
 from bot.i18n import N_
 from bot.services import accounting, cases, documents
+from db.models import Case
 from dialogs.common.getters import fresh_profile
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, crisis_button, on_not_text
 from dialogs.states import CaseSG
 
@@ -33,28 +34,23 @@ QUESTIONS = {
 }
 
 
-def _app(manager: DialogManager) -> AppContext:
-    return manager.middleware_data["app"]
-
-
 def _case_id(manager: DialogManager) -> int:
     data = manager.start_data if isinstance(manager.start_data, dict) else {}
     return int(data.get("case_id", 0))
 
 
 async def on_documents(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    app = _app(manager)
+    s = scope(manager)
+    app = s.app
     actor = await fresh_profile(manager)
     try:
-        async with app.db() as session:
+        async with s.transaction() as session:
             context = await documents.context_of(session, actor=actor, case_id=_case_id(manager), now=app.now())
     except cases.Refused:
         await callback.answer(gettext("This case is not available to you."), show_alert=True)
         return
     files = await asyncio.to_thread(documents.render_all, context)
-    async with app.db() as session:
-        from db.models import Case
-
+    async with s.transaction() as session:
         case = await session.get(Case, _case_id(manager))
         facilitator_id = case.facilitator_id if case else None
         await session.commit()
@@ -98,6 +94,7 @@ async def protocol_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
 
 
 async def _advance(manager: DialogManager, answer: str | None, reply: Any) -> None:
+    s = scope(manager)
     step = _step(manager)
     answers: dict[str, str] = dict(manager.dialog_data.get("protocol", {}))
     if answer:
@@ -106,12 +103,12 @@ async def _advance(manager: DialogManager, answer: str | None, reply: Any) -> No
     if step + 1 < len(accounting.PROTOCOL_FIELDS):
         manager.dialog_data["protocol_step"] = step + 1
         return
-    app = _app(manager)
+    app = s.app
     actor = await fresh_profile(manager)
     manager.dialog_data["protocol_step"] = 0
     manager.dialog_data.pop("protocol", None)
     try:
-        async with app.db() as session:
+        async with s.transaction() as session:
             await accounting.save_protocol(
                 session, actor=actor, case_id=_case_id(manager), fields=answers, now=app.now()
             )

@@ -14,6 +14,7 @@ from bot.services.catalog import Contact
 from bot.services.catalog_edit import Change, MeasureView
 from bot.services.formatting import format_date, format_datetime
 from dialogs.common.getters import render_contact
+from dialogs.support.dialog import CATEGORY_LABELS
 
 FIELD_NAMES = {
     "title": N_("Title"),
@@ -52,8 +53,6 @@ _VALUE_SHOWN = 80
 
 
 def category_name(code: str | None) -> str:
-    from dialogs.support.dialog import CATEGORY_LABELS
-
     return str(CATEGORY_LABELS[code]) if code in CATEGORY_LABELS else escape(code or "")
 
 

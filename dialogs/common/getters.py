@@ -1,54 +1,47 @@
 """Data every flow reads: the reader's current region and locale, fresh from the database.
 
-Getters read in a short transaction of their own (``reading``): the connection goes back to the
-pool before the screen is sent to Telegram, so slow networks never hold the database.
+Getters read with the update's session in a short transaction (``reading``): it ends, and the
+connection goes back to the pool, before the screen is sent to Telegram, so slow networks never hold
+the database.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from html import escape
 from typing import Any
 
-from aiogram.utils.i18n import I18n, gettext
 from aiogram_dialog import DialogManager
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import AppContext
 from bot.services import catalog, users
 from bot.services.catalog import Contact, RegionInfo
+from bot.wording.labels import region_name
+from dialogs.common.scope import scope
 
 
-@asynccontextmanager
-async def reading(manager: DialogManager) -> AsyncIterator[AsyncSession]:
-    app: AppContext = manager.middleware_data["app"]
-    async with app.db() as session:
-        yield session
+def reading(manager: DialogManager) -> AbstractAsyncContextManager[AsyncSession]:
+    """A getter's reads: the update's session, its transaction ended at the end (``Scope.transaction``)."""
+    return scope(manager).transaction()
 
 
 def user_id_of(manager: DialogManager) -> int:
     """Whoever the update is from (also inside the error handler, whose event is an ErrorEvent)."""
-    person = manager.middleware_data.get("event_from_user") or manager.event.from_user  # type: ignore[union-attr]  # an ErrorEvent has event_from_user
+    person = scope(manager).user or manager.event.from_user  # type: ignore[union-attr]  # an ErrorEvent has event_from_user
     assert person is not None  # every update a dialog handles has a sender
     return person.id
 
 
 async def current_region(manager: DialogManager, session: AsyncSession) -> tuple[str | None, RegionInfo | None]:
     """Her chosen region, else the service's default one (DEFAULT_REGION), else none."""
-    app: AppContext = manager.middleware_data["app"]
+    app = scope(manager).app
     profile = await users.get_profile(session, user_id_of(manager))
     code = profile.region if profile and profile.region else app.default_region
     return code, await catalog.region(session, code)
 
 
 def locale_of(manager: DialogManager) -> str:
-    i18n: I18n = manager.middleware_data["i18n"]
-    return i18n.current_locale
-
-
-def region_name(region: RegionInfo | None, locale: str) -> str:
-    return escape(region.title(locale)) if region else gettext("not chosen")
+    return scope(manager).i18n.current_locale
 
 
 def has_local(region: RegionInfo | None) -> bool:
@@ -77,5 +70,7 @@ async def fresh_profile(manager: DialogManager) -> users.Profile:
     """The actor as the database knows her now: a role taken away a minute ago counts."""
     async with reading(manager) as session:
         profile = await users.get_profile(session, user_id_of(manager))
-        await session.commit()
-    return profile or manager.middleware_data["profile"]
+    if profile is None:  # only if her row went away during the update: she is as she was at its start
+        profile = scope(manager).profile
+        assert profile is not None
+    return profile

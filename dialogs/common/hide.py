@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext
 from aiogram_dialog import DialogManager, ShowMode
 from aiogram_dialog.widgets.kbd import Button
 
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr
 
 
@@ -22,7 +23,7 @@ def neutral_text() -> str:
 async def hide_chat(manager: DialogManager, bot: Bot, chat_id: int) -> None:
     await manager.reset_stack(remove_keyboard=False)
     manager.show_mode = ShowMode.NO_UPDATE
-    await manager.middleware_data["trail"].hide(bot, chat_id)
+    await scope(manager).trail.hide(bot, chat_id)
     await bot.send_message(chat_id, neutral_text(), reply_markup=ReplyKeyboardRemove())
 
 

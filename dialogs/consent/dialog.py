@@ -11,16 +11,17 @@ from typing import Any
 
 from aiogram import F
 from aiogram.types import CallbackQuery, ContentType, Message
-from aiogram.utils.i18n import I18n, gettext
+from aiogram.utils.i18n import gettext
 from aiogram_dialog import Dialog, DialogManager, ShowMode, StartMode, Window
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Column, Next, Row, Start, SwitchTo
 
-from bot.context import AppContext
 from bot.i18n import N_
 from bot.services import programme
 from bot.services.programme import Notice
 from db.models import ConsentPurpose, Decision
+from dialogs.common.getters import reading, user_id_of
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, crisis_button, menu_button
 from dialogs.states import ConsentSG, MenuSG, ProgrammeSG
 
@@ -94,8 +95,6 @@ def version_of(purpose: ConsentPurpose, *, relative: bool = False) -> str:
 
 async def purpose_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     """A relative reads why she is invited in words for a relative, with the woman's first name."""
-    from dialogs.common.getters import reading, user_id_of
-
     async with reading(dialog_manager) as session:
         mine = await programme.my_programmes(session, user_id=user_id_of(dialog_manager))
     place = next((m for m in mine if m.participant_id == _participant(dialog_manager)), None)
@@ -116,10 +115,11 @@ def _participant(manager: DialogManager) -> int:
 async def _decide(
     callback: CallbackQuery, manager: DialogManager, purpose: ConsentPurpose, decision: Decision
 ) -> Notice | None:
-    app: AppContext = manager.middleware_data["app"]
-    i18n: I18n = manager.middleware_data["i18n"]
+    s = scope(manager)
+    app = s.app
+    i18n = s.i18n
     try:
-        async with app.db() as session:
+        async with s.transaction() as session:
             notice = await programme.decide(
                 session,
                 user_id=callback.from_user.id,
@@ -163,14 +163,15 @@ async def on_participation(callback: CallbackQuery, button: Button, manager: Dia
 
 
 async def on_question(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
-    app: AppContext = manager.middleware_data["app"]
-    i18n: I18n = manager.middleware_data["i18n"]
+    s = scope(manager)
+    app = s.app
+    i18n = s.i18n
     text = (message.text or "").strip()
     if not text:
         await message.answer(gettext("Please write your question in words, in one message."))
         return
     try:
-        async with app.db() as session:
+        async with s.transaction() as session:
             await programme.ask_first(
                 session,
                 user_id=message.from_user.id,  # type: ignore[union-attr]  # private chat: a sender
@@ -186,7 +187,7 @@ async def on_question(message: Message, _widget: MessageInput, manager: DialogMa
     manager.show_mode = ShowMode.SEND
     await manager.switch_to(ConsentSG.asked)
     # The question also goes to a person, who can answer it in this chat.
-    await manager.middleware_data["relay"].from_participant(message)
+    await s.relay.from_participant(message)
 
 
 async def on_not_text(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
@@ -216,9 +217,8 @@ def _closing(text: str, state: Any) -> Window:
     )
 
 
-def dialog() -> Dialog:
-    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
-    return Dialog(
+def intro_windows() -> list[Window]:
+    return [
         Window(
             Tr(PURPOSE, when=F["woman"]),
             Tr(PURPOSE_RELATIVE, when=F["relative"]),
@@ -230,6 +230,11 @@ def dialog() -> Dialog:
         _page(PRINCIPLES, ConsentSG.principles),
         _page(NEXT_STEPS, ConsentSG.next_steps),
         _page(WHO_SEES, ConsentSG.who_sees),
+    ]
+
+
+def question_windows() -> list[Window]:
+    return [
         Window(
             Tr(DATA_QUESTION),
             Row(
@@ -261,6 +266,11 @@ def dialog() -> Dialog:
             crisis_button(),
             state=ConsentSG.ask,
         ),
+    ]
+
+
+def closing_windows() -> list[Window]:
+    return [
         _closing(
             N_(
                 "Thank you. 🌱 The facilitator will be in touch to find a time for your first talk.\n\n"
@@ -290,4 +300,9 @@ def dialog() -> Dialog:
             ),
             ConsentSG.asked,
         ),
-    )
+    ]
+
+
+def dialog() -> Dialog:
+    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
+    return Dialog(*intro_windows(), *question_windows(), *closing_windows())

@@ -9,7 +9,6 @@ from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.kbd import Cancel, Row, Start
 from aiogram_dialog.widgets.text import Format, Multi
 
-from bot.context import AppContext
 from bot.services import catalog, users
 from dialogs.common.getters import (
     current_region,
@@ -20,6 +19,7 @@ from dialogs.common.getters import (
     render_contact,
     user_id_of,
 )
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, human_button, menu_button
 from dialogs.states import CrisisSG, RegionSG
 
@@ -27,7 +27,7 @@ from dialogs.states import CrisisSG, RegionSG
 async def crisis_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     """Her region's lines under its name (said plainly when it is only assumed), then the free lines
     for all of Russia; never another region's local numbers as if they were hers."""
-    app: AppContext = dialog_manager.middleware_data["app"]
+    app = scope(dialog_manager).app
     locale = locale_of(dialog_manager)
     async with reading(dialog_manager) as session:
         code, region = await current_region(dialog_manager, session)

@@ -10,28 +10,25 @@ from aiogram.types import Message
 from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
 from aiogram_dialog.widgets.input import MessageInput
 
-from bot.context import AppContext
-from bot.relay import Relay
-from bot.services import relay
+from bot.services import relay, users
 from dialogs.common.getters import reading, user_id_of
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, crisis_button, menu_button
 from dialogs.states import HumanSG
 
 
 async def chat_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    app: AppContext = dialog_manager.middleware_data["app"]
+    app = scope(dialog_manager).app
     async with reading(dialog_manager) as session:
         thread = await relay.by_user(session, user_id_of(dialog_manager))
         name = None
         if thread is not None and thread.curator_id is not None and app.settings.show_curator_name:
-            from bot.services import users
-
             name = await users.display_name(session, thread.curator_id)
     return {"curator": name or "", "named": bool(name)}
 
 
 async def on_message(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
-    relay_: Relay = manager.middleware_data["relay"]
+    relay_ = scope(manager).relay
     manager.show_mode = ShowMode.NO_UPDATE  # the relay answers for itself; no screen under every message
     await relay_.from_participant(message)
 

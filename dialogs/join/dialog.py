@@ -12,20 +12,12 @@ from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Column, Row, SwitchTo
 
-from bot.context import AppContext
-from bot.i18n import N_
 from bot.services import join
+from bot.wording.labels import RELEASE_LABELS
 from dialogs.common.getters import current_region, locale_of, reading, region_name, user_id_of
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, crisis_button, human_button, menu_button
 from dialogs.states import JoinSG
-
-JOIN_CALLBACK = "jq:"  # + the request id; handlers.staff turns it into a new case
-RELEASE_LABELS = {
-    "released": N_("already released"),
-    "soon": N_("within six months"),
-    "later": N_("later than that"),
-    None: N_("not said"),
-}
 
 
 async def on_name(message: Message, _widget: MessageInput, manager: DialogManager) -> None:
@@ -63,11 +55,12 @@ async def confirm_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 
 async def on_send(callback: CallbackQuery, _button: Button, manager: DialogManager) -> None:
-    app: AppContext = manager.middleware_data["app"]
+    s = scope(manager)
+    app = s.app
     data = manager.dialog_data
     async with reading(manager) as session:
         code, _region = await current_region(manager, session)
-    async with app.db() as session:
+    async with s.transaction() as session:
         await join.submit(
             session,
             user_id=user_id_of(manager),
@@ -84,9 +77,8 @@ def _skip(next_state: Any) -> SwitchTo:
     return SwitchTo(Tr("Skip ▶"), id=f"skip_{next_state.state.split(':')[-1]}", state=next_state)
 
 
-def dialog() -> Dialog:
-    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
-    return Dialog(
+def ask_windows() -> list[Window]:
+    return [
         Window(
             Tr(
                 "<b>🤝 Taking part in the programme</b>\n\n"
@@ -119,6 +111,11 @@ def dialog() -> Dialog:
             crisis_button(),
             state=JoinSG.release,
         ),
+    ]
+
+
+def send_windows() -> list[Window]:
+    return [
         Window(
             Tr(
                 "<b>Question 3 of 3</b>\n\nIs there anything you want the team to know? For example, "
@@ -155,4 +152,9 @@ def dialog() -> Dialog:
             crisis_button(),
             state=JoinSG.sent,
         ),
-    )
+    ]
+
+
+def dialog() -> Dialog:
+    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
+    return Dialog(*ask_windows(), *send_windows())

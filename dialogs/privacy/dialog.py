@@ -9,17 +9,17 @@ from aiogram.utils.i18n import gettext
 from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.kbd import Button, Row, SwitchTo
 
-from bot.context import AppContext
 from bot.services import programme, surveys, users
 from bot.services.formatting import format_date
 from db.fsm_storage import forget_dialogs
 from dialogs.common.getters import locale_of, reading, user_id_of
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, crisis_button, menu_button
 from dialogs.states import PrivacySG
 
 
 async def privacy_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    app: AppContext = dialog_manager.middleware_data["app"]
+    app = scope(dialog_manager).app
     async with reading(dialog_manager) as session:
         profile = await users.get_profile(session, user_id_of(dialog_manager))
     first_seen = profile.first_seen if profile else app.now()
@@ -31,18 +31,19 @@ async def privacy_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 
 async def on_delete(callback: CallbackQuery, _widget: Any, manager: DialogManager) -> None:
-    app: AppContext = manager.middleware_data["app"]
+    s = scope(manager)
+    app = s.app
     # Close the dialogs first, so nothing of this conversation is written back after the deletion.
     await manager.reset_stack(remove_keyboard=False)
-    session = manager.middleware_data["session"]
-    await programme.leave_all(session, user_id=callback.from_user.id, now=app.now())  # notices the team in it
-    await manager.middleware_data["relay"].forget(callback.from_user.id)
-    await surveys.forget(session, user_id=callback.from_user.id)
-    await session.commit()
     user_id = callback.from_user.id
-    await users.forget(session, user_id, now=app.now())
-    storage = manager.middleware_data["fsm_storage"]
-    trail = manager.middleware_data["trail"]
+    async with s.transaction() as session:
+        await programme.leave_all(session, user_id=user_id, now=app.now())  # notices the team in it
+        await s.relay.forget(user_id)
+        await surveys.forget(session, user_id=user_id)
+        await session.commit()
+        await users.forget(session, user_id, now=app.now())
+    storage = s.fsm_storage
+    trail = s.trail
 
     async def forget_dialogs_and_trail() -> None:
         # After aiogram_dialog has saved its (reset) stack: nothing of her dialogs stays behind,
@@ -50,7 +51,7 @@ async def on_delete(callback: CallbackQuery, _widget: Any, manager: DialogManage
         await forget_dialogs(storage, user_id)
         await trail.forget(user_id)
 
-    manager.middleware_data["after_update"].append(forget_dialogs_and_trail)
+    s.after_update.append(forget_dialogs_and_trail)
     await callback.answer()
     if callback.message is not None:
         await callback.message.answer(

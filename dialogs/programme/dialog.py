@@ -16,12 +16,12 @@ from aiogram_dialog import Dialog, DialogManager, StartMode, Window
 from aiogram_dialog.widgets.kbd import Button, Row, Start, SwitchTo
 from aiogram_dialog.widgets.text import Multi
 
-from bot.context import AppContext
 from bot.services import programme
 from bot.services.programme import MyProgramme
 from bot.wording.labels import APPROVALS, DECISIONS, RELATIONS, STAGE_NEXT, STAGE_PLAIN, label
 from db.models import Approval, ConsentPurpose, Decision
 from dialogs.common.getters import reading, user_id_of
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, choices, crisis_button, menu_button
 from dialogs.consent.dialog import version_of
 from dialogs.states import ConsentSG, MyAgreementsSG, MyMeetingsSG, ProgrammeSG
@@ -78,13 +78,14 @@ async def main_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
 
 
 async def _withdraw(callback: CallbackQuery, manager: DialogManager, purpose: ConsentPurpose) -> None:
-    app: AppContext = manager.middleware_data["app"]
+    s = scope(manager)
+    app = s.app
     mine = await _mine(manager)
     if mine is None:
         await callback.answer(gettext("This button is out of date."))
         return
     try:
-        async with app.db() as session:
+        async with s.transaction() as session:
             await programme.decide(
                 session,
                 user_id=callback.from_user.id,
@@ -92,7 +93,7 @@ async def _withdraw(callback: CallbackQuery, manager: DialogManager, purpose: Co
                 purpose=purpose,
                 decision=Decision.WITHDRAW,
                 version=version_of(purpose, relative=mine.kind != "woman" and bool(mine.woman_name)),
-                locale=manager.middleware_data["i18n"].current_locale,
+                locale=s.i18n.current_locale,
                 now=app.now(),
             )
     except (programme.NotNow, programme.Refused):
@@ -167,12 +168,13 @@ async def relative_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, 
 
 
 async def on_relative_answer(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
-    app: AppContext = manager.middleware_data["app"]
+    s = scope(manager)
+    app = s.app
     approval = {"rel_yes": Approval.APPROVED, "rel_no": Approval.DECLINED, "rel_later": Approval.LATER}[
         button.widget_id or ""
     ]
     try:
-        async with app.db() as session:
+        async with s.transaction() as session:
             await programme.decide_relative(
                 session,
                 user_id=callback.from_user.id,
@@ -199,9 +201,8 @@ async def on_relative_answer(callback: CallbackQuery, button: Button, manager: D
     await manager.switch_to(ProgrammeSG.relatives)  # the team's notice is in the decision's transaction
 
 
-def dialog() -> Dialog:
-    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
-    return Dialog(
+def main_windows() -> list[Window]:
+    return [
         Window(
             Tr(
                 "<b>📋 My programme</b>\n\nYou are not in a programme yet. If someone from the team gives you "
@@ -250,6 +251,11 @@ def dialog() -> Dialog:
             getter=main_getter,
             state=ProgrammeSG.main,
         ),
+    ]
+
+
+def withdraw_windows() -> list[Window]:
+    return [
         Window(
             Tr(
                 "<b>Withdraw from the programme?</b>\n\n"
@@ -290,6 +296,11 @@ def dialog() -> Dialog:
             crisis_button(),
             state=ProgrammeSG.withdrawn,
         ),
+    ]
+
+
+def relative_windows() -> list[Window]:
+    return [
         Window(
             Tr(
                 "<b>👥 Whom to invite</b>\n\nThe team suggests inviting these people. Nobody is invited "
@@ -321,4 +332,9 @@ def dialog() -> Dialog:
             getter=relative_getter,
             state=ProgrammeSG.relative,
         ),
-    )
+    ]
+
+
+def dialog() -> Dialog:
+    """Built anew for every dispatcher: a Dialog is a router and joins one parent only."""
+    return Dialog(*main_windows(), *withdraw_windows(), *relative_windows())

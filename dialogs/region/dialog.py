@@ -11,6 +11,7 @@ from aiogram_dialog.widgets.kbd import Button, Cancel
 
 from bot.services import catalog, users
 from dialogs.common.getters import locale_of, reading
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, choices, crisis_button
 from dialogs.states import RegionSG
 
@@ -24,7 +25,8 @@ async def regions_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
 
 async def on_region(callback: CallbackQuery, _widget: Any, manager: DialogManager, code: str) -> None:
     try:
-        await users.set_region(manager.middleware_data["session"], callback.from_user.id, code)
+        async with scope(manager).transaction() as session:
+            await users.set_region(session, callback.from_user.id, code)
     except users.UnknownRegion:
         await callback.answer(gettext("This button no longer works."))
         return
@@ -33,7 +35,8 @@ async def on_region(callback: CallbackQuery, _widget: Any, manager: DialogManage
 
 
 async def on_not_listed(callback: CallbackQuery, _widget: Any, manager: DialogManager) -> None:
-    await users.set_region(manager.middleware_data["session"], callback.from_user.id, None)
+    async with scope(manager).transaction() as session:
+        await users.set_region(session, callback.from_user.id, None)
     await callback.answer(gettext("We will show what works everywhere in Russia."))
     await manager.done()
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiogram import F
 from aiogram.types import CallbackQuery
-from aiogram.utils.i18n import I18n, gettext
+from aiogram.utils.i18n import gettext
 from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
 from aiogram_dialog.widgets.kbd import Button, Row, Start, SwitchTo
 from aiogram_dialog.widgets.text import Const
@@ -15,6 +15,7 @@ from bot.services import users
 from dialogs.common.getters import reading, region_getter, user_id_of
 from dialogs.common.hide import hide_button
 from dialogs.common.keyboards import reply_keyboard
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, crisis_button, menu_button
 from dialogs.states import RegionSG, SettingsSG, SubscriptionsSG
 
@@ -23,7 +24,7 @@ LANGUAGE_NAMES = {"ru": "Русский", "en": "English"}
 
 async def settings_getter(dialog_manager: DialogManager, **kwargs: Any) -> dict[str, Any]:
     data = await region_getter(dialog_manager, **kwargs)
-    i18n: I18n = dialog_manager.middleware_data["i18n"]
+    i18n = scope(dialog_manager).i18n
     data["language_name"] = LANGUAGE_NAMES[i18n.current_locale]
     async with reading(dialog_manager) as session:
         profile = await users.get_profile(session, user_id_of(dialog_manager))
@@ -33,17 +34,19 @@ async def settings_getter(dialog_manager: DialogManager, **kwargs: Any) -> dict[
 
 async def on_discreet(callback: CallbackQuery, _widget: Any, manager: DialogManager) -> None:
     """Discreet notifications on or off: what the bot sends on its own opens with neutral words."""
-    session = manager.middleware_data["session"]
-    profile = await users.get_profile(session, callback.from_user.id)
-    await session.commit()
-    if profile is not None:
-        await users.set_discreet(session, callback.from_user.id, not profile.discreet)
+    async with scope(manager).transaction() as session:
+        profile = await users.get_profile(session, callback.from_user.id)
+        await session.commit()
+        if profile is not None:
+            await users.set_discreet(session, callback.from_user.id, not profile.discreet)
     await callback.answer()
 
 
 async def _choose(callback: CallbackQuery, manager: DialogManager, locale: str) -> None:
-    i18n: I18n = manager.middleware_data["i18n"]
-    await users.set_locale(manager.middleware_data["session"], callback.from_user.id, locale)
+    s = scope(manager)
+    async with s.transaction() as session:
+        await users.set_locale(session, callback.from_user.id, locale)
+    i18n = s.i18n
     i18n.current_locale = locale  # the rest of this update already speaks the new language
     await callback.answer()
     # The keyboard under the text field carries words too: send it again in the new language.

@@ -13,13 +13,13 @@ from aiogram_dialog.widgets.text import Multi
 
 from bot.services import catalog, subscriptions, users
 from dialogs.common.getters import reading, user_id_of
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, choices, crisis_button, menu_button
 from dialogs.states import SubscriptionsSG
+from dialogs.support.dialog import CATEGORY_LABELS
 
 
 async def subscriptions_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    from dialogs.support.dialog import CATEGORY_LABELS
-
     async with reading(dialog_manager) as session:
         chosen = await subscriptions.get(session, user_id_of(dialog_manager))
         profile = await users.get_profile(session, user_id_of(dialog_manager))
@@ -38,8 +38,7 @@ async def on_toggle(callback: CallbackQuery, _widget: Any, manager: DialogManage
     if category not in catalog.CATEGORIES:  # a forged button
         await callback.answer(gettext("This button is out of date."))
         return
-    app = manager.middleware_data["app"]
-    async with app.db() as session:
+    async with scope(manager).transaction() as session:
         current = await subscriptions.get(session, user_id_of(manager))
         await subscriptions.set(session, user_id_of(manager), category, not current[category])
     await callback.answer(gettext("Saved."))

@@ -12,9 +12,9 @@ from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.kbd import NextPage, PrevPage, Row, Start, SwitchTo
 from aiogram_dialog.widgets.text import Const, Format, List, Multi
 
-from bot.context import AppContext
 from bot.services import catalog
 from dialogs.common.getters import current_region, locale_of, reading, region_getter, region_name, render_contact
+from dialogs.common.scope import scope
 from dialogs.common.widgets import Tr, choices, crisis_button, human_button, menu_button
 from dialogs.states import RegionSG, SupportSG
 
@@ -38,7 +38,7 @@ async def categories_getter(dialog_manager: DialogManager, **kwargs: Any) -> dic
 
 
 async def measures_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
-    app: AppContext = dialog_manager.middleware_data["app"]
+    app = scope(dialog_manager).app
     locale = locale_of(dialog_manager)
     category = dialog_manager.dialog_data.get("category", catalog.CATEGORIES[0])
     async with reading(dialog_manager) as session:
