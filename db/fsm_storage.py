@@ -29,13 +29,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.services import parse
 from db.engine import one_statement_sessions
 from db.models import FsmRecord
 from db.types import Undecryptable
 
 log = logging.getLogger(__name__)
 KEY_MAX = 255  # FsmRecord.key is String(255)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # the ids a BigInteger column holds
 
 
 class _Unknown:
@@ -81,7 +81,7 @@ class SqlStorage(BaseStorage):
         a key longer than the column): such keys come from forged data, and nothing is stored there."""
         built = self._keys.build(key)
         ids = (key.chat_id, key.user_id, key.thread_id or 0)
-        if len(built) > KEY_MAX or "\x00" in built or not all(parse.INT64_MIN <= i <= parse.INT64_MAX for i in ids):
+        if len(built) > KEY_MAX or "\x00" in built or not all(INT64_MIN <= i <= INT64_MAX for i in ids):
             return None
         return built
 
