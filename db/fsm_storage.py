@@ -46,6 +46,9 @@ class _Unknown:
 
 
 UNKNOWN: Any = _Unknown()
+# aiogram_dialog's records (its stacks and contexts) hold data only, never a state: clearing one
+# needs no read to learn whether a state would be left behind.
+_DIALOG_DESTINY = "aiogd:"
 CACHE_KEYS = 20_000  # records kept in memory (a chat has a few); the least recently used go first
 
 
@@ -129,7 +132,14 @@ class SqlStorage(BaseStorage):
         it differs from what the record holds: one upsert, or one delete when the record is left
         holding nothing."""
         record = self._cache.get(built)
-        if (state is None or data is None) and (record is None or UNKNOWN in (record.state, record.data)):
+        dialog = (key.destiny or "").startswith(_DIALOG_DESTINY)
+        if dialog:
+            state = None  # aiogram_dialog keeps only data there: the state is known to be empty
+        if (
+            not dialog
+            and (state is None or data is None)
+            and (record is None or UNKNOWN in (record.state, record.data))
+        ):
             # Clearing a column: whether the record then holds nothing depends on the other one.
             record = await self._record(built, key.user_id)
         new = _Record(

@@ -50,3 +50,16 @@ async def test_the_menu_asks_the_database_nothing_it_already_knows(bot, fake) ->
         await user.expect("What would you like", predicate=lambda m: m.has_button("What is the programme"))
     assert seen.on("participants") == []
     assert seen.on("users") == []
+
+
+async def test_a_dialog_started_or_closed_reads_no_dialog_state(bot, fake) -> None:
+    """aiogram_dialog's records hold data only: replacing or clearing one needs no read first."""
+    user = fake.user(language_code="en")
+    await user.send("/start")
+    await user.expect("What would you like", predicate=lambda m: m.has_button("Where to get help"))
+    with Statements(bot) as seen:
+        await user.press("Where to get help")
+        await user.expect("What do you need help with", predicate=lambda m: m.has_button("Housing"))
+        await user.send("☰ Menu")
+        await user.expect("What would you like", predicate=lambda m: m.has_button("Where to get help"))
+    assert "SELECT" not in seen.on("fsm_state")
