@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
@@ -19,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        # Deferred: only a SQLite deployment imports its driver (aiosqlite).
+        from db.sqlite_connection import connect_sqlite  # noqa: PLC0415
+
         database = parsed.database
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -29,7 +28,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(
             url,
             echo=echo,
-            connect_args={"timeout": 30, "async_creator_fn": _connect_sqlite},
+            connect_args={"timeout": 30, "async_creator_fn": connect_sqlite},
             pool_size=1,
             max_overflow=0,
         )
@@ -63,55 +62,13 @@ def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         raise DisconnectionError("the connection did not answer a ping") from exc  # the pool connects anew
 
 
-class _SqliteConnection(aiosqlite.Connection):
-    """aiosqlite hands every call to its thread and back: five round trips for one upsert (make a
-    cursor, execute, close the cursor, commit, and the pool's rollback on return), each waiting its
-    turn in a busy event loop while the one connection stays checked out. The calls that never wait
-    for a lock run here instead: making and closing a cursor, a commit or rollback with no
-    transaction open (the pool's reset after a commit), and, in WAL mode, a commit (a writer holds
-    its lock already and readers never block it) and fetching the rows of a statement that has run
-    (its snapshot is taken). Statements still go to the thread: one may wait for another
-    connection's write lock, and waiting in the event loop could wait for that very loop. An upsert
-    is one round trip, a read one. The connection is made with ``check_same_thread=False``; its calls
-    stay one after another, as SQLAlchemy awaits each before the next."""
-
-    wal = False  # set by _sqlite_pragmas once the journal mode is known
-
-    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        owner = getattr(fn, "__self__", None)
-        name = getattr(fn, "__name__", "")
-        if isinstance(owner, sqlite3.Cursor):
-            inline = name == "close" or (self.wal and name in ("fetchone", "fetchmany", "fetchall"))
-        elif isinstance(owner, sqlite3.Connection):
-            inline = (
-                name == "cursor"
-                or (name in ("commit", "rollback") and not owner.in_transaction)
-                or (name == "commit" and self.wal)
-            )
-        else:
-            inline = False
-        if not inline:
-            return await super()._execute(fn, *args, **kwargs)
-        if not self._running or not self._connection:
-            raise ValueError("Connection closed")
-        return fn(*args, **kwargs)
-
-
-def _connect_sqlite(database: str, **kwargs: Any) -> aiosqlite.Connection:
-    """What ``aiosqlite.connect`` does, with the connection above (SQLAlchemy awaits it)."""
-    kwargs["check_same_thread"] = False
-    connection = _SqliteConnection(partial(sqlite3.connect, database, **kwargs), iter_chunk_size=64)
-    connection._thread.daemon = True  # as SQLAlchemy does for aiosqlite's own connections
-    return connection
-
-
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers go on while one writer commits; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
     mode = cursor.fetchone()
-    driver = getattr(dbapi_connection, "_connection", None)
-    if isinstance(driver, _SqliteConnection):
+    driver: Any = getattr(dbapi_connection, "_connection", None)
+    if hasattr(driver, "wal"):  # db.sqlite_connection's: commits and fetches in place only in WAL mode
         driver.wal = bool(mode) and str(mode[0]).lower() == "wal"  # an in-memory database stays "memory"
     cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable against crashes, one fsync per checkpoint
     cursor.execute("PRAGMA foreign_keys=ON")

@@ -3,6 +3,7 @@ before use (instead of pool_pre_ping on every checkout), SQLite's quick calls sk
 
 from pathlib import Path
 
+import aiosqlite
 from sqlalchemy import text
 
 from db import engine as engines
@@ -53,7 +54,7 @@ async def test_one_statement_sessions_autocommit_on_postgresql_only(backend: str
 async def test_sqlite_runs_statements_in_its_thread_and_the_rest_in_place(tmp_path: Path, monkeypatch) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/e.sqlite3")
     handed: list[str] = []
-    original = engines.aiosqlite.Connection._execute
+    original = aiosqlite.Connection._execute
 
     async def noted(self, fn, *args, **kwargs):
         handed.append(fn.__name__)
@@ -62,7 +63,7 @@ async def test_sqlite_runs_statements_in_its_thread_and_the_rest_in_place(tmp_pa
     try:
         async with engine.begin() as conn:
             await conn.execute(text("CREATE TABLE t (x INTEGER)"))
-        monkeypatch.setattr(engines.aiosqlite.Connection, "_execute", noted)
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", noted)
         async with engine.begin() as conn:
             await conn.execute(text("INSERT INTO t VALUES (1)"))
         async with engine.connect() as conn:
