@@ -2,10 +2,14 @@
 
 - **Polling**: the offset moves past an update (which tells Telegram it arrived) only after the
   update is stored. **Webhook**: 200 only after storing; otherwise Telegram sends it again later.
-- **Handling**: stored updates are claimed (``bot.services.inbox``) and fed to the dispatcher, one
-  chat's updates one after another, in order, except that crisis words and 🆘 go before whatever of
-  hers is still waiting. A row is marked done after its handler returns; after a crash, what was
-  not marked is handled again (the same ``update_id`` is never stored twice).
+- **Handling**: the updates this instance receives are stored already claimed by it (one statement:
+  store and claim) and handed to the dispatcher as they were parsed from ``getUpdates``, without a
+  second trip through the database; what another instance left (its lease ran out) or what came
+  while this one was full is claimed from the database (``bot.services.inbox``). One chat's updates
+  are handled one after another, in order, except that crisis words and 🆘 go before whatever of
+  hers is still waiting. A row is marked done after its handler returns (the marks of updates that
+  finish while one is being written go together in the next statement); after a crash, what was not
+  marked is handled again (the same ``update_id`` is never stored twice).
 - **The database away**: nothing is acknowledged (Telegram keeps updates for 24 hours), and each
   person who writes gets at once an answer that needs no database: we will answer soon, and the
   nationwide crisis lines from the content files. When the database is back, everything is handled.
@@ -19,6 +23,7 @@ import html
 import logging
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -33,6 +38,7 @@ from bot.context import AppContext
 from bot.jobs.telegram_session import telegram_unavailable
 from bot.services import catalog
 from bot.services import inbox as store
+from db.engine import one_statement_sessions
 from db.errors import database_unreachable
 
 log = logging.getLogger(__name__)
@@ -64,6 +70,17 @@ def _text_of(payload: dict[str, Any]) -> str | None:
     message = payload.get("message") or {}
     text = message.get("text") or message.get("caption")
     return text if isinstance(text, str) else None
+
+
+@dataclass(slots=True)
+class _Work:
+    """An update to handle: claimed from the database, or stored claimed by this instance just now
+    (then ``update`` is the object parsed from ``getUpdates``, handed over as it is)."""
+
+    update_id: int
+    payload: dict[str, Any]
+    attempts: int
+    update: Update | None = None
 
 
 class OfflineReply:
@@ -160,6 +177,7 @@ class Inbox:
         polling_timeout: int = 25,
     ) -> None:
         self._context = context
+        self._writes = one_statement_sessions(context.db)  # storing and marking done: one statement each
         self._dp = dispatcher
         self._bot = bot
         self.offline = offline
@@ -171,24 +189,48 @@ class Inbox:
         self._polling_timeout = polling_timeout
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
-        self._held: set[int] = set()  # claimed by this instance and not finished
-        self._queues: dict[int | str, deque[store.Claimed]] = {}
+        self._held: set[int] = set()  # claimed by this instance and not marked done
+        self._queues: dict[int | str, deque[_Work]] = {}
         self._chat_tasks: dict[int | str, asyncio.Task[None]] = {}
+        self._done: list[int] = []  # handled, to be marked done by the finisher
+        self._done_wake = asyncio.Event()
+        self._finisher: asyncio.Task[None] | None = None
+        self._closing = False
 
     # --- receiving -------------------------------------------------------------------------------
 
-    async def accept(self, payloads: list[dict[str, Any]]) -> bool:
-        """Stores updates; True when they are safe (then, and only then, Telegram may be told)."""
+    async def accept(self, payloads: list[dict[str, Any]], parsed: Iterable[Update] = ()) -> bool:
+        """Stores updates; True when they are safe (then, and only then, Telegram may be told).
+
+        With room for them, they are stored claimed by this instance and handed to the dispatcher at
+        once (``parsed``: the same updates as objects, when the caller has them); else they wait in
+        the database for ``run`` to claim them."""
+        mine = len(self._held) + len(payloads) <= self._concurrency and not self._stopping.is_set()
         try:
-            async with self._context.db() as session:
-                await store.store(session, [(p["update_id"], p) for p in payloads], now=self._context.now())
+            async with self._writes() as session:
+                stored = await store.store(
+                    session,
+                    [(p["update_id"], p) for p in payloads],
+                    now=self._context.now(),
+                    worker=self._worker if mine else None,
+                    lease=self._lease if mine else None,
+                )
         except Exception as exc:
             if not database_unreachable(exc):
                 raise
             log.warning("inbox: could not store %d update(s): %s", len(payloads), type(exc).__name__)
             self.offline.answer(payloads)
             return False
-        self._wake.set()
+        if mine:
+            fresh = set(stored)  # an update seen before (fetched again after a crash) is not handled again
+            objects = {u.update_id: u for u in parsed}
+            for payload in payloads:
+                uid = payload["update_id"]
+                if uid in fresh:
+                    fresh.discard(uid)
+                    self._enqueue(_Work(uid, payload, 1, objects.get(uid)))
+        else:
+            self._wake.set()
         return True
 
     async def poll(self, allowed_updates: list[str] | None) -> None:
@@ -212,7 +254,7 @@ class Inbox:
                 pause = 0.5
                 continue
             payloads = [u.model_dump(mode="json", by_alias=True, exclude_none=True) for u in updates]
-            if await self.accept(payloads):
+            if await self.accept(payloads, updates):
                 offset = max(u.update_id for u in updates) + 1
                 pause = 0.5
             else:
@@ -250,7 +292,7 @@ class Inbox:
                 await self._sleep(RETRY_SECONDS)
                 continue
             for item in claimed:
-                self._enqueue(item)
+                self._enqueue(_Work(item.update_id, item.payload, item.attempts))
             if len(claimed) >= min(room, 100) and room > 0:
                 continue  # there may be more
             timeout = min(IDLE_CLAIM_SECONDS, max(next_renewal - loop.time(), 0.05))
@@ -258,7 +300,7 @@ class Inbox:
                 async with asyncio.timeout(timeout):
                     await self._wake.wait()
 
-    def _enqueue(self, item: store.Claimed) -> None:
+    def _enqueue(self, item: _Work) -> None:
         self._held.add(item.update_id)
         key = chat_key(item.payload)
         queue = self._queues.setdefault(key, deque())
@@ -280,18 +322,20 @@ class Inbox:
             self._queues.pop(key, None)
             self._chat_tasks.pop(key, None)
 
-    async def _handle(self, item: store.Claimed) -> None:
+    async def _handle(self, item: _Work) -> None:
         if item.attempts > self._max_attempts:
             # Started this often and never finished: the process died on it each time. Let it go.
             log.error("inbox: update %d given up after %d attempts", item.update_id, item.attempts - 1)
-            await self._finish(item.update_id)
+            self._finish(item.update_id)
             return
-        try:
-            update = Update.model_validate(item.payload, context={"bot": self._bot})
-        except ValidationError:
-            log.warning("inbox: update %d is not an Update; dropped", item.update_id)
-            await self._finish(item.update_id)
-            return
+        update = item.update
+        if update is None:
+            try:
+                update = Update.model_validate(item.payload, context={"bot": self._bot})
+            except ValidationError:
+                log.warning("inbox: update %d is not an Update; dropped", item.update_id)
+                self._finish(item.update_id)
+                return
         telegram_tries = 0
         while True:
             try:
@@ -316,20 +360,36 @@ class Inbox:
                     break
                 if self._stopping.is_set() or not await self._sleep(pause):
                     return  # shutting down: close() gives it back
-        await self._finish(item.update_id)
+        self._finish(item.update_id)
 
-    async def _finish(self, update_id: int) -> None:
-        while True:
-            try:
-                async with self._context.db() as session:
-                    await store.finish(session, update_id, now=self._context.now())
-                break
-            except Exception as exc:
-                if not database_unreachable(exc) or self._stopping.is_set():
-                    log.error("inbox: could not mark update %d done: %s", update_id, type(exc).__name__)
+    def _finish(self, update_id: int) -> None:
+        """Hands the done mark to the finisher; the chat's next update need not wait for it."""
+        self._done.append(update_id)
+        self._done_wake.set()
+        if self._finisher is None or self._finisher.done():
+            self._finisher = asyncio.create_task(self._mark_done(), name="inbox-done")
+
+    async def _mark_done(self) -> None:
+        """Writes done marks: all that finished while the previous statement ran go in the next one
+        (no waiting added, so the window in which a crash would handle an update again stays one
+        statement long). The update stays held (its lease renewed) until its mark is written."""
+        while self._done or not self._closing:
+            if not self._done:
+                self._done_wake.clear()
+                await self._done_wake.wait()
+                continue
+            ids, self._done = self._done, []
+            while True:
+                try:
+                    async with self._writes() as session:
+                        await store.finish(session, ids, now=self._context.now())
                     break
-                await self._sleep(RETRY_SECONDS)
-        self._held.discard(update_id)
+                except Exception as exc:
+                    if not database_unreachable(exc) or self._stopping.is_set():
+                        log.error("inbox: could not mark %d update(s) done: %s", len(ids), type(exc).__name__)
+                        break
+                    await self._sleep(RETRY_SECONDS)
+            self._held.difference_update(ids)
 
     async def _renew(self) -> None:
         if self._held:
@@ -360,6 +420,13 @@ class Inbox:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending, timeout=5)
+        # The marks of what was handled are written before the rest is given back.
+        self._closing = True
+        self._done_wake.set()
+        if self._finisher is not None and not self._finisher.done():
+            _, unfinished = await asyncio.wait({self._finisher}, timeout=10)
+            for task in unfinished:
+                task.cancel()
         left = set(self._held)
         if left:
             try:

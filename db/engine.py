@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        # Deferred: only a SQLite deployment imports its driver (aiosqlite).
+        from db.sqlite_connection import connect_sqlite  # noqa: PLC0415
+
         database = parsed.database
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
@@ -20,16 +25,51 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         # of SQLite's busy handler, which sleeps in growing steps (p95 575 -> 350 ms in bench/).
         # The price: code must never hold a session open while it awaits another one, which the
         # services respect by ending every transaction before Telegram is called.
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30}, pool_size=1, max_overflow=0)
+        engine = create_async_engine(
+            url,
+            echo=echo,
+            connect_args={"timeout": 30, "async_creator_fn": connect_sqlite},
+            pool_size=1,
+            max_overflow=0,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # No pool_pre_ping: on asyncpg it costs three round trips (BEGIN, a ping, ROLLBACK) on every
+    # checkout, more than the statement it protects. A connection that sat idle is pinged instead.
+    engine = create_async_engine(url, echo=echo, pool_size=10, max_overflow=10)
+    event.listen(engine.sync_engine, "checkin", _note_checkin)
+    event.listen(engine.sync_engine, "checkout", _ping_if_idle)
+    return engine
+
+
+# A connection back in the pool for less than this is taken to be alive: under load they come back
+# every few milliseconds. One idle for longer (the server may have restarted meanwhile) is pinged
+# at checkout, and a dead one replaced before anyone uses it, as pool_pre_ping would.
+IDLE_PING_SECONDS = 2.0
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    since = record.info.get("checked_in")
+    if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+        return  # connected just now, or back in the pool a moment ago
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:
+        raise DisconnectionError("the connection did not answer a ping") from exc  # the pool connects anew
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets readers go on while one writer commits; foreign keys are off by default in SQLite.
     cursor.execute("PRAGMA journal_mode=WAL")
+    mode = cursor.fetchone()
+    driver: Any = getattr(dbapi_connection, "_connection", None)
+    if hasattr(driver, "wal"):  # db.sqlite_connection's: commits and fetches in place only in WAL mode
+        driver.wal = bool(mode) and str(mode[0]).lower() == "wal"  # an in-memory database stays "memory"
     cursor.execute("PRAGMA synchronous=NORMAL")  # with WAL: durable against crashes, one fsync per checkpoint
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
@@ -40,3 +80,13 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def one_statement_sessions(factory: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
+    """Sessions for writes of one statement each (the inbox's, the dialog state's). On PostgreSQL in
+    autocommit: the statement is its own transaction, one round trip instead of three (no BEGIN, no
+    COMMIT). On SQLite the factory itself (there a transaction costs no round trip)."""
+    bind = factory.kw.get("bind")
+    if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
+        return factory
+    return async_sessionmaker(bind.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)

@@ -29,12 +29,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.services import parse
+from db.engine import one_statement_sessions
 from db.models import FsmRecord
 from db.types import Undecryptable
 
 log = logging.getLogger(__name__)
 KEY_MAX = 255  # FsmRecord.key is String(255)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # the ids a BigInteger column holds
 
 
 class _Unknown:
@@ -45,6 +46,9 @@ class _Unknown:
 
 
 UNKNOWN: Any = _Unknown()
+# aiogram_dialog's records (its stacks and contexts) hold data only, never a state: clearing one
+# needs no read to learn whether a state would be left behind.
+_DIALOG_DESTINY = "aiogd:"
 CACHE_KEYS = 20_000  # records kept in memory (a chat has a few); the least recently used go first
 
 
@@ -65,6 +69,7 @@ class SqlStorage(BaseStorage):
         cache_keys: int = CACHE_KEYS,
     ) -> None:
         self._factory = session_factory
+        self._writes = one_statement_sessions(session_factory)  # each write is one statement
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         # aiogram_dialog keeps several records per chat, told apart by "destiny".
         self._keys = key_builder or DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
@@ -79,7 +84,7 @@ class SqlStorage(BaseStorage):
         a key longer than the column): such keys come from forged data, and nothing is stored there."""
         built = self._keys.build(key)
         ids = (key.chat_id, key.user_id, key.thread_id or 0)
-        if len(built) > KEY_MAX or "\x00" in built or not all(parse.INT64_MIN <= i <= parse.INT64_MAX for i in ids):
+        if len(built) > KEY_MAX or "\x00" in built or not all(INT64_MIN <= i <= INT64_MAX for i in ids):
             return None
         return built
 
@@ -127,7 +132,14 @@ class SqlStorage(BaseStorage):
         it differs from what the record holds: one upsert, or one delete when the record is left
         holding nothing."""
         record = self._cache.get(built)
-        if (state is None or data is None) and (record is None or UNKNOWN in (record.state, record.data)):
+        dialog = (key.destiny or "").startswith(_DIALOG_DESTINY)
+        if dialog:
+            state = None  # aiogram_dialog keeps only data there: the state is known to be empty
+        if (
+            not dialog
+            and (state is None or data is None)
+            and (record is None or UNKNOWN in (record.state, record.data))
+        ):
             # Clearing a column: whether the record then holds nothing depends on the other one.
             record = await self._record(built, key.user_id)
         new = _Record(
@@ -140,7 +152,7 @@ class SqlStorage(BaseStorage):
             return
         self._remember(built, new)
         try:
-            async with self._factory() as session, session.begin():
+            async with self._writes() as session, session.begin():
                 if new.state is None and new.data is None:
                     await session.execute(delete(FsmRecord).where(FsmRecord.key == built))
                 else:

@@ -103,3 +103,21 @@ async def test_marks_are_purged_after_telegram_could_resend(session_factory) -> 
     assert left == [ids[1]]  # the handled one's mark went; the waiting one stays
     async with session_factory() as session:
         await inbox.finish(session, ids[1], now=NOW)
+
+
+async def test_stored_claimed_by_the_instance_that_received_them(session_factory) -> None:
+    """The receiving instance stores its updates already claimed (no second statement to claim them):
+    nobody else takes them while its lease lasts, and an update seen before is not returned as new."""
+    ids = _ids(3)
+    async with session_factory() as session:
+        assert await inbox.store(session, [(ids[0], _update(ids[0]))], now=NOW) == [ids[0]]
+        stored = await inbox.store(session, [(i, _update(i)) for i in ids], now=NOW, worker="a", lease=LEASE)
+    assert stored == ids[1:]  # the first was there already: not handed over a second time
+    assert [c.update_id for c in await _mine(session_factory, ids, worker="b", now=NOW)] == ids[:1]
+    later = await _mine(session_factory, ids, worker="b", now=NOW + LEASE + timedelta(seconds=1))
+    assert sorted(c.update_id for c in later) == ids  # "a" died: its lease ran out
+    assert {c.update_id: c.attempts for c in later} == {ids[0]: 2, ids[1]: 2, ids[2]: 2}
+    async with session_factory() as session:
+        await inbox.finish(session, ids, now=NOW)  # several marks in one statement
+        rows = (await session.scalars(select(InboxUpdate).where(InboxUpdate.update_id.in_(ids)))).all()
+        assert all(r.payload is None and r.done_at is not None for r in rows)

@@ -32,6 +32,21 @@ async def test_stairway(backend: str, tmp_path: Path) -> None:
         await engine.dispose()
 
 
+async def test_head_is_checked_with_one_select_and_alembic_runs_only_when_behind(backend: str, tmp_path: Path) -> None:
+    assert migrate.head_revision() == migrate.revisions()[-1]  # read from the files' text, as Alembic does
+    engine = create_engine(await fresh_database(backend, tmp_path))
+    try:
+        assert not await migrate.at_head(engine)  # a new database: no alembic_version yet
+        await migrate.upgrade(engine)
+        assert await migrate.at_head(engine)
+        await migrate.downgrade(engine, migrate.revisions()[-2])
+        assert not await migrate.at_head(engine)
+        await migrate.upgrade(engine)  # behind: Alembic applies what is missing
+        assert await migrate.at_head(engine)
+    finally:
+        await engine.dispose()
+
+
 async def test_audit_log_is_append_only(engine) -> None:
     async with engine.begin() as conn:
         await conn.execute(

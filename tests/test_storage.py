@@ -206,10 +206,11 @@ async def test_failed_write_leaves_the_cache_to_the_database(
     def broken() -> None:
         raise ConnectionError("database away")
 
-    storage._factory = broken  # type: ignore[assignment]
+    writes = storage._writes
+    storage._factory = storage._writes = broken  # type: ignore[assignment]
     with pytest.raises(ConnectionError):
         await storage.set_data(key(uid), {"n": 2})
-    storage._factory = session_factory
+    storage._factory, storage._writes = session_factory, writes
     assert await storage.get_data(key(uid)) == {"n": 1}  # read again from the database
 
 

@@ -1,9 +1,12 @@
 """The durable inbox: updates are stored before Telegram is told they arrived, then handled from here.
 
-A row is claimed by one instance for a lease (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite has
-one writer at a time), handled, and marked done: its payload is emptied at once, and the bare
-``update_id`` stays as a mark that the update was seen, so an update fetched again after a crash
-has no second effect. Marks older than Telegram keeps updates are purged.
+A row is claimed by one instance for a lease: the instance that received it stores it already
+claimed (one statement, no second one to claim it); rows whose lease ran out (their instance died)
+or that were stored unclaimed are claimed later (``FOR UPDATE SKIP LOCKED`` on PostgreSQL; SQLite
+has one writer at a time). Handled, a row is marked done (several in one statement when they finish
+together): its payload is emptied at once, and the bare ``update_id`` stays as a mark that the
+update was seen, so an update fetched again after a crash has no second effect. Marks older than
+Telegram keeps updates are purged.
 """
 
 from __future__ import annotations
@@ -11,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +24,7 @@ from db.models import InboxUpdate
 
 # Telegram keeps an unconfirmed update for 24 hours; a mark kept twice as long outlives any re-delivery.
 KEEP_MARKS = timedelta(hours=48)
+_INBOX = cast(Table, InboxUpdate.__table__)  # the table itself: a Core INSERT, executemany
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,24 +38,49 @@ def _is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-async def store(session: AsyncSession, updates: Sequence[tuple[int, dict[str, Any]]], *, now: datetime) -> None:
+async def store(
+    session: AsyncSession,
+    updates: Sequence[tuple[int, dict[str, Any]]],
+    *,
+    now: datetime,
+    worker: str | None = None,
+    lease: timedelta | None = None,
+) -> list[int]:
     """Stores updates (``update_id``, the update as Telegram sent it) and commits; one seen before is
-    left as it is. Raises when the database cannot be reached: then nothing may be acknowledged."""
+    left as it is. Returns the ids stored now (not those seen before). With ``worker`` and ``lease``
+    the new rows are stored already claimed by that instance (attempt 1), in the same statement: the
+    instance that received them handles them without claiming them again. Raises when the database
+    cannot be reached: then nothing may be acknowledged."""
     if not updates:
-        return
+        return []
     insert = postgresql.insert if _is_postgres(session) else sqlite.insert
+    claimed = worker is not None and lease is not None
+    rows = [
+        {
+            "update_id": uid,
+            "payload": payload,
+            "received_at": now,
+            "attempts": 1 if claimed else 0,
+            "claimed_by": worker if claimed else None,
+            "lease_until": now + lease if claimed and lease is not None else None,
+        }
+        for uid, payload in updates
+    ]
     try:
-        await session.execute(
-            insert(InboxUpdate)
-            .values(
-                [{"update_id": uid, "payload": payload, "received_at": now, "attempts": 0} for uid, payload in updates]
-            )
+        # Parameters apart from the statement (executemany with RETURNING): its compiled form is
+        # cached, where a multi-row VALUES clause is compiled anew on every call.
+        result = await session.execute(
+            insert(_INBOX)
             .on_conflict_do_nothing(index_elements=[InboxUpdate.update_id])
+            .returning(InboxUpdate.update_id),
+            rows,
         )
+        stored = sorted(result.scalars().all())
         await session.commit()
     except BaseException:
         await session.rollback()
         raise
+    return stored
 
 
 async def claim(
@@ -96,12 +125,15 @@ async def claim(
     return claimed
 
 
-async def finish(session: AsyncSession, update_id: int, *, now: datetime) -> None:
-    """The update was handled: its payload goes at once, the mark stays (see ``KEEP_MARKS``)."""
+async def finish(session: AsyncSession, update_id: int | Collection[int], *, now: datetime) -> None:
+    """The update (or updates) was handled: the payload goes at once, the mark stays (see ``KEEP_MARKS``)."""
+    ids = [update_id] if isinstance(update_id, int) else list(update_id)
+    if not ids:
+        return
     try:
         await session.execute(
             update(InboxUpdate)
-            .where(InboxUpdate.update_id == update_id)
+            .where(InboxUpdate.update_id == ids[0] if len(ids) == 1 else InboxUpdate.update_id.in_(ids))
             .values(payload=None, done_at=now, claimed_by=None, lease_until=None)
             .execution_options(synchronize_session=False)
         )

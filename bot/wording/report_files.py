@@ -1,8 +1,8 @@
 """The monitoring report as files: an XLSX workbook (openpyxl) and a PNG chart (matplotlib).
 
 Labels go through gettext (the caller sets the reader's locale), code words come from
-``content/accounting``. matplotlib is imported inside ``chart_png`` only: it is slow to import
-and the bot must start fast.
+``content/accounting``. matplotlib and openpyxl are imported inside ``chart_png`` and
+``workbook_bytes`` only: they are slow to import and heavy, and the bot must start fast.
 """
 
 from __future__ import annotations
@@ -10,17 +10,18 @@ from __future__ import annotations
 import io
 from collections import Counter
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram.utils.i18n import gettext
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.i18n import N_
 from bot.services import accounting
 from bot.services.report import STEPS, Figures, Step
 from bot.wording.labels import DEADLINES, STAGE_NAMES, label
+
+if TYPE_CHECKING:
+    from openpyxl import Workbook
+    from openpyxl.worksheet.worksheet import Worksheet
 
 CONSENT_PURPOSES = {"data": N_("personal data"), "participation": N_("taking part in the meetings")}
 CONSENT_DECISIONS = {
@@ -46,6 +47,8 @@ def _heading(sheet: Worksheet, text: str) -> None:
     if sheet.max_row > 1 or sheet.cell(1, 1).value is not None:
         sheet.append([])
     sheet.append([text])
+    from openpyxl.styles import Font  # noqa: PLC0415  (deferred: see workbook_bytes)
+
     sheet.cell(sheet.max_row, 1).font = Font(bold=True)
 
 
@@ -74,6 +77,10 @@ def _codes(key: str, locale: str, counts: Any) -> list[Any]:
 
 
 def workbook_bytes(figures: Figures, locale: str) -> bytes:
+    # openpyxl (with numpy and Pillow, about 27 MiB) is imported when the first workbook is written,
+    # not at start-up: only /report needs it.
+    from openpyxl import Workbook  # noqa: PLC0415
+
     book = Workbook()
     summary = book.active
     assert summary is not None
@@ -93,6 +100,8 @@ def _summary(summary: Any, figures: Figures) -> None:
     summary.title = gettext("Summary")[:31]
     region = figures.region or gettext("all regions")
     summary.append([gettext("Monitoring report on restorative programmes")])
+    from openpyxl.styles import Font  # noqa: PLC0415  (deferred: see workbook_bytes)
+
     summary.cell(1, 1).font = Font(bold=True)
     summary.append([gettext("period"), figures.period.key])
     summary.append([gettext("region"), region])

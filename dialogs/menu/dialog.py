@@ -7,12 +7,29 @@ from typing import Any
 from aiogram import F
 from aiogram_dialog import Dialog, DialogManager, Window
 from aiogram_dialog.widgets.kbd import Row, Start, SwitchTo
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import programme, users
+from db.cache import TableCache
+from db.models import Case, Participant, User
 from dialogs.common.getters import current_region, locale_of, reading, region_name, user_id_of
 from dialogs.common.hide import hide_button
 from dialogs.common.widgets import Tr, crisis_button, human_button
 from dialogs.states import AboutSG, CasesSG, JoinSG, MenuSG, PrivacySG, ProgrammeSG, RegionSG, SettingsSG, SupportSG
+
+# "Has she a place in an open programme?" is asked on every menu and changes a few times in a case's
+# life: kept in memory, emptied by any change to participants or cases made in this process, and to
+# users (deleting her row unlinks her places through the database's ON DELETE SET NULL).
+_in_programme = TableCache(Participant, Case, User)
+
+
+async def _has_programme(session: AsyncSession, user_id: int) -> bool:
+    found = _in_programme.get(session, user_id)
+    if found is None:
+        version = _in_programme.version
+        found = await programme.has_programme(session, user_id=user_id)
+        _in_programme.put(session, user_id, found, version)
+    return bool(found)
 
 
 async def menu_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
@@ -20,7 +37,7 @@ async def menu_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
     comes first: which one is assumed, and one tap to change it."""
     async with reading(dialog_manager) as session:
         profile = await users.get_profile(session, user_id_of(dialog_manager))
-        in_programme = await programme.has_programme(session, user_id=user_id_of(dialog_manager))
+        in_programme = await _has_programme(session, user_id_of(dialog_manager))
         _code, region = await current_region(dialog_manager, session)
     team = bool(profile and profile.is_team)
     chosen = bool(profile and profile.region)

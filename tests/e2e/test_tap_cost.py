@@ -36,3 +36,30 @@ async def test_next_is_one_write_of_dialog_state_and_no_profile_read(bot, fake) 
         await user.expect("Nobody takes sides", predicate=lambda m: m.has_button("Next"))
     assert seen.on("fsm_state") == ["INSERT"]  # one upsert: no read, no delete
     assert seen.on("users") == []
+
+
+async def test_the_menu_asks_the_database_nothing_it_already_knows(bot, fake) -> None:
+    """Whether she has a programme is read once; the menu shown again reads no participants."""
+    user = fake.user(language_code="en")
+    await user.send("/start")
+    await user.expect("What would you like", predicate=lambda m: m.has_button("What is the programme"))
+    await user.press("What is the programme")
+    await user.expect("What is a restorative programme", predicate=lambda m: m.has_button("Menu"))
+    with Statements(bot) as seen:
+        await user.press("Menu")
+        await user.expect("What would you like", predicate=lambda m: m.has_button("What is the programme"))
+    assert seen.on("participants") == []
+    assert seen.on("users") == []
+
+
+async def test_a_dialog_started_or_closed_reads_no_dialog_state(bot, fake) -> None:
+    """aiogram_dialog's records hold data only: replacing or clearing one needs no read first."""
+    user = fake.user(language_code="en")
+    await user.send("/start")
+    await user.expect("What would you like", predicate=lambda m: m.has_button("Where to get help"))
+    with Statements(bot) as seen:
+        await user.press("Where to get help")
+        await user.expect("What do you need help with", predicate=lambda m: m.has_button("Housing"))
+        await user.send("☰ Menu")
+        await user.expect("What would you like", predicate=lambda m: m.has_button("Where to get help"))
+    assert "SELECT" not in seen.on("fsm_state")
