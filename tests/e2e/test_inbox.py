@@ -31,7 +31,7 @@ PG_SCRIPT = ROOT / "scripts" / "pg.sh"
 async def test_kill_9_right_after_the_acknowledgement_loses_nothing(fake, backend, tmp_path) -> None:
     """The process dies while her update is being handled, after Telegram was told it arrived."""
     database_url = await fresh_database(backend, tmp_path)
-    proc = await _spawn(fake, database_url, tmp_path, INBOX_LEASE_SECONDS="2")
+    proc = await _spawn(fake, database_url, tmp_path, log=tmp_path / "bot.log", INBOX_LEASE_SECONDS="2")
     try:
         await _until(lambda: fake.polling, timeout=60)
         user = fake.user(first_name="Вера")
@@ -49,7 +49,7 @@ async def test_kill_9_right_after_the_acknowledgement_loses_nothing(fake, backen
             proc.kill()
             await proc.wait()
     fake.clear_faults()
-    proc = await _spawn(fake, database_url, tmp_path, INBOX_LEASE_SECONDS="2")
+    proc = await _spawn(fake, database_url, tmp_path, log=tmp_path / "bot.log", INBOX_LEASE_SECONDS="2")
     try:
         await user.expect("How to use this bot", timeout=60)
         # Handled once: another start finds it done.

@@ -15,7 +15,11 @@ from db.engine import create_engine
 from tests.conftest import CONTENT, FAST_PER_CHAT_INTERVAL, ROOT, TEST_KEY, fresh_database
 
 
-async def _spawn(fake, database_url: str, tmp_path: Path, *args: str, **extra: str) -> asyncio.subprocess.Process:
+async def _spawn(
+    fake, database_url: str, tmp_path: Path, *args: str, log: Path | None = None, **extra: str
+) -> asyncio.subprocess.Process:
+    """``python -m bot`` as production starts it. Its output is piped (read it with ``communicate``)
+    or, with ``log``, appended to that file: a pipe nobody reads fills up and stops the bot."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": str(ROOT),
@@ -35,8 +39,8 @@ async def _spawn(fake, database_url: str, tmp_path: Path, *args: str, **extra: s
         *args,
         cwd=tmp_path,
         env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE if log is None else log.open("ab"),
+        stderr=asyncio.subprocess.PIPE if log is None else asyncio.subprocess.STDOUT,
     )
 
 
