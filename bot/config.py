@@ -14,9 +14,9 @@ from cryptography.fernet import Fernet
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-SUPPORTED_LOCALES = ("ru", "en")
+from db.defaults import DEFAULT_DATABASE_URL
 
-DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./data/bot.sqlite3"
+SUPPORTED_LOCALES = ("ru", "en")
 
 
 class Settings(BaseSettings):

@@ -15,7 +15,7 @@ from db.models import ConsentEvent, Participant, Reminder
 from tests.e2e.people import agrees, register_case, team_member
 from tests.e2e.test_process import _spawn, _until
 
-ENV = {"INBOX_LEASE_SECONDS": "2", "REMINDER_POLL_SECONDS": "1", "REMINDER_LEASE_SECONDS": "30"}
+ENV: dict[str, Any] = {"INBOX_LEASE_SECONDS": "2", "REMINDER_POLL_SECONDS": "1", "REMINDER_LEASE_SECONDS": "30"}
 
 
 async def _stop(proc: Any) -> None:

@@ -6,6 +6,7 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -16,7 +17,7 @@ from tests.conftest import CONTENT, FAST_PER_CHAT_INTERVAL, ROOT, TEST_KEY, fres
 
 
 async def _spawn(
-    fake, database_url: str, tmp_path: Path, *args: str, log: Path | None = None, **extra: str
+    fake, database_url: str, tmp_path: Path, *args: str, log: Path | None = None, **extra: Any
 ) -> asyncio.subprocess.Process:
     """``python -m bot`` as production starts it. Its output is piped (read it with ``communicate``)
     or, with ``log``, appended to that file: a pipe nobody reads fills up and stops the bot."""
