@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, cases
-from bot.services.cases import Invalid
+from bot.services.errors import Invalid
 from bot.services.users import Profile
 from db.models import AccountingCard, Agreement, Approval, Case, CaseResult, Participant, ProgrammeType, Region
 

@@ -16,7 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, notices, parse, reminders
-from bot.services.cases import Invalid, Refused, can_move_stage, latest_decisions
+from bot.services.cases import can_move_stage, latest_decisions
+from bot.services.errors import Invalid, Refused
 from bot.services.users import Profile
 from db.models import (
     Agreement,

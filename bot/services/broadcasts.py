@@ -32,6 +32,7 @@ from sqlalchemy import ColumnElement, CursorResult, and_, exists, func, or_, sel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, outbox
+from bot.services.errors import Invalid, Refused
 from bot.services.users import Profile
 from db.models import (
     Broadcast,
@@ -84,20 +85,6 @@ _TAGS = {
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9-]*)((?:\s+[A-Za-z-]+(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s>]+))?)*)\s*/?>")
 _ATTR = re.compile(r"([A-Za-z-]+)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s>]+))?")
 _ENTITY = re.compile(r"&(#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|lt|gt|amp|quot);")
-
-
-class Invalid(ValueError):
-    """Refused before anything is sent. ``reason`` is a code the dialog words; ``detail`` what to
-    show with it (a tag name, a count)."""
-
-    def __init__(self, reason: str, **detail: Any) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.detail = detail
-
-
-class Refused(PermissionError):
-    """The actor may not do this (a staff member outside her region, someone else's broadcast)."""
 
 
 # ------------------------------------------------------------------ content

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, invitations, parse, workdays
+from bot.services.errors import Invalid, Refused
 from bot.services.users import Profile
 from db.models import (
     AccountingCard,
@@ -44,18 +45,6 @@ CODE_LENGTH = 8
 STAGES = (1, 2, 3, 4, 5)
 NAME_MAX = 40
 REASON_MAX = 500
-
-
-class Refused(PermissionError):
-    """The actor may not do this to this case (or the case does not exist: the two look the same)."""
-
-
-class Invalid(ValueError):
-    """Input a person can correct; ``field`` names what is wrong."""
-
-    def __init__(self, field: str) -> None:
-        super().__init__(field)
-        self.field = field
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,8 +24,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, catalog, users
-from bot.services.cases import Invalid as _CasesInvalid
 from bot.services.cases import parse_day
+from bot.services.errors import Invalid, Refused
 from bot.services.users import Profile
 from db.models import MeasureKind, MeasureVersion, Region, Role, SupportMeasure, User
 
@@ -39,20 +39,6 @@ BOT = "bot"
 _FIRST_POSITION = 1000
 
 CREATED, EDITED, ARCHIVED, RESTORED = "created", "edited", "archived", "restored"
-
-
-class Refused(PermissionError):
-    """The actor may not change this entry or region (or it does not exist: the two look the same)."""
-
-
-class Invalid(ValueError):
-    """Input staff can correct: ``field`` names what, ``reason`` why (empty, too_long, url, phone,
-    date, past, category, region, archived, unknown_field)."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +113,7 @@ def clean(field: str, value: Any, *, today: date) -> Any:
         if not isinstance(value, date):
             try:
                 value = parse_day(str(value), today=today, years_around=10)
-            except _CasesInvalid:
+            except Invalid:
                 raise Invalid(field, "date") from None
         if value < today:
             raise Invalid(field, "past")

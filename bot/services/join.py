@@ -10,14 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, cases, notices
+from bot.services.errors import Refused
 from bot.services.users import Profile
 from db.models import JoinRequest, Role, User
 
 RELEASE_ANSWERS = ("released", "soon", "later")
-
-
-class Refused(PermissionError):
-    pass
 
 
 @dataclass(frozen=True, slots=True)

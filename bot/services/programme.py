@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, invitations, notices
 from bot.services.cases import can_see, in_scope, latest_decisions
+from bot.services.errors import Refused
 from bot.services.users import Profile
 from db.models import (
     Approval,
@@ -31,10 +32,6 @@ from db.models import (
 )
 
 QUESTION_MAX = 2000
-
-
-class Refused(PermissionError):
-    """Not her participation (a forged or stale button): refused and audited."""
 
 
 class NotNow(ValueError):

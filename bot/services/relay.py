@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, notices, outbox, workdays
 from bot.services.catalog import parse_hours
+from bot.services.errors import Refused
 from bot.services.users import TEAM_ROLES, Profile
 from db.models import (
     Case,
@@ -39,10 +40,6 @@ TOPIC_LEASE = timedelta(seconds=60)
 SWEEP_AFTER = timedelta(seconds=20)  # a message not sent by then is the sender's (bot/sender.py)
 SEND_LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 8
-
-
-class Refused(PermissionError):
-    pass
 
 
 @dataclass(frozen=True, slots=True)

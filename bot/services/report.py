@@ -37,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, workdays
 from bot.services.cases import Rules
+from bot.services.errors import Refused
 from bot.services.surveys import MIN_ANSWERS
 from bot.services.users import Profile
 from db.models import (
@@ -57,10 +58,6 @@ from db.models import (
 
 HISTORY = 6  # months on the chart
 STEPS = ("handoff", "programme", "report")
-
-
-class Refused(PermissionError):
-    """Only staff (their region) and admins read reports."""
 
 
 class BadPeriod(ValueError):

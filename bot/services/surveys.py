@@ -31,6 +31,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, parse, reminders
+from bot.services.errors import Invalid, Refused
 from bot.services.users import Profile
 from db.models import Case, Role, SurveyAnswer, SurveyInvite
 
@@ -85,10 +86,6 @@ class Stale(LookupError):
 
 class Closed(LookupError):
     """The survey has expired: nothing was stored."""
-
-
-class Invalid(ValueError):
-    """A value that does not fit the question (not 1-5, not one of the options, empty text)."""
 
 
 # ------------------------------------------------------------------ content
@@ -542,10 +539,6 @@ class Report:
     region: str | None  # None: every region (admins)
     min_answers: int
     surveys: tuple[SurveyStats, ...]
-
-
-class Refused(PermissionError):
-    """Only staff and admins read the report."""
 
 
 async def report(
