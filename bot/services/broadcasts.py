@@ -45,6 +45,7 @@ from db.models import (
     Subscription,
     User,
 )
+from db.transaction import rollback_on_error
 
 TEXT_LIMIT = 4096  # characters of a message after HTML parsing (UTF-16 code units, as Telegram counts)
 CAPTION_LIMIT = 1024
@@ -324,7 +325,7 @@ async def create(
 ) -> Created:
     """Checks everything, resolves the audience at this moment and writes the broadcast with one
     delivery per recipient, in one transaction. Raises ``Invalid`` (nothing written) or ``Refused``."""
-    try:
+    async with rollback_on_error(session):
         content = check_content(content)
         audience = in_scope(actor, audience)
         if scheduled_at is not None and scheduled_at <= now:
@@ -364,9 +365,6 @@ async def create(
         created = Created(row.id, len(people), BroadcastState(row.state), scheduled_at)
         await outbox.announce(session)
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
     return created
 
 
@@ -374,7 +372,7 @@ async def cancel(session: AsyncSession, *, actor: Profile, broadcast_id: int, no
     """A scheduled or running broadcast → cancelled; its pending deliveries → cancelled (one being
     sent right now still goes). The author or an admin. Returns how many deliveries were stopped,
     None when it was no longer running. Commits."""
-    try:
+    async with rollback_on_error(session):
         row = await session.get(Broadcast, broadcast_id, populate_existing=True)
         if row is None:
             raise Refused("broadcast")
@@ -403,9 +401,6 @@ async def cancel(session: AsyncSession, *, actor: Profile, broadcast_id: int, no
             object_id=broadcast_id,
         )
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
     return int(cast(CursorResult[Any], stopped).rowcount)
 
 
@@ -422,7 +417,7 @@ class Claimed:
 
 async def start_due(session: AsyncSession, *, now: datetime) -> list[int]:
     """Scheduled broadcasts whose time has come → sending (one instance wins each). Commits."""
-    try:
+    async with rollback_on_error(session):
         due = list(
             (
                 await session.scalars(
@@ -443,9 +438,6 @@ async def start_due(session: AsyncSession, *, now: datetime) -> list[int]:
             if cast(CursorResult[Any], result).rowcount:
                 started.append(broadcast_id)
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
     return started
 
 
@@ -489,7 +481,7 @@ async def claim(
     blocked unsent first, in the same transaction. ``only``: these broadcasts (the tests keep apart
     by it)."""
     running = _running(only)
-    try:
+    async with rollback_on_error(session):
         await session.execute(
             update(BroadcastDelivery)
             .where(
@@ -500,9 +492,6 @@ async def claim(
             .values(state=DeliveryState.BLOCKED.value, error="blocked", sent_at=now)
             .execution_options(synchronize_session=False)
         )
-    except BaseException:
-        await session.rollback()
-        raise
     rows = await outbox.claim(
         session,
         QUEUE,
@@ -670,7 +659,7 @@ async def finish_if_done(session: AsyncSession, broadcast_id: int, *, now: datet
     left = exists().where(
         BroadcastDelivery.broadcast_id == broadcast_id, BroadcastDelivery.state.in_([_PENDING, _SENDING])
     )
-    try:
+    async with rollback_on_error(session):
         result = await session.execute(
             update(Broadcast)
             .where(Broadcast.id == broadcast_id, Broadcast.state == BroadcastState.SENDING.value, ~left)
@@ -678,9 +667,6 @@ async def finish_if_done(session: AsyncSession, broadcast_id: int, *, now: datet
             .execution_options(synchronize_session=False)
         )
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
     return bool(cast(CursorResult[Any], result).rowcount)
 
 
@@ -693,7 +679,7 @@ async def running(session: AsyncSession) -> list[int]:
 
 async def claim_progress(session: AsyncSession, broadcast_id: int, *, now: datetime, every: timedelta) -> bool:
     """True for the one caller who may update the progress message now (at most once per ``every``)."""
-    try:
+    async with rollback_on_error(session):
         result = await session.execute(
             update(Broadcast)
             .where(
@@ -704,14 +690,11 @@ async def claim_progress(session: AsyncSession, broadcast_id: int, *, now: datet
             .execution_options(synchronize_session=False)
         )
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
     return bool(cast(CursorResult[Any], result).rowcount)
 
 
 async def set_progress_message(session: AsyncSession, broadcast_id: int, *, chat_id: int, message_id: int) -> None:
-    try:
+    async with rollback_on_error(session):
         await session.execute(
             update(Broadcast)
             .where(Broadcast.id == broadcast_id)
@@ -719,9 +702,6 @@ async def set_progress_message(session: AsyncSession, broadcast_id: int, *, chat
             .execution_options(synchronize_session=False)
         )
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
 
 
 @dataclass(frozen=True, slots=True)

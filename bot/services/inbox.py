@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import InboxUpdate
+from db.transaction import rollback_on_error
 
 # Telegram keeps an unconfirmed update for 24 hours; a mark kept twice as long outlives any re-delivery.
 KEEP_MARKS = timedelta(hours=48)
@@ -40,7 +41,7 @@ async def store(session: AsyncSession, updates: Sequence[tuple[int, dict[str, An
     if not updates:
         return
     insert = postgresql.insert if _is_postgres(session) else sqlite.insert
-    try:
+    async with rollback_on_error(session):
         await session.execute(
             insert(InboxUpdate)
             .values(
@@ -49,9 +50,6 @@ async def store(session: AsyncSession, updates: Sequence[tuple[int, dict[str, An
             .on_conflict_do_nothing(index_elements=[InboxUpdate.update_id])
         )
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
 
 
 async def claim(
@@ -79,7 +77,7 @@ async def claim(
         pick = pick.where(InboxUpdate.update_id.not_in(list(skip)))
     if _is_postgres(session):
         pick = pick.with_for_update(skip_locked=True)
-    try:
+    async with rollback_on_error(session):
         rows = await session.execute(
             update(InboxUpdate)
             .where(InboxUpdate.update_id.in_(pick.scalar_subquery()))
@@ -89,16 +87,13 @@ async def claim(
         )
         claimed = [Claimed(uid, payload, attempts) for uid, payload, attempts in rows.all() if payload is not None]
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
     claimed.sort(key=lambda c: c.update_id)  # RETURNING keeps no order
     return claimed
 
 
 async def finish(session: AsyncSession, update_id: int, *, now: datetime) -> None:
     """The update was handled: its payload goes at once, the mark stays (see ``KEEP_MARKS``)."""
-    try:
+    async with rollback_on_error(session):
         await session.execute(
             update(InboxUpdate)
             .where(InboxUpdate.update_id == update_id)
@@ -106,16 +101,13 @@ async def finish(session: AsyncSession, update_id: int, *, now: datetime) -> Non
             .execution_options(synchronize_session=False)
         )
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
 
 
 async def renew(session: AsyncSession, ids: Collection[int], *, worker: str, until: datetime) -> None:
     """Extends the lease of updates this instance is still handling."""
     if not ids:
         return
-    try:
+    async with rollback_on_error(session):
         await session.execute(
             update(InboxUpdate)
             .where(InboxUpdate.update_id.in_(list(ids)), InboxUpdate.claimed_by == worker)
@@ -123,16 +115,13 @@ async def renew(session: AsyncSession, ids: Collection[int], *, worker: str, unt
             .execution_options(synchronize_session=False)
         )
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
 
 
 async def release(session: AsyncSession, ids: Collection[int], *, worker: str) -> None:
     """Gives claimed updates back at once (shutdown, or a failure to retry): the next claim takes them."""
     if not ids:
         return
-    try:
+    async with rollback_on_error(session):
         await session.execute(
             update(InboxUpdate)
             .where(
@@ -144,14 +133,11 @@ async def release(session: AsyncSession, ids: Collection[int], *, worker: str) -
             .execution_options(synchronize_session=False)
         )
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
 
 
 async def retry_later(session: AsyncSession, update_id: int, *, worker: str, at: datetime) -> None:
     """Handling failed for a reason that may pass (the database went away): try again at ``at``."""
-    try:
+    async with rollback_on_error(session):
         await session.execute(
             update(InboxUpdate)
             .where(InboxUpdate.update_id == update_id, InboxUpdate.claimed_by == worker)
@@ -159,23 +145,17 @@ async def retry_later(session: AsyncSession, update_id: int, *, worker: str, at:
             .execution_options(synchronize_session=False)
         )
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
 
 
 async def purge(session: AsyncSession, *, now: datetime) -> int:
     """Deletes the marks of updates handled longer ago than Telegram could send them again."""
-    try:
+    async with rollback_on_error(session):
         result = await session.execute(
             delete(InboxUpdate)
             .where(InboxUpdate.done_at.is_not(None), InboxUpdate.done_at < now - KEEP_MARKS)
             .execution_options(synchronize_session=False)
         )
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
     return int(getattr(result, "rowcount", 0) or 0)
 
 

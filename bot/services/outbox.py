@@ -34,6 +34,8 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, CursorResult, Row, event, func, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.transaction import rollback_on_error
+
 CHANNEL = "outbox"
 # Who announced: a sender ignores its own process's notifications (it kicks itself without them).
 ORIGIN = secrets.token_hex(8)
@@ -125,7 +127,7 @@ async def claim(
     taken: dict[str, Any] = {"state": queue.sending, "claimed_at": now, "attempts": m.attempts + 1, **(values or {})}
     if queue.owned:
         taken["claimed_by"] = worker
-    try:
+    async with rollback_on_error(session):
         await session.execute(stale.values(state=queue.pending).execution_options(synchronize_session=False))
         result = await session.execute(
             update(m)
@@ -136,9 +138,6 @@ async def claim(
         )
         rows = list(result.all())
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
     return rows
 
 
@@ -159,12 +158,9 @@ async def finish(
     stmt = update(m).where(m.id.in_(list(ids)), m.state.in_(list(states or queue.states())))
     if worker is not None and queue.owned:
         stmt = stmt.where(m.claimed_by == worker)
-    try:
+    async with rollback_on_error(session):
         result = await session.execute(stmt.values(**values).execution_options(synchronize_session=False))
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
     return int(cast(CursorResult[Any], result).rowcount)
 
 
@@ -204,11 +200,8 @@ async def retry_later(
     stmt = select(m.attempts).where(m.id == row_id, m.state.in_(list(queue.states())))
     if worker is not None and queue.owned:
         stmt = stmt.where(m.claimed_by == worker)
-    try:
+    async with rollback_on_error(session):
         attempts = await session.scalar(stmt)
-    except BaseException:
-        await session.rollback()
-        raise
     if attempts is None:
         await session.commit()
         return False

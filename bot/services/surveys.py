@@ -34,6 +34,7 @@ from bot.services import audit, parse, reminders
 from bot.services.errors import Invalid, Refused
 from bot.services.users import Profile
 from db.models import Case, Role, SurveyAnswer, SurveyInvite
+from db.transaction import rollback_on_error
 
 REMINDER_KIND = "survey"
 KEYS = ("preliminary", "general", "followup_1m", "followup_3m", "final")
@@ -334,7 +335,7 @@ def _current(row: SurveyInvite) -> Current | None:
 async def deliver(session: AsyncSession, *, invite_id: int, now: datetime) -> Current | None:
     """The reminder is going out: the invite becomes active and its current question is returned;
     ``None`` when it is done, expired (it is marked so) or gone. Commits."""
-    try:
+    async with rollback_on_error(session):
         row = await session.get(SurveyInvite, invite_id, populate_existing=True)
         if row is None or row.state not in _OPEN:
             await session.commit()
@@ -350,9 +351,6 @@ async def deliver(session: AsyncSession, *, invite_id: int, now: datetime) -> Cu
         row.state, row.updated_at = ACTIVE, now
         await session.commit()
         return current
-    except BaseException:
-        await session.rollback()
-        raise
 
 
 async def current(session: AsyncSession, *, user_id: int, now: datetime) -> Current | None:
@@ -452,7 +450,7 @@ async def answer(
 
     Raises ``Stale`` (not her current question: nothing stored), ``Closed`` (expired), ``Invalid``
     (the value does not fit the question)."""
-    try:
+    async with rollback_on_error(session, passing=(Stale, Closed, Invalid)):
         row, at = await _advance(session, invite_id=invite_id, user_id=user_id, question_index=question_index, now=now)
         try:
             columns = _check(at.question, value)
@@ -477,31 +475,21 @@ async def answer(
             )
         )
         await session.commit()
-    except (Stale, Closed, Invalid):
-        raise
-    except BaseException:
-        await session.rollback()
-        raise
     return _next(row, at)
 
 
 async def skip(session: AsyncSession, *, invite_id: int, user_id: int, question_index: int, now: datetime) -> Step:
     """She skips the current question: nothing is stored, the invite moves on. Commits. Raises
     ``Stale`` or ``Closed`` like ``answer``."""
-    try:
+    async with rollback_on_error(session, passing=(Stale, Closed)):
         row, at = await _advance(session, invite_id=invite_id, user_id=user_id, question_index=question_index, now=now)
         await session.commit()
-    except (Stale, Closed):
-        raise
-    except BaseException:
-        await session.rollback()
-        raise
     return _next(row, at)
 
 
 async def expire(session: AsyncSession, *, now: datetime) -> int:
     """Invites not finished by their time → expired (the daily job). Commits; returns how many."""
-    try:
+    async with rollback_on_error(session):
         result = await session.execute(
             update(SurveyInvite)
             .where(SurveyInvite.state.in_(_OPEN), SurveyInvite.expires_at <= now)
@@ -509,9 +497,6 @@ async def expire(session: AsyncSession, *, now: datetime) -> int:
             .execution_options(synchronize_session=False)
         )
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
     return int(cast(CursorResult[Any], result).rowcount)
 
 
