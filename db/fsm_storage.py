@@ -26,10 +26,10 @@ from typing import Any
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.services import parse
+from db import upsert
 from db.models import FsmRecord
 from db.types import Undecryptable
 
@@ -65,7 +65,7 @@ class SqlStorage(BaseStorage):
         cache_keys: int = CACHE_KEYS,
     ) -> None:
         self._factory = session_factory
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._engine = engine
         # aiogram_dialog keeps several records per chat, told apart by "destiny".
         self._keys = key_builder or DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
         # Write-through cache: what this process last read or wrote for a key, the database stays
@@ -149,7 +149,7 @@ class SqlStorage(BaseStorage):
                         values["state"] = state
                     if data is not UNKNOWN:
                         values["data"] = value
-                    stmt = self._insert(FsmRecord).values(key=built, user_id=key.user_id, **values)
+                    stmt = upsert.insert(self._engine, FsmRecord).values(key=built, user_id=key.user_id, **values)
                     await session.execute(stmt.on_conflict_do_update(index_elements=[FsmRecord.key], set_=values))
         except BaseException:
             # The database may not hold what the cache says: the next read asks it again.

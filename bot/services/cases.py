@@ -16,12 +16,12 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, CursorResult, false, func, or_, select, true
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, invitations, parse, workdays
 from bot.services.errors import Invalid, Refused
 from bot.services.users import Profile
+from db import upsert
 from db.models import (
     AccountingCard,
     Approval,
@@ -613,9 +613,8 @@ async def claim_digest(
     """True for the one instance that may send this person's digest of this day. With
     ``commit=False`` the mark joins the caller's transaction (the digest's row is queued in it, so
     both are written or neither)."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     result = await session.execute(
-        insert(DigestSent).values(kind=kind, user_id=user_id, day=day, at=now).on_conflict_do_nothing()
+        upsert.insert(session, DigestSent).values(kind=kind, user_id=user_id, day=day, at=now).on_conflict_do_nothing()
     )
     if commit:
         await session.commit()

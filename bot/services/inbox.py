@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import upsert
 from db.models import InboxUpdate
 from db.transaction import rollback_on_error
 
@@ -32,7 +32,7 @@ class Claimed:
 
 
 def _is_postgres(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+    return upsert.is_postgres(session)
 
 
 async def store(session: AsyncSession, updates: Sequence[tuple[int, dict[str, Any]]], *, now: datetime) -> None:
@@ -40,10 +40,9 @@ async def store(session: AsyncSession, updates: Sequence[tuple[int, dict[str, An
     left as it is. Raises when the database cannot be reached: then nothing may be acknowledged."""
     if not updates:
         return
-    insert = postgresql.insert if _is_postgres(session) else sqlite.insert
     async with rollback_on_error(session):
         await session.execute(
-            insert(InboxUpdate)
+            upsert.insert(session, InboxUpdate)
             .values(
                 [{"update_id": uid, "payload": payload, "received_at": now, "attempts": 0} for uid, payload in updates]
             )

@@ -34,6 +34,7 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, CursorResult, Row, event, func, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import upsert
 from db.transaction import rollback_on_error
 
 CHANNEL = "outbox"
@@ -67,7 +68,7 @@ class Queue:
 
 
 def is_postgres(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+    return upsert.is_postgres(session)
 
 
 def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:

@@ -20,9 +20,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, Float, cast, delete, func, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import upsert
 from db.models import SendPace
 from db.transaction import rollback_on_error
 
@@ -32,19 +32,13 @@ KEEP_SECONDS = 300.0  # a chat's row is purged this long after its moment passed
 
 def _now(conn: AsyncConnection) -> ColumnElement[float]:
     """The database's clock in seconds since the epoch (PostgreSQL: the moment of the statement)."""
-    if conn.dialect.name == "postgresql":
+    if upsert.is_postgres(conn):
         return cast(func.extract("epoch", func.clock_timestamp()), Float)
     return (func.julianday("now") - 2440587.5) * 86400.0
 
 
-def _insert(conn: AsyncConnection) -> postgresql.Insert | sqlite.Insert:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(SendPace)
-    return sqlite.insert(SendPace)
-
-
 def _greatest(conn: AsyncConnection, a: Any, b: Any) -> ColumnElement[float]:
-    name = "greatest" if conn.dialect.name == "postgresql" else "max"
+    name = "greatest" if upsert.is_postgres(conn) else "max"
     return getattr(func, name)(a, b)
 
 
@@ -55,7 +49,9 @@ async def take(conn: AsyncConnection, asks: dict[str, float]) -> dict[str, float
         return {}
     async with rollback_on_error(conn):
         now = _now(conn)
-        stmt = _insert(conn).values([{"key": key, "next_at": now + interval} for key, interval in asks.items()])
+        stmt = upsert.insert(conn, SendPace).values(
+            [{"key": key, "next_at": now + interval} for key, interval in asks.items()]
+        )
         taken_stmt = stmt.on_conflict_do_update(
             index_elements=[SendPace.key],
             set_={"next_at": stmt.excluded.next_at},
@@ -77,7 +73,7 @@ async def book(conn: AsyncConnection, gap: float, slack: float = 0.0, key: str =
     async with rollback_on_error(conn):
         now = _now(conn)
         span = gap * count
-        stmt = _insert(conn).values(key=key, next_at=now + span)
+        stmt = upsert.insert(conn, SendPace).values(key=key, next_at=now + span)
         booked = stmt.on_conflict_do_update(
             index_elements=[SendPace.key],
             set_={"next_at": _greatest(conn, SendPace.next_at, now - slack) + span},
@@ -91,7 +87,7 @@ async def hold(conn: AsyncConnection, key: str, seconds: float) -> None:
     """Nothing goes to ``key`` (``ALL``: to anyone) for ``seconds`` from now."""
     async with rollback_on_error(conn):
         now = _now(conn)
-        stmt = _insert(conn).values(key=key, next_at=now + seconds)
+        stmt = upsert.insert(conn, SendPace).values(key=key, next_at=now + seconds)
         stmt = stmt.on_conflict_do_update(
             index_elements=[SendPace.key],
             set_={"next_at": _greatest(conn, SendPace.next_at, now + seconds)},

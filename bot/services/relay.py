@@ -16,13 +16,13 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, CursorResult, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, notices, outbox, workdays
 from bot.services.catalog import parse_hours
 from bot.services.errors import Refused
 from bot.services.users import TEAM_ROLES, Profile
+from db import upsert
 from db.models import (
     Case,
     Conversation,
@@ -89,9 +89,8 @@ async def open_for(session: AsyncSession, *, user_id: int, now: datetime, defaul
     """Her conversation, created on her first hand-off (once, even when two arrive together) or
     reopened; it follows her case (its curator, its region), else the region she sees: her own
     choice, else the service's default (``DEFAULT_REGION``)."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     await session.execute(
-        insert(Conversation)
+        upsert.insert(session, Conversation)
         .values(user_id=user_id, state=ConversationState.OPEN.value, opened_at=now, updated_at=now)
         .on_conflict_do_nothing(index_elements=[Conversation.user_id])
     )

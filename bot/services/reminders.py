@@ -25,10 +25,10 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import outbox
+from db import upsert
 from db.models import Reminder, ReminderState
 
 MAX_DELAY = timedelta(hours=1)
@@ -125,8 +125,7 @@ async def add(
     """
     if len(kind) > 32:
         raise ValueError("kind: at most 32 characters")
-    insert = postgresql.insert if outbox.is_postgres(session) else sqlite.insert
-    stmt = insert(Reminder).values(
+    stmt = upsert.insert(session, Reminder).values(
         kind=kind,
         recipient_id=recipient_id,
         due_at=due_at,

@@ -27,12 +27,12 @@ from typing import Any, cast
 
 import yaml
 from sqlalchemy import CursorResult, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, parse, reminders
 from bot.services.errors import Invalid, Refused
 from bot.services.users import Profile
+from db import upsert
 from db.models import Case, Role, SurveyAnswer, SurveyInvite
 from db.transaction import rollback_on_error
 
@@ -257,7 +257,7 @@ class Step:
 
 
 def _is_postgres(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
+    return upsert.is_postgres(session)
 
 
 async def invite(
@@ -280,9 +280,8 @@ async def invite(
     get(survey)  # an unknown survey is a programming error: raise before writing
     if len(ref) > 32:
         raise ValueError("ref: at most 32 characters")
-    insert = postgresql.insert if _is_postgres(session) else sqlite.insert
     result = await session.execute(
-        insert(SurveyInvite)
+        upsert.insert(session, SurveyInvite)
         .values(
             user_id=user_id,
             survey=survey,

@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, event, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from bot.config import SUPPORTED_LOCALES
 from bot.services import audit
 from db import cache as db_cache
+from db import upsert
 from db.models import Region, Role, User
 
 TEAM_ROLES = frozenset({Role.CURATOR, Role.FACILITATOR, Role.STAFF, Role.ADMIN})
@@ -249,9 +249,8 @@ async def ensure(
     """The person's row, created when missing, and whether this call created it. Race-free on both
     backends (``INSERT … ON CONFLICT DO NOTHING``): two first updates of one person at once (two
     instances, or a retry after an outage) never collide. Does not commit."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     created = await session.execute(
-        insert(User)
+        upsert.insert(session, User)
         .values(id=user_id, first_seen=now, last_seen=now, blocked_bot=False, app_language=app_language)
         .on_conflict_do_nothing(index_elements=[User.id])
     )
