@@ -488,7 +488,12 @@ class Relay:
                         )
                 if case is not None:
                     audit.record(
-                        session, actor_id=actor_id, action="case_card_shown", object_type="case", object_id=case.id
+                        session,
+                        actor_id=actor_id,
+                        action="case_card_shown",
+                        object_type="case",
+                        object_id=case.id,
+                        now=app.now(),
                     )
             await session.commit()
         lines.insert(0, await self._header_text(thread, locale))
@@ -614,7 +619,7 @@ class Relay:
             await self._failed(task, thread, "blocked")
             if not task.inbound:
                 async with app.db() as session:
-                    await users.set_blocked(session, thread.user_id, True)
+                    await users.set_blocked(session, thread.user_id, True, now=app.now())
             return False
         except TelegramBadRequest as exc:
             if "thread not found" in exc.message.lower() and to_group:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -46,7 +47,5 @@ async def downgrade(engine: AsyncEngine, revision: str) -> None:
 
 def revisions() -> list[str]:
     """Revision ids from the first to head."""
-    from alembic.script import ScriptDirectory
-
     script = ScriptDirectory.from_config(alembic_config())
     return [rev.revision for rev in reversed(list(script.walk_revisions("base", "heads")))]

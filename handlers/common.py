@@ -43,7 +43,12 @@ async def refuse_button(callback: CallbackQuery, app: AppContext, kind: str) -> 
     await callback.answer(gettext("This button is out of date."))
     async with app.db() as session:
         await audit.denied(
-            session, actor_id=callback.from_user.id, object_type="callback", object_id=kind, attempted="forged_button"
+            session,
+            actor_id=callback.from_user.id,
+            object_type="callback",
+            object_id=kind,
+            attempted="forged_button",
+            now=app.now(),
         )
 
 

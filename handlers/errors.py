@@ -16,6 +16,7 @@ from aiogram_dialog import DialogManager
 from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent, UnknownState
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.context import AppContext
 from bot.services import users
 from bot.telegram_session import telegram_unavailable
 from db.errors import database_unreachable
@@ -41,10 +42,12 @@ def errors_router() -> Router:
         await _quietly(show_menu(dialog_manager))  # she may have blocked the bot meanwhile
 
     @router.error(ExceptionTypeFilter(TelegramForbiddenError))
-    async def blocked(event: ErrorEvent, session: AsyncSession, event_from_user: User | None = None) -> None:
+    async def blocked(
+        event: ErrorEvent, session: AsyncSession, app: AppContext, event_from_user: User | None = None
+    ) -> None:
         """She blocked the bot while we were answering: remember it, say nothing (we cannot)."""
         if event_from_user is not None:
-            await users.set_blocked(session, event_from_user.id, True)
+            await users.set_blocked(session, event_from_user.id, True, now=app.now())
 
     # A database that is away, or Telegram down past the session's retries, is not answered here:
     # the error reaches the inbox, which handles the update again once they are back (bot/inbox.py).

@@ -125,7 +125,9 @@ def public_router(i18n: I18n) -> Router:
             except users.UnknownRegion:
                 payload = Unknown("unrecognised")
         if isinstance(payload, Unknown):
-            audit.record(session, actor_id=profile.user_id, action="start_link_unknown", reason=payload.reason)
+            audit.record(
+                session, actor_id=profile.user_id, action="start_link_unknown", reason=payload.reason, now=app.now()
+            )
             await session.commit()
             await message.answer(
                 gettext(
@@ -201,11 +203,11 @@ def public_router(i18n: I18n) -> Router:
                 await session.commit()
 
     @router.my_chat_member(ChatMemberUpdatedFilter(KICKED))
-    async def blocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
-        await users.set_blocked(session, event.from_user.id, True)
+    async def blocked(event: ChatMemberUpdated, session: AsyncSession, app: AppContext) -> None:
+        await users.set_blocked(session, event.from_user.id, True, now=app.now())
 
     @router.my_chat_member(ChatMemberUpdatedFilter(MEMBER))
-    async def unblocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
-        await users.set_blocked(session, event.from_user.id, False)
+    async def unblocked(event: ChatMemberUpdated, session: AsyncSession, app: AppContext) -> None:
+        await users.set_blocked(session, event.from_user.id, False, now=app.now())
 
     return router

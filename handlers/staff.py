@@ -25,9 +25,9 @@ def staff_router() -> Router:
     router.message.filter(HasRole(Role.STAFF, Role.ADMIN))
 
     @router.message(Command("stats"))
-    async def stats(message: Message, session: AsyncSession, profile: Profile) -> None:
+    async def stats(message: Message, session: AsyncSession, profile: Profile, app: AppContext) -> None:
         rows = await users.counts_by_role_and_region(session)
-        audit.record(session, actor_id=profile.user_id, action="stats_viewed")
+        audit.record(session, actor_id=profile.user_id, action="stats_viewed", now=app.now())
         await session.commit()
         by_role: dict[str | None, int] = {}
         by_region: dict[str | None, int] = {}
@@ -55,7 +55,9 @@ def staff_router() -> Router:
         raw = (callback.data or "").removeprefix("jq:")
         try:
             async with app.db() as session:
-                request = await join.open_for_staff(session, actor=profile, request_id=int(raw) if raw.isdigit() else 0)
+                request = await join.open_for_staff(
+                    session, actor=profile, request_id=int(raw) if raw.isdigit() else 0, now=app.now()
+                )
         except join.Refused:
             await callback.answer(gettext("This request is not for your region, or it is gone."), show_alert=True)
             return

@@ -28,11 +28,13 @@ def team_router() -> Router:
     router.message.filter(HasRole(*TEAM_ROLES))
 
     @router.message(Command("myname"))
-    async def myname(message: Message, command: CommandObject, session: AsyncSession, profile: Profile) -> None:
+    async def myname(
+        message: Message, command: CommandObject, session: AsyncSession, profile: Profile, app: AppContext
+    ) -> None:
         """A team member edits the first name participants see for her."""
         try:
             clean = await users.set_display_name(
-                session, actor=profile, target_id=profile.user_id, name=command.args or ""
+                session, actor=profile, target_id=profile.user_id, name=command.args or "", now=app.now()
             )
         except (users.BadName, users.NotAllowed):
             await message.answer(gettext("Usage: /myname FirstName (letters, up to 40 characters)"))
@@ -53,7 +55,7 @@ def team_router() -> Router:
             return
         try:
             async with app.db() as session:
-                case_id = await cases.find_code(session, actor=profile, code=code)
+                case_id = await cases.find_code(session, actor=profile, code=code, now=app.now())
         except cases.Refused:
             await message.answer(gettext("No case with this code is available to you."))
             return
@@ -70,7 +72,7 @@ def team_router() -> Router:
     @router.message(Command("questions"))
     async def questions(message: Message, app: AppContext, profile: Profile, i18n: I18n) -> None:
         async with app.db() as session:
-            found = await programme.open_questions(session, actor=profile)
+            found = await programme.open_questions(session, actor=profile, now=app.now())
         if not found:
             await message.answer(gettext("No open questions."))
             return

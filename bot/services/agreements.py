@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, notices, parse, reminders
+from bot.services import audit, notices, parse, reminders, surveys
 from bot.services.cases import can_move_stage, latest_decisions
 from bot.services.errors import Invalid, Refused
 from bot.services.users import Profile
@@ -116,7 +116,7 @@ async def record(
     case = await session.get(Case, case_id)
     if case is None or not can_move_stage(actor, case):
         await audit.denied(
-            session, actor_id=actor.user_id, object_type="case", object_id=case_id, attempted="agreement"
+            session, actor_id=actor.user_id, object_type="case", object_id=case_id, attempted="agreement", now=now
         )
         raise Refused("agreement")
     region = await session.get(Region, case.region_code)
@@ -163,8 +163,6 @@ async def record(
         case_id=case.id,
         payload={"agreement": agreement.id},
     )
-    from bot.services import surveys
-
     recipients = tuple(p.user_id for p in people.values() if p.user_id is not None)
     for user_id in recipients:
         for months, key in ((1, "followup_1m"), (3, "followup_3m")):
@@ -330,7 +328,9 @@ async def acknowledge(
             select(Participant).where(Participant.case_id == agreement.case_id, Participant.user_id == user_id)
         )
     if agreement is None or participant is None:
-        await audit.denied(session, actor_id=user_id, object_type="agreement", object_id=agreement_id, attempted="ack")
+        await audit.denied(
+            session, actor_id=user_id, object_type="agreement", object_id=agreement_id, attempted="ack", now=now
+        )
         raise Refused("ack")
     ack = await session.get(AgreementAck, (agreement_id, participant.id))
     # The same answer again (her press handled twice after a crash) tells nobody a second time.
@@ -462,7 +462,9 @@ async def answer(
     """Done / Need more time (with the new day) / Need help, for her own check-in."""
     view = await checkin_view(session, checkin_id)
     if view is None or view.user_id != user_id:
-        await audit.denied(session, actor_id=user_id, object_type="checkin", object_id=checkin_id, attempted="checkin")
+        await audit.denied(
+            session, actor_id=user_id, object_type="checkin", object_id=checkin_id, attempted="checkin", now=now
+        )
         raise Refused("checkin")
     checkin = await session.get(Checkin, checkin_id)
     assert checkin is not None
@@ -605,8 +607,6 @@ async def end(session: AsyncSession, *, agreement_id: int, now: datetime, survey
         case.closed_at = now
     # Those still taking part: someone who withdrew is not surveyed or written to any more.
     people = tuple(p.user_id for p in (await _taking_part(session, case.id)).values() if p.user_id is not None)
-    from bot.services import surveys
-
     for user_id in people:
         await surveys.invite(
             session,

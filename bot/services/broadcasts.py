@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, outbox
 from bot.services.errors import Invalid, Refused
+from bot.services.subscriptions import subscribers
 from bot.services.users import Profile
 from db.models import (
     Broadcast,
@@ -42,7 +43,6 @@ from db.models import (
     DeliveryState,
     Participant,
     Role,
-    Subscription,
     User,
 )
 from db.transaction import rollback_on_error
@@ -239,22 +239,6 @@ def _region_of_user(regions: Sequence[str]) -> Any:
     return or_(User.region.in_(list(regions)), User.scope_region.in_(list(regions)), in_case)
 
 
-def _not_unsubscribed(categories: Sequence[str]) -> Any:
-    """The subscription rule (the same as ``bot.services.subscriptions.subscribers``): without a row
-    she gets her region's updates; a row ``subscribed=false`` for a category takes her out of it.
-    With several categories, one she did not leave is enough."""
-    return or_(
-        *[
-            ~exists().where(
-                Subscription.user_id == User.id,
-                Subscription.category == category,
-                Subscription.subscribed.is_(False),
-            )
-            for category in categories
-        ]
-    )
-
-
 async def resolve(session: AsyncSession, audience: Audience) -> list[int]:
     """The people the audience reaches now (not those who blocked the bot), by id. No commit."""
     if not audience.roles:
@@ -287,18 +271,10 @@ async def resolve(session: AsyncSession, audience: Audience) -> list[int]:
 
 
 async def _subscribed(session: AsyncSession, ids: list[int], audience: Audience) -> list[int]:
-    try:  # the subscriptions session's service, once it exists
-        from bot.services.subscriptions import subscribers
-    except ImportError:
-        subscribers = None  # type: ignore[assignment]  # an optional import's fallback
-    if subscribers is None:
-        stmt = select(User.id).where(User.id.in_(ids), _not_unsubscribed(audience.categories))
-        keep = set((await session.scalars(stmt)).all()) if ids else set()
-    else:
-        keep = set()
-        for category in audience.categories:
-            found = await subscribers(session, category=category, regions=list(audience.regions))
-            keep |= {getattr(p, "user_id", getattr(p, "id", p)) for p in found}
+    keep = set()
+    for category in audience.categories:
+        found = await subscribers(session, category=category, regions=list(audience.regions))
+        keep |= {getattr(p, "user_id", getattr(p, "id", p)) for p in found}
     return [i for i in ids if i in keep]
 
 
@@ -399,6 +375,7 @@ async def cancel(session: AsyncSession, *, actor: Profile, broadcast_id: int, no
             action="broadcast_cancelled",
             object_type="broadcast",
             object_id=broadcast_id,
+            now=now,
         )
         await session.commit()
     return int(cast(CursorResult[Any], stopped).rowcount)

@@ -194,13 +194,25 @@ async def _actor(session: AsyncSession, actor: Profile) -> Profile | None:
 
 
 async def _refuse(
-    session: AsyncSession, actor: Profile, attempted: str, *, measure_id: int | None = None, region: str | None = None
+    session: AsyncSession,
+    actor: Profile,
+    attempted: str,
+    *,
+    now: datetime,
+    measure_id: int | None = None,
+    region: str | None = None,
 ) -> Refused:
     details: dict[str, Any] = {"attempted": attempted}
     if region is not None:
         details["region"] = region
     audit.record(
-        session, actor_id=actor.user_id, action="denied", object_type="measure", object_id=measure_id, **details
+        session,
+        actor_id=actor.user_id,
+        action="denied",
+        object_type="measure",
+        object_id=measure_id,
+        now=now,
+        **details,
     )
     await session.commit()
     return Refused(attempted)
@@ -211,12 +223,14 @@ async def _invalid(session: AsyncSession, field: str, reason: str) -> Invalid:
     return Invalid(field, reason)
 
 
-async def _load(session: AsyncSession, actor: Profile, measure_id: int, attempted: str) -> SupportMeasure:
+async def _load(
+    session: AsyncSession, actor: Profile, measure_id: int, attempted: str, *, now: datetime
+) -> SupportMeasure:
     """A support entry the actor may edit; otherwise the refusal is audited and ``Refused`` raised."""
     fresh = await _actor(session, actor)
     row = await session.get(SupportMeasure, measure_id)
     if row is None or row.kind != MeasureKind.SUPPORT.value or not can_edit(fresh, row.region_code):
-        raise await _refuse(session, actor, attempted, measure_id=measure_id)
+        raise await _refuse(session, actor, attempted, measure_id=measure_id, now=now)
     return row
 
 
@@ -229,11 +243,13 @@ async def editable_regions(session: AsyncSession, *, actor: Profile) -> list[cat
     return found
 
 
-async def entries(session: AsyncSession, *, actor: Profile, region_code: str, category: str) -> list[MeasureView]:
+async def entries(
+    session: AsyncSession, *, actor: Profile, region_code: str, category: str, now: datetime
+) -> list[MeasureView]:
     """One region's entries of one need, archived ones last (the editor's list)."""
     fresh = await _actor(session, actor)
     if not can_edit(fresh, region_code):
-        raise await _refuse(session, actor, "list", region=region_code)
+        raise await _refuse(session, actor, "list", region=region_code, now=now)
     if category not in catalog.CATEGORIES:
         raise await _invalid(session, "category", "category")
     rows = await session.scalars(
@@ -250,8 +266,10 @@ async def entries(session: AsyncSession, *, actor: Profile, region_code: str, ca
     return found
 
 
-async def get(session: AsyncSession, *, actor: Profile, measure_id: int, attempted: str = "open") -> MeasureView:
-    row = await _load(session, actor, measure_id, attempted)
+async def get(
+    session: AsyncSession, *, actor: Profile, measure_id: int, attempted: str = "open", now: datetime
+) -> MeasureView:
+    row = await _load(session, actor, measure_id, attempted, now=now)
     view = _view(row)
     await session.commit()
     return view
@@ -309,7 +327,7 @@ async def create(
     if await session.get(Region, region_code) is None:
         raise await _invalid(session, "region", "region")
     if not can_edit(fresh, region_code):
-        raise await _refuse(session, actor, "create", region=region_code)
+        raise await _refuse(session, actor, "create", region=region_code, now=now)
     if category not in catalog.CATEGORIES:
         raise await _invalid(session, "category", "category")
     raw = {
@@ -358,7 +376,7 @@ async def edit(
     unknown = [f for f in changes if f not in FIELDS]
     if unknown or not changes:
         raise await _invalid(session, unknown[0] if unknown else "fields", "unknown_field")
-    row = await _load(session, actor, measure_id, "edit")
+    row = await _load(session, actor, measure_id, "edit", now=now)
     if row.archived_at is not None:
         raise await _invalid(session, "measure", "archived")
     cleaned: dict[str, Any] = {}
@@ -385,7 +403,7 @@ async def edit(
 async def _set_archived(
     session: AsyncSession, *, actor: Profile, measure_id: int, now: datetime, archived: bool
 ) -> MeasureView:
-    row = await _load(session, actor, measure_id, ARCHIVED if archived else RESTORED)
+    row = await _load(session, actor, measure_id, ARCHIVED if archived else RESTORED, now=now)
     if (row.archived_at is not None) == archived:  # already so: nothing to record
         view = _view(row)
         await session.commit()
@@ -411,7 +429,7 @@ async def history(session: AsyncSession, *, actor: Profile, limit: int = 30, now
     """The latest changes, newest first: staff those of their region, admins all. Audited."""
     fresh = await _actor(session, actor)
     if fresh is None or fresh.role not in (Role.STAFF, Role.ADMIN):
-        raise await _refuse(session, actor, "history")
+        raise await _refuse(session, actor, "history", now=now)
     stmt = (
         select(MeasureVersion, SupportMeasure.region_code)
         .join(SupportMeasure, SupportMeasure.id == MeasureVersion.measure_id)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from docxtpl import DocxTemplate
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -62,7 +63,7 @@ async def context_of(session: AsyncSession, *, actor: Profile, case_id: int, now
     case = await session.get(Case, case_id)
     if case is None or not cases.can_move_stage(actor, case):
         await audit.denied(
-            session, actor_id=actor.user_id, object_type="case", object_id=case_id, attempted="documents"
+            session, actor_id=actor.user_id, object_type="case", object_id=case_id, attempted="documents", now=now
         )
         raise cases.Refused("documents")
     region = await session.get(Region, case.region_code)
@@ -156,8 +157,6 @@ async def context_of(session: AsyncSession, *, actor: Profile, case_id: int, now
 
 
 def render(form: str, context: dict[str, Any], folder: Path = DEFAULT_DIR) -> bytes:
-    from docxtpl import DocxTemplate
-
     template = DocxTemplate(str(folder / f"{form}.docx"))
     template.render(context, autoescape=True)
     out = io.BytesIO()

@@ -33,6 +33,7 @@ from db.models import (
     Participant,
     ParticipantKind,
     Region,
+    Reminder,
     User,
     Vote,
 )
@@ -170,7 +171,12 @@ async def offer(
     case = await session.get(Case, draft.case_id)
     if case is None or not _may_schedule(actor, case):
         await audit.denied(
-            session, actor_id=actor.user_id, object_type="case", object_id=draft.case_id, attempted="offer_slot"
+            session,
+            actor_id=actor.user_id,
+            object_type="case",
+            object_id=draft.case_id,
+            attempted="offer_slot",
+            now=now,
         )
         raise Refused("offer_slot")
     try:
@@ -262,7 +268,9 @@ async def case_meetings(session: AsyncSession, *, actor: Profile, case_id: int, 
     """The case's live and upcoming meetings for the team (the case view is audited elsewhere)."""
     case = await session.get(Case, case_id)
     if case is None or (not _may_schedule(actor, case) and actor.user_id != case.curator_id):
-        await audit.denied(session, actor_id=actor.user_id, object_type="case", object_id=case_id, attempted="meetings")
+        await audit.denied(
+            session, actor_id=actor.user_id, object_type="case", object_id=case_id, attempted="meetings", now=now
+        )
         raise Refused("meetings")
     rows = await session.scalars(
         select(Meeting)
@@ -336,7 +344,7 @@ async def take_back(session: AsyncSession, *, actor: Profile, meeting_id: int, n
     case = await session.get(Case, meeting.case_id) if meeting else None
     if meeting is None or case is None or not _may_schedule(actor, case):
         await audit.denied(
-            session, actor_id=actor.user_id, object_type="meeting", object_id=meeting_id, attempted="take_back"
+            session, actor_id=actor.user_id, object_type="meeting", object_id=meeting_id, attempted="take_back", now=now
         )
         raise Refused("take_back")
     if meeting.state not in (MeetingState.OPEN, MeetingState.BOOKED, MeetingState.PROPOSED, MeetingState.FIXED):
@@ -370,7 +378,7 @@ async def fix_general(
     case = await session.get(Case, meeting.case_id) if meeting else None
     if meeting is None or case is None or not _may_schedule(actor, case) or meeting.kind != MeetingKind.GENERAL:
         await audit.denied(
-            session, actor_id=actor.user_id, object_type="meeting", object_id=meeting_id, attempted="fix"
+            session, actor_id=actor.user_id, object_type="meeting", object_id=meeting_id, attempted="fix", now=now
         )
         raise Refused("fix")
     if meeting.state != MeetingState.PROPOSED or meeting.starts_at <= now:
@@ -643,7 +651,9 @@ async def book(
         or meeting.kind != MeetingKind.PRELIMINARY
         or meeting.for_participant_id not in (None, participant.id)
     ):
-        await audit.denied(session, actor_id=user_id, object_type="meeting", object_id=meeting_id, attempted="book")
+        await audit.denied(
+            session, actor_id=user_id, object_type="meeting", object_id=meeting_id, attempted="book", now=now
+        )
         raise Refused("book")
     taken = await session.execute(
         update(Meeting)
@@ -689,7 +699,9 @@ async def cancel_booking(session: AsyncSession, *, user_id: int, meeting_id: int
     if meeting is not None and meeting.booked_by is not None:
         participant = await session.get(Participant, meeting.booked_by)
     if meeting is None or participant is None or participant.user_id != user_id or meeting.state != MeetingState.BOOKED:
-        await audit.denied(session, actor_id=user_id, object_type="meeting", object_id=meeting_id, attempted="cancel")
+        await audit.denied(
+            session, actor_id=user_id, object_type="meeting", object_id=meeting_id, attempted="cancel", now=now
+        )
         raise Refused("cancel")
     meeting.state = MeetingState.OPEN.value
     meeting.booked_by = None
@@ -711,7 +723,9 @@ async def vote(session: AsyncSession, *, user_id: int, meeting_id: int, suits: b
     meeting = await session.get(Meeting, meeting_id)
     participant = await _her_participation(session, user_id, meeting.case_id) if meeting else None
     if meeting is None or participant is None or meeting.kind != MeetingKind.GENERAL:
-        await audit.denied(session, actor_id=user_id, object_type="meeting", object_id=meeting_id, attempted="vote")
+        await audit.denied(
+            session, actor_id=user_id, object_type="meeting", object_id=meeting_id, attempted="vote", now=now
+        )
         raise Refused("vote")
     if meeting.state != MeetingState.PROPOSED:
         await session.rollback()
@@ -746,7 +760,9 @@ async def attend(session: AsyncSession, *, user_id: int, meeting_id: int, coming
         )
     )
     if meeting is None or participant is None or not mine:
-        await audit.denied(session, actor_id=user_id, object_type="meeting", object_id=meeting_id, attempted="attend")
+        await audit.denied(
+            session, actor_id=user_id, object_type="meeting", object_id=meeting_id, attempted="attend", now=now
+        )
         raise Refused("attend")
     if meeting.starts_at <= now or meeting.state not in (MeetingState.BOOKED, MeetingState.FIXED):
         await session.rollback()
@@ -784,8 +800,6 @@ async def superseded(
     session: AsyncSession, *, reminder_id: int, meeting_id: int, recipient_id: int, now: datetime
 ) -> bool:
     """After downtime two reminders of one meeting may be due at once: only the latest goes out."""
-    from db.models import Reminder
-
     this = await session.get(Reminder, reminder_id)
     if this is None:
         return False

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, invitations, notices
+from bot.services import audit, invitations, meetings, notices
 from bot.services.cases import can_see, in_scope, latest_decisions
 from bot.services.errors import Refused
 from bot.services.users import Profile
@@ -89,11 +89,13 @@ class MyProgramme:
     woman_name: str | None = None  # only for a relative: the first name of the woman whose programme it is
 
 
-async def _mine(session: AsyncSession, user_id: int, participant_id: int, attempted: str) -> tuple[Participant, Case]:
+async def _mine(
+    session: AsyncSession, user_id: int, participant_id: int, attempted: str, *, now: datetime
+) -> tuple[Participant, Case]:
     participant = await session.get(Participant, participant_id)
     if participant is None or participant.user_id != user_id:
         await audit.denied(
-            session, actor_id=user_id, object_type="participant", object_id=participant_id, attempted=attempted
+            session, actor_id=user_id, object_type="participant", object_id=participant_id, attempted=attempted, now=now
         )
         raise Refused(attempted)
     case = await session.get(Case, participant.case_id)
@@ -101,10 +103,12 @@ async def _mine(session: AsyncSession, user_id: int, participant_id: int, attemp
     return participant, case
 
 
-async def refuse(session: AsyncSession, *, user_id: int, participant_id: int | str, attempted: str) -> Refused:
+async def refuse(
+    session: AsyncSession, *, user_id: int, participant_id: int | str, attempted: str, now: datetime
+) -> Refused:
     """Audits a press that points outside her own programme (a forged or stale button)."""
     await audit.denied(
-        session, actor_id=user_id, object_type="participant", object_id=participant_id, attempted=attempted
+        session, actor_id=user_id, object_type="participant", object_id=participant_id, attempted=attempted, now=now
     )
     return Refused(attempted)
 
@@ -134,8 +138,6 @@ def _record(
 
 async def _step_back(session: AsyncSession, participant: Participant, case: Case, now: datetime) -> tuple[int, ...]:
     """She no longer takes part: her booked slots go back, and the general meeting is off for all."""
-    from bot.services import meetings
-
     await meetings.release_bookings(session, participant_id=participant.id, now=now)
     changed = await meetings.call_off_general(session, case_id=case.id, now=now)
     # Everyone else is told; she who withdrew is not (and nobody is told it was her).
@@ -178,7 +180,7 @@ async def decide(
 ) -> Notice:
     """Records one decision. Taking part needs her data consent first; withdrawing the data consent
     withdraws taking part too; only a standing "yes" can be withdrawn."""
-    participant, case = await _mine(session, user_id, participant_id, "consent")
+    participant, case = await _mine(session, user_id, participant_id, "consent", now=now)
     state = await latest_decisions(session, [participant.id])
     data_now = state.get((participant.id, ConsentPurpose.DATA.value))
     part_now = state.get((participant.id, ConsentPurpose.PARTICIPATION.value))
@@ -234,7 +236,7 @@ async def ask_first(
     text = text.strip()
     if not text:
         raise NotNow("empty")
-    participant, case = await _mine(session, user_id, participant_id, "ask_first")
+    participant, case = await _mine(session, user_id, participant_id, "ask_first", now=now)
     session.add(
         Question(
             case_id=case.id, participant_id=participant.id, user_id=user_id, text=text[:QUESTION_MAX], asked_at=now
@@ -361,7 +363,12 @@ async def decide_relative(
         )
     if relative is None or woman is None:
         await audit.denied(
-            session, actor_id=user_id, object_type="participant", object_id=relative_id, attempted="approve_relative"
+            session,
+            actor_id=user_id,
+            object_type="participant",
+            object_id=relative_id,
+            attempted="approve_relative",
+            now=now,
         )
         raise Refused("approve_relative")
     if relative.user_id is not None or await latest_decisions(session, [relative.id]):
@@ -416,7 +423,9 @@ class OpenQuestion:
     asked_at: datetime
 
 
-async def open_questions(session: AsyncSession, *, actor: Profile, limit: int = 20) -> list[OpenQuestion]:
+async def open_questions(
+    session: AsyncSession, *, actor: Profile, limit: int = 20, now: datetime
+) -> list[OpenQuestion]:
     """Questions asked before deciding, in the cases the actor may see; reading them is audited."""
     rows = await session.execute(
         select(Question, Case.code, Participant.first_name)
@@ -429,7 +438,12 @@ async def open_questions(session: AsyncSession, *, actor: Profile, limit: int = 
     found = [OpenQuestion(q.id, code, name, q.text, q.asked_at) for q, code, name in rows.all()]
     for question in found:
         audit.record(
-            session, actor_id=actor.user_id, action="question_read", object_type="question", object_id=question.id
+            session,
+            actor_id=actor.user_id,
+            action="question_read",
+            object_type="question",
+            object_id=question.id,
+            now=now,
         )
     await session.commit()
     return found
@@ -440,7 +454,9 @@ async def answer_question(session: AsyncSession, *, actor: Profile, question_id:
     question = await session.get(Question, question_id)
     case = await session.get(Case, question.case_id) if question else None
     if question is None or case is None or not can_see(actor, case):
-        audit.record(session, actor_id=actor.user_id, action="denied", object_type="question", object_id=question_id)
+        audit.record(
+            session, actor_id=actor.user_id, action="denied", object_type="question", object_id=question_id, now=now
+        )
         await session.commit()
         raise Refused("answer_question")
     question.answered_at = now

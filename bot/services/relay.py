@@ -549,9 +549,11 @@ def _may_work(actor: Profile) -> bool:
     return actor.role in (Role.CURATOR, Role.STAFF, Role.ADMIN)
 
 
-async def _refuse(session: AsyncSession, actor_id: int, conversation_id: int, attempted: str) -> Refused:
+async def _refuse(
+    session: AsyncSession, actor_id: int, conversation_id: int, attempted: str, *, now: datetime
+) -> Refused:
     await audit.denied(
-        session, actor_id=actor_id, object_type="conversation", object_id=conversation_id, attempted=attempted
+        session, actor_id=actor_id, object_type="conversation", object_id=conversation_id, attempted=attempted, now=now
     )
     return Refused(attempted)
 
@@ -567,7 +569,7 @@ async def assign(
         or curator is None
         or curator.role not in {r.value for r in TEAM_ROLES}
     ):
-        raise await _refuse(session, actor.user_id, conversation_id, "assign")
+        raise await _refuse(session, actor.user_id, conversation_id, "assign", now=now)
     conversation.curator_id = curator_id
     conversation.updated_at = now
     audit.record(
@@ -588,7 +590,7 @@ async def close(session: AsyncSession, *, actor: Profile, conversation_id: int, 
     """Closes the conversation; returns the participant's id (she is told and asked to rate it)."""
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None or not _may_work(actor):
-        raise await _refuse(session, actor.user_id, conversation_id, "close")
+        raise await _refuse(session, actor.user_id, conversation_id, "close", now=now)
     conversation.state = ConversationState.CLOSED.value
     conversation.closed_at = now
     conversation.waiting_since = None
@@ -613,7 +615,7 @@ async def close(session: AsyncSession, *, actor: Profile, conversation_id: int, 
 async def reopen(session: AsyncSession, *, actor: Profile, conversation_id: int, now: datetime) -> int:
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None or not _may_work(actor):
-        raise await _refuse(session, actor.user_id, conversation_id, "reopen")
+        raise await _refuse(session, actor.user_id, conversation_id, "reopen", now=now)
     conversation.state = ConversationState.OPEN.value
     conversation.closed_at = None
     conversation.rating = None
@@ -634,7 +636,7 @@ async def reopen(session: AsyncSession, *, actor: Profile, conversation_id: int,
 async def rate(session: AsyncSession, *, user_id: int, conversation_id: int, stars: int, now: datetime) -> None:
     conversation = await session.get(Conversation, conversation_id)
     if conversation is None or conversation.user_id != user_id or not 1 <= stars <= 5:
-        raise await _refuse(session, user_id, conversation_id, "rate")
+        raise await _refuse(session, user_id, conversation_id, "rate", now=now)
     conversation.rating = stars
     conversation.updated_at = now
     await session.commit()

@@ -190,7 +190,9 @@ async def build(
 ) -> Figures:
     """The figures of ``period`` for ``region`` (staff: always their own). Audited; commits."""
     if actor.role not in (Role.STAFF, Role.ADMIN) or (actor.role == Role.STAFF and actor.scope_region is None):
-        await audit.denied(session, actor_id=actor.user_id, object_type="report", object_id=None, attempted="report")
+        await audit.denied(
+            session, actor_id=actor.user_id, object_type="report", object_id=None, attempted="report", now=now
+        )
         raise Refused("report")
     if actor.role == Role.STAFF:
         region = actor.scope_region

@@ -531,7 +531,7 @@ async def report(
     actor: Profile,
     region: str | None = None,
     min_answers: int = MIN_ANSWERS,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Report:
     """Aggregates per survey and question, only where at least ``min_answers`` answers exist.
 

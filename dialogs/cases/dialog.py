@@ -106,7 +106,7 @@ async def open_case_card(manager: DialogManager, case_id: int, *, callback: Call
     actor = await fresh_profile(manager)
     try:
         async with app.db() as session:
-            await cases.load_visible(session, actor, case_id, "open_case")
+            await cases.load_visible(session, actor, case_id, "open_case", now=app.now())
             await session.commit()
     except cases.Refused:
         if callback is not None:
@@ -411,7 +411,7 @@ async def history_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
     locale = locale_of(dialog_manager)
     try:
         async with reading(dialog_manager) as session:
-            moves = await cases.stage_history(session, actor=actor, case_id=_case_id(dialog_manager))
+            moves = await cases.stage_history(session, actor=actor, case_id=_case_id(dialog_manager), now=app.now())
     except cases.Refused:
         moves = []
     lines = [

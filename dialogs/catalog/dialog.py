@@ -135,6 +135,7 @@ async def entries_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
                 actor=_actor(dialog_manager),
                 region_code=data.get("region", ""),
                 category=data.get("category", ""),
+                now=dialog_manager.middleware_data["app"].now(),
             )
     except (catalog_edit.Refused, catalog_edit.Invalid):
         found, gone = [], True
@@ -161,7 +162,9 @@ async def on_entry(callback: CallbackQuery, _widget: Any, manager: DialogManager
         return
     try:
         async with reading(manager) as session:
-            view = await catalog_edit.get(session, actor=_actor(manager), measure_id=int(item_id))
+            view = await catalog_edit.get(
+                session, actor=_actor(manager), measure_id=int(item_id), now=manager.middleware_data["app"].now()
+            )
     except catalog_edit.Refused:  # another region's entry, or none: audited by the service
         await _refused(callback)
         return
@@ -185,7 +188,10 @@ async def _view(manager: DialogManager) -> catalog_edit.MeasureView | None:
     try:
         async with reading(manager) as session:
             return await catalog_edit.get(
-                session, actor=_actor(manager), measure_id=int(manager.dialog_data.get("measure_id", 0))
+                session,
+                actor=_actor(manager),
+                measure_id=int(manager.dialog_data.get("measure_id", 0)),
+                now=manager.middleware_data["app"].now(),
             )
     except catalog_edit.Refused:
         return None
