@@ -71,22 +71,7 @@ async def record(
     )
     session.add(agreement)
     await session.flush()
-    for position, draft in enumerate(items):
-        item = AgreementItem(
-            agreement_id=agreement.id,
-            position=position,
-            text=draft.text.strip(),
-            due_date=draft.due_date,
-            repeat=draft.repeat,
-        )
-        session.add(item)
-        await session.flush()
-        for participant_id in dict.fromkeys(draft.responsible):
-            session.add(ItemResponsible(item_id=item.id, participant_id=participant_id))
-            for day in occurrences(draft, today=today, until=valid_until):
-                await _plan(
-                    session, item, people[participant_id], day, zone, now, rules, repeating=draft.repeat is not None
-                )
+    await _add_items(session, agreement, items, people, today=today, zone=zone, now=now, rules=rules)
     await reminders.add(
         session,
         kind=KIND_END,
@@ -97,18 +82,7 @@ async def record(
         payload={"agreement": agreement.id},
     )
     recipients = tuple(p.user_id for p in people.values() if p.user_id is not None)
-    for user_id in recipients:
-        for months, key in ((1, "followup_1m"), (3, "followup_3m")):
-            await surveys.invite(
-                session,
-                user_id=user_id,
-                survey=key,
-                ref=f"agreement:{agreement.id}",
-                case_id=case.id,
-                due_at=now + timedelta(days=30 * months),
-                now=now,
-                expire_days=survey_expire_days,
-            )
+    await _invite_to_surveys(session, agreement, recipients, now=now, expire_days=survey_expire_days)
     audit.record(
         session, actor_id=actor.user_id, action="agreement_recorded", object_type="case", object_id=case.id, now=now
     )
@@ -125,6 +99,54 @@ async def record(
     )
     await session.commit()
     return recorded
+
+
+async def _add_items(
+    session: AsyncSession,
+    agreement: Agreement,
+    items: list[ItemDraft],
+    people: dict[int, Participant],
+    *,
+    today: date,
+    zone: str,
+    now: datetime,
+    rules: Rules,
+) -> None:
+    """The items, who answers for each, and the check-ins of each up to the end of the term."""
+    for position, draft in enumerate(items):
+        item = AgreementItem(
+            agreement_id=agreement.id,
+            position=position,
+            text=draft.text.strip(),
+            due_date=draft.due_date,
+            repeat=draft.repeat,
+        )
+        session.add(item)
+        await session.flush()
+        for participant_id in dict.fromkeys(draft.responsible):
+            session.add(ItemResponsible(item_id=item.id, participant_id=participant_id))
+            for day in occurrences(draft, today=today, until=agreement.valid_until):
+                await _plan(
+                    session, item, people[participant_id], day, zone, now, rules, repeating=draft.repeat is not None
+                )
+
+
+async def _invite_to_surveys(
+    session: AsyncSession, agreement: Agreement, recipients: tuple[int, ...], *, now: datetime, expire_days: int
+) -> None:
+    """The follow-up surveys, one and three months on."""
+    for user_id in recipients:
+        for months, key in ((1, "followup_1m"), (3, "followup_3m")):
+            await surveys.invite(
+                session,
+                user_id=user_id,
+                survey=key,
+                ref=f"agreement:{agreement.id}",
+                case_id=agreement.case_id,
+                due_at=now + timedelta(days=30 * months),
+                now=now,
+                expire_days=expire_days,
+            )
 
 
 async def _check(
