@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit
@@ -59,23 +59,9 @@ async def report(
     if actor.role == Role.STAFF:
         region = actor.scope_region
     restrict = actor.role == Role.STAFF or region is not None
-    counts: dict[tuple[str, str], int] = {}
-    scores: dict[tuple[str, str], dict[int, int]] = {}
-    choices: dict[tuple[str, str], dict[str, int]] = {}
+    tally = _Tally()
     if not (restrict and region is None):  # staff without a region: nothing
-        scope = [SurveyAnswer.region_code == region] if restrict else []
-        rows = await session.execute(
-            select(SurveyAnswer.survey, SurveyAnswer.question, SurveyAnswer.score, SurveyAnswer.choice, func.count())
-            .where(*scope)
-            .group_by(SurveyAnswer.survey, SurveyAnswer.question, SurveyAnswer.score, SurveyAnswer.choice)
-        )
-        for survey_key, question_key, score, choice, n in rows.all():
-            key = (survey_key, question_key)
-            counts[key] = counts.get(key, 0) + n
-            if score is not None:
-                scores.setdefault(key, {})[score] = scores.setdefault(key, {}).get(score, 0) + n
-            if choice is not None:
-                choices.setdefault(key, {})[choice] = choices.setdefault(key, {}).get(choice, 0) + n
+        await tally.read(session, [SurveyAnswer.region_code == region] if restrict else [])
     audit.record(
         session,
         actor_id=actor.user_id,
@@ -85,25 +71,45 @@ async def report(
         now=now,
     )
     await session.commit()
-    out = []
-    for survey_key, survey in definitions().items():
-        stats = []
-        for question in survey.questions:
-            n = counts.get((survey_key, question.key), 0)
-            if n < min_answers:
-                stats.append(QuestionStats(question, shown=False))
-                continue
-            if question.kind == "scale":
-                dist = {s: scores.get((survey_key, question.key), {}).get(s, 0) for s in SCALE}
-                total = sum(dist.values())
-                mean = sum(s * c for s, c in dist.items()) / total if total else None
-                stats.append(QuestionStats(question, True, n, mean, dist))
-            elif question.kind == "choice":
-                got = choices.get((survey_key, question.key), {})
-                stats.append(
-                    QuestionStats(question, True, n, choices={o.key: got.get(o.key, 0) for o in question.options})
-                )
-            else:
-                stats.append(QuestionStats(question, True, n))
-        out.append(SurveyStats(survey, tuple(stats)))
+    out = [
+        SurveyStats(survey, tuple(tally.stats(survey_key, question, min_answers) for question in survey.questions))
+        for survey_key, survey in definitions().items()
+    ]
     return Report(region if restrict else None, min_answers, tuple(out))
+
+
+@dataclass(slots=True)
+class _Tally:
+    """Answers counted per (survey, question): in all, per score, per option."""
+
+    counts: dict[tuple[str, str], int] = field(default_factory=dict)
+    scores: dict[tuple[str, str], dict[int, int]] = field(default_factory=dict)
+    choices: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+
+    async def read(self, session: AsyncSession, scope: list[ColumnElement[bool]]) -> None:
+        rows = await session.execute(
+            select(SurveyAnswer.survey, SurveyAnswer.question, SurveyAnswer.score, SurveyAnswer.choice, func.count())
+            .where(*scope)
+            .group_by(SurveyAnswer.survey, SurveyAnswer.question, SurveyAnswer.score, SurveyAnswer.choice)
+        )
+        for survey_key, question_key, score, choice, n in rows.all():
+            key = (survey_key, question_key)
+            self.counts[key] = self.counts.get(key, 0) + n
+            if score is not None:
+                self.scores.setdefault(key, {})[score] = self.scores.setdefault(key, {}).get(score, 0) + n
+            if choice is not None:
+                self.choices.setdefault(key, {})[choice] = self.choices.setdefault(key, {}).get(choice, 0) + n
+
+    def stats(self, survey_key: str, question: Question, min_answers: int) -> QuestionStats:
+        n = self.counts.get((survey_key, question.key), 0)
+        if n < min_answers:
+            return QuestionStats(question, shown=False)
+        if question.kind == "scale":
+            dist = {s: self.scores.get((survey_key, question.key), {}).get(s, 0) for s in SCALE}
+            total = sum(dist.values())
+            mean = sum(s * c for s, c in dist.items()) / total if total else None
+            return QuestionStats(question, True, n, mean, dist)
+        if question.kind == "choice":
+            got = self.choices.get((survey_key, question.key), {})
+            return QuestionStats(question, True, n, choices={o.key: got.get(o.key, 0) for o in question.options})
+        return QuestionStats(question, True, n)
