@@ -24,26 +24,7 @@ async def decide_relative(
 ) -> RelativeDecision:
     """The woman answers "may we invite this person?": yes / no / not now. She may change her mind
     until the relative has answered; a "no" after a "yes" revokes the link."""
-    relative = await session.get(Participant, relative_id)
-    woman = None
-    if relative is not None and relative.kind == ParticipantKind.RELATIVE.value:
-        woman = await session.scalar(
-            select(Participant).where(
-                Participant.case_id == relative.case_id,
-                Participant.kind == ParticipantKind.WOMAN.value,
-                Participant.user_id == user_id,
-            )
-        )
-    if relative is None or woman is None:
-        await audit.denied(
-            session,
-            actor_id=user_id,
-            object_type="participant",
-            object_id=relative_id,
-            attempted="approve_relative",
-            now=now,
-        )
-        raise Refused("approve_relative")
+    relative = await _her_relative(session, user_id=user_id, relative_id=relative_id, now=now)
     if relative.user_id is not None or await latest_decisions(session, [relative.id]):
         await session.rollback()
         raise NotNow("answered")
@@ -85,3 +66,28 @@ async def decide_relative(
     )
     await session.commit()
     return outcome
+
+
+async def _her_relative(session: AsyncSession, *, user_id: int, relative_id: int, now: datetime) -> Participant:
+    """A relative in her own case; otherwise the attempt is audited and ``Refused`` raised."""
+    relative = await session.get(Participant, relative_id)
+    woman = None
+    if relative is not None and relative.kind == ParticipantKind.RELATIVE.value:
+        woman = await session.scalar(
+            select(Participant).where(
+                Participant.case_id == relative.case_id,
+                Participant.kind == ParticipantKind.WOMAN.value,
+                Participant.user_id == user_id,
+            )
+        )
+    if relative is None or woman is None:
+        await audit.denied(
+            session,
+            actor_id=user_id,
+            object_type="participant",
+            object_id=relative_id,
+            attempted="approve_relative",
+            now=now,
+        )
+        raise Refused("approve_relative")
+    return relative
