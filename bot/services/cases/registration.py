@@ -82,6 +82,30 @@ async def register(
     except Invalid:
         await session.rollback()
         raise
+    case, woman = await _add_case(session, actor=actor, draft=draft, now=now)
+    token = await invitations.issue_for_participant(
+        session, participant_id=woman.id, created_by=actor.user_id, now=now, ttl_days=rules.invite_ttl_days
+    )
+    audit.record(session, actor_id=actor.user_id, action="case_created", object_type="case", object_id=case.id, now=now)
+    registered = Registered(case.id, case.code, woman.id, token)
+    if join_request_id is not None:
+        await join.mark_case(
+            session,
+            request_id=join_request_id,
+            case_id=case.id,
+            actor_id=actor.user_id,
+            now=now,
+            token=token,
+            commit=False,
+        )
+    await session.commit()
+    return registered
+
+
+async def _add_case(
+    session: AsyncSession, *, actor: Profile, draft: CaseDraft, now: datetime
+) -> tuple[Case, Participant]:
+    """The case at stage 1 and the woman as its first participant, approved (flushed: both have ids)."""
     first_name = clean_name(draft.first_name)
     case = Case(
         code=await _new_code(session),
@@ -109,20 +133,4 @@ async def register(
     )
     session.add(woman)
     await session.flush()
-    token = await invitations.issue_for_participant(
-        session, participant_id=woman.id, created_by=actor.user_id, now=now, ttl_days=rules.invite_ttl_days
-    )
-    audit.record(session, actor_id=actor.user_id, action="case_created", object_type="case", object_id=case.id, now=now)
-    registered = Registered(case.id, case.code, woman.id, token)
-    if join_request_id is not None:
-        await join.mark_case(
-            session,
-            request_id=join_request_id,
-            case_id=case.id,
-            actor_id=actor.user_id,
-            now=now,
-            token=token,
-            commit=False,
-        )
-    await session.commit()
-    return registered
+    return case, woman
