@@ -46,21 +46,9 @@ async def record(
     survey_expire_days: int = 14,
 ) -> Recorded:
     """The facilitator (or staff) records the agreement; check-ins and their reminders are planned."""
-    case = await session.get(Case, case_id)
-    if case is None or not can_move_stage(actor, case):
-        await audit.denied(
-            session, actor_id=actor.user_id, object_type="case", object_id=case_id, attempted="agreement", now=now
-        )
-        raise Refused("agreement")
-    region = await session.get(Region, case.region_code)
-    assert region is not None  # a foreign key
-    zone = region.timezone
-    today = now.astimezone(ZoneInfo(zone)).date()
-    try:
-        people = await _check(session, case, items, valid_until, today)
-    except Invalid:
-        await session.rollback()
-        raise
+    case, zone, today, people = await _case_and_people(
+        session, actor=actor, case_id=case_id, items=items, valid_until=valid_until, now=now
+    )
     agreement = Agreement(
         case_id=case.id,
         recorded_by=actor.user_id,
@@ -99,6 +87,29 @@ async def record(
     )
     await session.commit()
     return recorded
+
+
+async def _case_and_people(
+    session: AsyncSession, *, actor: Profile, case_id: int, items: list[ItemDraft], valid_until: date, now: datetime
+) -> tuple[Case, str, date, dict[int, Participant]]:
+    """The case (if the actor may record its agreement), its zone, today there, and the participants
+    the items may name; the drafts are checked (``Invalid``, rolled back)."""
+    case = await session.get(Case, case_id)
+    if case is None or not can_move_stage(actor, case):
+        await audit.denied(
+            session, actor_id=actor.user_id, object_type="case", object_id=case_id, attempted="agreement", now=now
+        )
+        raise Refused("agreement")
+    region = await session.get(Region, case.region_code)
+    assert region is not None  # a foreign key
+    zone = region.timezone
+    today = now.astimezone(ZoneInfo(zone)).date()
+    try:
+        people = await _check(session, case, items, valid_until, today)
+    except Invalid:
+        await session.rollback()
+        raise
+    return case, zone, today, people
 
 
 async def _add_items(
