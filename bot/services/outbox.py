@@ -34,8 +34,8 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, CursorResult, Row, event, func, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import upsert
 from db.transaction import rollback_on_error
+from db.upsert import is_postgres
 
 CHANNEL = "outbox"
 # Who announced: a sender ignores its own process's notifications (it kicks itself without them).
@@ -65,10 +65,6 @@ class Queue:
 
     def states(self) -> tuple[str, ...]:
         return self.live or (self.sending,)
-
-
-def is_postgres(session: AsyncSession) -> bool:
-    return upsert.is_postgres(session)
 
 
 def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:

@@ -75,10 +75,6 @@ class Step:
         return self.next is None
 
 
-def _is_postgres(session: AsyncSession) -> bool:
-    return upsert.is_postgres(session)
-
-
 async def invite(
     session: AsyncSession,
     *,
