@@ -208,7 +208,7 @@ async def fill(url: str, cases: int) -> None:
 
 async def measure(url: str, period: report.Period) -> tuple[report.Figures, float, float, float]:
     from bot.i18n import create_i18n
-    from bot.report_files import chart_png, workbook_bytes
+    from bot.wording.report_files import chart_png, workbook_bytes
     from tests.conftest import CONTENT
 
     engine = create_engine(url)

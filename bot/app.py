@@ -23,41 +23,35 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault, Update
 from aiogram.utils.i18n import I18n
 from aiogram_dialog import setup_dialogs
+from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot import logs, notify, response_types
-from bot.activity import Activity
-from bot.broadcaster import Broadcaster
+from bot import logs, response_types
 from bot.config import ConfigurationError, Settings
 from bot.context import AppContext, utcnow
-from bot.digest import send_daily_digest
 from bot.i18n import N_, create_i18n
 from bot.inbox import Inbox, OfflineReply
+from bot.jobs import renderers
+from bot.jobs.activity import Activity
+from bot.jobs.broadcaster import Broadcaster
+from bot.jobs.pacer import Pacer, Shared
+from bot.jobs.relaying import Relay
+from bot.jobs.reminder_worker import ReminderWorker, make_worker_id
+from bot.jobs.schedule import Jobs, schedule
+from bot.jobs.sender import Sender, listen_url
+from bot.jobs.telegram_session import create_session
+from bot.jobs.trail import MessageTrail
 from bot.middlewares import DbSession, ForgedDialogButtons, InFlight, LocaleMiddleware, NoReplyCallbacks, WhoIsSpeaking
-from bot.pacer import Pacer, Shared
-from bot.relay import Relay
-from bot.reminder_worker import ReminderWorker, make_worker_id
-from bot.sender import Sender, listen_url
-from bot.services import agreements, catalog, notices, surveys, users
-from bot.services import inbox as inbox_rows
+from bot.services import catalog, outbox, surveys, users
 from bot.services.crisis import CrisisDetector
-from bot.telegram_session import create_session
-from bot.trail import MessageTrail
 from db import cache as db_cache
 from db import migrate
 from db.engine import create_engine, create_session_factory
 from db.fsm_storage import SqlStorage
 from db.types import configure_encryption, configure_pseudonyms, pseudonym
 from dialogs.common.keyboards import SOS_LABEL, labels_in_all_locales
-from handlers import agreements as agreements_handlers
 from handlers import build_router
-from handlers import handoff as handoff_handlers
-from handlers import meetings as meetings_handlers
-from handlers import notices as notice_handlers
-from handlers import surveys as surveys_handlers
 
 log = logging.getLogger(__name__)
 DRAIN_TIMEOUT = 25.0  # Docker gives 10 s by default, systemd 90 s; in-flight updates are short.
@@ -86,6 +80,7 @@ class Application:
     scheduler: AsyncIOScheduler
     reminders: ReminderWorker
     inbox: Inbox
+    jobs: Jobs
     broadcaster: Broadcaster | None = None
     sender: Sender | None = None
     _stop: asyncio.Event | None = None
@@ -94,45 +89,6 @@ class Application:
         """Starts due broadcasts and sends what is due now (the sender does it by itself)."""
         assert self.broadcaster is not None
         return dict(await self.broadcaster.run_once())
-
-    async def send_daily_digest(self) -> int:
-        """The job the scheduler runs every morning (also callable by hand and from tests)."""
-        return await send_daily_digest(self.context, self.bot, self.i18n)
-
-    async def send_day_lists(self) -> int:
-        """The facilitators' morning list of the day's meetings (the scheduler runs it at DIGEST_TIME)."""
-        from handlers.meetings import send_day_lists
-
-        return await send_day_lists(self.context, self.bot, self.i18n)
-
-    async def send_conversation_digest(self) -> int:
-        """Open and unanswered conversations, once a day; also purges history past its retention."""
-        return await handoff_handlers.send_conversation_digest(self.context, self.bot, self.i18n)
-
-    async def send_weekly_agreements(self) -> int:
-        """Mondays: each curator's families — kept, coming, overdue (the scheduler runs it daily)."""
-        return await agreements_handlers.send_weekly_digest(self.context, self.bot, self.i18n)
-
-    async def expire_surveys(self) -> int:
-        """Surveys not finished in SURVEY_EXPIRE_DAYS → expired (the scheduler runs it at DIGEST_TIME)."""
-        try:
-            async with self.context.db() as session:
-                expired = await surveys.expire(session, now=self.context.now())
-        except Exception as exc:  # never let a message text reach APScheduler's log
-            log.error("surveys: expiry failed with %s", type(exc).__name__)
-            return 0
-        if expired:
-            log.info("surveys: %d expired", expired)
-        return expired
-
-    async def purge_inbox(self) -> int:
-        """Forgets the marks of updates handled longer ago than Telegram could send them again (hourly)."""
-        try:
-            async with self.context.db() as session:
-                return await inbox_rows.purge(session, now=self.context.now())
-        except Exception as exc:
-            log.warning("inbox: purge failed with %s", type(exc).__name__)
-            return 0
 
     async def run_reminders(self) -> dict[str, int]:
         """Sends the reminders that are due now (the sender does it by itself, at their due time)."""
@@ -235,61 +191,158 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     configure_pseudonyms(
         settings.pseudonym_key.get_secret_value() if settings.pseudonym_key else settings.fernet_keys[0]
     )
-    content = Path(settings.content_dir)
     region_files, crisis = load_content(settings)
     engine = create_engine(settings.database_url)
     factory = create_session_factory(engine)
-    storage: BaseStorage
+    i18n = create_i18n(Path(settings.content_dir), settings.default_locale)
+    context = AppContext(
+        settings=settings, crisis=crisis, db=factory, default_region=settings.default_region or None, clock=clock
+    )
+    pacer = _pacer(settings, engine)
+    bot = _bot(settings, pacer, retries=True)
+    trail = MessageTrail(factory, clock)  # ids of recent messages in private chats, for "hide the chat"
+    activity = Activity()  # one INFO line a minute: updates handled, Bot API calls (bot/jobs/activity.py)
+    for session_middleware in (trail.outgoing, activity.requests):
+        bot.session.middleware(session_middleware)
+    dp = Dispatcher(storage=_storage(settings, engine, factory), events_isolation=SimpleEventIsolation(), app=context)
+    inflight = InFlight()
+    _wire(dp, i18n, factory, inflight, activity, trail)
+    sender, relay, worker, broadcaster, broadcast_bot = _senders(context, bot, i18n, pacer, trail)
+    dp["relay"], dp["broadcaster"] = relay, broadcaster
+    sos = labels_in_all_locales(i18n, SOS_LABEL)
+    inbox = Inbox(
+        context,
+        dp,
+        bot,
+        OfflineReply(bot, i18n, region_files),
+        worker_id=worker.worker_id,
+        urgent=lambda text: text.strip() in sos or text.startswith("/sos") or crisis.detect(text),
+        lease=timedelta(seconds=settings.inbox_lease_seconds),
+    )
+    scheduler = AsyncIOScheduler(timezone=settings.default_timezone)  # the jobs: bot/jobs/schedule.py
+    application = Application(
+        settings,
+        bot,
+        dp,
+        engine,
+        dp.storage,
+        i18n,
+        inflight,
+        context,
+        asyncio.Event(),
+        scheduler,
+        worker,
+        inbox,
+        Jobs(context, bot, i18n),
+        broadcaster,
+        sender,
+    )
+    schedule(scheduler, application.jobs, activity, trail)
+    _lifecycle(application, region_files, pacer, relay, trail, broadcast_bot)
+    return application
+
+
+def _senders(
+    context: AppContext, bot: Bot, i18n: I18n, pacer: Pacer, trail: MessageTrail
+) -> tuple[Sender, Relay, ReminderWorker, Broadcaster, Bot]:
+    """The one sender and its lanes: relayed messages, reminders and notices (with every renderer),
+    broadcasts (through a Bot of their own); also the Bot that broadcasts use."""
+    settings = context.settings
+    # The one sender of what the bot sends on its own: a lane per queue (relayed messages ▸
+    # reminders and notices ▸ broadcasts), asleep until the next due time or a kick (bot/jobs/sender.py).
+    sender = Sender(
+        context,
+        pacer,
+        worker_id=make_worker_id(),
+        idle=settings.reminder_poll_seconds,
+        listen_url=listen_url(settings.database_url),
+    )
+    relay = Relay(context, bot, i18n, sender)
+    worker = ReminderWorker(
+        context,
+        bot,
+        i18n,
+        sender,
+        max_attempts=settings.reminder_max_attempts,
+        lease=timedelta(seconds=settings.reminder_lease_seconds),
+    )
+    renderers.register(worker, context, bot, i18n)
+    outbox.wake_on_commit(context.db, sender.kick)  # what a commit queued goes at once
+    # Broadcasts send through a Bot of their own whose session does not retry: a 429 must reach the
+    # sender, which then pauses as a whole (bot/jobs/broadcaster.py).
+    broadcast_bot = _bot(settings, pacer, retries=False)
+    broadcast_bot.session.middleware(trail.outgoing)
+    broadcaster = Broadcaster(
+        context,
+        broadcast_bot,
+        i18n,
+        sender,
+        rate=settings.broadcast_rate_per_second,
+        lease=timedelta(seconds=max(settings.broadcast_lease_seconds, settings.telegram_timeout + 5)),
+    )
+    return sender, relay, worker, broadcaster, broadcast_bot
+
+
+def _storage(settings: Settings, engine: AsyncEngine, factory: async_sessionmaker[AsyncSession]) -> BaseStorage:
+    """Dialog state: in the database (with a write-through cache), or in Redis for several instances."""
     # In-process caches (dialog state, profiles, regions and catalog) are only correct while one
     # instance serves the bot; several instances share state through Redis and read the database.
     db_cache.configure(enabled=not settings.redis_url)
-    if settings.redis_url:
-        from aiogram.fsm.storage.redis import RedisStorage
+    if not settings.redis_url:
+        return SqlStorage(engine, factory)
+    from aiogram.fsm.storage.redis import RedisStorage  # noqa: PLC0415  # the redis client only with REDIS_URL
 
-        storage = RedisStorage.from_url(
-            settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
-        )
-    else:
-        storage = SqlStorage(engine, factory)
-    i18n = create_i18n(content, settings.default_locale)
-    context = AppContext(
-        settings=settings,
-        crisis=crisis,
-        db=factory,
-        default_region=settings.default_region or None,
-        clock=clock,
-    )
-    # Telegram's limits for what the bot sends on its own; a 429 on any call pauses that chat.
+    return RedisStorage.from_url(settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True))
+
+
+def _pacer(settings: Settings, engine: AsyncEngine) -> Pacer:
+    """Telegram's limits for what the bot sends on its own, shared through the database on PostgreSQL."""
     shared = settings.shared_send_limits
     if shared is None:
         shared = engine.dialect.name == "postgresql"
-    pacer = Pacer(
+    return Pacer(
         settings.send_rate_per_second,
         shared=Shared(engine, lambda chat: f"c{pseudonym(int(chat))}" if isinstance(chat, int) else str(chat)[:32])
         if shared
         else None,
     )
-    bot = Bot(
-        token=settings.bot_token.get_secret_value(),
-        session=create_session(
+
+
+def _bot(settings: Settings, pacer: Pacer, *, retries: bool) -> Bot:
+    """A Bot API client. With ``retries`` (the default one) every call goes through the retry layer,
+    and a 429 on any call pauses that chat in the pacer; without, errors reach the caller at once."""
+    if retries:
+        session: AiohttpSession = create_session(
             str(settings.telegram_api_url),
             timeout=settings.telegram_timeout,
             attempts=settings.telegram_retry_attempts,
             on_flood=lambda seconds, chat: pacer.pause(seconds, chat),
-        ),
+        )
+    else:
+        session = AiohttpSession(
+            api=TelegramAPIServer.from_base(str(settings.telegram_api_url).rstrip("/")),
+            timeout=settings.telegram_timeout,
+        )
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
-    # The ids of recent messages in private chats, for "hide the chat" (bot/trail.py).
-    trail = MessageTrail(factory, clock)
-    bot.session.middleware(trail.outgoing)
-    activity = Activity()  # one INFO line a minute: updates handled, Bot API calls (bot/activity.py)
-    bot.session.middleware(activity.requests)
-    # One update at a time per chat: aiogram_dialog reads a screen's state before it takes its own
-    # lock, so a quick second tap could otherwise act on the screen the first tap just left.
-    dp = Dispatcher(storage=storage, events_isolation=SimpleEventIsolation(), app=context)
-    inflight = InFlight()
-    # Counted from the very first middleware: an update still waiting for its chat's lock (held by
-    # aiogram's FSM middleware) is in flight too, and shutdown must wait for it as well.
+
+
+def _wire(
+    dp: Dispatcher,
+    i18n: I18n,
+    factory: async_sessionmaker[AsyncSession],
+    inflight: InFlight,
+    activity: Activity,
+    trail: MessageTrail,
+) -> None:
+    """The middlewares, in their order, the routers and the dialogs."""
+    # One update at a time per chat (SimpleEventIsolation): aiogram_dialog reads a screen's state
+    # before it takes its own lock, so a quick second tap could otherwise act on the screen the first
+    # tap just left. Counted from the very first middleware: an update still waiting for its chat's
+    # lock (held by aiogram's FSM middleware) is in flight too, and shutdown must wait for it as well.
     builtin = list(dp.update.outer_middleware)
     for middleware in builtin:
         dp.update.outer_middleware.unregister(middleware)
@@ -314,117 +367,28 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     # Screens opened outside a dialog's own update (an edited message with crisis words).
     dp["dialog_bg_factory"] = setup_dialogs(dp)
 
-    # The clock of timed work. Jobs keep no state of their own: what they send is claimed in the
-    # database first, so several instances may run the same job and each message still goes once.
-    scheduler = AsyncIOScheduler(timezone=settings.default_timezone)
-    # The one sender of what the bot sends on its own: a lane per queue (relayed messages ▸
-    # reminders and notices ▸ broadcasts), asleep until the next due time or a kick (bot/sender.py).
-    sender = Sender(
-        context,
-        pacer,
-        worker_id=make_worker_id(),
-        idle=settings.reminder_poll_seconds,
-        listen_url=listen_url(settings.database_url),
-    )
-    relay = Relay(context, bot, i18n, sender)
-    worker = ReminderWorker(
-        context,
-        bot,
-        i18n,
-        sender,
-        max_attempts=settings.reminder_max_attempts,
-        lease=timedelta(seconds=settings.reminder_lease_seconds),
-    )
-    dp["relay"] = relay
-    # Broadcasts send through a Bot of their own whose session does not retry: a 429 must reach the
-    # sender, which then pauses as a whole (bot/broadcaster.py).
-    broadcast_bot = Bot(
-        token=settings.bot_token.get_secret_value(),
-        session=AiohttpSession(
-            api=TelegramAPIServer.from_base(str(settings.telegram_api_url).rstrip("/")),
-            timeout=settings.telegram_timeout,
-        ),
-        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
-    )
-    broadcast_bot.session.middleware(trail.outgoing)
-    broadcaster = Broadcaster(
-        context,
-        broadcast_bot,
-        i18n,
-        sender,
-        rate=settings.broadcast_rate_per_second,
-        lease=timedelta(seconds=max(settings.broadcast_lease_seconds, settings.telegram_timeout + 5)),
-    )
-    dp["broadcaster"] = broadcaster
-    worker.register(handoff_handlers.NUDGE_KIND, handoff_handlers.nudge_renderer(context, i18n))
-    worker.register(
-        meetings_handlers.REMINDER_KIND,
-        meetings_handlers.reminder_renderer(context, i18n),
-        on_unreachable=meetings_handlers.unreachable_handler(context),
-    )
-    worker.register(surveys_handlers.REMINDER_KIND, surveys_handlers.reminder_renderer(context, i18n))
-    worker.register(notices.KIND, notify.notice_renderer(context, bot, notice_handlers.events()))
-    notices.kick_after_commit(factory, worker.kick)  # a decision's notice goes as soon as it commits
-    worker.register(agreements.KIND_CHECKIN, agreements_handlers.checkin_renderer(context, i18n))
-    worker.register(agreements.KIND_OVERDUE, agreements_handlers.overdue_renderer(context, i18n))
-    worker.register(agreements.KIND_END, agreements_handlers.end_renderer(context, bot, i18n))
-    worker.register(agreements_handlers.KIND_MEETING_FOLLOWUP, agreements_handlers.meeting_followup_renderer(context))
-    sos = labels_in_all_locales(i18n, SOS_LABEL)
-    inbox = Inbox(
-        context,
-        dp,
-        bot,
-        OfflineReply(bot, i18n, region_files),
-        worker_id=worker.worker_id,
-        urgent=lambda text: text.strip() in sos or text.startswith("/sos") or crisis.detect(text),
-        lease=timedelta(seconds=settings.inbox_lease_seconds),
-    )
-    application = Application(
-        settings,
-        bot,
-        dp,
-        engine,
-        storage,
-        i18n,
-        inflight,
-        context,
-        asyncio.Event(),
-        scheduler,
-        worker,
-        inbox,
-        broadcaster,
-        sender,
-    )
-    # The morning jobs, at DIGEST_TIME: each claims "once per person per day" in the database.
-    hour, minute = settings.digest_hour_minute
-    for job_id, job in (
-        ("daily_digest", application.send_daily_digest),
-        ("day_lists", application.send_day_lists),
-        ("conversations", application.send_conversation_digest),
-        ("survey_expiry", application.expire_surveys),
-        ("weekly_agreements", application.send_weekly_agreements),
-    ):
-        scheduler.add_job(
-            job,
-            CronTrigger(hour=hour, minute=minute, timezone=settings.default_timezone),
-            id=job_id,
-            misfire_grace_time=3600,
-            coalesce=True,
-            max_instances=1,
-        )
-    scheduler.add_job(application.purge_inbox, IntervalTrigger(hours=1), id="inbox_purge", coalesce=True)
-    scheduler.add_job(activity.report, IntervalTrigger(minutes=1), id="activity", coalesce=True)
-    scheduler.add_job(trail.prune, IntervalTrigger(hours=1), id="trail_prune", coalesce=True, max_instances=1)
+
+def _lifecycle(
+    app: Application,
+    region_files: list[catalog.RegionFile],
+    pacer: Pacer,
+    relay: Relay,
+    trail: MessageTrail,
+    broadcast_bot: Bot,
+) -> None:
+    """What runs at start-up (token, migrations, catalog, admins, commands, clocks) and at shutdown."""
+    bot, dp, settings, sender, scheduler = app.bot, app.dispatcher, app.settings, app.sender, app.scheduler
+    assert sender is not None
 
     async def on_startup() -> None:
         me = await bot.get_me()  # first: a token Telegram refuses stops the start before anything else
         log.info("starting as bot id %d", me.id)
-        await migrate.upgrade(engine)
-        async with factory() as session:
-            live = await catalog.sync(session, region_files, now=clock())
-            await users.bootstrap_admins(session, settings.admin_ids, now=clock())
+        await migrate.upgrade(app.engine)
+        async with app.context.db() as session:
+            live = await catalog.sync(session, region_files, now=app.context.now())
+            await users.bootstrap_admins(session, settings.admin_ids, now=app.context.now())
         log.info("catalog: %d live entries; admins: %d", live, len(settings.admin_ids))
-        await _set_commands(bot, i18n)
+        await _set_commands(bot, app.i18n)
         scheduler.start()
         sender.start()  # what fell due while the bot was down goes now, not at the first wake
 
@@ -433,13 +397,13 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
             scheduler.shutdown(wait=False)
         await relay.close(DRAIN_TIMEOUT)  # copies to the team under way; the outbox keeps the rest
         await sender.close(DRAIN_TIMEOUT)  # hands back at once what waits for a slot
-        await inflight.drain(DRAIN_TIMEOUT)
+        await app.inflight.drain(DRAIN_TIMEOUT)
         await trail.close()
 
     async def on_shutdown() -> None:
         await broadcast_bot.session.close()
         await pacer.close()
-        await engine.dispose()
+        await app.engine.dispose()
 
     dp.startup.register(on_startup)
     dp.shutdown.register(drain)
@@ -447,7 +411,6 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     # updates still in flight must finish (and save their dialog state) before that.
     dp.shutdown.handlers.insert(0, dp.shutdown.handlers.pop())
     dp.shutdown.register(on_shutdown)
-    return application
 
 
 async def _set_commands(bot: Bot, i18n: I18n) -> None:
@@ -460,8 +423,6 @@ async def _set_commands(bot: Bot, i18n: I18n) -> None:
 async def _start_webhook(app: Application) -> Any:
     """The webhook server: a wrong secret gets 401; a body that is not an Update gets 400; 200 only
     once the update is stored (otherwise 503, and Telegram sends it again later)."""
-    from aiohttp import web
-
     settings = app.settings
     assert settings.webhook_secret is not None  # Settings refuses a webhook without a secret
     secret = settings.webhook_secret.get_secret_value()

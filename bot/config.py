@@ -10,7 +10,8 @@ from typing import Annotated, Literal
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
+from cryptography.fernet import Fernet
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SUPPORTED_LOCALES = ("ru", "en")
@@ -199,8 +200,6 @@ class Settings(BaseSettings):
     @field_validator("encryption_key")
     @classmethod
     def _valid_fernet(cls, value: list[SecretStr]) -> list[SecretStr]:
-        from cryptography.fernet import Fernet
-
         for key in value:
             try:
                 Fernet(key.get_secret_value())
@@ -273,8 +272,6 @@ class ConfigurationError(ValueError):
 
 def describe_error(exc: Exception) -> str:
     """One line naming the variable at fault and what it expects; never echoes a secret."""
-    from pydantic import ValidationError
-
     if not isinstance(exc, ValidationError):
         return f"configuration error: {type(exc).__name__}"
     lines = []

@@ -30,9 +30,9 @@ from aiogram.utils.i18n import I18n
 from pydantic import ValidationError
 
 from bot.context import AppContext
+from bot.jobs.telegram_session import telegram_unavailable
 from bot.services import catalog
 from bot.services import inbox as store
-from bot.telegram_session import telegram_unavailable
 from db.errors import database_unreachable
 
 log = logging.getLogger(__name__)

@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext
 from aiogram_dialog import DialogManager, ShowMode, StartMode
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.context import AppContext
-from bot.services import audit
+from bot.services import audit, users
 from bot.services.users import TEAM_ROLES, Profile
 
 if TYPE_CHECKING:
-    from bot.relay import Relay
+    from bot.jobs.relaying import Relay
 from dialogs.states import CrisisSG, MenuSG
+
+
+@asynccontextmanager
+async def ended(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """The update's session (``DbSession``) for one call into the services, its transaction ended on
+    the way out as a session of its own would have been: committed, or rolled back when the service
+    raised (a refusal may leave its read open). No connection then waits in the update while
+    Telegram answers, and SQLite's single connection stays free for the workers and the dialogs."""
+    try:
+        yield session
+    except BaseException:
+        await session.rollback()
+        raise
+    await session.commit()
+
+
+async def locale_of(session: AsyncSession, user_id: int, default: str) -> str:
+    """Someone else's language (a message worded for her, not for the person speaking)."""
+    async with ended(session):
+        profile = await users.get_profile(session, user_id)
+    return profile.locale(default) if profile else default
 
 
 async def show_menu(dialog_manager: DialogManager) -> None:
@@ -37,18 +61,18 @@ async def open_crisis(dialog_manager: DialogManager) -> None:
         await dialog_manager.start(CrisisSG.main, show_mode=ShowMode.SEND)
 
 
-async def refuse_button(callback: CallbackQuery, app: AppContext, kind: str) -> None:
+async def refuse_button(callback: CallbackQuery, session: AsyncSession, kind: str, *, now: datetime) -> None:
     """A button whose data does not parse (forged, or from another version): answered kindly, and
     the refusal audited with the kind of button only (the data itself may be anything)."""
     await callback.answer(gettext("This button is out of date."))
-    async with app.db() as session:
+    async with ended(session):
         await audit.denied(
             session,
             actor_id=callback.from_user.id,
             object_type="callback",
             object_id=kind,
             attempted="forged_button",
-            now=app.now(),
+            now=now,
         )
 
 

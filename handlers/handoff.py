@@ -4,6 +4,7 @@ topic in the group, or replies in their private chat without a group), with the 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -12,23 +13,22 @@ import yaml
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, Filter
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n, gettext
+from aiogram.utils.i18n import gettext
 from aiogram_dialog import BgManagerFactory, DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
-from bot.relay import Relay, mention
+from bot.jobs.relaying import Relay, mention
 from bot.services import parse, users
 from bot.services import relay as relay_service
 from bot.services.relay import Thread
 from bot.services.users import TEAM_ROLES, Profile
 from dialogs.states import CrisisSG, HumanSG
-from handlers.common import crisis_first, refuse_button
-from handlers.filters import Quick
+from handlers.common import crisis_first, ended, locale_of, refuse_button
+from handlers.filters import HasRole, Quick
 
 log = logging.getLogger(__name__)
 TOPIC_COMMANDS = ("close", "reopen", "assign", "card", "q", "note")
-NUDGE_KIND = "handoff_nudge"
 
 
 class FromCuratorsGroup(Filter):
@@ -40,11 +40,10 @@ class FromCuratorsGroup(Filter):
 class InOpenConversation(Filter):
     """A participant with an open conversation: what she types reaches the curators."""
 
-    async def __call__(self, message: Message, app: AppContext, profile: Profile | None = None, **_: Any) -> bool:
+    async def __call__(self, message: Message, session: AsyncSession, profile: Profile | None = None, **_: Any) -> bool:
         if profile is None or profile.role in TEAM_ROLES:
             return False
-        async with app.db() as session:
-            return await relay_service.is_open(session, message.chat.id)
+        return await relay_service.is_open(session, message.chat.id)  # commits
 
 
 def quick_replies(content_dir: str, locale: str) -> dict[str, str]:
@@ -56,116 +55,122 @@ def quick_replies(content_dir: str, locale: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
+# ------------------------------------------------------------ the participant
+
+
+async def human(message: Message, dialog_manager: DialogManager) -> None:
+    await dialog_manager.start(HumanSG.chat, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+
+
+async def rate(callback: CallbackQuery, app: AppContext, session: AsyncSession) -> None:
+    parts = parse.callback_parts(callback.data, "rt", 2)
+    conversation_id = parse.positive_id(parts[0]) if parts else None
+    stars = parse.small(parts[1], low=1, high=5) if parts else None
+    if conversation_id is None or stars is None:
+        await refuse_button(callback, session, "rating", now=app.now())
+        return
+    try:
+        async with ended(session):
+            await relay_service.rate(
+                session,
+                user_id=callback.from_user.id,
+                conversation_id=conversation_id,
+                stars=stars,
+                now=app.now(),
+            )
+    except relay_service.Refused:
+        await callback.answer(gettext("This button is out of date."))
+        return
+    await callback.answer(gettext("Thank you for your answer!"))
+
+
+async def participant_edit(
+    message: Message, relay: Relay, app: AppContext, profile: Profile, bot: Bot, dialog_bg_factory: BgManagerFactory
+) -> None:
+    if await relay.edited(message) is not None:
+        return
+    # A message nobody else has: the bot reads new messages only, so say so (and if the change
+    # brought words of danger, the crisis help comes first, as for a new message).
+    if app.crisis.detect(message.text or message.caption):
+        await crisis_first(message, relay, profile)
+        # aiogram_dialog has no manager for edits: the crisis screen opens as from outside.
+        await dialog_bg_factory.bg(bot, message.chat.id, message.chat.id).start(
+            CrisisSG.main, mode=StartMode.NORMAL, show_mode=ShowMode.SEND
+        )
+        return
+    await message.answer(
+        gettext("I only read new messages, so a change to an old one reaches no one. Please send it again."),
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(text=gettext("◀ Back to the screen"), callback_data="ux:back"),
+                    InlineKeyboardButton(text=gettext("☰ Menu"), callback_data="ux:menu"),
+                ]
+            ]
+        ),
+    )
+
+
+# ------------------------------------------------------------ curators without a group
+
+
+async def private_reply(
+    message: Message, relay: Relay, app: AppContext, profile: Profile, bot: Bot, session: AsyncSession
+) -> None:
+    """No-group mode: a curator answers by replying to the relayed message in her own chat."""
+    async with ended(session):
+        conversation_id = await relay_service.conversation_of_reply(
+            session,
+            chat_id=message.chat.id,
+            message_id=message.reply_to_message.message_id,  # type: ignore[union-attr]  # F.reply_to_message
+        )
+        thread = await relay_service.get(session, conversation_id) if conversation_id else None
+    if thread is None:
+        await message.answer(gettext("Reply to a participant's message to answer her."))
+        return
+    if await _topic_command(message, thread, relay, app, profile, bot, session):
+        return
+    await relay.from_curator(message, thread, profile)
+
+
+# ------------------------------------------------------------ the curators' group
+
+
+async def in_group(
+    message: Message, relay: Relay, app: AppContext, profile: Profile | None, bot: Bot, session: AsyncSession
+) -> None:
+    if message.message_thread_id is None or not message.is_topic_message:
+        return  # the general chat of the group is the team's own
+    if profile is None or profile.role not in TEAM_ROLES:
+        return  # someone in the group who is not on the team: nothing of hers goes out
+    async with ended(session):
+        thread = await relay_service.by_topic(session, message.chat.id, message.message_thread_id)
+    if thread is None:
+        return
+    if await _topic_command(message, thread, relay, app, profile, bot, session):
+        return
+    await relay.from_curator(message, thread, profile)
+
+
+async def group_edit(message: Message, relay: Relay) -> None:
+    await relay.edited(message)
+
+
 def handoff_router() -> Router:
     router = Router(name="handoff")
-
-    # ------------------------------------------------------------ the participant
-
-    @router.message(Command("human"), Quick(F.chat.type == "private"))
-    async def human(message: Message, dialog_manager: DialogManager) -> None:
-        await dialog_manager.start(HumanSG.chat, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
-
-    @router.callback_query(Quick(F.data.startswith("rt:")))
-    async def rate(callback: CallbackQuery, app: AppContext) -> None:
-        parts = parse.callback_parts(callback.data, "rt", 2)
-        conversation_id = parse.positive_id(parts[0]) if parts else None
-        stars = parse.small(parts[1], low=1, high=5) if parts else None
-        if conversation_id is None or stars is None:
-            await refuse_button(callback, app, "rating")
-            return
-        try:
-            async with app.db() as session:
-                await relay_service.rate(
-                    session,
-                    user_id=callback.from_user.id,
-                    conversation_id=conversation_id,
-                    stars=stars,
-                    now=app.now(),
-                )
-        except relay_service.Refused:
-            await callback.answer(gettext("This button is out of date."))
-            return
-        await callback.answer(gettext("Thank you for your answer!"))
-
-    @router.edited_message(Quick(F.chat.type == "private"))
-    async def participant_edit(
-        message: Message, relay: Relay, app: AppContext, profile: Profile, bot: Bot, dialog_bg_factory: BgManagerFactory
-    ) -> None:
-        if await relay.edited(message) is not None:
-            return
-        # A message nobody else has: the bot reads new messages only, so say so (and if the change
-        # brought words of danger, the crisis help comes first, as for a new message).
-        if app.crisis.detect(message.text or message.caption):
-            await crisis_first(message, relay, profile)
-            # aiogram_dialog has no manager for edits: the crisis screen opens as from outside.
-            await dialog_bg_factory.bg(bot, message.chat.id, message.chat.id).start(
-                CrisisSG.main, mode=StartMode.NORMAL, show_mode=ShowMode.SEND
-            )
-            return
-        await message.answer(
-            gettext("I only read new messages, so a change to an old one reaches no one. Please send it again."),
-            reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[
-                    [
-                        InlineKeyboardButton(text=gettext("◀ Back to the screen"), callback_data="ux:back"),
-                        InlineKeyboardButton(text=gettext("☰ Menu"), callback_data="ux:menu"),
-                    ]
-                ]
-            ),
-        )
-
-    # ------------------------------------------------------------ curators without a group
-
-    @router.message(Quick(F.chat.type == "private"), Quick(F.reply_to_message), _team_member())
-    async def private_reply(message: Message, relay: Relay, app: AppContext, profile: Profile, bot: Bot) -> None:
-        """No-group mode: a curator answers by replying to the relayed message in her own chat."""
-        async with app.db() as session:
-            conversation_id = await relay_service.conversation_of_reply(
-                session,
-                chat_id=message.chat.id,
-                message_id=message.reply_to_message.message_id,  # type: ignore[union-attr]  # F.reply_to_message
-            )
-            thread = await relay_service.get(session, conversation_id) if conversation_id else None
-        if thread is None:
-            await message.answer(gettext("Reply to a participant's message to answer her."))
-            return
-        if await _topic_command(message, thread, relay, app, profile, bot):
-            return
-        await relay.from_curator(message, thread, profile)
-
-    # ------------------------------------------------------------ the curators' group
-
-    @router.message(FromCuratorsGroup())
-    async def in_group(message: Message, relay: Relay, app: AppContext, profile: Profile | None, bot: Bot) -> None:
-        if message.message_thread_id is None or not message.is_topic_message:
-            return  # the general chat of the group is the team's own
-        if profile is None or profile.role not in TEAM_ROLES:
-            return  # someone in the group who is not on the team: nothing of hers goes out
-        async with app.db() as session:
-            thread = await relay_service.by_topic(session, message.chat.id, message.message_thread_id)
-        if thread is None:
-            return
-        if await _topic_command(message, thread, relay, app, profile, bot):
-            return
-        await relay.from_curator(message, thread, profile)
-
-    @router.edited_message(FromCuratorsGroup())
-    async def group_edit(message: Message, relay: Relay) -> None:
-        await relay.edited(message)
-
+    router.message.register(human, Command("human"), Quick(F.chat.type == "private"))
+    router.callback_query.register(rate, Quick(F.data.startswith("rt:")))
+    router.edited_message.register(participant_edit, Quick(F.chat.type == "private"))
+    router.message.register(
+        private_reply, Quick(F.chat.type == "private"), Quick(F.reply_to_message), HasRole(*TEAM_ROLES)
+    )
+    router.message.register(in_group, FromCuratorsGroup())
+    router.edited_message.register(group_edit, FromCuratorsGroup())
     return router
 
 
-def _team_member() -> Filter:
-    class _Team(Filter):
-        async def __call__(self, message: Message, profile: Profile | None = None, **_: Any) -> bool:
-            return profile is not None and profile.role in TEAM_ROLES
-
-    return _Team()
-
-
 async def _topic_command(
-    message: Message, thread: Thread, relay: Relay, app: AppContext, profile: Profile, bot: Bot
+    message: Message, thread: Thread, relay: Relay, app: AppContext, profile: Profile, bot: Bot, session: AsyncSession
 ) -> bool:
     """/close, /reopen, /assign [id], /card, /q [key], /note … in a topic (or as a reply without a group)."""
     text = (message.text or "").strip()
@@ -180,40 +185,44 @@ async def _topic_command(
         if name == "note":
             await relay.from_curator(message, thread, profile)
         elif name == "close":
-            async with app.db() as session:
+            async with ended(session):
                 await relay_service.close(session, actor=profile, conversation_id=thread.id, now=now)
             await message.reply(gettext("Closed. She is asked to rate the conversation."))
         elif name == "reopen":
-            async with app.db() as session:
+            async with ended(session):
                 await relay_service.reopen(session, actor=profile, conversation_id=thread.id, now=now)
             await message.reply(gettext("Open again."))
         elif name == "assign":
-            target = parse.positive_id(args.strip()) or profile.user_id
-            async with app.db() as session:
-                await relay_service.assign(
-                    session, actor=profile, conversation_id=thread.id, curator_id=target, now=now
-                )
-                name_shown = await users.display_name(session, target)
-            await message.reply(gettext("Assigned to {who}.").format(who=mention(target, name_shown or str(target))))
+            await _assign(message, args, thread, profile, session, now)
         elif name == "card":
             await relay.post_card(thread, actor_id=profile.user_id)
         elif name == "q":
-            await _quick_reply(message, args.strip(), thread, relay, app, bot)
+            await _quick_reply(message, args.strip(), thread, relay, app, bot, session)
     except relay_service.Refused:
         await message.reply(gettext("This is only for curators and staff."))
     return True
 
 
-async def _quick_reply(message: Message, key: str, thread: Thread, relay: Relay, app: AppContext, bot: Bot) -> None:
-    from bot import notify
+async def _assign(
+    message: Message, args: str, thread: Thread, profile: Profile, session: AsyncSession, now: datetime
+) -> None:
+    target = parse.positive_id(args.strip()) or profile.user_id
+    async with ended(session):
+        await relay_service.assign(session, actor=profile, conversation_id=thread.id, curator_id=target, now=now)
+        name_shown = await users.display_name(session, target)
+    await message.reply(gettext("Assigned to {who}.").format(who=mention(target, name_shown or str(target))))
 
-    locale = await notify.recipient_locale(app.db, thread.user_id, relay.i18n.default_locale)
+
+async def _quick_reply(
+    message: Message, key: str, thread: Thread, relay: Relay, app: AppContext, bot: Bot, session: AsyncSession
+) -> None:
+    locale = await locale_of(session, thread.user_id, relay.i18n.default_locale)
     replies = quick_replies(app.settings.content_dir, locale)
     if not key or key not in replies:
         listing = "\n".join(f"/q {k} — {escape(v[:60])}" for k, v in replies.items())
         await message.reply(gettext("Quick replies:") + "\n" + (listing or "—"))
         return
-    async with app.db() as session:
+    async with ended(session):
         row_id, _ = await relay_service.add(
             session,
             conversation_id=thread.id,
@@ -227,99 +236,19 @@ async def _quick_reply(message: Message, key: str, thread: Thread, relay: Relay,
             reply_to=None,
             now=app.now(),
         )
-    async with app.db() as session:
+    async with ended(session):
         task = await relay_service.claim(session, message_id=row_id, now=app.now())
     if task is None:
         return
     try:
         sent = await bot.send_message(thread.user_id, escape(replies[key]))
     except Exception as exc:
-        async with app.db() as session:
+        async with ended(session):
             await relay_service.give_back(session, message_id=row_id, error=type(exc).__name__, final=True)
         await message.reply(gettext("⚠️ The quick reply did not reach her."))
         return
-    async with app.db() as session:
+    async with ended(session):
         await relay_service.delivered(
             session, message_id=row_id, target_chat_id=thread.user_id, target_message_id=sent.message_id, now=app.now()
         )
     await message.reply(gettext("↪️ Sent."))
-
-
-def nudge_renderer(app: AppContext, i18n: I18n):
-    """ "Nobody has answered her for N minutes" in her topic (or to her curator), unless answered since."""
-    from datetime import datetime
-
-    from bot.reminder_worker import Drop, Outgoing
-
-    async def render(session: AsyncSession, claimed, locale: str):
-        payload = claimed.payload or {}
-        conversation_id = int(payload.get("conversation", 0))
-        since = datetime.fromisoformat(payload["since"]) if payload.get("since") else None
-        if not conversation_id or since is None:
-            return Drop("bad_payload")
-        if not await relay_service.still_waiting_since(session, conversation_id=conversation_id, since=since):
-            return Drop("answered")
-        thread = await relay_service.get(session, conversation_id)
-        if thread is None:
-            return Drop("gone")
-        minutes = max(1, int((app.now() - since).total_seconds() // 60))
-        with i18n.use_locale(i18n.default_locale if app.settings.curator_chat_id else locale):
-            text = "⏰ " + gettext("She has been waiting for an answer for {minutes} min.").format(minutes=minutes)
-            if thread.curator_id:
-                text += " " + mention(thread.curator_id, gettext("Curator"))
-        return Outgoing(text, message_thread_id=thread.topic_id if app.settings.curator_chat_id else None)
-
-    return render
-
-
-async def send_conversation_digest(app: AppContext, bot: Bot, i18n: I18n) -> int:
-    """Once a day: the open conversations, the unanswered first (to the group, or to each curator)."""
-    from bot import notify
-    from bot.services import cases
-    from bot.services.formatting import format_datetime
-
-    now = app.now()
-    async with app.db() as session:
-        found = await relay_service.open_conversations(session)
-        purged = await relay_service.purge(session, now=now, retention_days=app.settings.history_retention_days)
-    if purged:
-        log.info("relay: purged %d old messages", purged)
-    if not found:
-        return 0
-    group = app.settings.curator_chat_id
-    recipients: dict[int, list[relay_service.Waiting]] = {}
-    if group is not None:
-        recipients[group] = found
-    else:
-        for item in found:
-            if item.curator_id is not None:
-                recipients.setdefault(item.curator_id, []).append(item)
-    sent = 0
-    for chat_id, items in recipients.items():
-        locale = (
-            i18n.default_locale
-            if chat_id == group
-            else await notify.recipient_locale(app.db, chat_id, i18n.default_locale)
-        )
-
-        def render(items: list[relay_service.Waiting] = items, locale: str = locale) -> str:
-            lines = [gettext("<b>Open conversations: {count}</b>").format(count=len(items))]
-            for item in items[:40]:
-                who = item.case_code or f"#{item.conversation_id}"
-                if item.waiting_since:
-                    when = format_datetime(item.waiting_since, locale, app.settings.default_timezone, fmt="short")
-                    lines.append(gettext("• {who}: waiting since {when}").format(who=who, when=when))
-                else:
-                    lines.append(gettext("• {who}: answered").format(who=who))
-            return "\n".join(lines)
-
-        async with app.db() as session:  # the day's mark and the digest's row: both or neither
-            if not await cases.claim_digest(
-                session, kind="conversations", user_id=chat_id, day=app.today(), now=now, commit=False
-            ):
-                await session.rollback()
-                continue
-            await notify.worded(session, i18n, recipient_id=chat_id, render=render, locale=locale, now=now)
-            await session.commit()
-        sent += 1
-    return sent

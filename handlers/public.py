@@ -12,29 +12,35 @@ from aiogram.utils.i18n import I18n, gettext
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import notify
 from bot.context import AppContext
+from bot.jobs import notify
+from bot.jobs.buttons import OPEN_PROGRAMME
 from bot.services import audit, invitations, programme, start_payload, users
 from bot.services.start_payload import InviteLink, RegionLink, Unknown
 from bot.services.users import Profile
+from bot.wording.labels import role_name
 from dialogs.common.hide import hide_chat
 from dialogs.common.keyboards import MENU_LABEL, SOS_LABEL, labels_in_all_locales, reply_keyboard
 from dialogs.states import ConsentSG, MenuSG, PrivacySG, ProgrammeSG, SettingsSG
-from handlers.common import open_crisis, show_menu
+from handlers.common import ended, locale_of, open_crisis, show_menu
 from handlers.filters import Quick
 
 log = logging.getLogger(__name__)
-OPEN_PROGRAMME = "mp:open"  # a button in messages the bot sends on its own
 
 
 async def _open_invitation(
-    message: Message, token: str, profile: Profile, dialog_manager: DialogManager, app: AppContext
+    message: Message,
+    token: str,
+    profile: Profile,
+    dialog_manager: DialogManager,
+    app: AppContext,
+    session: AsyncSession,
 ) -> None:
     """An invitation link: she joins her place in a case and reads about the programme before
     deciding, or a team member gets her role. A link that does not work says why and who can help."""
     joined: invitations.JoinedCase | invitations.JoinedTeam | invitations.InviteProblem
-    async with app.db() as session:
-        try:
+    try:
+        async with ended(session):
             joined = await invitations.redeem(
                 session,
                 token=token,
@@ -42,45 +48,56 @@ async def _open_invitation(
                 first_name=message.from_user.first_name if message.from_user else None,
                 now=app.now(),
             )
-        except invitations.InviteProblem as problem:
-            joined = problem
+    except invitations.InviteProblem as problem:
+        joined = problem
     if isinstance(joined, invitations.InviteProblem):
-        reason = {
-            "expired": gettext("This invitation has expired: links work for a limited time."),
-            "used": gettext("This invitation has already been used: each link works only once."),
-            "revoked": gettext("This invitation has been cancelled: a newer one may have been issued."),
-        }.get(joined.reason, gettext("This invitation link does not work: it may have been copied incompletely."))
-        await message.answer(
-            reason
-            + "\n\n"
-            + gettext(
-                "Nothing is lost. Ask the person who gave you the link for a new one. Everything else in the bot "
-                "is open to you now: help near you, and the 🆘 button for urgent help."
-            ),
-            reply_markup=reply_keyboard(),
-        )
-        await show_menu(dialog_manager)
-        return
-    if isinstance(joined, invitations.JoinedTeam):
-        from bot.wording.labels import role_name
-
-        text = gettext(
-            "Welcome to the team! Your role: “{role}”.\n\n"
-            "/cases — your cases\n/overdue — what is late\n/questions — questions from participants"
-        ).format(role=role_name(joined.role.value))
-        if joined.role.value in ("staff", "admin"):
-            text += "\n" + gettext("/newcase — register a case\n/invite — invite to the team")
-        await message.answer(text, reply_markup=reply_keyboard())
-        await show_menu(dialog_manager)
-        return
-    if joined.again:
+        await _invitation_failed(message, joined, dialog_manager)
+    elif isinstance(joined, invitations.JoinedTeam):
+        await _joined_team(message, joined, dialog_manager)
+    elif joined.again:
         await dialog_manager.start(ProgrammeSG.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
-        return
+    else:
+        await _joined_case(message, joined, dialog_manager, session)
+
+
+async def _invitation_failed(
+    message: Message, problem: invitations.InviteProblem, dialog_manager: DialogManager
+) -> None:
+    reason = {
+        "expired": gettext("This invitation has expired: links work for a limited time."),
+        "used": gettext("This invitation has already been used: each link works only once."),
+        "revoked": gettext("This invitation has been cancelled: a newer one may have been issued."),
+    }.get(problem.reason, gettext("This invitation link does not work: it may have been copied incompletely."))
+    await message.answer(
+        reason
+        + "\n\n"
+        + gettext(
+            "Nothing is lost. Ask the person who gave you the link for a new one. Everything else in the bot "
+            "is open to you now: help near you, and the 🆘 button for urgent help."
+        ),
+        reply_markup=reply_keyboard(),
+    )
+    await show_menu(dialog_manager)
+
+
+async def _joined_team(message: Message, joined: invitations.JoinedTeam, dialog_manager: DialogManager) -> None:
+    text = gettext(
+        "Welcome to the team! Your role: “{role}”.\n\n"
+        "/cases — your cases\n/overdue — what is late\n/questions — questions from participants"
+    ).format(role=role_name(joined.role.value))
+    if joined.role.value in ("staff", "admin"):
+        text += "\n" + gettext("/newcase — register a case\n/invite — invite to the team")
+    await message.answer(text, reply_markup=reply_keyboard())
+    await show_menu(dialog_manager)
+
+
+async def _joined_case(
+    message: Message, joined: invitations.JoinedCase, dialog_manager: DialogManager, session: AsyncSession
+) -> None:
     woman = None
     if joined.kind != "woman":
-        async with app.db() as session:
+        async with ended(session):
             woman = await programme.woman_of(session, case_id=joined.case_id)
-            await session.commit()
     if woman:
         hello = gettext(
             "Hello! 👋 You have been invited: {name} would like you to come to a family meeting. "
@@ -102,112 +119,121 @@ async def _open_invitation(
     )
 
 
+async def start(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    profile: Profile,
+    dialog_manager: DialogManager,
+    app: AppContext,
+) -> None:
+    payload = start_payload.parse(command.args)
+    if isinstance(payload, InviteLink):
+        await _open_invitation(message, payload.token, profile, dialog_manager, app, session)
+        return
+    if isinstance(payload, RegionLink):
+        try:
+            await users.set_region(session, profile.user_id, payload.region_code)
+        except users.UnknownRegion:
+            payload = Unknown("unrecognised")
+    if isinstance(payload, Unknown):
+        audit.record(
+            session, actor_id=profile.user_id, action="start_link_unknown", reason=payload.reason, now=app.now()
+        )
+        await session.commit()
+        await message.answer(
+            gettext(
+                "This link does not work: it may be out of date or copied incorrectly. "
+                "That is all right, everything here is open to you anyway. "
+                "If someone gave you the link, you can ask them for a new one."
+            )
+        )
+    if profile.is_new:
+        text = gettext(
+            "Hello! 👋\n\n"
+            "This bot is for women who have come back from prison, and for their families. "
+            "Here you can calmly learn about the restorative programme, find help near you "
+            "and get urgent phone numbers.\n\n"
+            "Nobody here judges you. You decide what to do and at what pace."
+        )
+    else:
+        text = gettext("Hello again! Here is the menu.")
+    await message.answer(text, reply_markup=reply_keyboard())
+    await show_menu(dialog_manager)
+
+
+async def menu(message: Message, dialog_manager: DialogManager) -> None:
+    await show_menu(dialog_manager)
+
+
+async def help_(message: Message, dialog_manager: DialogManager) -> None:
+    await dialog_manager.start(MenuSG.help, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+
+
+async def settings(message: Message, dialog_manager: DialogManager) -> None:
+    await dialog_manager.start(SettingsSG.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+
+
+async def privacy(message: Message, dialog_manager: DialogManager) -> None:
+    await dialog_manager.start(PrivacySG.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+
+
+async def sos(message: Message, dialog_manager: DialogManager) -> None:
+    await open_crisis(dialog_manager)
+
+
+async def open_programme(callback: CallbackQuery, dialog_manager: DialogManager) -> None:
+    await callback.answer()
+    await dialog_manager.start(ProgrammeSG.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
+
+
+async def hide(message: Message, dialog_manager: DialogManager, bot: Bot) -> None:
+    await hide_chat(dialog_manager, bot, message.chat.id)
+
+
+async def in_a_group(event: ChatMemberUpdated, app: AppContext, i18n: I18n, session: AsyncSession) -> None:
+    """Added to a group: say its id (the log at INFO, and the admins), so CURATOR_CHAT_ID can be
+    set without switching the log to DEBUG. Removed from one: only the log."""
+    status = event.new_chat_member.status
+    if status not in ("member", "administrator"):
+        log.info("removed from group %s (%s)", event.chat.id, status)
+        return
+    log.info("added to group %s: CURATOR_CHAT_ID=%s makes it the curators' group", event.chat.id, event.chat.id)
+
+    def render() -> str:
+        return gettext(
+            "The bot was added to a group. Its id: <code>{chat_id}</code>\n"
+            "To make it the curators' group, set CURATOR_CHAT_ID={chat_id} and restart the bot."
+        ).format(chat_id=event.chat.id)
+
+    for admin_id in app.settings.admin_ids:
+        locale = await locale_of(session, admin_id, i18n.default_locale)
+        async with ended(session):
+            await notify.worded(session, i18n, recipient_id=admin_id, render=render, locale=locale, now=app.now())
+
+
+async def blocked(event: ChatMemberUpdated, session: AsyncSession, app: AppContext) -> None:
+    await users.set_blocked(session, event.from_user.id, True, now=app.now())
+
+
+async def unblocked(event: ChatMemberUpdated, session: AsyncSession, app: AppContext) -> None:
+    await users.set_blocked(session, event.from_user.id, False, now=app.now())
+
+
 def public_router(i18n: I18n) -> Router:
     router = Router(name="public")
     router.message.filter(Quick(F.chat.type == "private"))
-
-    @router.message(CommandStart())
-    async def start(
-        message: Message,
-        command: CommandObject,
-        session: AsyncSession,
-        profile: Profile,
-        dialog_manager: DialogManager,
-        app: AppContext,
-    ) -> None:
-        payload = start_payload.parse(command.args)
-        if isinstance(payload, InviteLink):
-            await _open_invitation(message, payload.token, profile, dialog_manager, app)
-            return
-        if isinstance(payload, RegionLink):
-            try:
-                await users.set_region(session, profile.user_id, payload.region_code)
-            except users.UnknownRegion:
-                payload = Unknown("unrecognised")
-        if isinstance(payload, Unknown):
-            audit.record(
-                session, actor_id=profile.user_id, action="start_link_unknown", reason=payload.reason, now=app.now()
-            )
-            await session.commit()
-            await message.answer(
-                gettext(
-                    "This link does not work: it may be out of date or copied incorrectly. "
-                    "That is all right, everything here is open to you anyway. "
-                    "If someone gave you the link, you can ask them for a new one."
-                )
-            )
-        if profile.is_new:
-            text = gettext(
-                "Hello! 👋\n\n"
-                "This bot is for women who have come back from prison, and for their families. "
-                "Here you can calmly learn about the restorative programme, find help near you "
-                "and get urgent phone numbers.\n\n"
-                "Nobody here judges you. You decide what to do and at what pace."
-            )
-        else:
-            text = gettext("Hello again! Here is the menu.")
-        await message.answer(text, reply_markup=reply_keyboard())
-        await show_menu(dialog_manager)
-
-    @router.message(Command("menu"))
-    @router.message(Quick(F.text.in_(labels_in_all_locales(i18n, MENU_LABEL))))
-    async def menu(message: Message, dialog_manager: DialogManager) -> None:
-        await show_menu(dialog_manager)
-
-    @router.message(Command("help"))
-    async def help_(message: Message, dialog_manager: DialogManager) -> None:
-        await dialog_manager.start(MenuSG.help, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
-
-    @router.message(Command("settings"))
-    async def settings(message: Message, dialog_manager: DialogManager) -> None:
-        await dialog_manager.start(SettingsSG.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
-
-    @router.message(Command("privacy"))
-    async def privacy(message: Message, dialog_manager: DialogManager) -> None:
-        await dialog_manager.start(PrivacySG.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
-
-    @router.message(Command("sos"))
-    @router.message(Quick(F.text.in_(labels_in_all_locales(i18n, SOS_LABEL))))
-    async def sos(message: Message, dialog_manager: DialogManager) -> None:
-        await open_crisis(dialog_manager)
-
-    @router.callback_query(Quick(F.data == OPEN_PROGRAMME))
-    async def open_programme(callback: CallbackQuery, dialog_manager: DialogManager) -> None:
-        await callback.answer()
-        await dialog_manager.start(ProgrammeSG.main, mode=StartMode.RESET_STACK, show_mode=ShowMode.SEND)
-
-    @router.message(Command("hide"))
-    async def hide(message: Message, dialog_manager: DialogManager, bot: Bot) -> None:
-        await hide_chat(dialog_manager, bot, message.chat.id)
-
-    @router.my_chat_member(Quick(F.chat.type.in_({"group", "supergroup"})))
-    async def in_a_group(event: ChatMemberUpdated, bot: Bot, app: AppContext) -> None:
-        """Added to a group: say its id (the log at INFO, and the admins), so CURATOR_CHAT_ID can be
-        set without switching the log to DEBUG. Removed from one: only the log."""
-        status = event.new_chat_member.status
-        if status not in ("member", "administrator"):
-            log.info("removed from group %s (%s)", event.chat.id, status)
-            return
-        log.info("added to group %s: CURATOR_CHAT_ID=%s makes it the curators' group", event.chat.id, event.chat.id)
-
-        def render() -> str:
-            return gettext(
-                "The bot was added to a group. Its id: <code>{chat_id}</code>\n"
-                "To make it the curators' group, set CURATOR_CHAT_ID={chat_id} and restart the bot."
-            ).format(chat_id=event.chat.id)
-
-        for admin_id in app.settings.admin_ids:
-            locale = await notify.recipient_locale(app.db, admin_id, i18n.default_locale)
-            async with app.db() as session:
-                await notify.worded(session, i18n, recipient_id=admin_id, render=render, locale=locale, now=app.now())
-                await session.commit()
-
-    @router.my_chat_member(ChatMemberUpdatedFilter(KICKED))
-    async def blocked(event: ChatMemberUpdated, session: AsyncSession, app: AppContext) -> None:
-        await users.set_blocked(session, event.from_user.id, True, now=app.now())
-
-    @router.my_chat_member(ChatMemberUpdatedFilter(MEMBER))
-    async def unblocked(event: ChatMemberUpdated, session: AsyncSession, app: AppContext) -> None:
-        await users.set_blocked(session, event.from_user.id, False, now=app.now())
-
+    router.message.register(start, CommandStart())
+    router.message.register(menu, Quick(F.text.in_(labels_in_all_locales(i18n, MENU_LABEL))))
+    router.message.register(menu, Command("menu"))
+    router.message.register(help_, Command("help"))
+    router.message.register(settings, Command("settings"))
+    router.message.register(privacy, Command("privacy"))
+    router.message.register(sos, Quick(F.text.in_(labels_in_all_locales(i18n, SOS_LABEL))))
+    router.message.register(sos, Command("sos"))
+    router.callback_query.register(open_programme, Quick(F.data == OPEN_PROGRAMME))
+    router.message.register(hide, Command("hide"))
+    router.my_chat_member.register(in_a_group, Quick(F.chat.type.in_({"group", "supergroup"})))
+    router.my_chat_member.register(blocked, ChatMemberUpdatedFilter(KICKED))
+    router.my_chat_member.register(unblocked, ChatMemberUpdatedFilter(MEMBER))
     return router

@@ -16,71 +16,23 @@ from typing import Any
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, Filter
-from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n, gettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
-from bot.reminder_worker import Drop, Outgoing
+from bot.jobs.buttons import SurveyButton
+from bot.jobs.renderers.surveys import SKIP, question_keyboard, question_text, thanks_text
 from bot.services import parse, surveys
 from bot.services.surveys import Current, Report
 from bot.services.users import Profile
 from db.models import Role
-from handlers.common import refuse_button
+from handlers.common import ended, refuse_button
 from handlers.filters import HasRole, Quick
 
 log = logging.getLogger(__name__)
-REMINDER_KIND = surveys.REMINDER_KIND
 SURVEY_COMMANDS = ("survey_report",)
-SKIP = "-"
-SCALE_LABELS = {1: "1 😞", 2: "2 🙁", 3: "3 😐", 4: "4 🙂", 5: "5 😊"}
 MESSAGE_LIMIT = 4000  # Telegram's 4096, with room to spare
-
-
-class SurveyButton(CallbackData, prefix="sv"):
-    invite: int
-    q: int
-    value: str  # "1".."5", an option key, or "-" (skip)
-
-
-# ------------------------------------------------------------------ wording
-
-
-def question_text(current: Current, locale: str, *, first: bool) -> str:
-    """HTML: (the title and intro, for the first message) "Question i of n" and the question."""
-    parts = []
-    if first:
-        parts.append("<b>" + escape(surveys.text_of(current.survey.title, locale)) + "</b>")
-        parts.append(escape(surveys.text_of(current.survey.intro, locale)))
-    head = gettext("Question {number} of {total}").format(number=current.index + 1, total=current.total)
-    body = "<i>" + head + "</i>\n" + escape(surveys.text_of(current.question.text, locale))
-    if current.question.kind == "text":
-        body += "\n\n" + gettext("Write your answer in a message, or tap Skip.")
-    parts.append(body)
-    return "\n\n".join(parts)
-
-
-def question_keyboard(current: Current, locale: str) -> InlineKeyboardMarkup:
-    def button(text: str, value: str) -> InlineKeyboardButton:
-        data = SurveyButton(invite=current.invite_id, q=current.index, value=value).pack()
-        return InlineKeyboardButton(text=text, callback_data=data)
-
-    rows: list[list[InlineKeyboardButton]] = []
-    question = current.question
-    if question.kind == "scale":
-        rows.append([button(label, str(score)) for score, label in SCALE_LABELS.items()])
-    elif question.kind == "choice":
-        rows.extend([button(surveys.text_of(option.text, locale), option.key)] for option in question.options)
-    rows.append([button(gettext("Skip ➡️"), SKIP)])
-    return InlineKeyboardMarkup(inline_keyboard=rows)
-
-
-def thanks_text() -> str:
-    return gettext(
-        "Thank you for your answers! 🌱 They help us make the programme better for other families. "
-        "No one on the team sees who answered what."
-    )
 
 
 def render_report(report: Report, locale: str) -> str:
@@ -129,26 +81,6 @@ def render_report(report: Report, locale: str) -> str:
     return text if len(text) <= MESSAGE_LIMIT else text[: MESSAGE_LIMIT - 1] + "…"
 
 
-# ------------------------------------------------------------------ the reminder
-
-
-def reminder_renderer(app: AppContext, i18n: I18n):
-    """Words the survey's intro and its current question in her language when the reminder goes
-    out; a survey that is done, expired or gone makes the reminder drop."""
-
-    async def render(session: AsyncSession, claimed, locale: str) -> Outgoing | Drop:
-        invite_id = (claimed.payload or {}).get("invite")
-        if not isinstance(invite_id, int):
-            return Drop("bad_payload")
-        current = await surveys.deliver(session, invite_id=invite_id, now=app.now())
-        if current is None:
-            return Drop("survey_closed")
-        with i18n.use_locale(locale):
-            return Outgoing(question_text(current, locale, first=True), question_keyboard(current, locale))
-
-    return render
-
-
 # ------------------------------------------------------------------ answering
 
 
@@ -157,14 +89,13 @@ class AnsweringInWords(Filter):
     not crisis words: those go to their own handlers, and the question keeps waiting)."""
 
     async def __call__(
-        self, message: Message, app: AppContext, profile: Profile | None = None, **_: Any
+        self, message: Message, app: AppContext, session: AsyncSession, profile: Profile | None = None, **_: Any
     ) -> bool | dict[str, Any]:
         text = message.text or ""
         if profile is None or not text.strip() or text.startswith("/") or app.crisis.detect(text):
             return False
-        async with app.db() as session:
+        async with ended(session):
             current = await surveys.current(session, user_id=message.chat.id, now=app.now())
-            await session.commit()
         if current is None or current.question.kind != "text":
             return False
         return {"survey_question": current}
@@ -188,101 +119,109 @@ async def _continue(bot: Bot, chat_id: int, step: surveys.Step, locale: str) -> 
         )
 
 
+async def pressed(
+    callback: CallbackQuery,
+    callback_data: SurveyButton,
+    app: AppContext,
+    bot: Bot,
+    i18n: I18n,
+    session: AsyncSession,
+) -> None:
+    if not (0 < callback_data.invite <= parse.INT64_MAX and 0 <= callback_data.q < 1000):
+        await refuse_button(callback, session, "survey", now=app.now())  # forged: an id no column can hold
+        return
+    try:
+        step = await _store(callback, callback_data, app, session)
+    except surveys.Closed:
+        await callback.answer(gettext("This survey has closed, thank you anyway."))
+        await _remove_buttons(bot, callback.message)
+        return
+    except (surveys.Stale, surveys.Invalid):
+        await callback.answer(gettext("This question has already been answered. Thank you!"))
+        return
+    await callback.answer(gettext("Thank you!") if callback_data.value != SKIP else None)
+    await _remove_buttons(bot, callback.message)
+    await _continue(bot, callback.from_user.id, step, i18n.current_locale)
+
+
+async def _store(
+    callback: CallbackQuery, callback_data: SurveyButton, app: AppContext, session: AsyncSession
+) -> surveys.Step:
+    """The pressed button's answer, or its Skip."""
+    if callback_data.value == SKIP:
+        return await surveys.skip(
+            session,
+            invite_id=callback_data.invite,
+            user_id=callback.from_user.id,
+            question_index=callback_data.q,
+            now=app.now(),
+        )
+    return await surveys.answer(
+        session,
+        invite_id=callback_data.invite,
+        user_id=callback.from_user.id,
+        question_index=callback_data.q,
+        value=callback_data.value,
+        now=app.now(),
+    )
+
+
+async def broken(callback: CallbackQuery) -> None:
+    """Survey-looking data that does not parse: forged or from another version."""
+    await callback.answer(gettext("This question has already been answered. Thank you!"))
+
+
+async def in_words(
+    message: Message,
+    survey_question: Current,
+    app: AppContext,
+    bot: Bot,
+    i18n: I18n,
+    session: AsyncSession,
+) -> None:
+    try:
+        step = await surveys.answer(
+            session,
+            invite_id=survey_question.invite_id,
+            user_id=message.chat.id,
+            question_index=survey_question.index,
+            value=message.text,
+            now=app.now(),
+        )
+    except surveys.Closed:
+        await message.answer(gettext("This survey has closed, thank you anyway."))
+        return
+    except (surveys.Stale, surveys.Invalid):
+        await message.answer(gettext("This question has already been answered. Thank you!"))
+        return
+    await _continue(bot, message.chat.id, step, i18n.current_locale)
+
+
 def _answers_router() -> Router:
     router = Router(name="surveys")
-
-    @router.callback_query(SurveyButton.filter())
-    async def pressed(
-        callback: CallbackQuery,
-        callback_data: SurveyButton,
-        app: AppContext,
-        bot: Bot,
-        i18n: I18n,
-        session: AsyncSession,
-    ) -> None:
-        if not (0 < callback_data.invite <= parse.INT64_MAX and 0 <= callback_data.q < 1000):
-            await refuse_button(callback, app, "survey")  # forged: an id no column can hold
-            return
-        try:
-            if callback_data.value == SKIP:
-                step = await surveys.skip(
-                    session,
-                    invite_id=callback_data.invite,
-                    user_id=callback.from_user.id,
-                    question_index=callback_data.q,
-                    now=app.now(),
-                )
-            else:
-                step = await surveys.answer(
-                    session,
-                    invite_id=callback_data.invite,
-                    user_id=callback.from_user.id,
-                    question_index=callback_data.q,
-                    value=callback_data.value,
-                    now=app.now(),
-                )
-        except surveys.Closed:
-            await callback.answer(gettext("This survey has closed, thank you anyway."))
-            await _remove_buttons(bot, callback.message)
-            return
-        except (surveys.Stale, surveys.Invalid):
-            await callback.answer(gettext("This question has already been answered. Thank you!"))
-            return
-        await callback.answer(gettext("Thank you!") if callback_data.value != SKIP else None)
-        await _remove_buttons(bot, callback.message)
-        await _continue(bot, callback.from_user.id, step, i18n.current_locale)
-
-    @router.callback_query(Quick(F.data.startswith("sv:")))
-    async def broken(callback: CallbackQuery) -> None:
-        """Survey-looking data that does not parse: forged or from another version."""
-        await callback.answer(gettext("This question has already been answered. Thank you!"))
-
-    @router.message(Quick(F.chat.type == "private"), Quick(F.text), AnsweringInWords())
-    async def in_words(
-        message: Message,
-        survey_question: Current,
-        app: AppContext,
-        bot: Bot,
-        i18n: I18n,
-        session: AsyncSession,
-    ) -> None:
-        try:
-            step = await surveys.answer(
-                session,
-                invite_id=survey_question.invite_id,
-                user_id=message.chat.id,
-                question_index=survey_question.index,
-                value=message.text,
-                now=app.now(),
-            )
-        except surveys.Closed:
-            await message.answer(gettext("This survey has closed, thank you anyway."))
-            return
-        except (surveys.Stale, surveys.Invalid):
-            await message.answer(gettext("This question has already been answered. Thank you!"))
-            return
-        await _continue(bot, message.chat.id, step, i18n.current_locale)
-
+    router.callback_query.register(pressed, SurveyButton.filter())
+    router.callback_query.register(broken, Quick(F.data.startswith("sv:")))
+    router.message.register(in_words, Quick(F.chat.type == "private"), Quick(F.text), AnsweringInWords())
     return router
+
+
+async def survey_report(
+    message: Message, command: CommandObject, app: AppContext, i18n: I18n, session: AsyncSession, profile: Profile
+) -> None:
+    region = None
+    if (command.args or "").strip():
+        region = parse.region_code(command.args)
+        if region is None:
+            await message.answer(gettext("Usage: /survey_report [REGION], like altai_krai."))
+            return
+    report = await surveys.report(session, actor=profile, region=region, now=app.now())
+    await message.answer(render_report(report, i18n.current_locale))
 
 
 def _report_router() -> Router:
     router = Router(name="surveys_staff")
     router.message.filter(HasRole(Role.STAFF, Role.ADMIN))
-
-    @router.message(Command(*SURVEY_COMMANDS))
-    async def survey_report(
-        message: Message, command: CommandObject, app: AppContext, i18n: I18n, session: AsyncSession, profile: Profile
-    ) -> None:
-        region = None
-        if (command.args or "").strip():
-            region = parse.region_code(command.args)
-            if region is None:
-                await message.answer(gettext("Usage: /survey_report [REGION], like altai_krai."))
-                return
-        report = await surveys.report(session, actor=profile, region=region, now=app.now())
-        await message.answer(render_report(report, i18n.current_locale))
-
+    router.message.register(survey_report, Command(*SURVEY_COMMANDS))
     return router
 
 

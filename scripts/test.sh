@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: sets up .venv, starts a throw-away PostgreSQL 15 from the machine's packages (on a
 # free port, stopped at exit; the suite starts and stops its own redis-server), checks the gates (ruff
-# check, ruff format --check, mypy) and runs the whole suite. Extra arguments go to pytest.
+# check, ruff format --check, mypy, lint-imports) and runs the whole suite. Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/_venv.sh dev
@@ -53,7 +53,8 @@ gates=0
 .venv/bin/ruff check . || gates=1
 .venv/bin/ruff format --check . || gates=1
 .venv/bin/mypy || gates=1
-[ "$gates" = 0 ] || echo "gates failed: ruff check, ruff format --check or mypy (see above)" >&2
+.venv/bin/lint-imports --no-cache || gates=1
+[ "$gates" = 0 ] || echo "gates failed: ruff check, ruff format --check, mypy or lint-imports (see above)" >&2
 # Tests run in TEST_WORKERS processes (pytest-xdist; each has its own databases, fake Bot API and
 # bots): most of an end-to-end test is waiting, so three share two cores well. -n 0 after it: one.
 .venv/bin/python -m pytest -n "${TEST_WORKERS:-3}" "$@"

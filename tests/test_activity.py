@@ -1,4 +1,4 @@
-"""The log's line a minute (bot/activity.py): counts of updates and Bot API calls, none when idle."""
+"""The log's line a minute (bot/jobs/activity.py): counts of updates and Bot API calls, none when idle."""
 
 import logging
 from typing import Any
@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 from aiogram.types import TelegramObject, Update
 
-from bot.activity import Activity
+from bot.jobs.activity import Activity
 
 
 async def _ok(event: TelegramObject, data: dict[str, Any]) -> str:
@@ -23,7 +23,7 @@ async def test_counts_are_reported_once_and_start_again(caplog: pytest.LogCaptur
     assert await activity.count_update(_ok, Update(update_id=1), {}) == "done"
     with pytest.raises(RuntimeError):
         await activity.count_update(_broken, Update(update_id=1), {})
-    with caplog.at_level(logging.INFO, logger="bot.activity"):
+    with caplog.at_level(logging.INFO, logger="bot.jobs.activity"):
         line = activity.report()
     assert line == "last minute: 2 update(s) handled (1 failed), 0 Bot API call(s) (0 failed)"
     assert [r.getMessage() for r in caplog.records] == [line]

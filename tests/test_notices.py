@@ -14,14 +14,14 @@ from aiogram.utils.i18n import I18n
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import notify
 from bot.context import AppContext
-from bot.reminder_worker import Drop, Outgoing
-from bot.services import agreements, meetings, notices, programme, reminders, users
+from bot.jobs import notify
+from bot.jobs.outgoing import Drop, Outgoing
+from bot.jobs.renderers import notices as notice_handlers
+from bot.services import agreements, meetings, notices, outbox, programme, reminders, users
 from bot.services.cases import Refused
 from bot.services.programme import NotNow
 from db.models import AgreementAck, Case, ConsentEvent, ConsentPurpose, Decision, Reminder, Role
-from handlers import notices as notice_handlers
 from tests.conftest import make_settings
 from tests.factories import NOW, Ids
 from tests.test_agreements import VERSION, items_of, team
@@ -160,7 +160,7 @@ async def test_a_rollback_after_queueing_drops_the_notice_too(session) -> None:
     no notice (and no kick)."""
     t = await team(session, relative_agrees=False)
     kicks: list[int] = []
-    session.sync_session.info[notices.KICK] = lambda: kicks.append(1)
+    session.sync_session.info[outbox.WAKE] = lambda: kicks.append(1)  # as the app's factory sets it
     before = len(await _notices_to(session, t.facilitator.user_id))
     await programme.decide(  # without the commit at its end: the same steps, then a failure
         session,
@@ -172,13 +172,13 @@ async def test_a_rollback_after_queueing_drops_the_notice_too(session) -> None:
         locale="ru",
         now=NOW,
     )
-    assert kicks == [1]  # committed with its notice: the worker is kicked once
+    assert kicks == [1]  # committed with its notice: the sender is woken once
     assert len(await _notices_to(session, t.facilitator.user_id)) == before + 1
     await notices.queue(session, recipient_id=t.facilitator.user_id, event="consent", now=NOW, participant=t.rid)
     await session.rollback()
     assert kicks == [1]
     assert len(await _notices_to(session, t.facilitator.user_id)) == before + 1
-    session.sync_session.info.pop(notices.KICK)
+    session.sync_session.info.pop(outbox.WAKE)
 
 
 async def test_a_consent_decision_tells_the_team_in_its_transaction(session) -> None:

@@ -8,7 +8,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import AnswerCallbackQuery, EditMessageReplyMarkup, EditMessageText, SendMessage
 from aiogram.types import Chat, InlineKeyboardButton, InlineKeyboardMarkup, Message, MessageEntity, User
 
-from bot.telegram_session import OneAnswerPerPress
+from bot.jobs.telegram_session import OneAnswerPerPress
 
 BOT = User(id=1, is_bot=True, first_name="Bot")
 KEYBOARD = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="Next", callback_data="a\x1dnext")]])

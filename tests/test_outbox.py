@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.sender import listen_url
+from bot.jobs.sender import listen_url
 from bot.services import outbox, reminders
 from db.models import Reminder, ReminderState
 

@@ -11,7 +11,7 @@ from collections.abc import Hashable
 import pytest
 from sqlalchemy import select
 
-from bot.pacer import Pacer, Priority, Shared
+from bot.jobs.pacer import Pacer, Priority, Shared
 from bot.services import pace
 from db.engine import create_engine
 from db.models import SendPace

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.pacer import Pacer, Priority
+from bot.jobs.pacer import Pacer, Priority
 
 
 async def _grants(pacer: Pacer, asks: list[tuple[str, Priority]], interval: float = 0.0) -> list[tuple[str, float]]:

@@ -1,4 +1,4 @@
-"""bot/services/report.py and bot/report_files.py: every figure of the monitoring report, checked on a
+"""bot/services/report.py and bot/wording/report_files.py: every figure of the monitoring report, checked on a
 hand-made set of cases in a region of its own (the test database is shared by the whole run)."""
 
 import io
@@ -291,7 +291,7 @@ async def test_access_and_audit(session: AsyncSession, figures: report.Figures) 
 
 async def test_workbook_and_chart(figures: report.Figures) -> None:
     from bot.i18n import create_i18n
-    from bot.report_files import chart_png, workbook_bytes
+    from bot.wording.report_files import chart_png, workbook_bytes
     from tests.conftest import CONTENT
 
     i18n = create_i18n(CONTENT, "en")

@@ -12,7 +12,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import GetUpdates, SendMessage
 
-from bot.telegram_session import RetryMiddleware
+from bot.jobs.telegram_session import RetryMiddleware
 
 METHOD = SendMessage(chat_id=1, text="hi")
 

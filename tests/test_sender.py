@@ -1,4 +1,4 @@
-"""The one sender (``bot/sender.py``) with lanes kept in memory: priorities across lanes, a stop
+"""The one sender (``bot/jobs/sender.py``) with lanes kept in memory: priorities across lanes, a stop
 that hands back at once what waits for a slot, sleeping until the next due time, waking on a kick
 and, on PostgreSQL, on another instance's NOTIFY. (The real lanes end to end:
 ``tests/e2e/test_sending.py``, ``test_reminder_engine.py``, ``test_broadcasts.py``.)"""
@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.pacer import Pacer, Priority
-from bot.sender import Lane, Sender, listen_url
+from bot.jobs.pacer import Pacer, Priority
+from bot.jobs.sender import Lane, Sender, listen_url
 
 
 @dataclass
@@ -198,6 +198,7 @@ async def test_notify_from_another_instance_wakes_it(
         async with session_factory() as session:
             from bot.services import outbox
 
+            session.sync_session.info[outbox.WAKE] = sender.kick  # as outbox.wake_on_commit sets it
             await outbox.announce(session)
             await session.commit()
         await asyncio.sleep(0.5)
@@ -215,6 +216,7 @@ async def test_a_commit_that_queued_something_wakes_it(session: AsyncSession) ->
     try:
         await _until(lambda: sender.wakes == 1)
         lane.rows = [Row(1, 1)]
+        session.sync_session.info[outbox.WAKE] = sender.kick  # as outbox.wake_on_commit sets it
         await outbox.announce(session)  # what reminders.add and broadcasts.create do
         await asyncio.sleep(0.3)
         assert lane.sent == []  # not before the commit: the row could not be claimed yet
@@ -222,4 +224,8 @@ async def test_a_commit_that_queued_something_wakes_it(session: AsyncSession) ->
         await _until(lambda: len(lane.sent) == 1, seconds=2)
     finally:
         await sender.close(5)
-    assert sender.kick not in outbox.wakers
+        session.sync_session.info.pop(outbox.WAKE)
+    wakes = sender.wakes
+    sender.kick()  # a closed sender is not woken again
+    await asyncio.sleep(0)
+    assert sender.wakes == wakes

@@ -6,32 +6,27 @@ cancelled → the facilitator) calls ``queue`` before its commit. The notice is 
 so the decision and its notice commit together, and a refusal or a rollback drops both. A crash
 between the two cannot happen: there is one commit.
 
-The words are found when the row is sent (``bot.notify``: one renderer per event, in the reader's
+The words are found when the row is sent (``bot.jobs.notify``: one renderer per event, in the reader's
 language of that moment, names read from the database then); a row whose subject is gone by then is
 dropped, not sent. What a person typed herself (a dispute's comment) goes in the row's encrypted
 ``text``, never in the payload.
 
-After a commit that queued a notice, the session calls the kick found in ``session.info[KICK]`` (set
-on the application's session factory), so the worker sends at once instead of at its next poll.
+A commit that queued a notice wakes the sender at once (``reminders.add`` announces the row:
+``bot.services.outbox.announce``).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event as sa_event
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Session
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import reminders
 
 KIND = "notice"
 WORDED = "worded"  # a text worded when queued (a digest): not a decision, sent as it was written
-KICK = "notices.kick"  # session.info: called after a commit that queued a notice
-_QUEUED = "notices.queued"
 _ALLOWED = (int, str, bool)
 
 
@@ -70,7 +65,6 @@ async def queue(
         payload=payload,
         text=text,
     )
-    session.sync_session.info[_QUEUED] = True
 
 
 async def queue_many(
@@ -105,27 +99,3 @@ async def queue_worded(
     if markup is not None:
         payload["markup"] = markup
     await reminders.add(session, kind=KIND, recipient_id=recipient_id, due_at=now, now=now, payload=payload, text=text)
-    session.sync_session.info[_QUEUED] = True
-
-
-def kick_after_commit(factory: async_sessionmaker[AsyncSession], kick: Callable[[], None]) -> None:
-    """Sessions of ``factory`` call ``kick`` after a commit that queued a notice."""
-    info = dict(factory.kw.get("info") or {})
-    info[KICK] = kick
-    factory.configure(info=info)
-
-
-@sa_event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    if session.info.pop(_QUEUED, False):
-        kick = session.info.get(KICK)
-        if kick is not None:
-            try:
-                kick()
-            except RuntimeError:  # no running loop (a script): the worker's poll sends it
-                pass
-
-
-@sa_event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop(_QUEUED, None)

@@ -18,7 +18,7 @@ hand back a row of any of them:
   pending at once; the claim does not count as an attempt.
 - ``next_due``: when the earliest row of a queue may be claimed (the sender sleeps until then).
 - ``announce``: on PostgreSQL, a ``NOTIFY outbox`` in the caller's transaction, so the senders of
-  other instances wake when it commits (``bot/sender.py`` listens).
+  other instances wake when it commits (``bot/jobs/sender.py`` listens).
 
 Each function that writes ends its transaction, except ``announce``. Errors are type names or codes.
 """
@@ -32,7 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, Row, event, func, literal, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.transaction import rollback_on_error
 from db.upsert import is_postgres
@@ -72,21 +72,31 @@ def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
     return min(cap, base * 2 ** max(0, min(attempts - 1, 20)))
 
 
-# This process's senders (``Sender.start`` adds its ``kick``): woken when a transaction that queued
-# something commits.
-wakers: list[Callable[[], None]] = []
+WAKE = "outbox.wake"  # session.info: the sender's kick, called after a commit that queued something
 
 
-def _wake(_session: Any) -> None:
-    for waker in list(wakers):
-        waker()
+def wake_on_commit(factory: async_sessionmaker[AsyncSession], kick: Callable[[], None]) -> None:
+    """Sessions of ``factory`` call ``kick`` (this process's sender) after a commit that queued
+    something (``announce``), so it sends at once instead of at its next due time."""
+    info = dict(factory.kw.get("info") or {})
+    info[WAKE] = kick
+    factory.configure(info=info)
+
+
+def _wake(session: Any) -> None:
+    kick = session.info.get(WAKE)
+    if kick is not None:
+        try:
+            kick()
+        except RuntimeError:  # no running loop (a script): the sender finds the row at its next run
+            pass
 
 
 async def announce(session: AsyncSession) -> None:
     """Something was queued: once the caller's transaction commits, this process's sender wakes and,
     on PostgreSQL, a ``NOTIFY outbox`` wakes the senders of other instances. Does NOT commit."""
     target = session.sync_session
-    if wakers and not event.contains(target, "after_commit", _wake):
+    if target.info.get(WAKE) is not None and not event.contains(target, "after_commit", _wake):
         event.listen(target, "after_commit", _wake, once=True)
     if is_postgres(session):
         await session.execute(text("SELECT pg_notify(:channel, :origin)"), {"channel": CHANNEL, "origin": ORIGIN})

@@ -1,6 +1,6 @@
 """Telegram's sending limits kept across every instance that shares the database.
 
-Each instance paces its own sends (``bot.pacer``); these statements make the pace common. A row per
+Each instance paces its own sends (``bot.jobs.pacer``); these statements make the pace common. A row per
 key holds the moment the next message may go, on the database's clock so that instances on several
 hosts agree: ``*`` for the overall rate, and one per chat (named by its pseudonym, never its id) for
 the one-a-second rule. Each statement is one atomic upsert, so two instances never take one moment:

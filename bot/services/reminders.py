@@ -1,7 +1,7 @@
 """The reminder engine's rows: work that fires later, one message to one person at a due time.
 
 A reminder is a row (due time, state, attempts), one of the outbox's queues (``QUEUE``): the sender
-(``bot/sender.py``) claims due rows with the one claim step of ``bot.services.outbox`` — so several
+(``bot/jobs/sender.py``) claims due rows with the one claim step of ``bot.services.outbox`` — so several
 bot instances can run behind one database and each row is claimed by one of them. A claim is a
 lease: a row left in ``sending`` longer than the lease (its instance died) goes back to ``pending``.
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from aiogram.utils.i18n import gettext
 
 from bot.i18n import N_
+from bot.services.catalog import RegionInfo
 from db.models import Role
 
 RELATIONS = {
@@ -99,3 +102,16 @@ ROLE_NAMES = {
 
 def role_name(role: str | None) -> str:
     return gettext(ROLE_NAMES[Role(role) if role else None])
+
+
+# Where a request to take part says she is in her release.
+RELEASE_LABELS = {
+    "released": N_("already released"),
+    "soon": N_("within six months"),
+    "later": N_("later than that"),
+    None: N_("not said"),
+}
+
+
+def region_name(region: RegionInfo | None, locale: str) -> str:
+    return escape(region.title(locale)) if region else gettext("not chosen")

@@ -21,20 +21,12 @@ from bot.services import agreements
 from bot.services.agreements import ItemDraft
 from bot.services.cases import Invalid, Refused
 from bot.services.formatting import format_date
+from bot.wording.agreements import WEEKDAY_NAMES, when_text
 from dialogs.common.calendar import LocalizedCalendar
 from dialogs.common.getters import fresh_profile, locale_of, reading, user_id_of
 from dialogs.common.widgets import Tr, choices, crisis_button, menu_button, on_not_text
 from dialogs.states import AgreementSG, MyAgreementsSG
 
-WEEKDAY_NAMES = (
-    N_("every Monday"),
-    N_("every Tuesday"),
-    N_("every Wednesday"),
-    N_("every Thursday"),
-    N_("every Friday"),
-    N_("every Saturday"),
-    N_("every Sunday"),
-)
 INVALID = {
     "items": N_("Add at least one item."),
     "valid_until": N_("The agreement must be valid until a day in the future."),
@@ -48,29 +40,6 @@ def invalid_text(field: str) -> str:
     """Why the agreement cannot be recorded like this, in the reader's words."""
     msgid = INVALID.get(field, INVALID["items"])
     return gettext(msgid)
-
-
-def when_text(due: date | None, repeat: str | None, locale: str) -> str:
-    if repeat == "daily":
-        return gettext("every day")
-    if repeat and repeat.startswith("weekly:"):
-        return gettext(WEEKDAY_NAMES[int(repeat.split(":", 1)[1])])
-    return gettext("by {day}").format(day=format_date(due, locale)) if due else ""
-
-
-def render_agreement(text: agreements.AgreementText, locale: str) -> str:
-    lines = [gettext("<b>Our agreement</b> (case {code})").format(code=text.case_code), ""]
-    for n, (what, names, due, repeat) in enumerate(text.items, 1):
-        lines.append(
-            "{n}. {what}\n   {who} · {when}".format(
-                n=n, what=escape(what), who=escape(", ".join(names)), when=when_text(due, repeat, locale)
-            )
-        )
-    lines.append("")
-    lines.append(gettext("Valid until {day}.").format(day=format_date(text.valid_until, locale)))
-    if text.consequences:
-        lines.append(gettext("If an item is not kept: {what}").format(what=escape(text.consequences)))
-    return "\n".join(lines)
 
 
 def _app(manager: DialogManager) -> AppContext:

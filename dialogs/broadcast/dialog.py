@@ -20,9 +20,9 @@ from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Cancel, SwitchTo
 
-from bot.broadcaster import Broadcaster, send_content
 from bot.context import AppContext
 from bot.i18n import N_
+from bot.jobs.broadcaster import Broadcaster, send_content
 from bot.services import broadcasts, catalog, meetings, parse
 from bot.services.broadcasts import Audience, Content, Invalid, Refused
 from bot.services.cases import Invalid as TimeInvalid

@@ -11,13 +11,14 @@ from contextlib import asynccontextmanager
 from html import escape
 from typing import Any
 
-from aiogram.utils.i18n import I18n, gettext
+from aiogram.utils.i18n import I18n
 from aiogram_dialog import DialogManager
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
 from bot.services import catalog, users
 from bot.services.catalog import Contact, RegionInfo
+from bot.wording.labels import region_name
 
 
 @asynccontextmanager
@@ -45,10 +46,6 @@ async def current_region(manager: DialogManager, session: AsyncSession) -> tuple
 def locale_of(manager: DialogManager) -> str:
     i18n: I18n = manager.middleware_data["i18n"]
     return i18n.current_locale
-
-
-def region_name(region: RegionInfo | None, locale: str) -> str:
-    return escape(region.title(locale)) if region else gettext("not chosen")
 
 
 def has_local(region: RegionInfo | None) -> bool:

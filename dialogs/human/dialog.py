@@ -11,7 +11,7 @@ from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
 from aiogram_dialog.widgets.input import MessageInput
 
 from bot.context import AppContext
-from bot.relay import Relay
+from bot.jobs.relaying import Relay
 from bot.services import relay
 from dialogs.common.getters import reading, user_id_of
 from dialogs.common.widgets import Tr, crisis_button, menu_button

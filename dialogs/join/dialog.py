@@ -13,19 +13,11 @@ from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button, Column, Row, SwitchTo
 
 from bot.context import AppContext
-from bot.i18n import N_
 from bot.services import join
+from bot.wording.labels import RELEASE_LABELS
 from dialogs.common.getters import current_region, locale_of, reading, region_name, user_id_of
 from dialogs.common.widgets import Tr, crisis_button, human_button, menu_button
 from dialogs.states import JoinSG
-
-JOIN_CALLBACK = "jq:"  # + the request id; handlers.staff turns it into a new case
-RELEASE_LABELS = {
-    "released": N_("already released"),
-    "soon": N_("within six months"),
-    "later": N_("later than that"),
-    None: N_("not said"),
-}
 
 
 async def on_name(message: Message, _widget: MessageInput, manager: DialogManager) -> None:

@@ -15,8 +15,6 @@ from aiogram.types import (
     BufferedInputFile,
     CallbackQuery,
     ContentType,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     Message,
 )
 from aiogram.utils.i18n import gettext
@@ -30,21 +28,15 @@ from bot.i18n import N_
 from bot.services import ics, meetings, parse
 from bot.services.cases import Invalid, Refused
 from bot.services.formatting import format_left, format_span, format_when
-from bot.services.meetings import MeetingView, SlotDraft
+from bot.services.meetings import SlotDraft
 from bot.wording.labels import label
+from bot.wording.meetings import FORMATS, describe
 from db.models import MeetingFormat, MeetingKind
 from dialogs.common.calendar import LocalizedCalendar
 from dialogs.common.getters import fresh_profile, locale_of, reading, user_id_of
 from dialogs.common.widgets import Tr, choices, crisis_button, menu_button, on_not_text
 from dialogs.states import MyMeetingsSG, TeamMeetingsSG
 
-OPEN_MY_MEETINGS = "mm:open"  # a button in messages the bot sends on its own
-
-FORMATS = {
-    "in_person": N_("in person"),
-    "phone": N_("by phone"),
-    "video": N_("video call"),
-}
 STATES = {
     "open": N_("free"),
     "booked": N_("taken by {name}"),
@@ -82,22 +74,6 @@ def _reminders_toast(starts_at: datetime, now: datetime, offsets: tuple[int, ...
         return gettext("Done! The meeting is soon: {left}.").format(left=format_left(starts_at - now, locale))
     spans = [gettext("{span} before").format(span=format_span(timedelta(minutes=o), locale)) for o in ahead]
     return gettext("Done! We will remind you {spans}.").format(spans=gettext(" and ").join(spans))
-
-
-def my_meetings_button() -> InlineKeyboardMarkup:
-    """Built in the reader's language, when the notice is sent (``handlers.notices``)."""
-    label = gettext("🗓 My meetings")
-    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=OPEN_MY_MEETINGS)]])
-
-
-def describe(view: MeetingView, locale: str, timezone: str) -> str:
-    """One meeting in plain words: when, how long, how, where."""
-    when = format_when(view.starts_at, locale, timezone)
-    how = label(FORMATS, view.format)
-    line = gettext("{when} · {minutes} min · {how}").format(when=when, minutes=view.duration_min, how=how)
-    if view.place:
-        line += "\n" + escape(view.place)
-    return line
 
 
 async def _zone(manager: DialogManager, case_id: int | None = None) -> str:

@@ -119,7 +119,7 @@ async def test_record_confirm_follow_up_and_close(start_bot, fake, session) -> N
     await woman.expect_silence(0.3)
 
     # The week digest for the curator (Monday 14 December).
-    assert await app.send_weekly_agreements() >= 1
+    assert await app.jobs.send_weekly_agreements() >= 1
     digest = await curator.expect("The week's agreements")
     assert code in digest.text and "employment centre" in digest.text
 

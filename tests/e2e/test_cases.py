@@ -244,10 +244,10 @@ async def test_stage_moves_and_deadlines_across_a_holiday(start_bot, fake, sessi
     late = await staff.expect("Overdue: ")
     assert code in late.text and "late by 1 working days" in late.text
 
-    assert await app.send_daily_digest() >= 1
+    assert await app.jobs.send_daily_digest() >= 1
     digest = await staff.expect("Daily digest")
     assert code in digest.text
-    assert await app.send_daily_digest() == 0  # once a day
+    assert await app.jobs.send_daily_digest() == 0  # once a day
 
     # The facilitator moves the case on, with a reason; the deadline becomes the programme window.
     await facilitator.send(f"/case {code}")

@@ -308,7 +308,7 @@ async def test_cannot_come_frees_the_slot_and_tells_the_facilitator(start_bot, f
 
     # The morning of the meeting the facilitator gets the day's list.
     clock.now = datetime(day.year, day.month, day.day, 9, 0, tzinfo=BARNAUL).astimezone(UTC)
-    assert await app.send_day_lists() >= 1
+    assert await app.jobs.send_day_lists() >= 1
     listing = await facilitator.expect("Your meetings today")
     assert "18:00" in listing.text and code in listing.text
 

@@ -17,7 +17,7 @@ import pytest
 from aiogram.utils.i18n import gettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.reminder_worker import Drop, Outgoing
+from bot.jobs.outgoing import Drop, Outgoing
 from bot.services import reminders
 from bot.services.reminders import Claimed
 from db.models import ReminderState, User

@@ -157,7 +157,7 @@ async def test_a_late_tap_on_an_expired_survey(start_bot, fake, session) -> None
     await app.run_reminders()
     first = await woman.expect("How was your meeting with the facilitator?", predicate=lambda m: m.has_button("3 😐"))
     clock.now += timedelta(days=DAYS + 1)
-    assert await app.expire_surveys() >= 1
+    assert await app.jobs.expire_surveys() >= 1
     assert await _state(session, invite_id) == ("expired", 0)
     await woman.press("3 😐", first)
     assert "This survey has closed, thank you anyway" in (await woman.expect_callback_answer()).get("text", "")

@@ -5,7 +5,7 @@ a broken tag, a button link that is not https); ``resolve`` turns an audience (r
 stages, categories) into the exact people it reaches now; ``create`` writes the broadcast and one
 ``BroadcastDelivery`` per recipient in one transaction.
 
-Sending (``bot.broadcaster``, a lane of the one sender): ``start_due`` turns scheduled broadcasts
+Sending (``bot.jobs.broadcaster``, a lane of the one sender): ``start_due`` turns scheduled broadcasts
 whose time has come into sending ones; the deliveries are one of the outbox's queues (``QUEUE``),
 claimed, finished, retried and released by ``bot.services.outbox``; a claim older than the lease
 goes back to pending (its instance died). Each outcome is one short transaction: ``mark_sent``,

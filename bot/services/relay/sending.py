@@ -15,7 +15,7 @@ from db.models import (
     RelayState,
 )
 
-SWEEP_AFTER = timedelta(seconds=20)  # a message not sent by then is the sender's (bot/sender.py)
+SWEEP_AFTER = timedelta(seconds=20)  # a message not sent by then is the sender's (bot/jobs/sender.py)
 
 
 SEND_LEASE = timedelta(seconds=60)

@@ -1,4 +1,4 @@
-"""Broadcasts: the lane of the one sender (``bot/sender.py``) for ``broadcast_deliveries``.
+"""Broadcasts: the lane of the one sender (``bot/jobs/sender.py``) for ``broadcast_deliveries``.
 
 The sender claims deliveries through this lane (``bot.services.broadcasts.claim``, the outbox's one
 claim step) after the more urgent lanes, when it is kicked (a broadcast confirmed) or a scheduled
@@ -45,10 +45,10 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n, gettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import notify
 from bot.context import AppContext
-from bot.pacer import Priority
-from bot.sender import Lane, Sender
+from bot.jobs import notify
+from bot.jobs.pacer import Priority
+from bot.jobs.sender import Lane, Sender
 from bot.services import broadcasts, users
 from bot.services.broadcasts import Claimed, Content, Progress
 from db.models import BroadcastState

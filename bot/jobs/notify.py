@@ -16,7 +16,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiogram import Bot
 from aiogram.types import InlineKeyboardMarkup
@@ -24,11 +24,9 @@ from aiogram.utils.i18n import I18n, gettext
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.context import AppContext
-from bot.services import notices, users
+from bot.jobs.outgoing import Drop, Outgoing
+from bot.services import notices, reminders, users
 from bot.services.reminders import Claimed
-
-if TYPE_CHECKING:
-    from bot.reminder_worker import Drop, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -96,19 +94,15 @@ class Notice:
 
     async def typed(self) -> str | None:
         """What a person typed, kept encrypted in the row (a dispute's comment, a link's token)."""
-        from bot.services import reminders
-
         return await reminders.text_of(self.session, self.claimed.id)
 
 
-EventRenderer = Callable[[Notice], Awaitable["Outgoing | Drop"]]
+EventRenderer = Callable[[Notice], Awaitable[Outgoing | Drop]]
 
 
 def notice_renderer(app: AppContext, bot: Bot, events: dict[str, EventRenderer]):
     """The worker's renderer for kind ``notice``: a decision's notice is worded now by its event's
     renderer (a row whose subject is gone is dropped); a text worded when queued is sent as it is."""
-    from bot.reminder_worker import Drop, Outgoing
-    from bot.services import reminders
 
     async def render(session: AsyncSession, claimed: Claimed, locale: str) -> Outgoing | Drop:
         payload = claimed.payload or {}

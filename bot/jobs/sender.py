@@ -6,7 +6,7 @@ Each kind is a ``Lane`` (a plug-in): its queue in the database (claimed with the
 
 - **claims** from every lane in priority order (relayed messages ▸ reminders and notices ▸
   broadcasts) and keeps many rows in flight; each row takes its slot from the pacer
-  (``bot/pacer.py``) right before its send, with its lane's priority, so a crisis mark or a relayed
+  (``bot/jobs/pacer.py``) right before its send, with its lane's priority, so a crisis mark or a relayed
   message goes before a queued broadcast, and Telegram's limits hold across all kinds;
 - **records** each outcome in a short transaction of its own (sent, retried with backoff, failed,
   dropped) — a session is never held while Telegram is awaited;
@@ -31,10 +31,11 @@ from collections.abc import AsyncIterator, Hashable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import AppContext
-from bot.pacer import PRIVATE_INTERVAL, Pacer, Priority
+from bot.jobs.pacer import PRIVATE_INTERVAL, Pacer, Priority
 from bot.services import outbox
 
 log = logging.getLogger(__name__)
@@ -136,7 +137,7 @@ class Sender:
 
     def kick(self) -> None:
         """Something was queued for now (or its due time changed): look at once."""
-        if self._closing:
+        if self._closing or self._held:
             return
         self._again = True
         self._wake.set()
@@ -146,14 +147,11 @@ class Sender:
         """Starts the loop: a first run at once, then sleeps until the next due time or a kick."""
         if self._loop is None and not self._closing:
             self._loop = asyncio.get_running_loop().create_task(self._forever(), name="sender")
-            outbox.wakers.append(self.kick)  # a row queued in this process wakes it on commit
 
     async def hold(self) -> None:
         """Stops the loop after its current run: from now on only ``run_once`` sends (a test that
         counts what one run did drives the sender itself)."""
         self._held = True
-        with contextlib.suppress(ValueError):
-            outbox.wakers.remove(self.kick)
         self._wake.set()
         if self._loop is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -193,8 +191,6 @@ class Sender:
         """Shutdown: rows waiting for a slot go back to the queue at once, the sends under way finish
         (up to ``grace`` seconds), the loop and the listener stop."""
         self._closing = True
-        with contextlib.suppress(ValueError):
-            outbox.wakers.remove(self.kick)
         self._wake.set()
         self._fresh.set()  # the run in progress hands back what waits for a slot
         try:
@@ -364,7 +360,7 @@ class Sender:
             return
         self._listen_after = loop.time() + LISTEN_RETRY
         try:
-            import asyncpg  # type: ignore[import-untyped]
+            import asyncpg  # type: ignore[import-untyped]  # noqa: PLC0415  # only when LISTEN runs (PostgreSQL)
 
             connection = await asyncpg.connect(self.listen_url, timeout=10)
             await connection.add_listener(outbox.CHANNEL, self._notified)
@@ -388,8 +384,6 @@ class Sender:
 
 def listen_url(database_url: str) -> str | None:
     """The asyncpg DSN of a PostgreSQL ``DATABASE_URL`` (None for SQLite: one process, no LISTEN)."""
-    from sqlalchemy.engine import make_url
-
     url = make_url(database_url)
     if not url.drivername.startswith("postgresql"):
         return None

@@ -1,4 +1,4 @@
-"""Reminders and notices: the lane of the one sender (``bot/sender.py``) for the ``reminders`` table.
+"""Reminders and notices: the lane of the one sender (``bot/jobs/sender.py``) for the ``reminders`` table.
 
 Each kind of reminder registers a renderer that words the message in the recipient's language (or
 says it is no longer worth sending); the lane does the rest: claim (``bot.services.reminders``, the
@@ -16,8 +16,7 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable, Hashable, Sequence
-from dataclasses import dataclass
+from collections.abc import Hashable, Sequence
 from datetime import datetime, timedelta
 
 from aiogram import Bot
@@ -29,44 +28,20 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import notify
 from bot.context import AppContext
-from bot.pacer import Priority
-from bot.sender import Lane, Sender
+from bot.jobs import notify
+from bot.jobs.outgoing import Drop, Outgoing, Renderer, Unreachable
+from bot.jobs.pacer import Priority
+from bot.jobs.sender import Lane, Sender
 from bot.services import reminders, users
 from bot.services.reminders import Claimed
 
 log = logging.getLogger(__name__)
 
 OUTCOMES = ("sent", "failed", "retried", "dropped", "released")
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    """The message to send: HTML (the bot's default parse mode), so escape what people typed."""
-
-    text: str
-    reply_markup: InlineKeyboardMarkup | None = None
-    message_thread_id: int | None = None  # a forum topic, when the recipient is a group
-
-
-@dataclass(frozen=True, slots=True)
-class Drop:
-    """Not worth sending any more; ``reason`` is a short code (it is stored and logged)."""
-
-    reason: str
-
-
-# (session, the claimed row, the recipient's locale) -> what to send. Runs inside ``i18n.context()``
-# with that locale set, so ``gettext`` words the text in her language. The session is for reading;
-# a renderer that writes commits itself.
-Renderer = Callable[[AsyncSession, Claimed, str], Awaitable[Outgoing | Drop]]
-# Called after a 403: the recipient blocked the bot (e.g. tell the facilitator she cannot be reached).
-Unreachable = Callable[[Claimed], Awaitable[None]]
 
 
 def make_worker_id() -> str:

@@ -16,7 +16,7 @@ from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from aiogram.types import TelegramObject
 
-log = logging.getLogger("bot.activity")
+log = logging.getLogger("bot.jobs.activity")
 
 
 class Activity:

@@ -1,4 +1,4 @@
-"""How each decision's notice is worded, at the moment it is sent (``bot.notify.notice_renderer``).
+"""How each decision's notice is worded, at the moment it is sent (``bot.jobs.notify.notice_renderer``).
 
 A notice row carries its event and ids only (``bot.services.notices``). Each renderer here reads what
 it needs now — the case's code, the person's first name, the meeting's time in the reader's zone —
@@ -14,12 +14,14 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext
 
 from bot.i18n import N_
-from bot.notify import EventRenderer, Notice
-from bot.reminder_worker import Drop, Outgoing
-from bot.services import invitations, meetings
+from bot.jobs.buttons import JOIN_CALLBACK, OPEN_PROGRAMME, my_meetings_button
+from bot.jobs.notify import EventRenderer, Notice
+from bot.jobs.outgoing import Drop, Outgoing
+from bot.jobs.renderers import agreements as agreement_renderers
+from bot.services import catalog, invitations, meetings
 from bot.services.formatting import format_when
-from bot.wording.labels import APPROVALS, DECISIONS_TEAM, RELATIONS, label
-from db.models import Agreement, Case, JoinRequest, Meeting, Participant
+from bot.wording.labels import APPROVALS, DECISIONS_TEAM, RELATIONS, RELEASE_LABELS, label, region_name
+from db.models import Agreement, Case, Conversation, ConversationState, JoinRequest, Meeting, Participant
 
 
 async def _person(notice: Notice, key: str = "participant") -> tuple[Participant, Case] | None:
@@ -186,8 +188,6 @@ TIMES = {
 
 async def meeting_time(notice: Notice) -> Outgoing | Drop:
     """A time offered, fixed or taken back, in her zone, with the button to her meetings."""
-    from dialogs.meetings.dialog import my_meetings_button
-
     meeting = await notice.session.get(Meeting, notice.id("meeting"))
     msgid = TIMES.get(str(notice.payload.get("what")))
     if meeting is None or msgid is None:
@@ -201,10 +201,6 @@ async def meeting_time(notice: Notice) -> Outgoing | Drop:
 async def join_request(notice: Notice) -> Outgoing | Drop:
     """Someone without a link asks to take part: her answers, for the staff, with the button that
     opens /newcase filled in."""
-    from bot.services import catalog
-    from dialogs.common.getters import region_name
-    from dialogs.join.dialog import JOIN_CALLBACK, RELEASE_LABELS
-
     row = await notice.session.get(JoinRequest, notice.id("request"))
     if row is None:
         return Drop("gone")
@@ -237,8 +233,6 @@ async def join_invited(notice: Notice) -> Outgoing | Drop:
 
 async def relative_proposed(notice: Notice) -> Outgoing | Drop:
     """The team suggests someone close: she is asked in "My programme" (never named here)."""
-    from handlers.public import OPEN_PROGRAMME
-
     if await _person(notice, "relative") is None:
         return Drop("gone")
     return Outgoing(
@@ -254,8 +248,6 @@ async def relative_proposed(notice: Notice) -> Outgoing | Drop:
 
 async def conversation_closed(notice: Notice) -> Outgoing | Drop:
     """The curator closed her conversation: she may rate it (unless it is open again by now)."""
-    from db.models import Conversation, ConversationState
-
     conversation_id = notice.id("conversation")
     conversation = await notice.session.get(Conversation, conversation_id)
     if conversation is None or conversation.state != ConversationState.CLOSED.value:
@@ -303,9 +295,7 @@ async def reminder_unreachable(notice: Notice) -> Outgoing | Drop:
 
 
 def events() -> dict[str, EventRenderer]:
-    """Every event's renderer, for ``bot.notify.notice_renderer``."""
-    from handlers import agreements as agreement_notices
-
+    """Every event's renderer, for ``bot.jobs.notify.notice_renderer``."""
     return {
         "consent": consent,
         "consent_withdrawn": consent_withdrawn,
@@ -322,8 +312,8 @@ def events() -> dict[str, EventRenderer]:
         "join_request": join_request,
         "join_invited": join_invited,
         "relative_proposed": relative_proposed,
-        "agreement_recorded": agreement_notices.render_recorded,
-        "goodbye": agreement_notices.render_goodbye,
+        "agreement_recorded": agreement_renderers.render_recorded,
+        "goodbye": agreement_renderers.render_goodbye,
         "conversation_closed": conversation_closed,
         "other_time": other_time,
         "reminder_unreachable": reminder_unreachable,

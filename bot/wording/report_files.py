@@ -77,6 +77,19 @@ def workbook_bytes(figures: Figures, locale: str) -> bytes:
     book = Workbook()
     summary = book.active
     assert summary is not None
+    _summary(summary, figures)
+    _cases_and_results(book, figures, locale)
+    _consents_and_meetings(book, figures)
+    _surveys_and_months(book, figures)
+    for ws in book.worksheets:
+        ws.column_dimensions["A"].width = 12 if ws.title != summary.title else 48
+        ws.column_dimensions["B"].width = 60
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _summary(summary: Any, figures: Figures) -> None:
     summary.title = gettext("Summary")[:31]
     region = figures.region or gettext("all regions")
     summary.append([gettext("Monitoring report on restorative programmes")])
@@ -99,6 +112,8 @@ def workbook_bytes(figures: Figures, locale: str) -> bytes:
     summary.append([gettext("check-ins answered"), items.total])
     summary.append([gettext("items kept, %"), items.percent])
 
+
+def _cases_and_results(book: Workbook, figures: Figures, locale: str) -> None:
     sheet = book.create_sheet(gettext("Cases")[:31])
     _counts(sheet, gettext("By stage (open at the end of the period)"), None, figures.by_stage, (1, 2, 3, 4, 5), locale)
     blocks: list[tuple[str, Counter[Any]]] = [
@@ -117,6 +132,8 @@ def workbook_bytes(figures: Figures, locale: str) -> bytes:
         title = f"{accounting.field(key, locale).title} ({accounting.field(key, locale).section})"
         _counts(sheet, title, key, counts, _codes(key, locale, counts), locale)
 
+
+def _consents_and_meetings(book: Workbook, figures: Figures) -> None:
     sheet = book.create_sheet(gettext("Consents and meetings")[:31])
     _heading(sheet, gettext("Consent decisions in the period"))
     sheet.append([gettext("consent to"), gettext("decision"), gettext("count")])
@@ -139,6 +156,8 @@ def workbook_bytes(figures: Figures, locale: str) -> bytes:
         n = figures.checkins.get(state, 0)
         sheet.append([gettext(state_label), n, _percent(n, whole)])
 
+
+def _surveys_and_months(book: Workbook, figures: Figures) -> None:
     sheet = book.create_sheet(gettext("Surveys")[:31])
     sheet.append([gettext("Only questions answered at least 5 times are shown.")])
     sheet.append([gettext("survey"), gettext("question"), gettext("answers"), gettext("mean (1-5)")])
@@ -150,21 +169,15 @@ def workbook_bytes(figures: Figures, locale: str) -> bytes:
     for row in figures.history:
         sheet.append(list(row))
 
-    for ws in book.worksheets:
-        ws.column_dimensions["A"].width = 12 if ws.title != summary.title else 48
-        ws.column_dimensions["B"].width = 60
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
 
 def chart_png(figures: Figures) -> bytes:
     """Cases opened and closed per month: the period's months against the months before."""
-    import matplotlib
+    # matplotlib (about 30 MiB) is imported when the first chart is drawn, not at start-up.
+    import matplotlib  # noqa: PLC0415
 
     matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.figure import Figure  # noqa: PLC0415
+    from matplotlib.ticker import MaxNLocator  # noqa: PLC0415
 
     months = [m for m, _, _ in figures.history]
     opened = [o for _, o, _ in figures.history]
