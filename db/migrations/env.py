@@ -9,6 +9,7 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.config import DEFAULT_DATABASE_URL
 from db.models import Base
 
 config = context.config
@@ -27,8 +28,6 @@ def _configure_and_run(connection: Connection) -> None:
 
 
 def _url() -> str:
-    from bot.config import DEFAULT_DATABASE_URL
-
     return config.get_main_option("sqlalchemy.url") or os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
 
 
