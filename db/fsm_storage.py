@@ -26,9 +26,9 @@ from typing import Any
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from db import upsert
 from db.engine import one_statement_sessions
 from db.models import FsmRecord
 from db.types import Undecryptable
@@ -70,7 +70,7 @@ class SqlStorage(BaseStorage):
     ) -> None:
         self._factory = session_factory
         self._writes = one_statement_sessions(session_factory)  # each write is one statement
-        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        self._engine = engine
         # aiogram_dialog keeps several records per chat, told apart by "destiny".
         self._keys = key_builder or DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
         # Write-through cache: what this process last read or wrote for a key, the database stays
@@ -161,7 +161,7 @@ class SqlStorage(BaseStorage):
                         values["state"] = state
                     if data is not UNKNOWN:
                         values["data"] = value
-                    stmt = self._insert(FsmRecord).values(key=built, user_id=key.user_id, **values)
+                    stmt = upsert.insert(self._engine, FsmRecord).values(key=built, user_id=key.user_id, **values)
                     await session.execute(stmt.on_conflict_do_update(index_elements=[FsmRecord.key], set_=values))
         except BaseException:
             # The database may not hold what the cache says: the next read asks it again.

@@ -10,6 +10,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.context import AppContext
 from bot.services import parse, users
 from bot.services.users import Profile
 from bot.wording.labels import role_name
@@ -19,7 +20,9 @@ from handlers.filters import HasRole
 ADMIN_COMMANDS = ("setrole", "setname", "chatid")
 
 
-async def setrole(message: Message, command: CommandObject, session: AsyncSession, profile: Profile) -> None:
+async def setrole(
+    message: Message, command: CommandObject, session: AsyncSession, profile: Profile, app: AppContext
+) -> None:
     parts = (command.args or "").split()
     roles = [r.value for r in Role] + ["none"]
     target = parse.positive_id(parts[0]) if parts else None
@@ -34,7 +37,7 @@ async def setrole(message: Message, command: CommandObject, session: AsyncSessio
         return
     role = None if parts[1] == "none" else Role(parts[1])
     try:
-        await users.set_role(session, actor=profile, target_id=target, role=role, scope_region=region)
+        await users.set_role(session, actor=profile, target_id=target, role=role, scope_region=region, now=app.now())
     except users.NotAllowed:
         await message.answer(gettext("You cannot take the admin role away from yourself."))
         return
@@ -51,14 +54,16 @@ async def setrole(message: Message, command: CommandObject, session: AsyncSessio
     await message.answer(text)
 
 
-async def setname(message: Message, command: CommandObject, session: AsyncSession, profile: Profile) -> None:
+async def setname(
+    message: Message, command: CommandObject, session: AsyncSession, profile: Profile, app: AppContext
+) -> None:
     """The first name participants and the team see for a team member (editable at any time)."""
     target, _, name = (command.args or "").strip().partition(" ")
     if not target.isdigit() or not name.strip():
         await message.answer(gettext("Usage: /setname TELEGRAM_ID FirstName"))
         return
     try:
-        clean = await users.set_display_name(session, actor=profile, target_id=int(target), name=name)
+        clean = await users.set_display_name(session, actor=profile, target_id=int(target), name=name, now=app.now())
     except users.BadName:
         await message.answer(gettext("Please send a first name in letters, up to 40 characters."))
         return

@@ -39,7 +39,7 @@ async def acknowledge(
     parts = parse.callback_parts(callback.data, "ag", 2)
     agreement_id = parse.positive_id(parts[0]) if parts else None
     if parts is None or agreement_id is None or parts[1] not in ("y", "n"):
-        await refuse_button(callback, session, "agreement")
+        await refuse_button(callback, session, "agreement", now=app.now())
         return
     if parts[1] == "n":
         await callback.answer()
@@ -76,7 +76,7 @@ async def checkin(callback: CallbackQuery, app: AppContext, i18n: I18n, relay: R
     parts = parse.callback_parts(callback.data, "ci", 2)
     checkin_id = parse.positive_id(parts[0]) if parts else None
     if parts is None or checkin_id is None or parts[1] not in ("d", "h", "m", "m3", "m7", "m14"):
-        await refuse_button(callback, session, "checkin")
+        await refuse_button(callback, session, "checkin", now=app.now())
         return
     action = parts[1]
     if action == "m":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from aiogram.types import CallbackQuery, Message
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, users
 from bot.services.users import TEAM_ROLES, Profile
+from db.transaction import rollback_on_error
 
 if TYPE_CHECKING:
     from bot.jobs.relaying import Relay
@@ -25,11 +27,8 @@ async def ended(session: AsyncSession) -> AsyncIterator[AsyncSession]:
     the way out as a session of its own would have been: committed, or rolled back when the service
     raised (a refusal may leave its read open). No connection then waits in the update while
     Telegram answers, and SQLite's single connection stays free for the workers and the dialogs."""
-    try:
+    async with rollback_on_error(session):
         yield session
-    except BaseException:
-        await session.rollback()
-        raise
     await session.commit()
 
 
@@ -60,13 +59,18 @@ async def open_crisis(dialog_manager: DialogManager) -> None:
         await dialog_manager.start(CrisisSG.main, show_mode=ShowMode.SEND)
 
 
-async def refuse_button(callback: CallbackQuery, session: AsyncSession, kind: str) -> None:
+async def refuse_button(callback: CallbackQuery, session: AsyncSession, kind: str, *, now: datetime) -> None:
     """A button whose data does not parse (forged, or from another version): answered kindly, and
     the refusal audited with the kind of button only (the data itself may be anything)."""
     await callback.answer(gettext("This button is out of date."))
     async with ended(session):
         await audit.denied(
-            session, actor_id=callback.from_user.id, object_type="callback", object_id=kind, attempted="forged_button"
+            session,
+            actor_id=callback.from_user.id,
+            object_type="callback",
+            object_id=kind,
+            attempted="forged_button",
+            now=now,
         )
 
 

@@ -16,6 +16,7 @@ from aiogram_dialog import DialogManager
 from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent, UnknownState
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.context import AppContext
 from bot.jobs.telegram_session import telegram_unavailable
 from bot.services import users
 from db.errors import database_unreachable
@@ -37,10 +38,12 @@ async def stale_dialog(event: ErrorEvent, dialog_manager: DialogManager) -> None
     await _quietly(show_menu(dialog_manager))  # she may have blocked the bot meanwhile
 
 
-async def blocked(event: ErrorEvent, session: AsyncSession, event_from_user: User | None = None) -> None:
+async def blocked(
+    event: ErrorEvent, session: AsyncSession, app: AppContext, event_from_user: User | None = None
+) -> None:
     """She blocked the bot while we were answering: remember it, say nothing (we cannot)."""
     if event_from_user is not None:
-        await users.set_blocked(session, event_from_user.id, True)
+        await users.set_blocked(session, event_from_user.id, True, now=app.now())
 
 
 async def _ours_to_answer(event: ErrorEvent) -> bool:

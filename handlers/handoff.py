@@ -67,7 +67,7 @@ async def rate(callback: CallbackQuery, app: AppContext, session: AsyncSession) 
     conversation_id = parse.positive_id(parts[0]) if parts else None
     stars = parse.small(parts[1], low=1, high=5) if parts else None
     if conversation_id is None or stars is None:
-        await refuse_button(callback, session, "rating")
+        await refuse_button(callback, session, "rating", now=app.now())
         return
     try:
         async with ended(session):

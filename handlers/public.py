@@ -137,7 +137,9 @@ async def start(
         except users.UnknownRegion:
             payload = Unknown("unrecognised")
     if isinstance(payload, Unknown):
-        audit.record(session, actor_id=profile.user_id, action="start_link_unknown", reason=payload.reason)
+        audit.record(
+            session, actor_id=profile.user_id, action="start_link_unknown", reason=payload.reason, now=app.now()
+        )
         await session.commit()
         await message.answer(
             gettext(
@@ -210,12 +212,12 @@ async def in_a_group(event: ChatMemberUpdated, app: AppContext, i18n: I18n, sess
             await notify.worded(session, i18n, recipient_id=admin_id, render=render, locale=locale, now=app.now())
 
 
-async def blocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
-    await users.set_blocked(session, event.from_user.id, True)
+async def blocked(event: ChatMemberUpdated, session: AsyncSession, app: AppContext) -> None:
+    await users.set_blocked(session, event.from_user.id, True, now=app.now())
 
 
-async def unblocked(event: ChatMemberUpdated, session: AsyncSession) -> None:
-    await users.set_blocked(session, event.from_user.id, False)
+async def unblocked(event: ChatMemberUpdated, session: AsyncSession, app: AppContext) -> None:
+    await users.set_blocked(session, event.from_user.id, False, now=app.now())
 
 
 def public_router(i18n: I18n) -> Router:

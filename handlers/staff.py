@@ -23,9 +23,9 @@ from handlers.filters import HasRole, Quick
 STAFF_COMMANDS = ("stats", "invite", "newcase", "catalog", "catalog_history", "broadcast", "broadcasts", "report")
 
 
-async def stats(message: Message, session: AsyncSession, profile: Profile) -> None:
+async def stats(message: Message, session: AsyncSession, profile: Profile, app: AppContext) -> None:
     rows = await users.counts_by_role_and_region(session)
-    audit.record(session, actor_id=profile.user_id, action="stats_viewed")
+    audit.record(session, actor_id=profile.user_id, action="stats_viewed", now=app.now())
     await session.commit()
     by_role: dict[str | None, int] = {}
     by_region: dict[str | None, int] = {}
@@ -47,13 +47,15 @@ async def invite(message: Message, dialog_manager: DialogManager) -> None:
 
 
 async def join_request_to_case(
-    callback: CallbackQuery, dialog_manager: DialogManager, profile: Profile, session: AsyncSession
+    callback: CallbackQuery, dialog_manager: DialogManager, profile: Profile, session: AsyncSession, app: AppContext
 ) -> None:
     """A request to take part becomes a case: /newcase, filled in with what she said."""
     raw = (callback.data or "").removeprefix("jq:")
     try:
         async with ended(session):
-            request = await join.open_for_staff(session, actor=profile, request_id=int(raw) if raw.isdigit() else 0)
+            request = await join.open_for_staff(
+                session, actor=profile, request_id=int(raw) if raw.isdigit() else 0, now=app.now()
+            )
     except join.Refused:
         await callback.answer(gettext("This request is not for your region, or it is gone."), show_alert=True)
         return

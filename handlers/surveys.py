@@ -128,7 +128,7 @@ async def pressed(
     session: AsyncSession,
 ) -> None:
     if not (0 < callback_data.invite <= parse.INT64_MAX and 0 <= callback_data.q < 1000):
-        await refuse_button(callback, session, "survey")  # forged: an id no column can hold
+        await refuse_button(callback, session, "survey", now=app.now())  # forged: an id no column can hold
         return
     try:
         step = await _store(callback, callback_data, app, session)

@@ -24,10 +24,14 @@ TEAM_COMMANDS = ("cases", "case", "overdue", "questions", "answered", "myname")
 QUESTION_PREVIEW = 600
 
 
-async def myname(message: Message, command: CommandObject, session: AsyncSession, profile: Profile) -> None:
+async def myname(
+    message: Message, command: CommandObject, session: AsyncSession, profile: Profile, app: AppContext
+) -> None:
     """A team member edits the first name participants see for her."""
     try:
-        clean = await users.set_display_name(session, actor=profile, target_id=profile.user_id, name=command.args or "")
+        clean = await users.set_display_name(
+            session, actor=profile, target_id=profile.user_id, name=command.args or "", now=app.now()
+        )
     except (users.BadName, users.NotAllowed):
         await message.answer(gettext("Usage: /myname FirstName (letters, up to 40 characters)"))
         return
@@ -39,7 +43,12 @@ async def list_cases(message: Message, dialog_manager: DialogManager) -> None:
 
 
 async def one_case(
-    message: Message, command: CommandObject, profile: Profile, dialog_manager: DialogManager, session: AsyncSession
+    message: Message,
+    command: CommandObject,
+    profile: Profile,
+    dialog_manager: DialogManager,
+    session: AsyncSession,
+    app: AppContext,
 ) -> None:
     code = parse.case_code(command.args)
     if code is None:
@@ -47,7 +56,7 @@ async def one_case(
         return
     try:
         async with ended(session):
-            case_id = await cases.find_code(session, actor=profile, code=code)
+            case_id = await cases.find_code(session, actor=profile, code=code, now=app.now())
     except cases.Refused:
         await message.answer(gettext("No case with this code is available to you."))
         return
@@ -64,7 +73,7 @@ async def overdue(message: Message, app: AppContext, profile: Profile, i18n: I18
 
 async def questions(message: Message, app: AppContext, profile: Profile, i18n: I18n, session: AsyncSession) -> None:
     async with ended(session):
-        found = await programme.open_questions(session, actor=profile)
+        found = await programme.open_questions(session, actor=profile, now=app.now())
     if not found:
         await message.answer(gettext("No open questions."))
         return

@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext
 from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.context import AppContext
 from bot.jobs.relaying import Relay
 from bot.services import audit, programme
 from bot.services.users import TEAM_ROLES, Profile
@@ -52,10 +53,12 @@ async def crisis_words(message: Message, dialog_manager: DialogManager, relay: R
     await open_crisis(dialog_manager)
 
 
-async def unknown_command(message: Message, session: AsyncSession, profile: Profile) -> None:
+async def unknown_command(message: Message, session: AsyncSession, profile: Profile, app: AppContext) -> None:
     name = (message.text or "/").split()[0][1:].split("@", 1)[0].lower()
     if name in STAFF_COMMANDS or name in ADMIN_COMMANDS or name in TEAM_COMMANDS or name in SURVEY_COMMANDS:
-        audit.record(session, actor_id=profile.user_id, action="denied", object_type="command", object_id=name)
+        audit.record(
+            session, actor_id=profile.user_id, action="denied", object_type="command", object_id=name, now=app.now()
+        )
         await session.commit()
         text = gettext("This command is only for the programme team.")
     else:
@@ -103,10 +106,17 @@ async def way_on(callback: CallbackQuery, dialog_manager: DialogManager) -> None
         await show_menu(dialog_manager)
 
 
-async def foreign_button(callback: CallbackQuery, dialog_manager: DialogManager, session: AsyncSession) -> None:
+async def foreign_button(
+    callback: CallbackQuery, dialog_manager: DialogManager, session: AsyncSession, app: AppContext
+) -> None:
     await callback.answer(gettext("This button is out of date. Here is the menu."))
     await audit.denied(
-        session, actor_id=callback.from_user.id, object_type="callback", object_id=None, attempted="foreign_button"
+        session,
+        actor_id=callback.from_user.id,
+        object_type="callback",
+        object_id=None,
+        attempted="foreign_button",
+        now=app.now(),
     )
     await show_menu(dialog_manager)
 

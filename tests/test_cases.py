@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import cases, invitations, users
+from bot.services.cases import registration
 from db.models import Approval, Case, Invitation, Participant, ParticipantKind, Role, StageMove
 from tests.factories import (
     NOW,
@@ -212,7 +213,7 @@ async def test_services_end_their_transaction(session: AsyncSession, call: str) 
     await session.commit()
     assert not session.in_transaction()
     if call == "find_code":
-        await cases.find_code(session, actor=w.curator, code=w.x.code)
+        await cases.find_code(session, actor=w.curator, code=w.x.code, now=NOW)
     elif call == "team":
         await cases.team(session, role=Role.CURATOR, region_code=REGION_A)
     elif call == "move_stage_invalid":
@@ -228,7 +229,7 @@ async def test_services_end_their_transaction(session: AsyncSession, call: str) 
     elif call == "list_cases":
         await cases.list_cases(session, actor=w.curator, rules=RULES, now=NOW)
     elif call == "stage_history":
-        await cases.stage_history(session, actor=w.curator, case_id=w.x.case_id)
+        await cases.stage_history(session, actor=w.curator, case_id=w.x.case_id, now=NOW)
     else:
         await cases.claim_digest(session, kind="t", user_id=w.curator.user_id, day=NOW.date(), now=NOW)
     assert not session.in_transaction()
@@ -243,7 +244,7 @@ async def test_codes_are_unique(session: AsyncSession, monkeypatch: pytest.Monke
     fresh = next(code for code in ("".join(p) for p in itertools.product("ABCD", repeat=8)) if code not in taken)
     await session.commit()
     chars = iter(first.code + fresh)
-    monkeypatch.setattr(cases, "secrets", SimpleNamespace(choice=lambda _alphabet: next(chars)))
+    monkeypatch.setattr(registration, "secrets", SimpleNamespace(choice=lambda _alphabet: next(chars)))
     second = await cases.register(session, actor=admin, draft=draft(), rules=RULES, now=NOW)
     assert second.code == fresh != first.code
     monkeypatch.undo()
@@ -376,11 +377,11 @@ async def test_case_card(session: AsyncSession) -> None:
 async def test_find_code(session: AsyncSession) -> None:
     w = await world(session)
     messy = "-".join([w.x.code[:4].lower(), w.x.code[4:]])
-    assert await cases.find_code(session, actor=w.curator, code=messy) == w.x.case_id
+    assert await cases.find_code(session, actor=w.curator, code=messy, now=NOW) == w.x.case_id
     with pytest.raises(cases.Refused):
-        await cases.find_code(session, actor=w.curator, code=w.y.code)
+        await cases.find_code(session, actor=w.curator, code=w.y.code, now=NOW)
     with pytest.raises(cases.Refused):
-        await cases.find_code(session, actor=w.admin, code="ZZZZZZZZZ")
+        await cases.find_code(session, actor=w.admin, code="ZZZZZZZZZ", now=NOW)
     assert [e.details for e in await audit_rows(session, w.curator.user_id, "denied")] == [{"attempted": "find_case"}]
 
 
@@ -420,7 +421,7 @@ async def test_move_stage(session: AsyncSession) -> None:
     case = await session.get(Case, x)
     assert case is not None and (case.stage, case.stage_since, case.programme_started) == (2, t3, t1)
 
-    history = await cases.stage_history(session, actor=w.curator, case_id=x)
+    history = await cases.stage_history(session, actor=w.curator, case_id=x, now=NOW)
     assert [(m.from_stage, m.to_stage) for m in history] == [(1, 2), (2, 3), (3, 1), (1, 2)]
 
 
@@ -651,7 +652,7 @@ async def test_digest_recipients_are_staff_and_admins_who_have_not_blocked(sessi
     admin = await person(session, Role.ADMIN)
     curator = await person(session, Role.CURATOR)
     blocked = await person(session, Role.STAFF, scope=REGION_A)
-    await users.set_blocked(session, blocked.user_id, True)
+    await users.set_blocked(session, blocked.user_id, True, now=NOW)
     found = {p.user_id for p in await cases.digest_recipients(session)}
     assert staff.user_id in found and admin.user_id in found
     assert curator.user_id not in found and blocked.user_id not in found

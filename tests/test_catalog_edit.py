@@ -92,11 +92,11 @@ async def test_other_region_and_other_roles_are_refused_and_audited(session: Asy
     with pytest.raises(catalog_edit.Refused):
         await catalog_edit.archive(session, actor=staff_b, measure_id=view.id, now=NOW)
     with pytest.raises(catalog_edit.Refused):
-        await catalog_edit.get(session, actor=curator, measure_id=view.id)
+        await catalog_edit.get(session, actor=curator, measure_id=view.id, now=NOW)
     with pytest.raises(catalog_edit.Refused):
-        await catalog_edit.entries(session, actor=staff_b, region_code=REGION_A, category="housing")
+        await catalog_edit.entries(session, actor=staff_b, region_code=REGION_A, category="housing", now=NOW)
     with pytest.raises(catalog_edit.Refused):  # a crisis line is not edited here; an unknown id looks the same
-        await catalog_edit.get(session, actor=staff_a, measure_id=10**9)
+        await catalog_edit.get(session, actor=staff_a, measure_id=10**9, now=NOW)
     with pytest.raises(catalog_edit.Refused):
         await _create(session, staff_a, region=catalog.FEDERAL)  # federal entries are the admins'
     denied = await audit_rows(session, staff_b.user_id, "denied")
@@ -212,7 +212,7 @@ async def test_edit_archive_restore_are_versioned(session: AsyncSession) -> None
     await catalog_edit.archive(session, actor=staff, measure_id=view.id, now=later)
     await catalog_edit.archive(session, actor=staff, measure_id=view.id, now=later)  # already archived
     assert view.key not in [m.key for m in await catalog.measures(session, REGION_A, "work", "ru", TODAY)]
-    listed = await catalog_edit.entries(session, actor=staff, region_code=REGION_A, category="work")
+    listed = await catalog_edit.entries(session, actor=staff, region_code=REGION_A, category="work", now=NOW)
     assert any(v.id == view.id and v.archived for v in listed)
     with pytest.raises(catalog_edit.Invalid, match="archived"):
         await catalog_edit.edit(session, actor=staff, measure_id=view.id, today=TODAY, now=later, phone="112")
@@ -237,7 +237,7 @@ async def test_expired_entries_hide_by_themselves(session: AsyncSession) -> None
     assert view.key in [m.key for m in await catalog.measures(session, REGION_A, "money", "ru", TODAY)]
     tomorrow = TODAY + timedelta(days=1)
     assert view.key not in [m.key for m in await catalog.measures(session, REGION_A, "money", "ru", tomorrow)]
-    listed = await catalog_edit.entries(session, actor=staff, region_code=REGION_A, category="money")
+    listed = await catalog_edit.entries(session, actor=staff, region_code=REGION_A, category="money", now=NOW)
     assert any(v.id == view.id and v.expired(tomorrow) for v in listed)  # staff still see it, to extend it
 
 

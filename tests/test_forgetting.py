@@ -91,7 +91,7 @@ async def test_the_audit_log_lets_only_pseudonymisation_through(engine) -> None:
 
 async def test_forget_applies_the_plan(session) -> None:
     woman, admin = await _ids.person(session, Role.WOMAN), await _ids.person(session, Role.ADMIN)
-    await users.set_role(session, actor=admin, target_id=woman.user_id, role=Role.RELATIVE)
+    await users.set_role(session, actor=admin, target_id=woman.user_id, role=Role.RELATIVE, now=NOW)
     audit.record(session, actor_id=woman.user_id, action="t15_seen", now=NOW)
     await reminders.add(
         session, kind="notice", recipient_id=woman.user_id, due_at=NOW + timedelta(hours=1), now=NOW, payload={"n": 1}

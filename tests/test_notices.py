@@ -284,7 +284,7 @@ async def test_a_notice_whose_case_is_gone_is_dropped(session, session_factory, 
 
 async def test_every_event_a_service_queues_has_a_renderer() -> None:
     events = notice_handlers.events()
-    files = [*(ROOT / "bot" / "services").glob("*.py"), *(ROOT / "dialogs").rglob("*.py")]
+    files = [*(ROOT / "bot" / "services").rglob("*.py"), *(ROOT / "dialogs").rglob("*.py")]
     source = "".join(p.read_text() for p in files)
     import re
 

@@ -271,7 +271,7 @@ async def test_open_questions_by_scope(session: AsyncSession) -> None:
     other_curator = await person(session, Role.CURATOR)
 
     for actor in (s.curator, s.facilitator):
-        [found] = await programme.open_questions(session, actor=actor)
+        [found] = await programme.open_questions(session, actor=actor, now=NOW)
         assert (found.id, found.case_code, found.first_name, found.text, found.asked_at) == (
             qid,
             s.case.code,
@@ -281,21 +281,21 @@ async def test_open_questions_by_scope(session: AsyncSession) -> None:
         )
         read = await audit_rows(session, actor.user_id, "question_read")
         assert [(e.object_type, e.object_id) for e in read] == [("question", str(qid))]
-    assert qid in [q.id for q in await programme.open_questions(session, actor=s.staff, limit=1000)]
-    assert qid in [q.id for q in await programme.open_questions(session, actor=admin, limit=1000)]
+    assert qid in [q.id for q in await programme.open_questions(session, actor=s.staff, limit=1000, now=NOW)]
+    assert qid in [q.id for q in await programme.open_questions(session, actor=admin, limit=1000, now=NOW)]
     for outsider in (staff_b, other_curator):
-        assert qid not in [q.id for q in await programme.open_questions(session, actor=outsider, limit=1000)]
+        assert qid not in [q.id for q in await programme.open_questions(session, actor=outsider, limit=1000, now=NOW)]
         assert await audit_rows(session, outsider.user_id, "question_read") == []
     woman_profile = await users.get_profile(session, s.woman)
     assert woman_profile is not None
-    assert await programme.open_questions(session, actor=woman_profile) == []
+    assert await programme.open_questions(session, actor=woman_profile, now=NOW) == []
 
     # Answered questions leave the list; only the team of the case may mark them.
     with pytest.raises(programme.Refused):
         await programme.answer_question(session, actor=other_curator, question_id=qid, now=NOW)
     assert [e.object_id for e in await audit_rows(session, other_curator.user_id, "denied")] == [str(qid)]
     await programme.answer_question(session, actor=s.curator, question_id=qid, now=NOW + timedelta(hours=1))
-    assert await programme.open_questions(session, actor=s.curator) == []
+    assert await programme.open_questions(session, actor=s.curator, now=NOW) == []
     session.expire_all()
     question = await session.get(Question, qid)
     assert question is not None and question.answered_at == NOW + timedelta(hours=1)

@@ -27,7 +27,7 @@ from bot.services import agreements, cases, invitations, meetings, programme
 from bot.services.agreements import ItemDraft, Rules
 from bot.services.cases import Invalid, Refused
 from bot.services.programme import NotNow
-from db.models import Approval, Checkin, CheckinState, ConsentPurpose, Decision, Meeting, Reminder, Role
+from db.models import AgreementItem, Approval, Checkin, CheckinState, ConsentPurpose, Decision, Meeting, Reminder, Role
 from tests.factories import NOW, REGION_A, TTL, ZONE_A, Ids, ensure_regions, register
 
 _ids = Ids(870_000_000, __name__)
@@ -334,8 +334,8 @@ async def test_checkin_reminders_follow_the_day(
         (original,) = (
             await session.scalars(
                 select(Checkin.id)
-                .join(agreements.AgreementItem, agreements.AgreementItem.id == Checkin.item_id)
-                .where(agreements.AgreementItem.agreement_id == recorded.agreement_id)
+                .join(AgreementItem, AgreementItem.id == Checkin.item_id)
+                .where(AgreementItem.agreement_id == recorded.agreement_id)
             )
         ).all()
         await session.commit()

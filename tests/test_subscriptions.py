@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import catalog, subscriptions, users
 from db.models import Role
-from tests.factories import REGION_A, REGION_B, Ids, ensure_regions
+from tests.factories import NOW, REGION_A, REGION_B, Ids, ensure_regions
 
 _ids = Ids(740_000_000, __name__)
 
@@ -34,7 +34,7 @@ async def test_subscribers_by_region_category_and_blocking(session: AsyncSession
     nowhere = await _ids.person(session, None, region=None)
     blocked = await _ids.person(session, Role.WOMAN, region=REGION_A)
     await subscriptions.set(session, in_a_off.user_id, "housing", False)
-    await users.set_blocked(session, blocked.user_id, True)
+    await users.set_blocked(session, blocked.user_id, True, now=NOW)
     mine = {in_a.user_id, in_a_off.user_id, in_b.user_id, nowhere.user_id, blocked.user_id}
 
     def of(ids: list[int]) -> set[int]:

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services import users
 from db.models import AuditEvent, Role, User
 from db.types import pseudonym
+from tests.factories import NOW
 
 _ids = itertools.count(500_000_000)
 
@@ -48,7 +49,7 @@ async def test_first_visit_then_return(session: AsyncSession) -> None:
 async def test_writing_again_clears_blocked(session: AsyncSession) -> None:
     uid = new_id()
     await users.touch(session, uid)
-    await users.set_blocked(session, uid, True)
+    await users.set_blocked(session, uid, True, now=NOW)
     profile = await users.get_profile(session, uid)
     assert profile is not None and profile.blocked_bot
     await users.touch(session, uid, wrote=False)  # her "blocked" notice itself says nothing new
@@ -67,15 +68,15 @@ async def test_admins_bootstrap_and_roles(session: AsyncSession) -> None:
     await users.bootstrap_admins(session, [admin])  # idempotent
     actor = await users.get_profile(session, admin)
     assert actor is not None and actor.role is Role.ADMIN
-    await users.set_role(session, actor=actor, target_id=other, role=Role.CURATOR)
+    await users.set_role(session, actor=actor, target_id=other, role=Role.CURATOR, now=NOW)
     profile = await users.get_profile(session, other)
     assert profile is not None and profile.role is Role.CURATOR
     with pytest.raises(users.NotAllowed):
-        await users.set_role(session, actor=actor, target_id=admin, role=None)
+        await users.set_role(session, actor=actor, target_id=admin, role=None, now=NOW)
     curator = await users.get_profile(session, other)
     assert curator is not None
     with pytest.raises(users.NotAllowed):
-        await users.set_role(session, actor=curator, target_id=other, role=Role.ADMIN)
+        await users.set_role(session, actor=curator, target_id=other, role=Role.ADMIN, now=NOW)
     actions = (
         await session.scalars(
             select(AuditEvent.action).where(AuditEvent.object_id.in_([str(admin), str(other)])).order_by(AuditEvent.id)
@@ -152,7 +153,7 @@ async def test_first_updates_of_one_person_at_once_do_not_collide(session_factor
         assert not created and row.first_seen == now
         target = new_id()
         admin = dataclasses.replace(profiles[0], user_id=new_id(), role=Role.ADMIN)
-        await users.set_role(s, actor=admin, target_id=target, role=Role.CURATOR)
+        await users.set_role(s, actor=admin, target_id=target, role=Role.CURATOR, now=NOW)
         assert (await s.get(User, target)) is not None
 
 
@@ -182,7 +183,7 @@ async def test_profile_is_cached_until_her_row_changes(session: AsyncSession, se
     profile = await users.touch(session, uid, now=t0 + timedelta(minutes=2))
     assert profile.chosen_locale == "en"
     async with session_factory() as other:
-        await users.set_blocked(other, uid, True)
+        await users.set_blocked(other, uid, True, now=NOW)
     assert (await users.touch(session, uid, now=t0 + timedelta(minutes=3), wrote=False)).blocked_bot
     assert not (await users.touch(session, uid, now=t0 + timedelta(minutes=3))).blocked_bot
     # last_seen still moves every few minutes.
@@ -210,10 +211,10 @@ async def test_role_change_reaches_the_cached_profile(session: AsyncSession, ses
     await session.commit()
     assert actor is not None
     async with session_factory() as other:
-        await users.set_role(other, actor=actor, target_id=target, role=Role.CURATOR)
+        await users.set_role(other, actor=actor, target_id=target, role=Role.CURATOR, now=NOW)
     assert (await users.touch(session, target)).role is Role.CURATOR
     async with session_factory() as other:  # the database is shared: no extra curator in others' pickers
-        await users.set_role(other, actor=actor, target_id=target, role=None)
+        await users.set_role(other, actor=actor, target_id=target, role=None, now=NOW)
     assert (await users.touch(session, target)).role is None
 
 

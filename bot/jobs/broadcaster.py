@@ -213,7 +213,7 @@ class Broadcaster(Lane):
             return "paused"
         except TelegramForbiddenError:
             async with self.context.db() as session:
-                await users.set_blocked(session, item.user_id, True)
+                await users.set_blocked(session, item.user_id, True, now=now())
             async with self.context.db() as session:
                 await broadcasts.mark_blocked(session, item.id, now=now(), worker=self.worker_id)
             return "blocked"

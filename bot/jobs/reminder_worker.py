@@ -171,7 +171,7 @@ class ReminderWorker(Lane):
             )
         except TelegramForbiddenError:
             async with self.context.db() as session:
-                await users.set_blocked(session, item.recipient_id, True)
+                await users.set_blocked(session, item.recipient_id, True, now=self.context.now())
             # Told before the row is closed: a crash between the two sends the row again, which meets
             # the 403 again, and the notice (queued once per reminder) is not queued a second time.
             await self._unreachable(item)

@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, cases
-from bot.services.cases import Invalid
+from bot.services.errors import Invalid
 from bot.services.users import Profile
 from db.models import AccountingCard, Agreement, Approval, Case, CaseResult, Participant, ProgrammeType, Region
 
@@ -150,7 +150,7 @@ def _values(case: Case, card: AccountingCard) -> dict[str, Any]:
 
 async def open_card(session: AsyncSession, *, actor: Profile, case_id: int, now: datetime) -> CardView:
     """The card as the team sees it (creating it on first opening); the reading is audited."""
-    case = await cases.load_visible(session, actor, case_id, "view_card")
+    case = await cases.load_visible(session, actor, case_id, "view_card", now=now)
     card = await _card(session, case, now)
     view = CardView(
         case.id,
@@ -191,10 +191,12 @@ def clean(key: str, raw: str | None, *, today: date) -> Any:
     raise Invalid("field")
 
 
-async def _editable(session: AsyncSession, actor: Profile, case_id: int, attempted: str) -> Case:
+async def _editable(session: AsyncSession, actor: Profile, case_id: int, attempted: str, *, now: datetime) -> Case:
     case = await session.get(Case, case_id)
     if case is None or not cases.can_move_stage(actor, case):
-        await audit.denied(session, actor_id=actor.user_id, object_type="case", object_id=case_id, attempted=attempted)
+        await audit.denied(
+            session, actor_id=actor.user_id, object_type="case", object_id=case_id, attempted=attempted, now=now
+        )
         raise cases.Refused(attempted)
     return case
 
@@ -203,7 +205,7 @@ async def set_field(
     session: AsyncSession, *, actor: Profile, case_id: int, key: str, raw: str | None, now: datetime, today: date
 ) -> Any:
     """Sets one field of the card; returns the value stored. The result is set by ``close``."""
-    case = await _editable(session, actor, case_id, "edit_card")
+    case = await _editable(session, actor, case_id, "edit_card", now=now)
     try:
         if key == "result":
             raise Invalid(key)
@@ -235,7 +237,7 @@ async def close(
 ) -> None:
     """Closes the case at whatever stage it is, with its result (field 11) and, when the result is
     not a positive one, the reason (field 12). A closed case may have its result corrected."""
-    case = await _editable(session, actor, case_id, "close_case")
+    case = await _editable(session, actor, case_id, "close_case", now=now)
     if result not in {r.value for r in CaseResult}:
         await session.rollback()
         raise Invalid("result")
@@ -277,7 +279,7 @@ async def save_protocol(
     session: AsyncSession, *, actor: Profile, case_id: int, fields: dict[str, str], now: datetime
 ) -> None:
     """The free fields of the general meeting's protocol, as the facilitator typed them (encrypted)."""
-    case = await _editable(session, actor, case_id, "edit_protocol")
+    case = await _editable(session, actor, case_id, "edit_protocol", now=now)
     cleaned = {k: v.strip()[:PROTOCOL_MAX] for k, v in fields.items() if k in PROTOCOL_FIELDS and v and v.strip()}
     card = await _card(session, case, now)
     card.protocol = cleaned

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,13 +17,13 @@ def record(
     action: str,
     object_type: str | None = None,
     object_id: str | int | None = None,
-    now: datetime | None = None,
+    now: datetime,
     **details: Any,
 ) -> None:
     """Adds the event to the session; the use case that calls it commits."""
     session.add(
         AuditEvent(
-            at=now or datetime.now(UTC),
+            at=now,
             actor_id=actor_id,
             action=action,
             object_type=object_type,
@@ -40,10 +40,17 @@ async def denied(
     object_type: str | None,
     object_id: str | int | None,
     attempted: str,
+    now: datetime,
 ) -> None:
     """A refusal (a forged button, a command of another role, someone else's case): recorded, and the
     transaction ended, because the caller raises next."""
     record(
-        session, actor_id=actor_id, action="denied", object_type=object_type, object_id=object_id, attempted=attempted
+        session,
+        actor_id=actor_id,
+        action="denied",
+        object_type=object_type,
+        object_id=object_id,
+        now=now,
+        attempted=attempted,
     )
     await session.commit()

@@ -24,8 +24,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, catalog, users
-from bot.services.cases import Invalid as _CasesInvalid
 from bot.services.cases import parse_day
+from bot.services.errors import Invalid, Refused
 from bot.services.users import Profile
 from db.models import MeasureKind, MeasureVersion, Region, Role, SupportMeasure, User
 
@@ -39,20 +39,6 @@ BOT = "bot"
 _FIRST_POSITION = 1000
 
 CREATED, EDITED, ARCHIVED, RESTORED = "created", "edited", "archived", "restored"
-
-
-class Refused(PermissionError):
-    """The actor may not change this entry or region (or it does not exist: the two look the same)."""
-
-
-class Invalid(ValueError):
-    """Input staff can correct: ``field`` names what, ``reason`` why (empty, too_long, url, phone,
-    date, past, category, region, archived, unknown_field)."""
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}")
-        self.field = field
-        self.reason = reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +113,7 @@ def clean(field: str, value: Any, *, today: date) -> Any:
         if not isinstance(value, date):
             try:
                 value = parse_day(str(value), today=today, years_around=10)
-            except _CasesInvalid:
+            except Invalid:
                 raise Invalid(field, "date") from None
         if value < today:
             raise Invalid(field, "past")
@@ -208,13 +194,25 @@ async def _actor(session: AsyncSession, actor: Profile) -> Profile | None:
 
 
 async def _refuse(
-    session: AsyncSession, actor: Profile, attempted: str, *, measure_id: int | None = None, region: str | None = None
+    session: AsyncSession,
+    actor: Profile,
+    attempted: str,
+    *,
+    now: datetime,
+    measure_id: int | None = None,
+    region: str | None = None,
 ) -> Refused:
     details: dict[str, Any] = {"attempted": attempted}
     if region is not None:
         details["region"] = region
     audit.record(
-        session, actor_id=actor.user_id, action="denied", object_type="measure", object_id=measure_id, **details
+        session,
+        actor_id=actor.user_id,
+        action="denied",
+        object_type="measure",
+        object_id=measure_id,
+        now=now,
+        **details,
     )
     await session.commit()
     return Refused(attempted)
@@ -225,12 +223,14 @@ async def _invalid(session: AsyncSession, field: str, reason: str) -> Invalid:
     return Invalid(field, reason)
 
 
-async def _load(session: AsyncSession, actor: Profile, measure_id: int, attempted: str) -> SupportMeasure:
+async def _load(
+    session: AsyncSession, actor: Profile, measure_id: int, attempted: str, *, now: datetime
+) -> SupportMeasure:
     """A support entry the actor may edit; otherwise the refusal is audited and ``Refused`` raised."""
     fresh = await _actor(session, actor)
     row = await session.get(SupportMeasure, measure_id)
     if row is None or row.kind != MeasureKind.SUPPORT.value or not can_edit(fresh, row.region_code):
-        raise await _refuse(session, actor, attempted, measure_id=measure_id)
+        raise await _refuse(session, actor, attempted, measure_id=measure_id, now=now)
     return row
 
 
@@ -243,11 +243,13 @@ async def editable_regions(session: AsyncSession, *, actor: Profile) -> list[cat
     return found
 
 
-async def entries(session: AsyncSession, *, actor: Profile, region_code: str, category: str) -> list[MeasureView]:
+async def entries(
+    session: AsyncSession, *, actor: Profile, region_code: str, category: str, now: datetime
+) -> list[MeasureView]:
     """One region's entries of one need, archived ones last (the editor's list)."""
     fresh = await _actor(session, actor)
     if not can_edit(fresh, region_code):
-        raise await _refuse(session, actor, "list", region=region_code)
+        raise await _refuse(session, actor, "list", region=region_code, now=now)
     if category not in catalog.CATEGORIES:
         raise await _invalid(session, "category", "category")
     rows = await session.scalars(
@@ -264,8 +266,10 @@ async def entries(session: AsyncSession, *, actor: Profile, region_code: str, ca
     return found
 
 
-async def get(session: AsyncSession, *, actor: Profile, measure_id: int, attempted: str = "open") -> MeasureView:
-    row = await _load(session, actor, measure_id, attempted)
+async def get(
+    session: AsyncSession, *, actor: Profile, measure_id: int, attempted: str = "open", now: datetime
+) -> MeasureView:
+    row = await _load(session, actor, measure_id, attempted, now=now)
     view = _view(row)
     await session.commit()
     return view
@@ -323,7 +327,7 @@ async def create(
     if await session.get(Region, region_code) is None:
         raise await _invalid(session, "region", "region")
     if not can_edit(fresh, region_code):
-        raise await _refuse(session, actor, "create", region=region_code)
+        raise await _refuse(session, actor, "create", region=region_code, now=now)
     if category not in catalog.CATEGORIES:
         raise await _invalid(session, "category", "category")
     raw = {
@@ -372,7 +376,7 @@ async def edit(
     unknown = [f for f in changes if f not in FIELDS]
     if unknown or not changes:
         raise await _invalid(session, unknown[0] if unknown else "fields", "unknown_field")
-    row = await _load(session, actor, measure_id, "edit")
+    row = await _load(session, actor, measure_id, "edit", now=now)
     if row.archived_at is not None:
         raise await _invalid(session, "measure", "archived")
     cleaned: dict[str, Any] = {}
@@ -399,7 +403,7 @@ async def edit(
 async def _set_archived(
     session: AsyncSession, *, actor: Profile, measure_id: int, now: datetime, archived: bool
 ) -> MeasureView:
-    row = await _load(session, actor, measure_id, ARCHIVED if archived else RESTORED)
+    row = await _load(session, actor, measure_id, ARCHIVED if archived else RESTORED, now=now)
     if (row.archived_at is not None) == archived:  # already so: nothing to record
         view = _view(row)
         await session.commit()
@@ -425,7 +429,7 @@ async def history(session: AsyncSession, *, actor: Profile, limit: int = 30, now
     """The latest changes, newest first: staff those of their region, admins all. Audited."""
     fresh = await _actor(session, actor)
     if fresh is None or fresh.role not in (Role.STAFF, Role.ADMIN):
-        raise await _refuse(session, actor, "history")
+        raise await _refuse(session, actor, "history", now=now)
     stmt = (
         select(MeasureVersion, SupportMeasure.region_code)
         .join(SupportMeasure, SupportMeasure.id == MeasureVersion.measure_id)

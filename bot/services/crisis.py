@@ -37,6 +37,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pymorphy3
+import snowballstemmer
+
 # A message longer than this is looked at in its first part only; nobody hides an alarm after 10k chars.
 _SCAN_LIMIT = 20_000
 # How many other words may stand between two words of an entry.
@@ -125,15 +128,11 @@ class CrisisListError(ValueError):
 @functools.cache
 def _morph() -> Any:
     """The Russian analyser: loaded once per process (~0.1 s, ~15 MB), shared by every detector."""
-    import pymorphy3
-
     return pymorphy3.MorphAnalyzer(lang="ru")
 
 
 @functools.cache
 def _stemmer() -> Any:
-    import snowballstemmer
-
     return snowballstemmer.stemmer("english")
 
 

@@ -12,9 +12,9 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import upsert
 from db.models import RecentMessage
 
 DELETABLE_FOR = timedelta(hours=48)
@@ -25,8 +25,7 @@ async def note(session: AsyncSession, rows: Iterable[tuple[int, int, datetime]])
     values = [{"chat_id": chat, "message_id": message, "sent_at": at} for chat, message, at in rows]
     if not values:
         return
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    await session.execute(insert(RecentMessage).values(values).on_conflict_do_nothing())
+    await session.execute(upsert.insert(session, RecentMessage).values(values).on_conflict_do_nothing())
     await session.commit()
 
 

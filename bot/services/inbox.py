@@ -17,10 +17,11 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import upsert
 from db.models import InboxUpdate
+from db.transaction import rollback_on_error
 
 # Telegram keeps an unconfirmed update for 24 hours; a mark kept twice as long outlives any re-delivery.
 KEEP_MARKS = timedelta(hours=48)
@@ -32,10 +33,6 @@ class Claimed:
     update_id: int
     payload: dict[str, Any]
     attempts: int
-
-
-def _is_postgres(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 async def store(
@@ -53,7 +50,6 @@ async def store(
     cannot be reached: then nothing may be acknowledged."""
     if not updates:
         return []
-    insert = postgresql.insert if _is_postgres(session) else sqlite.insert
     claimed = worker is not None and lease is not None
     rows = [
         {
@@ -66,20 +62,17 @@ async def store(
         }
         for uid, payload in updates
     ]
-    try:
+    async with rollback_on_error(session):
         # Parameters apart from the statement (executemany with RETURNING): its compiled form is
         # cached, where a multi-row VALUES clause is compiled anew on every call.
         result = await session.execute(
-            insert(_INBOX)
+            upsert.insert(session, _INBOX)
             .on_conflict_do_nothing(index_elements=[InboxUpdate.update_id])
             .returning(InboxUpdate.update_id),
             rows,
         )
         stored = sorted(result.scalars().all())
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
     return stored
 
 
@@ -106,9 +99,9 @@ async def claim(
     )
     if skip:
         pick = pick.where(InboxUpdate.update_id.not_in(list(skip)))
-    if _is_postgres(session):
+    if upsert.is_postgres(session):
         pick = pick.with_for_update(skip_locked=True)
-    try:
+    async with rollback_on_error(session):
         rows = await session.execute(
             update(InboxUpdate)
             .where(InboxUpdate.update_id.in_(pick.scalar_subquery()))
@@ -118,9 +111,6 @@ async def claim(
         )
         claimed = [Claimed(uid, payload, attempts) for uid, payload, attempts in rows.all() if payload is not None]
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
     claimed.sort(key=lambda c: c.update_id)  # RETURNING keeps no order
     return claimed
 
@@ -130,7 +120,7 @@ async def finish(session: AsyncSession, update_id: int | Collection[int], *, now
     ids = [update_id] if isinstance(update_id, int) else list(update_id)
     if not ids:
         return
-    try:
+    async with rollback_on_error(session):
         await session.execute(
             update(InboxUpdate)
             .where(InboxUpdate.update_id == ids[0] if len(ids) == 1 else InboxUpdate.update_id.in_(ids))
@@ -138,16 +128,13 @@ async def finish(session: AsyncSession, update_id: int | Collection[int], *, now
             .execution_options(synchronize_session=False)
         )
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
 
 
 async def renew(session: AsyncSession, ids: Collection[int], *, worker: str, until: datetime) -> None:
     """Extends the lease of updates this instance is still handling."""
     if not ids:
         return
-    try:
+    async with rollback_on_error(session):
         await session.execute(
             update(InboxUpdate)
             .where(InboxUpdate.update_id.in_(list(ids)), InboxUpdate.claimed_by == worker)
@@ -155,16 +142,13 @@ async def renew(session: AsyncSession, ids: Collection[int], *, worker: str, unt
             .execution_options(synchronize_session=False)
         )
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
 
 
 async def release(session: AsyncSession, ids: Collection[int], *, worker: str) -> None:
     """Gives claimed updates back at once (shutdown, or a failure to retry): the next claim takes them."""
     if not ids:
         return
-    try:
+    async with rollback_on_error(session):
         await session.execute(
             update(InboxUpdate)
             .where(
@@ -176,14 +160,11 @@ async def release(session: AsyncSession, ids: Collection[int], *, worker: str) -
             .execution_options(synchronize_session=False)
         )
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
 
 
 async def retry_later(session: AsyncSession, update_id: int, *, worker: str, at: datetime) -> None:
     """Handling failed for a reason that may pass (the database went away): try again at ``at``."""
-    try:
+    async with rollback_on_error(session):
         await session.execute(
             update(InboxUpdate)
             .where(InboxUpdate.update_id == update_id, InboxUpdate.claimed_by == worker)
@@ -191,23 +172,17 @@ async def retry_later(session: AsyncSession, update_id: int, *, worker: str, at:
             .execution_options(synchronize_session=False)
         )
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
 
 
 async def purge(session: AsyncSession, *, now: datetime) -> int:
     """Deletes the marks of updates handled longer ago than Telegram could send them again."""
-    try:
+    async with rollback_on_error(session):
         result = await session.execute(
             delete(InboxUpdate)
             .where(InboxUpdate.done_at.is_not(None), InboxUpdate.done_at < now - KEEP_MARKS)
             .execution_options(synchronize_session=False)
         )
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, users
+from bot.services.access import load_visible
 from bot.services.users import Profile
 from db.models import Approval, Case, Invitation, Participant, ParticipantKind, Region, Role, User
 
@@ -112,18 +113,21 @@ async def issue_for_participant(
 
 
 async def _participant_in_reach(
-    session: AsyncSession, actor: Profile, participant_id: int, attempted: str
+    session: AsyncSession, actor: Profile, participant_id: int, attempted: str, *, now: datetime
 ) -> Participant:
-    from bot.services.cases import load_visible
-
     participant = await session.get(Participant, participant_id)
     if participant is None:
         await audit.denied(
-            session, actor_id=actor.user_id, object_type="participant", object_id=participant_id, attempted=attempted
+            session,
+            actor_id=actor.user_id,
+            object_type="participant",
+            object_id=participant_id,
+            attempted=attempted,
+            now=now,
         )
         raise NotAllowed(attempted)
     try:
-        await load_visible(session, actor, participant.case_id, attempted)
+        await load_visible(session, actor, participant.case_id, attempted, now=now)
     except PermissionError:
         raise NotAllowed(attempted) from None
     return participant
@@ -131,7 +135,7 @@ async def _participant_in_reach(
 
 async def reissue(session: AsyncSession, *, actor: Profile, participant_id: int, now: datetime, ttl_days: int) -> str:
     """A fresh link for a participant who has not joined yet (the old link stops working)."""
-    participant = await _participant_in_reach(session, actor, participant_id, "reissue_invite")
+    participant = await _participant_in_reach(session, actor, participant_id, "reissue_invite", now=now)
     if participant.approval != Approval.APPROVED.value:
         await session.rollback()
         raise NotApproved(participant_id)
@@ -146,7 +150,7 @@ async def reissue(session: AsyncSession, *, actor: Profile, participant_id: int,
 
 
 async def revoke(session: AsyncSession, *, actor: Profile, participant_id: int, now: datetime) -> int:
-    participant = await _participant_in_reach(session, actor, participant_id, "revoke_invite")
+    participant = await _participant_in_reach(session, actor, participant_id, "revoke_invite", now=now)
     count = await revoke_open(session, participant.id, now)
     audit.record(
         session,
@@ -171,7 +175,9 @@ async def issue_for_role(
     if region_code is not None and await session.get(Region, region_code) is None:
         allowed = False
     if not allowed:
-        audit.record(session, actor_id=actor.user_id, action="denied", attempted="role_invite", role=role.value)
+        audit.record(
+            session, actor_id=actor.user_id, action="denied", attempted="role_invite", role=role.value, now=now
+        )
         await session.commit()
         raise NotAllowed("role_invite")
     token = secrets.token_urlsafe(TOKEN_BYTES)

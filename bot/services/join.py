@@ -9,15 +9,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services import audit, cases, notices
+from bot.services import audit, notices
+from bot.services.checks import clean_name
+from bot.services.errors import Invalid, Refused
 from bot.services.users import Profile
 from db.models import JoinRequest, Role, User
 
 RELEASE_ANSWERS = ("released", "soon", "later")
-
-
-class Refused(PermissionError):
-    pass
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,8 +67,8 @@ async def submit(
     name = None
     if first_name:
         try:
-            name = cases.clean_name(first_name)
-        except cases.Invalid:
+            name = clean_name(first_name)
+        except Invalid:
             name = None
     row = JoinRequest(
         user_id=user_id,
@@ -83,7 +81,9 @@ async def submit(
     )
     session.add(row)
     await session.flush()
-    audit.record(session, actor_id=user_id, action="join_requested", object_type="join_request", object_id=row.id)
+    audit.record(
+        session, actor_id=user_id, action="join_requested", object_type="join_request", object_id=row.id, now=now
+    )
     staff = await staff_for(session, row.region_code)
     request = _request(row, staff)
     await notices.queue_many(session, staff, event="join_request", now=now, exclude=user_id, request=row.id)
@@ -97,16 +97,21 @@ def _may_handle(actor: Profile, row: JoinRequest) -> bool:
     return actor.role == Role.STAFF and actor.scope_region in (None, row.region_code)
 
 
-async def open_for_staff(session: AsyncSession, *, actor: Profile, request_id: int) -> Request:
+async def open_for_staff(session: AsyncSession, *, actor: Profile, request_id: int, now: datetime) -> Request:
     """A request the actor may turn into a case (staff of its region, or an admin); audited."""
     row = await session.get(JoinRequest, request_id)
     if row is None or not _may_handle(actor, row):
         await audit.denied(
-            session, actor_id=actor.user_id, object_type="join_request", object_id=request_id, attempted="open"
+            session, actor_id=actor.user_id, object_type="join_request", object_id=request_id, attempted="open", now=now
         )
         raise Refused("open")
     audit.record(
-        session, actor_id=actor.user_id, action="join_request_opened", object_type="join_request", object_id=row.id
+        session,
+        actor_id=actor.user_id,
+        action="join_request_opened",
+        object_type="join_request",
+        object_id=row.id,
+        now=now,
     )
     request = _request(row)
     await session.commit()

@@ -34,6 +34,9 @@ from typing import Any, cast
 from sqlalchemy import ColumnElement, CursorResult, Row, event, func, literal, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.transaction import rollback_on_error
+from db.upsert import is_postgres
+
 CHANNEL = "outbox"
 # Who announced: a sender ignores its own process's notifications (it kicks itself without them).
 ORIGIN = secrets.token_hex(8)
@@ -62,10 +65,6 @@ class Queue:
 
     def states(self) -> tuple[str, ...]:
         return self.live or (self.sending,)
-
-
-def is_postgres(session: AsyncSession) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def backoff(attempts: int, base: timedelta, cap: timedelta) -> timedelta:
@@ -135,7 +134,7 @@ async def claim(
     taken: dict[str, Any] = {"state": queue.sending, "claimed_at": now, "attempts": m.attempts + 1, **(values or {})}
     if queue.owned:
         taken["claimed_by"] = worker
-    try:
+    async with rollback_on_error(session):
         await session.execute(stale.values(state=queue.pending).execution_options(synchronize_session=False))
         result = await session.execute(
             update(m)
@@ -146,9 +145,6 @@ async def claim(
         )
         rows = list(result.all())
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
     return rows
 
 
@@ -169,12 +165,9 @@ async def finish(
     stmt = update(m).where(m.id.in_(list(ids)), m.state.in_(list(states or queue.states())))
     if worker is not None and queue.owned:
         stmt = stmt.where(m.claimed_by == worker)
-    try:
+    async with rollback_on_error(session):
         result = await session.execute(stmt.values(**values).execution_options(synchronize_session=False))
         await session.commit()
-    except BaseException:
-        await session.rollback()
-        raise
     return int(cast(CursorResult[Any], result).rowcount)
 
 
@@ -214,11 +207,8 @@ async def retry_later(
     stmt = select(m.attempts).where(m.id == row_id, m.state.in_(list(queue.states())))
     if worker is not None and queue.owned:
         stmt = stmt.where(m.claimed_by == worker)
-    try:
+    async with rollback_on_error(session):
         attempts = await session.scalar(stmt)
-    except BaseException:
-        await session.rollback()
-        raise
     if attempts is None:
         await session.commit()
         return False

@@ -20,10 +20,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, Float, cast, delete, func, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from db import upsert
 from db.models import SendPace
+from db.transaction import rollback_on_error
 
 ALL = "*"
 KEEP_SECONDS = 300.0  # a chat's row is purged this long after its moment passed
@@ -31,19 +32,13 @@ KEEP_SECONDS = 300.0  # a chat's row is purged this long after its moment passed
 
 def _now(conn: AsyncConnection) -> ColumnElement[float]:
     """The database's clock in seconds since the epoch (PostgreSQL: the moment of the statement)."""
-    if conn.dialect.name == "postgresql":
+    if upsert.is_postgres(conn):
         return cast(func.extract("epoch", func.clock_timestamp()), Float)
     return (func.julianday("now") - 2440587.5) * 86400.0
 
 
-def _insert(conn: AsyncConnection) -> postgresql.Insert | sqlite.Insert:
-    if conn.dialect.name == "postgresql":
-        return postgresql.insert(SendPace)
-    return sqlite.insert(SendPace)
-
-
 def _greatest(conn: AsyncConnection, a: Any, b: Any) -> ColumnElement[float]:
-    name = "greatest" if conn.dialect.name == "postgresql" else "max"
+    name = "greatest" if upsert.is_postgres(conn) else "max"
     return getattr(func, name)(a, b)
 
 
@@ -52,9 +47,11 @@ async def take(conn: AsyncConnection, asks: dict[str, float]) -> dict[str, float
     otherwise the seconds until it is free (nothing taken). One statement for all of them."""
     if not asks:
         return {}
-    try:
+    async with rollback_on_error(conn):
         now = _now(conn)
-        stmt = _insert(conn).values([{"key": key, "next_at": now + interval} for key, interval in asks.items()])
+        stmt = upsert.insert(conn, SendPace).values(
+            [{"key": key, "next_at": now + interval} for key, interval in asks.items()]
+        )
         taken_stmt = stmt.on_conflict_do_update(
             index_elements=[SendPace.key],
             set_={"next_at": stmt.excluded.next_at},
@@ -67,55 +64,43 @@ async def take(conn: AsyncConnection, asks: dict[str, float]) -> dict[str, float
             rows = await conn.execute(select(SendPace.key, SendPace.next_at - now).where(SendPace.key.in_(others)))
             busy.update({key: max(0.001, float(wait)) for key, wait in rows.all()})
         await conn.commit()
-    except BaseException:
-        await conn.rollback()
-        raise
     return {key: busy.get(key, 0.001) for key in asks}
 
 
 async def book(conn: AsyncConnection, gap: float, slack: float = 0.0, key: str = ALL, count: int = 1) -> float:
     """Books the next ``count`` moments overall, ``gap`` apart, and returns the seconds to wait for
     the first of them (0.0: now)."""
-    try:
+    async with rollback_on_error(conn):
         now = _now(conn)
         span = gap * count
-        stmt = _insert(conn).values(key=key, next_at=now + span)
+        stmt = upsert.insert(conn, SendPace).values(key=key, next_at=now + span)
         booked = stmt.on_conflict_do_update(
             index_elements=[SendPace.key],
             set_={"next_at": _greatest(conn, SendPace.next_at, now - slack) + span},
         ).returning(SendPace.next_at - span - now)
         wait = (await conn.execute(booked)).scalar_one()
         await conn.commit()
-    except BaseException:
-        await conn.rollback()
-        raise
     return max(0.0, float(wait))
 
 
 async def hold(conn: AsyncConnection, key: str, seconds: float) -> None:
     """Nothing goes to ``key`` (``ALL``: to anyone) for ``seconds`` from now."""
-    try:
+    async with rollback_on_error(conn):
         now = _now(conn)
-        stmt = _insert(conn).values(key=key, next_at=now + seconds)
+        stmt = upsert.insert(conn, SendPace).values(key=key, next_at=now + seconds)
         stmt = stmt.on_conflict_do_update(
             index_elements=[SendPace.key],
             set_={"next_at": _greatest(conn, SendPace.next_at, now + seconds)},
         )
         await conn.execute(stmt)
         await conn.commit()
-    except BaseException:
-        await conn.rollback()
-        raise
 
 
 async def purge(conn: AsyncConnection, keep: str = ALL) -> int:
     """Drops the rows of chats whose moment passed a while ago (not ``keep``'s); returns how many."""
-    try:
+    async with rollback_on_error(conn):
         result = await conn.execute(
             delete(SendPace).where(SendPace.key != keep, SendPace.next_at < _now(conn) - literal(KEEP_SECONDS))
         )
         await conn.commit()
-    except BaseException:
-        await conn.rollback()
-        raise
     return int(getattr(result, "rowcount", 0) or 0)

@@ -25,10 +25,10 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ColumnElement, CursorResult, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import outbox
+from db import upsert
 from db.models import Reminder, ReminderState
 
 MAX_DELAY = timedelta(hours=1)
@@ -36,6 +36,15 @@ _PENDING = ReminderState.PENDING.value
 _SENDING = ReminderState.SENDING.value
 # Rows that come back to pending when the same reminder is wanted again (``add``).
 _REVIVABLE = (ReminderState.CANCELLED.value, ReminderState.DROPPED.value)
+# A revived row starts again as if new (its kind, recipient, time and key are the conflict's).
+_REVIVED: dict[str, Any] = {
+    "state": _PENDING,
+    "attempts": 0,
+    "claimed_by": None,
+    "claimed_at": None,
+    "last_error": None,
+    "done_at": None,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,8 +134,7 @@ async def add(
     """
     if len(kind) > 32:
         raise ValueError("kind: at most 32 characters")
-    insert = postgresql.insert if outbox.is_postgres(session) else sqlite.insert
-    stmt = insert(Reminder).values(
+    stmt = upsert.insert(session, Reminder).values(
         kind=kind,
         recipient_id=recipient_id,
         due_at=due_at,
@@ -142,16 +150,7 @@ async def add(
     result = await session.execute(
         stmt.on_conflict_do_update(
             index_elements=[Reminder.kind, Reminder.recipient_id, Reminder.due_at, Reminder.once_key],
-            set_={
-                "state": _PENDING,
-                "attempts": 0,
-                "case_id": stmt.excluded.case_id,
-                "text": stmt.excluded.text,
-                "claimed_by": None,
-                "claimed_at": None,
-                "last_error": None,
-                "done_at": None,
-            },
+            set_={**_REVIVED, "case_id": stmt.excluded.case_id, "text": stmt.excluded.text},
             where=Reminder.state.in_(_REVIVABLE),
         )
     )

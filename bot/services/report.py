@@ -27,16 +27,19 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, true
+from sqlalchemy import ColumnElement, Row, and_, case, exists, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import audit, workdays
 from bot.services.cases import Rules
+from bot.services.errors import Refused
 from bot.services.surveys import MIN_ANSWERS
 from bot.services.users import Profile
 from db.models import (
@@ -57,10 +60,6 @@ from db.models import (
 
 HISTORY = 6  # months on the chart
 STEPS = ("handoff", "programme", "report")
-
-
-class Refused(PermissionError):
-    """Only staff (their region) and admins read reports."""
 
 
 class BadPeriod(ValueError):
@@ -193,7 +192,9 @@ async def build(
 ) -> Figures:
     """The figures of ``period`` for ``region`` (staff: always their own). Audited; commits."""
     if actor.role not in (Role.STAFF, Role.ADMIN) or (actor.role == Role.STAFF and actor.scope_region is None):
-        await audit.denied(session, actor_id=actor.user_id, object_type="report", object_id=None, attempted="report")
+        await audit.denied(
+            session, actor_id=actor.user_id, object_type="report", object_id=None, attempted="report", now=now
+        )
         raise Refused("report")
     if actor.role == Role.STAFF:
         region = actor.scope_region
@@ -260,56 +261,63 @@ async def _cases(
     total: Counter[str] = Counter()
     # Many cases share a start day: count each (day, working days) on the calendar once.
     add_working_days = lru_cache(maxsize=4096)(workdays.add_working_days)
-    for (
-        region_code,
-        stage,
-        programme_type,
-        parole,
-        release_date,
-        created_at,
-        started,
-        closed_at,
-        source,
-        conflict,
-        nature,
-        result,
-        reason,
-        report_date,
-    ) in rows.all():
-        zone = zones.get(region_code, "UTC")
-        figures.cases += 1
-        figures.opened += created_at >= start
-        figures.by_type[programme_type] += 1
-        figures.by_source[source] += 1
-        figures.by_conflict[conflict] += 1
-        figures.by_nature[nature] += 1
-        closed_day = _local(closed_at, zone) if closed_at is not None and closed_at < end else None
-        if closed_at is None or closed_at >= end:
-            figures.by_stage[stage] += 1
-        if closed_day is not None:
-            figures.closed += 1
-            figures.by_result[result] += 1
-            if reason is not None:
-                figures.by_reason[reason] += 1
+    for row in rows.all():
+        zone = zones.get(row.region_code, "UTC")
+        closed_day = _count_case(figures, row, zone, start, end)
         # Deadlines, by step, for the steps taken in the period.
-        if started is not None and start <= started < end:
-            begin = _local(created_at, zone)
-            if not parole:
-                begin = max(begin, release_date)
-            total["handoff"] += 1
-            kept["handoff"] += _local(started, zone) <= add_working_days(begin, rules.handoff)
-        if closed_day is not None and started is not None:
-            total["programme"] += 1
-            due = add_working_days(_local(started, zone), rules.programme_max)
-            kept["programme"] += closed_day <= due
-        if closed_day is not None:
-            due = add_working_days(closed_day, rules.report)
-            if report_date is not None:
-                total["report"] += 1
-                kept["report"] += report_date <= due
-            elif _local(now, zone) > due:
-                total["report"] += 1
+        for step, met in _deadlines(row, closed_day, zone, start, end, rules, now, add_working_days):
+            total[step] += 1
+            kept[step] += met
     figures.deadlines = {step: Step(kept[step], total[step]) for step in STEPS}
+
+
+def _count_case(figures: Figures, row: Row[*tuple[Any, ...]], zone: str, start: datetime, end: datetime) -> date | None:
+    """Counts the case in the figures; returns the local day it closed, if it closed in the period."""
+    figures.cases += 1
+    figures.opened += row.created_at >= start
+    figures.by_type[row.programme_type] += 1
+    figures.by_source[row.source] += 1
+    figures.by_conflict[row.conflict_type] += 1
+    figures.by_nature[row.nature] += 1
+    closed_at = row.closed_at
+    closed_day = _local(closed_at, zone) if closed_at is not None and closed_at < end else None
+    if closed_at is None or closed_at >= end:
+        figures.by_stage[row.stage] += 1
+    if closed_day is not None:
+        figures.closed += 1
+        figures.by_result[row.result] += 1
+        if row.no_result_reason is not None:
+            figures.by_reason[row.no_result_reason] += 1
+    return closed_day
+
+
+def _deadlines(
+    row: Row[*tuple[Any, ...]],
+    closed_day: date | None,
+    zone: str,
+    start: datetime,
+    end: datetime,
+    rules: Rules,
+    now: datetime,
+    add_working_days: Callable[[date, int], date],
+) -> list[tuple[str, bool]]:
+    """The steps of this case that count towards a deadline, each with whether it was kept."""
+    steps: list[tuple[str, bool]] = []
+    started = row.programme_started
+    if started is not None and start <= started < end:
+        begin = _local(row.created_at, zone)
+        if not row.parole:
+            begin = max(begin, row.release_date)
+        steps.append(("handoff", _local(started, zone) <= add_working_days(begin, rules.handoff)))
+    if closed_day is not None and started is not None:
+        steps.append(("programme", closed_day <= add_working_days(_local(started, zone), rules.programme_max)))
+    if closed_day is not None:
+        due = add_working_days(closed_day, rules.report)
+        if row.report_date is not None:
+            steps.append(("report", row.report_date <= due))
+        elif _local(now, zone) > due:
+            steps.append(("report", False))
+    return steps
 
 
 async def _consents(

@@ -21,10 +21,10 @@ Roles are not filtered here: a broadcaster that wants participants only combines
 from __future__ import annotations
 
 from sqlalchemy import Select, and_, exists, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services import catalog
+from db import upsert
 from db.models import Subscription, User
 
 
@@ -47,8 +47,7 @@ async def set(session: AsyncSession, user_id: int, category: str, on: bool) -> d
     """Records her choice for one category (an upsert: two taps at once never collide); returns all."""
     _check(category)
     values = {"user_id": user_id, "category": category, "subscribed": on}
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(Subscription).values(**values)
+    stmt = upsert.insert(session, Subscription).values(**values)
     stmt = stmt.on_conflict_do_update(index_elements=["user_id", "category"], set_={"subscribed": on})
     await session.execute(stmt)
     await session.commit()

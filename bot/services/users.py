@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, event, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from bot.config import SUPPORTED_LOCALES
-from bot.services import audit
+from bot.services import audit, forgetting
 from db import cache as db_cache
+from db import upsert
 from db.models import Region, Role, User
 
 TEAM_ROLES = frozenset({Role.CURATOR, Role.FACILITATOR, Role.STAFF, Role.ADMIN})
@@ -249,9 +249,8 @@ async def ensure(
     """The person's row, created when missing, and whether this call created it. Race-free on both
     backends (``INSERT … ON CONFLICT DO NOTHING``): two first updates of one person at once (two
     instances, or a retry after an outage) never collide. Does not commit."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     created = await session.execute(
-        insert(User)
+        upsert.insert(session, User)
         .values(id=user_id, first_seen=now, last_seen=now, blocked_bot=False, app_language=app_language)
         .on_conflict_do_nothing(index_elements=[User.id])
     )
@@ -293,11 +292,11 @@ async def set_region(session: AsyncSession, user_id: int, region_code: str | Non
     return region
 
 
-async def set_blocked(session: AsyncSession, user_id: int, blocked: bool) -> None:
+async def set_blocked(session: AsyncSession, user_id: int, blocked: bool, *, now: datetime) -> None:
     user = await session.get(User, user_id)
     if user is not None and user.blocked_bot != blocked:
         user.blocked_bot = blocked
-        audit.record(session, actor_id=user_id, action="bot_blocked" if blocked else "bot_unblocked")
+        audit.record(session, actor_id=user_id, action="bot_blocked" if blocked else "bot_unblocked", now=now)
     await session.commit()
 
 
@@ -318,6 +317,7 @@ async def bootstrap_admins(session: AsyncSession, admin_ids: list[int], *, now: 
             object_id=admin_id,
             role=Role.ADMIN.value,
             source="ADMIN_IDS",
+            now=now,
         )
     await session.commit()
 
@@ -327,17 +327,22 @@ class NotAllowed(PermissionError):
 
 
 async def set_role(
-    session: AsyncSession, *, actor: Profile, target_id: int, role: Role | None, scope_region: str | None = None
+    session: AsyncSession,
+    *,
+    actor: Profile,
+    target_id: int,
+    role: Role | None,
+    scope_region: str | None = None,
+    now: datetime,
 ) -> None:
     """Only an admin changes roles, and an admin cannot demote herself (the service would lose its last key)."""
     if actor.role != Role.ADMIN:
         await audit.denied(
-            session, actor_id=actor.user_id, object_type="user", object_id=target_id, attempted="set_role"
+            session, actor_id=actor.user_id, object_type="user", object_id=target_id, attempted="set_role", now=now
         )
         raise NotAllowed("only an admin changes roles")
     if target_id == actor.user_id and role != Role.ADMIN:
         raise NotAllowed("an admin cannot remove her own admin role")
-    now = datetime.now(UTC)
     user = await session.get(User, target_id) or (await ensure(session, target_id, now=now))[0]
     if scope_region is not None and await session.get(Region, scope_region) is None:
         await session.rollback()
@@ -352,6 +357,7 @@ async def set_role(
         object_id=target_id,
         role=role.value if role else None,
         region=user.scope_region,
+        now=now,
     )
     await session.commit()
 
@@ -359,8 +365,6 @@ async def set_role(
 async def forget(session: AsyncSession, user_id: int, *, now: datetime | None = None) -> int:
     """Deletes the person, her dialog state and every row that holds her Telegram id; what must stay
     as proof keeps her pseudonym (``bot.services.forgetting``), which is returned."""
-    from bot.services import forgetting
-
     return await forgetting.forget(session, user_id=user_id, now=now or datetime.now(UTC))
 
 
@@ -390,7 +394,7 @@ class BadName(ValueError):
     pass
 
 
-async def set_display_name(session: AsyncSession, *, actor: Profile, target_id: int, name: str) -> str:
+async def set_display_name(session: AsyncSession, *, actor: Profile, target_id: int, name: str, now: datetime) -> str:
     """The first name participants see for a team member: an admin sets anyone's, a team member her
     own. One line of letters (spaces, hyphens, apostrophes), up to 40 characters."""
     clean = " ".join((name or "").split())
@@ -400,10 +404,12 @@ async def set_display_name(session: AsyncSession, *, actor: Profile, target_id: 
     allowed = actor.role == Role.ADMIN or (target_id == actor.user_id and actor.role in TEAM_ROLES)
     if user is None or not allowed or user.role not in {r.value for r in TEAM_ROLES}:
         await audit.denied(
-            session, actor_id=actor.user_id, object_type="user", object_id=target_id, attempted="set_name"
+            session, actor_id=actor.user_id, object_type="user", object_id=target_id, attempted="set_name", now=now
         )
         raise NotAllowed("set_name")
     user.display_name = clean
-    audit.record(session, actor_id=actor.user_id, action="display_name_set", object_type="user", object_id=target_id)
+    audit.record(
+        session, actor_id=actor.user_id, action="display_name_set", object_type="user", object_id=target_id, now=now
+    )
     await session.commit()
     return clean

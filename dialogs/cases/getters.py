@@ -186,7 +186,7 @@ async def history_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
     locale = locale_of(dialog_manager)
     try:
         async with reading(dialog_manager) as session:
-            moves = await cases.stage_history(session, actor=actor, case_id=case_id_of(dialog_manager))
+            moves = await cases.stage_history(session, actor=actor, case_id=case_id_of(dialog_manager), now=app.now())
     except cases.Refused:
         moves = []
     lines = [

@@ -42,7 +42,7 @@ async def open_case_card(manager: DialogManager, case_id: int, *, callback: Call
     actor = await fresh_profile(manager)
     try:
         async with scope(manager).transaction() as session:
-            await cases.load_visible(session, actor, case_id, "open_case")
+            await cases.load_visible(session, actor, case_id, "open_case", now=scope(manager).app.now())
             await session.commit()
     except cases.Refused:
         if callback is not None:

@@ -59,6 +59,7 @@ async def entries_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, A
         async with reading(dialog_manager) as session:
             found = await catalog_edit.entries(
                 session,
+                now=scope(dialog_manager).app.now(),
                 actor=actor_of(dialog_manager),
                 region_code=data.get("region", ""),
                 category=data.get("category", ""),
@@ -86,7 +87,10 @@ async def entry_view(manager: DialogManager) -> catalog_edit.MeasureView | None:
     try:
         async with reading(manager) as session:
             return await catalog_edit.get(
-                session, actor=actor_of(manager), measure_id=int(manager.dialog_data.get("measure_id", 0))
+                session,
+                actor=actor_of(manager),
+                measure_id=int(manager.dialog_data.get("measure_id", 0)),
+                now=scope(manager).app.now(),
             )
     except catalog_edit.Refused:
         return None

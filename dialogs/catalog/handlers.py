@@ -83,7 +83,9 @@ async def on_entry(callback: CallbackQuery, _widget: Any, manager: DialogManager
         return
     try:
         async with reading(manager) as session:
-            view = await catalog_edit.get(session, actor=actor_of(manager), measure_id=int(item_id))
+            view = await catalog_edit.get(
+                session, actor=actor_of(manager), measure_id=int(item_id), now=scope(manager).app.now()
+            )
     except catalog_edit.Refused:  # another region's entry, or none: audited by the service
         await _refused(callback)
         return

@@ -144,7 +144,11 @@ async def on_relative(callback: CallbackQuery, _widget: Any, manager: DialogMana
     if chosen is None:
         async with reading(manager) as session:
             await programme.refuse(
-                session, user_id=callback.from_user.id, participant_id=item_id[:16], attempted="open_relative"
+                session,
+                user_id=callback.from_user.id,
+                participant_id=item_id[:16],
+                attempted="open_relative",
+                now=manager.middleware_data["app"].now(),
             )
         await callback.answer(gettext("This button is out of date."))
         return

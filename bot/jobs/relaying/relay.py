@@ -343,7 +343,7 @@ class Relay(TeamRoom):
             await self._failed(task, thread, "blocked")
             if not task.inbound:
                 async with app.db() as session:
-                    await users.set_blocked(session, thread.user_id, True)
+                    await users.set_blocked(session, thread.user_id, True, now=app.now())
             return
         if isinstance(exc, TelegramBadRequest):
             if "thread not found" in exc.message.lower() and to_group:

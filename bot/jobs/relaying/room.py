@@ -280,7 +280,12 @@ class TeamRoom:
                         )
                 if case is not None:
                     audit.record(
-                        session, actor_id=actor_id, action="case_card_shown", object_type="case", object_id=case.id
+                        session,
+                        actor_id=actor_id,
+                        action="case_card_shown",
+                        object_type="case",
+                        object_id=case.id,
+                        now=app.now(),
                     )
             await session.commit()
         return lines, curator_name
