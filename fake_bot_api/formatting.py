@@ -105,118 +105,130 @@ def parse_html(text: str, *, strict_entities: bool = True) -> tuple[str, list[di
     while i < n:
         c = text[i]
         if c == "&":
-            dec = _decode_entity(text, i)
-            if dec is not None:
-                b.add(dec[0])
-                i = dec[1]
-                continue
-            if strict_entities:
-                # Real Telegram silently keeps an unrecognised '&' as text; the fake is
-                # stricter by default so unescaped user input is caught in tests.
-                end = text.find(";", i, i + 32)
-                shown = text[i : end + 1] if end != -1 else "&"
-                raise ParseError(
-                    f"Unsupported HTML entity \"{shown}\" at byte offset {_byte_offset(text, i)}; escape '&' as &amp;"
-                )
-            b.add("&")
-            i += 1
-            continue
-        if c != "<":
+            i = _html_entity(text, i, b, strict_entities)
+        elif c != "<":
             j = i
             while j < n and text[j] not in "&<":
                 j += 1
             b.add(text[i:j])
             i = j
-            continue
-
-        begin = i
-        if i + 1 < n and text[i + 1] == "/":
-            end = text.find(">", i)
-            if end == -1:
-                raise ParseError(f"Unclosed end tag at byte offset {_byte_offset(text, begin)}")
-            name = text[i + 2 : end].strip().lower()
-            if not stack:
-                raise ParseError(f"Unexpected end tag at byte offset {_byte_offset(text, begin)}")
-            top = stack[-1]
-            if name and name != top.name:
-                raise ParseError(
-                    f"Unmatched end tag at byte offset {_byte_offset(text, begin)}, "
-                    f'expected "</{top.name}>", found "</{name}>"'
-                )
-            stack.pop()
-            _close_html_tag(b, top, stack)
-            i = end + 1
-            continue
-
-        # start tag
-        j = i + 1
-        while j < n and not text[j].isspace() and text[j] != ">":
-            j += 1
-        if j >= n:
-            raise ParseError(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
-        name = text[i + 1 : j].lower()
-        if name not in _HTML_TAGS:
-            raise ParseError(f'Unsupported start tag "{name}" at byte offset {_byte_offset(text, begin)}')
-        attrs: dict[str, str] = {}
-        while True:
-            while j < n and text[j].isspace():
-                j += 1
-            if j >= n:
-                raise ParseError(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
-            if text[j] == ">":
-                j += 1
-                break
-            k = j
-            while k < n and (text[k].isalnum() or text[k] in "-_"):
-                k += 1
-            attr_name = text[j:k].lower()
-            if not attr_name:
-                raise ParseError(f'Empty attribute name in the tag "{name}" at byte offset {_byte_offset(text, begin)}')
-            j = k
-            while j < n and text[j].isspace():
-                j += 1
-            if j < n and text[j] == "=":
-                j += 1
-                while j < n and text[j].isspace():
-                    j += 1
-                if j >= n:
-                    raise ParseError(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
-                if text[j] in "\"'":
-                    quote = text[j]
-                    end = text.find(quote, j + 1)
-                    if end == -1:
-                        raise ParseError(
-                            f'Unclosed end of attribute value "{attr_name}" in the tag "{name}" '
-                            f"at byte offset {_byte_offset(text, begin)}"
-                        )
-                    value = text[j + 1 : end]
-                    j = end + 1
-                else:
-                    k = j
-                    while k < n and not text[k].isspace() and text[k] != ">":
-                        k += 1
-                    value = text[j:k]
-                    j = k
-                attrs[attr_name] = _decode_attr_value(value)
-            elif name == "blockquote" and attr_name == "expandable":
-                attrs[attr_name] = ""
-            else:
-                raise ParseError(
-                    f'Expected equal sign in declaration of an attribute of the tag "{name}" '
-                    f"at byte offset {_byte_offset(text, begin)}"
-                )
-        if name == "span" and attrs.get("class") != "tg-spoiler":
-            raise ParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, begin)}')
-        if name == "tg-emoji" and not attrs.get("emoji-id", "").isdigit():
-            raise ParseError(
-                f'Custom emoji entity must have a valid "emoji-id" at byte offset {_byte_offset(text, begin)}'
-            )
-        stack.append(_OpenTag(name, b.pos16, attrs, _byte_offset(text, begin)))
-        i = j
-
+        elif i + 1 < n and text[i + 1] == "/":
+            i = _html_end_tag(text, i, b, stack)
+        else:
+            tag, i = _html_start_tag(text, i, b)
+            stack.append(tag)
     if stack:
         raise ParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].name}"')
     return b.text(), b.entities
+
+
+def _html_entity(text: str, i: int, b: _Builder, strict: bool) -> int:
+    """An ``&…;`` at ``i``: its character added; returns where the text goes on."""
+    dec = _decode_entity(text, i)
+    if dec is not None:
+        b.add(dec[0])
+        return dec[1]
+    if strict:
+        # Real Telegram silently keeps an unrecognised '&' as text; the fake is
+        # stricter by default so unescaped user input is caught in tests.
+        end = text.find(";", i, i + 32)
+        shown = text[i : end + 1] if end != -1 else "&"
+        raise ParseError(
+            f"Unsupported HTML entity \"{shown}\" at byte offset {_byte_offset(text, i)}; escape '&' as &amp;"
+        )
+    b.add("&")
+    return i + 1
+
+
+def _html_end_tag(text: str, begin: int, b: _Builder, stack: list[_OpenTag]) -> int:
+    """``</name>`` at ``begin``: closes the innermost open tag; returns where the text goes on."""
+    end = text.find(">", begin)
+    if end == -1:
+        raise ParseError(f"Unclosed end tag at byte offset {_byte_offset(text, begin)}")
+    name = text[begin + 2 : end].strip().lower()
+    if not stack:
+        raise ParseError(f"Unexpected end tag at byte offset {_byte_offset(text, begin)}")
+    top = stack[-1]
+    if name and name != top.name:
+        raise ParseError(
+            f'Unmatched end tag at byte offset {_byte_offset(text, begin)}, expected "</{top.name}>", found "</{name}>"'
+        )
+    stack.pop()
+    _close_html_tag(b, top, stack)
+    return end + 1
+
+
+def _html_start_tag(text: str, begin: int, b: _Builder) -> tuple[_OpenTag, int]:
+    """``<name attr=…>`` at ``begin``: the open tag, and where the text goes on."""
+    n = len(text)
+    j = begin + 1
+    while j < n and not text[j].isspace() and text[j] != ">":
+        j += 1
+    if j >= n:
+        raise ParseError(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
+    name = text[begin + 1 : j].lower()
+    if name not in _HTML_TAGS:
+        raise ParseError(f'Unsupported start tag "{name}" at byte offset {_byte_offset(text, begin)}')
+    attrs, j = _html_attributes(text, j, name, begin)
+    if name == "span" and attrs.get("class") != "tg-spoiler":
+        raise ParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {_byte_offset(text, begin)}')
+    if name == "tg-emoji" and not attrs.get("emoji-id", "").isdigit():
+        raise ParseError(f'Custom emoji entity must have a valid "emoji-id" at byte offset {_byte_offset(text, begin)}')
+    return _OpenTag(name, b.pos16, attrs, _byte_offset(text, begin)), j
+
+
+def _html_attributes(text: str, j: int, name: str, begin: int) -> tuple[dict[str, str], int]:
+    """The attributes of the tag ``name`` from ``j`` to its ``>``; returns them and the index after it."""
+    n = len(text)
+    attrs: dict[str, str] = {}
+    while True:
+        while j < n and text[j].isspace():
+            j += 1
+        if j >= n:
+            raise ParseError(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
+        if text[j] == ">":
+            return attrs, j + 1
+        k = j
+        while k < n and (text[k].isalnum() or text[k] in "-_"):
+            k += 1
+        attr_name = text[j:k].lower()
+        if not attr_name:
+            raise ParseError(f'Empty attribute name in the tag "{name}" at byte offset {_byte_offset(text, begin)}')
+        j = k
+        while j < n and text[j].isspace():
+            j += 1
+        if j < n and text[j] == "=":
+            value, j = _html_attribute_value(text, j + 1, name, attr_name, begin)
+            attrs[attr_name] = _decode_attr_value(value)
+        elif name == "blockquote" and attr_name == "expandable":
+            attrs[attr_name] = ""
+        else:
+            raise ParseError(
+                f'Expected equal sign in declaration of an attribute of the tag "{name}" '
+                f"at byte offset {_byte_offset(text, begin)}"
+            )
+
+
+def _html_attribute_value(text: str, j: int, name: str, attr_name: str, begin: int) -> tuple[str, int]:
+    """A value after ``=`` (quoted or bare) from ``j``; returns it raw and the index after it."""
+    n = len(text)
+    while j < n and text[j].isspace():
+        j += 1
+    if j >= n:
+        raise ParseError(f"Unclosed start tag at byte offset {_byte_offset(text, begin)}")
+    if text[j] in "\"'":
+        quote = text[j]
+        end = text.find(quote, j + 1)
+        if end == -1:
+            raise ParseError(
+                f'Unclosed end of attribute value "{attr_name}" in the tag "{name}" '
+                f"at byte offset {_byte_offset(text, begin)}"
+            )
+        return text[j + 1 : end], end + 1
+    k = j
+    while k < n and not text[k].isspace() and text[k] != ">":
+        k += 1
+    return text[j:k], k
 
 
 def _close_html_tag(b: _Builder, tag: _OpenTag, stack: list[_OpenTag]) -> None:

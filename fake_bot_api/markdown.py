@@ -51,28 +51,7 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
             i += 3
             continue
         if c == "`":
-            if text.startswith("```", i):
-                j = i + 3
-                nl = text.find("\n", j)
-                language = None
-                if nl != -1:
-                    first_line = text[j:nl]
-                    if first_line and not any(ch in first_line for ch in "`\\ "):
-                        language = first_line
-                        j = nl + 1
-                start16 = b.pos16
-                j, closed = _md_code_body(text, j, b, "```")
-                if not closed:
-                    raise ParseError(f"Can't find end of Pre entity at byte offset {_byte_offset(text, i)}")
-                b.entity("pre", start16, language=language)
-                i = j
-                continue
-            start16 = b.pos16
-            j, closed = _md_code_body(text, i + 1, b, "`")
-            if not closed:
-                raise ParseError(f"Can't find end of Code entity at byte offset {_byte_offset(text, i)}")
-            b.entity("code", start16)
-            i = j
+            i = _mdv2_code(text, i, b)
             continue
         if c == "!" and i + 1 < n and text[i + 1] == "[":
             link_stack.append((b.pos16, i, True))
@@ -85,43 +64,11 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
         if c == "]":
             if not link_stack:
                 raise reserved(c, i)
-            start16, src, is_emoji = link_stack.pop()
-            if i + 1 < n and text[i + 1] == "(":
-                j = i + 2
-                url_chars: list[str] = []
-                while j < n and text[j] != ")":
-                    if text[j] == "\\" and j + 1 < n:
-                        url_chars.append(text[j + 1])
-                        j += 2
-                        continue
-                    url_chars.append(text[j])
-                    j += 1
-                if j >= n:
-                    raise ParseError(f"Can't find end of a URL at byte offset {_byte_offset(text, i + 1)}")
-                url = "".join(url_chars)
-                if is_emoji:
-                    m = re.fullmatch(r"tg://emoji\?id=(\d+)", url)
-                    if not m:
-                        raise ParseError("Custom emoji URL must have an emoji identifier")
-                    b.entity("custom_emoji", start16, custom_emoji_id=m.group(1))
-                else:
-                    b.entity("text_link", start16, url=url)
-                i = j + 1
-                continue
-            i += 1
+            i = _mdv2_link_end(text, i, b, link_stack.pop())
             continue
-        marker = None
-        if c == "_":
-            marker = "__" if text.startswith("__", i) else "_"
-        elif c == "*":
-            marker = "*"
-        elif c == "~":
-            marker = "~"
-        elif c == "|":
-            if text.startswith("||", i):
-                marker = "||"
-            else:
-                raise reserved(c, i)
+        if c == "|" and not text.startswith("||", i):
+            raise reserved(c, i)
+        marker = _mdv2_marker(text, i)
         if marker is not None:
             if stack and stack[-1][0] == marker:
                 _, start16, _src = stack.pop()
@@ -143,6 +90,71 @@ def parse_markdown_v2(text: str) -> tuple[str, list[dict[str, Any]]]:
     if quote_start is not None:
         b.entity("blockquote", quote_start)
     return b.text(), b.entities
+
+
+def _mdv2_code(text: str, i: int, b: _Builder) -> int:
+    """```pre``` (with its language on the first line) or `code` at ``i``; returns where the text goes on."""
+    if text.startswith("```", i):
+        j = i + 3
+        nl = text.find("\n", j)
+        language = None
+        if nl != -1:
+            first_line = text[j:nl]
+            if first_line and not any(ch in first_line for ch in "`\\ "):
+                language = first_line
+                j = nl + 1
+        start16 = b.pos16
+        j, closed = _md_code_body(text, j, b, "```")
+        if not closed:
+            raise ParseError(f"Can't find end of Pre entity at byte offset {_byte_offset(text, i)}")
+        b.entity("pre", start16, language=language)
+        return j
+    start16 = b.pos16
+    j, closed = _md_code_body(text, i + 1, b, "`")
+    if not closed:
+        raise ParseError(f"Can't find end of Code entity at byte offset {_byte_offset(text, i)}")
+    b.entity("code", start16)
+    return j
+
+
+def _mdv2_link_end(text: str, i: int, b: _Builder, opened: tuple[int, int, bool]) -> int:
+    """``](url)`` at ``i`` closes the link (or custom emoji) ``opened``; a bare ``]`` closes nothing."""
+    start16, _src, is_emoji = opened
+    n = len(text)
+    if not (i + 1 < n and text[i + 1] == "("):
+        return i + 1
+    j = i + 2
+    url_chars: list[str] = []
+    while j < n and text[j] != ")":
+        if text[j] == "\\" and j + 1 < n:
+            url_chars.append(text[j + 1])
+            j += 2
+            continue
+        url_chars.append(text[j])
+        j += 1
+    if j >= n:
+        raise ParseError(f"Can't find end of a URL at byte offset {_byte_offset(text, i + 1)}")
+    url = "".join(url_chars)
+    if is_emoji:
+        m = re.fullmatch(r"tg://emoji\?id=(\d+)", url)
+        if not m:
+            raise ParseError("Custom emoji URL must have an emoji identifier")
+        b.entity("custom_emoji", start16, custom_emoji_id=m.group(1))
+    else:
+        b.entity("text_link", start16, url=url)
+    return j + 1
+
+
+def _mdv2_marker(text: str, i: int) -> str | None:
+    """The formatting marker at ``i`` (``_``, ``__``, ``*``, ``~``, ``||``), if any."""
+    c = text[i]
+    if c == "_":
+        return "__" if text.startswith("__", i) else "_"
+    if c in "*~":
+        return c
+    if c == "|" and text.startswith("||", i):
+        return "||"
+    return None
 
 
 def _md_code_body(text: str, j: int, b: _Builder, closing: str) -> tuple[int, bool]:
