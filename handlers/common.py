@@ -35,8 +35,7 @@ async def ended(session: AsyncSession) -> AsyncIterator[AsyncSession]:
 async def locale_of(session: AsyncSession, user_id: int, default: str) -> str:
     """Someone else's language (a message worded for her, not for the person speaking)."""
     async with ended(session):
-        profile = await users.get_profile(session, user_id)
-    return profile.locale(default) if profile else default
+        return await users.locale_of(session, user_id, default)
 
 
 async def show_menu(dialog_manager: DialogManager) -> None:

@@ -33,9 +33,7 @@ log = logging.getLogger(__name__)
 
 async def recipient_locale(factory: async_sessionmaker[AsyncSession], user_id: int, default: str) -> str:
     async with factory() as session:
-        profile = await users.get_profile(session, user_id)
-        await session.commit()
-    return profile.locale(default) if profile else default
+        return await users.locale_of(session, user_id, default)
 
 
 async def recipient_prefs(factory: async_sessionmaker[AsyncSession], user_id: int, default: str) -> tuple[str, bool]:

@@ -82,6 +82,12 @@ def _short(code: str | None) -> str | None:
     return code[:8] if code else None
 
 
+async def locale_of(session: AsyncSession, user_id: int, default: str) -> str:
+    """Someone's language for a message worded for her (her choice, else her app's, else ``default``)."""
+    profile = await get_profile(session, user_id)
+    return profile.locale(default) if profile else default
+
+
 async def get_profile(session: AsyncSession, user_id: int) -> Profile | None:
     """Her profile as the database holds it (from the process's cache while her row has not changed;
     a change waiting in this session is read from the session)."""
