@@ -218,6 +218,7 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
         worker_id=worker.worker_id,
         urgent=lambda text: text.strip() in sos or text.startswith("/sos") or crisis.detect(text),
         lease=timedelta(seconds=settings.inbox_lease_seconds),
+        before_done=dp.storage.flush if isinstance(dp.storage, SqlStorage) else None,
     )
     scheduler = AsyncIOScheduler(timezone=settings.default_timezone)  # the jobs: bot/jobs/schedule.py
     application = Application(

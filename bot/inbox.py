@@ -22,7 +22,7 @@ import contextlib
 import html
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -175,8 +175,12 @@ class Inbox:
         max_attempts: int = 5,
         concurrency: int = 200,
         polling_timeout: int = 25,
+        before_done: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._context = context
+        # What must be in the database before an update is marked done: the dialog state it changed
+        # (db.fsm_storage writes it behind the update, in batches).
+        self._before_done = before_done
         self._writes = one_statement_sessions(context.db)  # storing and marking done: one statement each
         self._dp = dispatcher
         self._bot = bot
@@ -188,6 +192,7 @@ class Inbox:
         self._concurrency = concurrency
         self._polling_timeout = polling_timeout
         self._wake = asyncio.Event()
+        self._waiting = False  # updates were stored for later because this instance had no room
         self._stopping = asyncio.Event()
         self._held: set[int] = set()  # claimed by this instance and not marked done
         self._queues: dict[int | str, deque[_Work]] = {}
@@ -230,6 +235,7 @@ class Inbox:
                     fresh.discard(uid)
                     self._enqueue(_Work(uid, payload, 1, objects.get(uid)))
         else:
+            self._waiting = True
             self._wake.set()
         return True
 
@@ -276,7 +282,9 @@ class Inbox:
                 if loop.time() >= next_renewal:
                     next_renewal = loop.time() + renew_every
                     await self._renew()
-                if room > 0:
+                if room <= 0:
+                    self._waiting = True  # the next done mark that makes room wakes this loop
+                else:
                     async with self._context.db() as session:
                         claimed = await store.claim(
                             session,
@@ -381,6 +389,8 @@ class Inbox:
             ids, self._done = self._done, []
             while True:
                 try:
+                    if self._before_done is not None:
+                        await self._before_done()
                     async with self._writes() as session:
                         await store.finish(session, ids, now=self._context.now())
                     break
@@ -390,6 +400,9 @@ class Inbox:
                         break
                     await self._sleep(RETRY_SECONDS)
             self._held.difference_update(ids)
+            if self._waiting and len(self._held) < self._concurrency:
+                self._waiting = False  # room again: claim what was stored for later now, not at the next look
+                self._wake.set()
 
     async def _renew(self) -> None:
         if self._held:

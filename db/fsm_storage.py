@@ -6,34 +6,39 @@ check-then-write race between two bot instances, and an interrupted dialog (aiog
 its stacks here too) continues after a restart. The data column is encrypted: dialogs may hold
 what a person typed.
 
-Every read and write goes through a cache in the process (write-through): a record is read from the
-database once, a write that changes nothing is not made, and a record left holding nothing is
-deleted with one statement. The database stays the truth, so a restart loses nothing; but the cache
-is only correct while **one instance** serves a chat. Several instances behind one bot must use the
-Redis storage (``REDIS_URL``), which keeps no copy in the process.
+Every read and write goes through a cache in the process: a record is read from the database once,
+a write that changes nothing is not made, and a record left holding nothing is deleted. Writes are
+made **behind** the update, in batches (one statement for all the records changed meanwhile, by a
+task of the storage's own), and the durable inbox waits for them (``flush``) before it marks an
+update done: a crash loses no dialog state that a finished update made, and an update whose state
+was not written is handled again. The cache is only correct while **one instance** serves a chat.
+Several instances behind one bot must use the Redis storage (``REDIS_URL``), which keeps no copy in
+the process.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StateType, StorageKey
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db import upsert
-from db.engine import one_statement_sessions
+from db.errors import database_unreachable
 from db.models import FsmRecord
 from db.types import Undecryptable
 
 log = logging.getLogger(__name__)
+RETRY_SECONDS = 1.0  # between two tries to write what waits while the database is away
 KEY_MAX = 255  # FsmRecord.key is String(255)
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # the ids a BigInteger column holds
 
@@ -59,6 +64,27 @@ class _Record:
     user_id: int | None
 
 
+@dataclass(slots=True)
+class _Pending:
+    """What is still to be written for one record: the columns written (UNKNOWN: not touched), the
+    data as JSON text (never the dict it came as: aiogram_dialog goes on changing that one in place,
+    and the batch must write what was saved, not what the dict became). Both None: the record goes."""
+
+    user_id: int | None
+    state: Any = UNKNOWN
+    data: Any = UNKNOWN
+
+    def merge(self, later: _Pending) -> None:
+        if later.state is not UNKNOWN:
+            self.state = later.state
+        if later.data is not UNKNOWN:
+            self.data = later.data
+
+    @property
+    def deletes(self) -> bool:
+        return self.state is None and self.data is None
+
+
 class SqlStorage(BaseStorage):
     def __init__(
         self,
@@ -69,8 +95,17 @@ class SqlStorage(BaseStorage):
         cache_keys: int = CACHE_KEYS,
     ) -> None:
         self._factory = session_factory
-        self._writes = one_statement_sessions(session_factory)  # each write is one statement
         self._engine = engine
+        # Each write is one statement, on a connection of its own (no ORM session: the upsert is the
+        # most frequent statement of all, a session's bookkeeping cost more than the statement). On
+        # PostgreSQL in autocommit, as db.engine.one_statement_sessions explains.
+        postgres = engine.dialect.name == "postgresql"
+        self._writer = engine.execution_options(isolation_level="AUTOCOMMIT") if postgres else engine
+        self._upserts = _Upserts(engine)
+        self._pending: dict[str, _Pending] = {}  # written to the cache, not yet to the database
+        self._writing: dict[str, _Pending] = {}  # the batch on its way there
+        self._flushing = asyncio.Lock()  # one batch at a time; forget_user waits for it too
+        self._flusher: asyncio.Task[None] | None = None
         # aiogram_dialog keeps several records per chat, told apart by "destiny".
         self._keys = key_builder or DefaultKeyBuilder(with_bot_id=True, with_destiny=True)
         # Write-through cache: what this process last read or wrote for a key, the database stays
@@ -92,7 +127,14 @@ class SqlStorage(BaseStorage):
         self._cache[built] = record
         self._cache.move_to_end(built)
         while len(self._cache) > self._cache_keys:
-            self._cache.popitem(last=False)
+            # The least recently used goes, unless it waits to be written: the cache is then the
+            # only place that holds it, and a read from the database could miss it.
+            for candidate in self._cache:
+                if candidate not in self._pending and candidate not in self._writing:
+                    del self._cache[candidate]
+                    break
+            else:
+                break  # every record waits to be written; the bound holds again once they are
 
     async def _record(self, built: str, user_id: int | None) -> _Record:
         """The record from the cache, or read once from the database (both columns)."""
@@ -113,6 +155,12 @@ class SqlStorage(BaseStorage):
                 log.warning("dialog state of one chat could not be decrypted; starting it afresh")
                 state, data = await session.scalar(select(FsmRecord.state).where(FsmRecord.key == built)), None
         fresh = _Record(state, _dump(data) if data else None, user_id)
+        for waiting in (self._writing.get(built), self._pending.get(built)):
+            if waiting is not None:  # written here and maybe not yet there (after forget_cached)
+                if waiting.state is not UNKNOWN:
+                    fresh.state = waiting.state
+                if waiting.data is not UNKNOWN:
+                    fresh.data = waiting.data
         current = self._cache.get(built)
         if current is not None:
             # Written while we read: what was written wins, the read fills only what is still unknown.
@@ -125,12 +173,10 @@ class SqlStorage(BaseStorage):
             self._remember(built, fresh)
         return fresh
 
-    async def _write(
-        self, key: StorageKey, built: str, *, state: Any = UNKNOWN, data: Any = UNKNOWN, value: Any = None
-    ) -> None:
-        """Changes one column (``data`` as JSON text, ``value`` the same as a dict); writes only when
-        it differs from what the record holds: one upsert, or one delete when the record is left
-        holding nothing."""
+    async def _write(self, key: StorageKey, built: str, *, state: Any = UNKNOWN, data: Any = UNKNOWN) -> None:
+        """Changes one column (``data`` as JSON text) when it differs from what the record holds: in
+        the cache now, in the database with the next batch (an upsert, or a delete when the record is
+        left holding nothing)."""
         record = self._cache.get(built)
         dialog = (key.destiny or "").startswith(_DIALOG_DESTINY)
         if dialog:
@@ -150,23 +196,76 @@ class SqlStorage(BaseStorage):
         if record is not None and new.state == record.state and new.data == record.data:
             self._cache.move_to_end(built)
             return
+        if new.state is None and new.data is None:
+            change = _Pending(key.user_id, None, None)
+        else:
+            change = _Pending(key.user_id, state, data)
+        pending = self._pending.get(built)
+        if pending is None:
+            self._pending[built] = change
+        else:
+            pending.merge(change)
         self._remember(built, new)
-        try:
-            async with self._writes() as session, session.begin():
-                if new.state is None and new.data is None:
-                    await session.execute(delete(FsmRecord).where(FsmRecord.key == built))
-                else:
-                    values: dict[str, Any] = {"updated_at": datetime.now(UTC)}
-                    if state is not UNKNOWN:
-                        values["state"] = state
-                    if data is not UNKNOWN:
-                        values["data"] = value
-                    stmt = upsert.insert(self._engine, FsmRecord).values(key=built, user_id=key.user_id, **values)
-                    await session.execute(stmt.on_conflict_do_update(index_elements=[FsmRecord.key], set_=values))
-        except BaseException:
-            # The database may not hold what the cache says: the next read asks it again.
-            self._cache.pop(built, None)
-            raise
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_behind(), name="dialog-state")
+
+    async def flush(self) -> None:
+        """Writes every change made so far, and returns once they are in the database. Raises only
+        when the database cannot be reached (the changes then wait for the next try); a batch the
+        database refuses otherwise is logged and dropped, its records read afresh next time."""
+        async with self._flushing:  # a batch on its way is waited for; then what waits goes, once
+            # (not until nothing waits: under load that never comes, and the inbox would wait forever)
+            if self._pending:
+                batch, self._pending = self._pending, {}
+                self._writing = batch
+                try:
+                    await self._write_batch(batch)
+                except Exception as exc:
+                    if database_unreachable(exc):
+                        for built, change in batch.items():  # back in line, under what came since
+                            later = self._pending.get(built)
+                            if later is not None:
+                                change.merge(later)
+                            self._pending[built] = change
+                        raise
+                    log.error("dialog state: %d record(s) not written: %s", len(batch), type(exc).__name__)
+                    for built in batch:
+                        if built not in self._pending:
+                            self._cache.pop(built, None)
+                finally:
+                    self._writing = {}
+
+    async def _flush_behind(self) -> None:
+        while self._pending:
+            try:
+                await self.flush()
+            except Exception as exc:
+                log.warning(
+                    "dialog state: the database is away, %d record(s) wait: %s", len(self._pending), type(exc).__name__
+                )
+                await asyncio.sleep(RETRY_SECONDS)
+
+    async def _write_batch(self, batch: Mapping[str, _Pending]) -> None:
+        """One statement for the records that go, one for each kind of upsert (state, data, both)."""
+        now = datetime.now(UTC)
+        gone: list[dict[str, Any]] = []
+        upserts: dict[tuple[bool, bool], list[dict[str, Any]]] = {}
+        for built, change in batch.items():
+            if change.deletes:
+                gone.append({"key": built})
+                continue
+            params: dict[str, Any] = {"key": built, "user_id": change.user_id, "updated_at": now}
+            if change.state is not UNKNOWN:
+                params["state"] = change.state
+            if change.data is not UNKNOWN:
+                params["data"] = None if change.data is None else json.loads(change.data)
+            upserts.setdefault((change.state is not UNKNOWN, change.data is not UNKNOWN), []).append(params)
+        async with self._writer.connect() as conn:
+            if gone:
+                await conn.execute(_DELETE, gone)
+            for (state, data), rows in upserts.items():
+                await conn.execute(self._upserts.of(state, data), rows)
+            await conn.commit()
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         built = self._key(key)
@@ -184,8 +283,7 @@ class SqlStorage(BaseStorage):
         built = self._key(key)
         if built is None:
             return
-        value = dict(data) if data else None
-        await self._write(key, built, data=_dump(value), value=value)
+        await self._write(key, built, data=_dump(dict(data)) if data else None)
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         built = self._key(key)
@@ -198,10 +296,13 @@ class SqlStorage(BaseStorage):
     async def forget_user(self, user_id: int) -> None:
         """Every record of her chats goes ("delete my data", "hide the chat"), here and in the database."""
         self._epoch += 1
-        for built in [k for k, r in self._cache.items() if r.user_id == user_id]:
-            del self._cache[built]
-        async with self._factory() as session, session.begin():
-            await session.execute(delete(FsmRecord).where(FsmRecord.user_id == user_id))
+        async with self._flushing:  # a batch being written cannot bring a record of hers back
+            for built in [k for k, p in self._pending.items() if p.user_id == user_id]:
+                del self._pending[built]
+            for built in [k for k, r in self._cache.items() if r.user_id == user_id]:
+                del self._cache[built]
+            async with self._factory() as session, session.begin():
+                await session.execute(delete(FsmRecord).where(FsmRecord.user_id == user_id))
 
     def forget_cached(self) -> None:
         """Drops what this process remembers (the database keeps it); for tests and for an operator
@@ -210,7 +311,42 @@ class SqlStorage(BaseStorage):
         self._cache.clear()
 
     async def close(self) -> None:
-        """The engine belongs to the application, which disposes of it."""
+        """Writes what waits (the Dispatcher calls this at shutdown, after the last update). The
+        engine belongs to the application, which disposes of it."""
+        try:
+            await self.flush()
+        except Exception as exc:
+            log.warning(
+                "dialog state: %d record(s) not written at shutdown: %s", len(self._pending), type(exc).__name__
+            )
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+
+
+_TABLE = cast(Table, FsmRecord.__table__)
+_DELETE = delete(_TABLE).where(_TABLE.c.key == bindparam("key"))
+
+
+class _Upserts:
+    """The three upserts (the state, the data, or both), each built once: a statement built anew on
+    every write costs its construction and its cache key, more than running it."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._built: dict[tuple[bool, bool], Any] = {}
+
+    def of(self, state: bool, data: bool) -> Any:
+        stmt = self._built.get((state, data))
+        if stmt is None:
+            columns = ["updated_at", *(["state"] if state else []), *(["data"] if data else [])]
+            insert = upsert.insert(self._engine, _TABLE)
+            stmt = insert.values({name: bindparam(name) for name in ["key", "user_id", *columns]})
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[_TABLE.c.key], set_={name: stmt.excluded[name] for name in columns}
+            )
+            self._built[(state, data)] = stmt
+        return stmt
 
 
 def _dump(data: Any) -> str | None:

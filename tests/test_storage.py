@@ -1,5 +1,6 @@
 """Dialog state in the database: survives a new storage object, upserts atomically, encrypted at rest;
-the process's write-through cache stays coherent with the database and saves statements."""
+the process's cache stays coherent with the database and saves statements; writes are made behind,
+in batches, and ``flush`` (which the inbox awaits before it marks an update done) puts them there."""
 
 import asyncio
 import itertools
@@ -32,6 +33,7 @@ async def test_state_and_data_survive_a_new_storage(engine: AsyncEngine, session
     first = SqlStorage(engine, session_factory)
     await first.set_state(key(uid), Form.asking)
     await first.set_data(key(uid), {"question": "Можно ли прийти с ребёнком?", "n": 1})
+    await first.close()  # what the Dispatcher does at shutdown: what waits is written
     second = SqlStorage(engine, session_factory)  # as after a restart
     assert await second.get_state(key(uid)) == "Form:asking"
     assert await second.get_data(key(uid)) == {"question": "Можно ли прийти с ребёнком?", "n": 1}
@@ -45,7 +47,9 @@ async def test_empty_record_is_removed(
     uid = next(_ids)
     storage = SqlStorage(engine, session_factory)
     await storage.set_data(key(uid), {"a": 1})
+    await storage.flush()
     await storage.set_data(key(uid), {})
+    await storage.flush()
     count = await session.scalar(text("SELECT count(*) FROM fsm_state WHERE user_id = :u"), {"u": uid})
     assert count == 0
 
@@ -62,7 +66,9 @@ async def test_data_is_encrypted_at_rest(
     engine: AsyncEngine, session_factory: async_sessionmaker, session: AsyncSession
 ) -> None:
     uid = next(_ids)
-    await SqlStorage(engine, session_factory).set_data(key(uid), {"note": "муж пьёт"})
+    storage = SqlStorage(engine, session_factory)
+    await storage.set_data(key(uid), {"note": "муж пьёт"})
+    await storage.flush()
     raw = await session.scalar(text("SELECT data FROM fsm_state WHERE user_id = :u"), {"u": uid})
     assert raw and "муж" not in raw and raw.startswith("gAAAA")
 
@@ -92,12 +98,14 @@ async def test_state_under_a_lost_key_starts_afresh(engine: AsyncEngine, session
     try:
         types.configure_encryption([Fernet.generate_key().decode()])
         await storage.set_data(key(uid), {"screen": "old"})
+        await storage.flush()
     finally:
         types.configure_encryption([TEST_KEY])
     storage = SqlStorage(engine, session_factory)  # a key is replaced with a restart
     assert await storage.get_data(key(uid)) == {}
     await storage.set_data(key(uid), {"screen": "new"})
     assert await storage.get_data(key(uid)) == {"screen": "new"}
+    await storage.flush()
     assert await SqlStorage(engine, session_factory).get_data(key(uid)) == {"screen": "new"}
 
 
@@ -139,7 +147,10 @@ async def test_cache_writes_through_and_reads_once(
     with Counter(engine) as seen:
         await storage.set_state(key(uid), Form.asking)
         await storage.set_data(key(uid), {"n": 1})
-        # Every write is in the database at once: a restart (a new storage) loses nothing.
+        assert seen.statements == []  # written behind, not while the update waits
+        await storage.flush()
+        # Both changes of the record went in one statement, and a restart (a new storage) finds them.
+        assert seen.statements == ["INSERT"]
         assert await _db_row(session, uid) == ("Form:asking", {"n": 1})
         seen.statements.clear()
         for _ in range(3):
@@ -149,6 +160,7 @@ async def test_cache_writes_through_and_reads_once(
         await storage.set_state(key(uid), "Form:asking")
         assert seen.statements == []
         await storage.set_data(key(uid), {"n": 2})
+        await storage.flush()
         assert seen.statements == ["INSERT"]  # one upsert
     assert await _db_row(session, uid) == ("Form:asking", {"n": 2})
     assert await SqlStorage(engine, session_factory).get_data(key(uid)) == {"n": 2}
@@ -164,7 +176,22 @@ async def test_cache_hands_out_copies(engine: AsyncEngine, session_factory: asyn
     data["dialog_data"]["page"] = 2
     assert await storage.get_data(key(uid)) == {"dialog_data": {"page": 1}}
     await storage.set_data(key(uid), data)
+    await storage.flush()
     assert await SqlStorage(engine, session_factory).get_data(key(uid)) == {"dialog_data": {"page": 2}}
+
+
+async def test_what_is_written_behind_is_what_was_saved_not_what_the_dict_became(
+    engine: AsyncEngine, session_factory: async_sessionmaker
+) -> None:
+    """aiogram_dialog saves its stack, then pushes a new intent onto the same dict before the batch
+    goes: the database must get the stack as saved (a kill -9 then finds a coherent stack)."""
+    uid = next(_ids)
+    storage = SqlStorage(engine, session_factory)
+    stack = {"intents": ["a"]}
+    await storage.set_data(key(uid, "aiogd:stack:"), stack)
+    stack["intents"].append("b")  # in memory only, never saved
+    await storage.flush()
+    assert await SqlStorage(engine, session_factory).get_data(key(uid, "aiogd:stack:")) == {"intents": ["a"]}
 
 
 async def test_clearing_is_one_delete(
@@ -174,10 +201,13 @@ async def test_clearing_is_one_delete(
     storage = SqlStorage(engine, session_factory)
     await storage.set_state(key(uid), Form.asking)
     await storage.set_data(key(uid), {"a": 1})
+    await storage.flush()
     with Counter(engine) as seen:
         await storage.set_data(key(uid), {})
+        await storage.flush()
         assert seen.statements == ["INSERT"]  # the state stays
         await storage.set_state(key(uid), None)
+        await storage.flush()
         assert seen.statements == ["INSERT", "DELETE"]  # left holding nothing: deleted, no upsert
     assert await _db_row(session, uid) is None
     assert await storage.get_state(key(uid)) is None
@@ -189,29 +219,81 @@ async def test_a_restart_reads_the_database(engine: AsyncEngine, session_factory
     uid = next(_ids)
     before = SqlStorage(engine, session_factory)
     await before.set_data(key(uid, "aiogd:stack:"), {"intents": ["a"]})
+    await before.flush()
     after = SqlStorage(engine, session_factory)
     assert await after.get_data(key(uid, "aiogd:stack:")) == {"intents": ["a"]}
     await before.set_data(key(uid, "aiogd:stack:"), {"intents": ["a", "b"]})
+    await before.flush()
     after.forget_cached()  # as after a restart
     assert await after.get_data(key(uid, "aiogd:stack:")) == {"intents": ["a", "b"]}
 
 
-async def test_failed_write_leaves_the_cache_to_the_database(
-    engine: AsyncEngine, session_factory: async_sessionmaker
+async def test_a_write_the_database_missed_waits_and_is_written_when_it_is_back(
+    engine: AsyncEngine, session_factory: async_sessionmaker, session: AsyncSession
 ) -> None:
+    """The database away: her screen goes on from the cache, ``flush`` says so (the inbox then does
+    not mark the update done), and once it is back the change is written, a later one over it."""
     uid = next(_ids)
     storage = SqlStorage(engine, session_factory)
     await storage.set_data(key(uid), {"n": 1})
+    await storage.flush()
 
     def broken() -> None:
         raise ConnectionError("database away")
 
-    writes = storage._writes
-    storage._factory = storage._writes = broken  # type: ignore[assignment]
+    class Away:
+        connect = staticmethod(broken)
+
+    writer = storage._writer
+    storage._writer = Away()  # type: ignore[assignment]
+    await storage.set_data(key(uid), {"n": 2})
     with pytest.raises(ConnectionError):
-        await storage.set_data(key(uid), {"n": 2})
-    storage._factory, storage._writes = session_factory, writes
-    assert await storage.get_data(key(uid)) == {"n": 1}  # read again from the database
+        await storage.flush()
+    assert await storage.get_data(key(uid)) == {"n": 2}
+    await storage.set_state(key(uid), Form.asking)  # made while the first change waits
+    storage._writer = writer
+    await storage.flush()
+    assert await _db_row(session, uid) == ("Form:asking", {"n": 2})
+
+
+async def test_a_batch_the_database_refuses_is_dropped_and_read_afresh(
+    engine: AsyncEngine, session_factory: async_sessionmaker
+) -> None:
+    """Not an outage (a bug, a value the column refuses): logged, not retried forever, and the cache
+    no longer claims what the database does not hold."""
+    uid = next(_ids)
+    storage = SqlStorage(engine, session_factory)
+    await storage.set_data(key(uid), {"n": 1})
+    await storage.flush()
+
+    async def refuse(_batch: object) -> None:
+        raise ValueError("refused")
+
+    storage._write_batch = refuse  # type: ignore[method-assign,assignment]
+    await storage.set_data(key(uid), {"n": 2})
+    await storage.flush()  # does not raise: the inbox may mark the update done
+    del storage._write_batch
+    assert await storage.get_data(key(uid)) == {"n": 1}  # what the database holds
+
+
+async def test_many_changes_are_written_in_few_statements(
+    engine: AsyncEngine, session_factory: async_sessionmaker, session: AsyncSession
+) -> None:
+    """aiogram_dialog's records, as twenty people tapping at once change them."""
+    uids = [next(_ids) for _ in range(20)]
+    storage = SqlStorage(engine, session_factory)
+    for uid in uids:
+        await storage.set_data(key(uid, "aiogd:context:"), {"n": uid})
+    await storage.flush()
+    with Counter(engine) as seen:
+        for uid in uids[:10]:
+            await storage.set_data(key(uid, "aiogd:context:"), {})  # these go
+        for uid in uids[10:]:
+            await storage.set_data(key(uid, "aiogd:context:"), {"n": -uid})
+        await storage.flush()
+    assert sorted(seen.statements) == ["DELETE", "INSERT"]  # one of each for twenty records
+    assert await _db_row(session, uids[0], "aiogd:context:") is None
+    assert await _db_row(session, uids[-1], "aiogd:context:") == (None, {"n": -uids[-1]})
 
 
 async def test_forgetting_removes_her_state_everywhere(
@@ -225,6 +307,7 @@ async def test_forgetting_removes_her_state_everywhere(
     # "Delete my data": the service deletes her rows, then the dialog state goes after the update.
     await users.forget(session, uid)
     await forget_dialogs(storage, uid)
+    await storage.flush()  # nothing of hers was left waiting to be written back
     assert await storage.get_state(key(uid)) is None
     assert await storage.get_data(key(uid, "aiogd:stack:")) == {}
     count = await session.scalar(text("SELECT count(*) FROM fsm_state WHERE user_id = :u"), {"u": uid})
@@ -239,6 +322,11 @@ async def test_the_cache_is_bounded(engine: AsyncEngine, session_factory: async_
     storage = SqlStorage(engine, session_factory, cache_keys=2)
     for n in range(4):
         await storage.set_data(key(uid, f"d{n}"), {"n": n})
-    assert len(storage._cache) == 2
-    for n in range(4):  # the ones dropped from memory are read back from the database
+    assert len(storage._cache) == 4  # none is dropped while it waits to be written: only here is it
+    assert await storage.get_data(key(uid, "d0")) == {"n": 0}
+    await storage.flush()
+    await storage.set_data(key(uid, "d4"), {"n": 4})
+    await storage.flush()
+    assert len(storage._cache) == 2  # written: the bound holds again
+    for n in range(5):  # the ones dropped from memory are read back from the database
         assert await storage.get_data(key(uid, f"d{n}")) == {"n": n}

@@ -110,6 +110,21 @@ async def test_crisis_words_go_before_what_else_of_hers_is_waiting(start_bot, fa
     assert not any("What we keep about you" in t for t in texts[:crisis])
 
 
+async def test_more_updates_than_room_are_claimed_as_soon_as_room_is_made(start_bot, fake, monkeypatch) -> None:
+    """Updates that came while the instance had no room wait in the database; the done mark that
+    makes room wakes the claimer (before, they waited for its next look or lease renewal: 10 to 20 s
+    with the default settings, an hour here)."""
+    monkeypatch.setattr("bot.inbox.IDLE_CLAIM_SECONDS", 3600.0)
+    app = await start_bot(unchecked={"inbox_lease_seconds": 3 * 3600})  # leases renewed once an hour
+    people = [await at_menu(fake) for _ in range(6)]
+    app.inbox._concurrency = 2  # room for two at a time: the other four are stored for later
+    fake.delay("sendMessage", 0.3, times=6)  # the first answers are slow, so the others pile up
+    for person in people:
+        await person.send("/help")
+    for person in people:
+        await person.expect("How to use this bot", timeout=60)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

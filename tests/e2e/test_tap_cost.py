@@ -3,6 +3,14 @@ update, the speaker's profile is not read again."""
 
 from sqlalchemy import event
 
+from tests.e2e.test_process import _until
+
+
+async def settled(app) -> None:
+    """Every update so far is done: marked in the inbox, which first waits for the dialog state it
+    changed to be written (behind the update, in batches)."""
+    await _until(lambda: app.inbox.busy == 0, timeout=60)
+
 
 class Statements:
     def __init__(self, app) -> None:
@@ -31,9 +39,11 @@ async def test_next_is_one_write_of_dialog_state_and_no_profile_read(bot, fake) 
     await user.expect("What is a restorative programme", predicate=lambda m: m.has_button("Next"))
     await user.press("Next")
     await user.expect("Only if you want it", predicate=lambda m: m.has_button("Next"))
+    await settled(bot)
     with Statements(bot) as seen:
         await user.press("Next")
         await user.expect("Nobody takes sides", predicate=lambda m: m.has_button("Next"))
+        await settled(bot)
     assert seen.on("fsm_state") == ["INSERT"]  # one upsert: no read, no delete
     assert seen.on("users") == []
 
@@ -62,4 +72,6 @@ async def test_a_dialog_started_or_closed_reads_no_dialog_state(bot, fake) -> No
         await user.expect("What do you need help with", predicate=lambda m: m.has_button("Housing"))
         await user.send("☰ Menu")
         await user.expect("What would you like", predicate=lambda m: m.has_button("Where to get help"))
+        await settled(bot)
     assert "SELECT" not in seen.on("fsm_state")
+    assert seen.on("fsm_state")  # the writes were seen (or this test could not fail)
