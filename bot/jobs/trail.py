@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from bot.services import discreet
 
 log = logging.getLogger(__name__)
 DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
+NOTED_KEPT = 20_000  # ids remembered as already noted (an edited screen returns its id again and again)
 
 
 class MessageTrail:
@@ -34,6 +36,9 @@ class MessageTrail:
         self._factory = factory
         self._clock = clock
         self._pending: list[tuple[int, int, datetime]] = []
+        # Ids noted lately: every edit of a screen hands back the same id, which the table holds
+        # already (it keeps the first time); asking it again on every tap cost a statement's share.
+        self._noted: OrderedDict[tuple[int, int], None] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         self.outgoing = _Outgoing(self)  # bot.session.middleware(trail.outgoing)
@@ -44,6 +49,12 @@ class MessageTrail:
     def note(self, chat_id: int, message_id: int) -> None:
         if chat_id <= 0:  # groups and channels: not hers to hide
             return
+        if (chat_id, message_id) in self._noted:
+            self._noted.move_to_end((chat_id, message_id))
+            return
+        self._noted[(chat_id, message_id)] = None
+        if len(self._noted) > NOTED_KEPT:
+            self._noted.popitem(last=False)
         self._pending.append((chat_id, message_id, self._clock()))
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self.flush())
@@ -58,6 +69,8 @@ class MessageTrail:
                         await discreet.note(session, rows)
                 except Exception as exc:
                     log.warning("trail: %d message id(s) not recorded: %s", len(rows), type(exc).__name__)
+                    for chat_id, message_id, _at in rows:  # the next edit may note them again
+                        self._noted.pop((chat_id, message_id), None)
 
     async def close(self) -> None:
         if self._task is not None:
@@ -84,6 +97,8 @@ class MessageTrail:
     async def forget(self, chat_id: int) -> None:
         """Her chat's ids go (after "hide the chat", and after "delete my data")."""
         await self.flush()
+        for noted in [n for n in self._noted if n[0] == chat_id]:
+            del self._noted[noted]
         async with self._factory() as session:
             await discreet.clear(session, chat_id=chat_id)
 
