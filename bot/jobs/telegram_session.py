@@ -122,12 +122,15 @@ class OneAnswerPerPress(BaseRequestMiddleware):
 
     Also keeps the last state of recent bot messages, so an edit that would change nothing (a press
     that re-renders the same screen) is not sent at all: Telegram would refuse it with 400
-    "message is not modified". Should one come back all the same, it is taken as success."""
+    "message is not modified". Should one come back all the same, it is taken as success.
+
+    A message is kept as its JSON (some 1 KiB), not as the ``Message`` (some 15 KiB of pydantic
+    objects: 10 000 of them would be 145 MiB), and read back when an edit of it comes."""
 
     def __init__(self, remember: int = 10_000) -> None:
         self.remember = remember
         self._answered: OrderedDict[str, None] = OrderedDict()
-        self._messages: OrderedDict[tuple[int | str, int], Message] = OrderedDict()
+        self._messages: OrderedDict[tuple[int | str, int], bytes] = OrderedDict()
 
     async def __call__(
         self,
@@ -142,7 +145,7 @@ class OneAnswerPerPress(BaseRequestMiddleware):
             self._keep(self._answered, method.callback_query_id, None)
             return response
         if isinstance(method, EditMessageText | EditMessageReplyMarkup | EditMessageCaption):
-            known = self._known(method)
+            known = self._known(method, bot)
             if known is not None and _unchanged(method, known):
                 return known  # type: ignore[return-value]  # an edit's answer is the Message itself
             try:
@@ -156,19 +159,25 @@ class OneAnswerPerPress(BaseRequestMiddleware):
             response = await make_request(bot, method)
         if isinstance(response, Message) and response.from_user is not None:
             result = response
-            self._keep(self._messages, (result.chat.id, result.message_id), result)
+            self._keep(self._messages, (result.chat.id, result.message_id), _compact(result))
         return response
 
-    def _known(self, method: EditMessageText | EditMessageReplyMarkup | EditMessageCaption) -> Message | None:
+    def _known(self, method: EditMessageText | EditMessageReplyMarkup | EditMessageCaption, bot: Bot) -> Message | None:
         if method.chat_id is None or method.message_id is None:
             return None
-        return self._messages.get((method.chat_id, method.message_id))
+        kept = self._messages.get((method.chat_id, method.message_id))
+        return None if kept is None else Message.model_validate_json(kept, context={"bot": bot})
 
     def _keep(self, store: OrderedDict[Any, Any], key: Any, value: Any) -> None:
         store[key] = value
         store.move_to_end(key)
         while len(store) > self.remember:
             store.popitem(last=False)
+
+
+def _compact(message: Message) -> bytes:
+    """The message as Telegram sent it (the fields it set), read back equal by ``Message.model_validate_json``."""
+    return message.model_dump_json(exclude_unset=True).encode()
 
 
 _TAG = re.compile(r"<\s*(/?)\s*([a-z-]+)[^>]*>", re.IGNORECASE)
