@@ -16,6 +16,7 @@ import random
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot
@@ -124,13 +125,14 @@ class OneAnswerPerPress(BaseRequestMiddleware):
     that re-renders the same screen) is not sent at all: Telegram would refuse it with 400
     "message is not modified". Should one come back all the same, it is taken as success.
 
-    A message is kept as its JSON (some 1 KiB), not as the ``Message`` (some 15 KiB of pydantic
-    objects: 10 000 of them would be 145 MiB), and read back when an edit of it comes."""
+    A message is kept as what the comparison needs (its keyboard, its text's shape) and its JSON
+    (some 1 KiB), not as the ``Message`` (some 15 KiB of pydantic objects: 10 000 of them would be
+    145 MiB); the ``Message`` is read back only for an edit that is not sent."""
 
     def __init__(self, remember: int = 10_000) -> None:
         self.remember = remember
         self._answered: OrderedDict[str, None] = OrderedDict()
-        self._messages: OrderedDict[tuple[int | str, int], bytes] = OrderedDict()
+        self._messages: OrderedDict[tuple[int | str, int], _Kept] = OrderedDict()
 
     async def __call__(
         self,
@@ -145,39 +147,33 @@ class OneAnswerPerPress(BaseRequestMiddleware):
             self._keep(self._answered, method.callback_query_id, None)
             return response
         if isinstance(method, EditMessageText | EditMessageReplyMarkup | EditMessageCaption):
-            known = self._known(method, bot)
+            known = self._known(method)
             if known is not None and _unchanged(method, known):
-                return known  # type: ignore[return-value]  # an edit's answer is the Message itself
+                return known.message(bot)  # type: ignore[return-value]  # an edit's answer is the Message itself
             try:
                 response = await make_request(bot, method)  # type: ignore[arg-type]  # narrowed by isinstance; the generic is lost
             except TelegramBadRequest as exc:
                 if "message is not modified" not in exc.message or known is None:
                     raise
                 log.info("Bot API %s: message is not modified (taken as done)", method.__api_method__)
-                return known  # type: ignore[return-value]  # an edit's answer is the Message itself
+                return known.message(bot)  # type: ignore[return-value]  # an edit's answer is the Message itself
         else:
             response = await make_request(bot, method)
         if isinstance(response, Message) and response.from_user is not None:
             result = response
-            self._keep(self._messages, (result.chat.id, result.message_id), _compact(result))
+            self._keep(self._messages, (result.chat.id, result.message_id), _Kept.of(result))
         return response
 
-    def _known(self, method: EditMessageText | EditMessageReplyMarkup | EditMessageCaption, bot: Bot) -> Message | None:
+    def _known(self, method: EditMessageText | EditMessageReplyMarkup | EditMessageCaption) -> _Kept | None:
         if method.chat_id is None or method.message_id is None:
             return None
-        kept = self._messages.get((method.chat_id, method.message_id))
-        return None if kept is None else Message.model_validate_json(kept, context={"bot": bot})
+        return self._messages.get((method.chat_id, method.message_id))
 
     def _keep(self, store: OrderedDict[Any, Any], key: Any, value: Any) -> None:
         store[key] = value
         store.move_to_end(key)
         while len(store) > self.remember:
             store.popitem(last=False)
-
-
-def _compact(message: Message) -> bytes:
-    """The message as Telegram sent it (the fields it set), read back equal by ``Message.model_validate_json``."""
-    return message.model_dump_json(exclude_unset=True).encode()
 
 
 _TAG = re.compile(r"<\s*(/?)\s*([a-z-]+)[^>]*>", re.IGNORECASE)
@@ -195,8 +191,31 @@ def _markup(markup: Any) -> Any:
     return markup.model_dump(exclude_none=True) if markup is not None else None
 
 
-def _unchanged(method: EditMessageText | EditMessageReplyMarkup | EditMessageCaption, known: Message) -> bool:
-    if _markup(method.reply_markup) != _markup(known.reply_markup):
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    """A message the bot sent or edited: what tells an edit that changes nothing, and its JSON."""
+
+    markup: Any
+    text: tuple[str, tuple[str, ...]] | None  # the shape of its text, None when it has none
+    caption: tuple[str, tuple[str, ...]] | None
+    raw: bytes  # as Telegram sent it (the fields it set), read back equal by Message.model_validate_json
+
+    @classmethod
+    def of(cls, message: Message) -> _Kept:
+        html_text = message.html_text if message.text is not None or message.caption is not None else None
+        return cls(
+            _markup(message.reply_markup),
+            _shape(html_text) if message.text is not None else None,
+            _shape(html_text) if message.caption is not None else None,
+            message.model_dump_json(exclude_unset=True).encode(),
+        )
+
+    def message(self, bot: Bot) -> Message:
+        return Message.model_validate_json(self.raw, context={"bot": bot})
+
+
+def _unchanged(method: EditMessageText | EditMessageReplyMarkup | EditMessageCaption, known: _Kept) -> bool:
+    if _markup(method.reply_markup) != known.markup:
         return False
     if isinstance(method, EditMessageReplyMarkup):
         return True
@@ -204,9 +223,5 @@ def _unchanged(method: EditMessageText | EditMessageReplyMarkup | EditMessageCap
     if not (isinstance(mode, Default) or mode == ParseMode.HTML) or getattr(method, "entities", None):
         return False
     if isinstance(method, EditMessageText):
-        if known.text is None:
-            return False
-        return _shape(method.text) == _shape(known.html_text)
-    if known.caption is None:
-        return False
-    return _shape(method.caption) == _shape(known.html_text)
+        return known.text is not None and _shape(method.text) == known.text
+    return known.caption is not None and _shape(method.caption) == known.caption
