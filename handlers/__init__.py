@@ -13,7 +13,7 @@ from handlers.agreements import agreements_router
 from handlers.broadcast import broadcast_router
 from handlers.errors import errors_router
 from handlers.fallback import fallback_router
-from handlers.filters import input_states
+from handlers.filters import NotADialogButton, input_states
 from handlers.handoff import handoff_router
 from handlers.meetings import meetings_router
 from handlers.public import public_router
@@ -27,8 +27,11 @@ from handlers.unexpected import unexpected_router
 def build_router(i18n: I18n) -> Router:
     root = Router(name="root")
     dialogs = dialogs_router()
-    root.include_routers(
-        errors_router(),
+    # The handlers' own routers, in one: a press of a dialog's button (most presses) skips all of
+    # them with one check instead of being tried against each of their button filters in turn.
+    handlers = Router(name="handlers")
+    handlers.callback_query.filter(NotADialogButton())
+    handlers.include_routers(
         public_router(i18n),
         handoff_router(),
         meetings_router(),
@@ -40,7 +43,6 @@ def build_router(i18n: I18n) -> Router:
         broadcast_router(),
         admin_router(),
         unexpected_router(input_states(dialogs)),
-        dialogs,
-        fallback_router(),
     )
+    root.include_routers(errors_router(), handlers, dialogs, fallback_router())
     return root
