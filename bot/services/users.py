@@ -234,6 +234,10 @@ async def touch(
         user, created = await ensure(session, user_id, now=now, app_language=_short(app_language))
         if created:
             await session.commit()
+            # Her row did not exist until this session wrote it, so no other session can have
+            # changed it in between, and nothing runs between the commit and this line: the row as
+            # written is kept, and the screens that follow (the menu) do not read it again.
+            cache.put(_profile(user), user.last_seen, cache.version(user_id))
             return _profile(user, is_new=True)
     if now - user.last_seen >= _SEEN_RESOLUTION:
         user.last_seen = now
@@ -255,14 +259,17 @@ async def ensure(
     """The person's row, created when missing, and whether this call created it. Race-free on both
     backends (``INSERT … ON CONFLICT DO NOTHING``): two first updates of one person at once (two
     instances, or a retry after an outage) never collide. Does not commit."""
-    created = await session.execute(
+    inserted = await session.scalar(
         upsert.insert(session, User)
         .values(id=user_id, first_seen=now, last_seen=now, blocked_bot=False, app_language=app_language)
         .on_conflict_do_nothing(index_elements=[User.id])
+        .returning(User)  # the new row, as the database made it (no second read); nothing if she was there
     )
+    if inserted is not None:
+        return inserted, True
     user = await session.get(User, user_id, populate_existing=True)
     assert user is not None
-    return user, created.rowcount == 1  # type: ignore[attr-defined]  # an INSERT's Result is a CursorResult
+    return user, False
 
 
 async def set_locale(session: AsyncSession, user_id: int, locale: str) -> None:

@@ -75,3 +75,15 @@ async def test_a_dialog_started_or_closed_reads_no_dialog_state(bot, fake) -> No
         await settled(bot)
     assert "SELECT" not in seen.on("fsm_state")
     assert seen.on("fsm_state")  # the writes were seen (or this test could not fail)
+
+
+async def test_a_first_contact_writes_her_row_once_and_reads_it_no_more(bot, fake) -> None:
+    """Her row is looked for, inserted (handing itself back), and kept for the menu that follows."""
+    user = fake.user(language_code="en")
+    with Statements(bot) as seen:
+        await user.send("/start")
+        await user.expect("What would you like", predicate=lambda m: m.has_button("What is the programme"))
+        await user.press("What is the programme")  # a screen that reads her profile: from memory
+        await user.expect("What is a restorative programme", predicate=lambda m: m.has_button("Next"))
+        await settled(bot)
+    assert seen.on("users") == ["SELECT", "INSERT"]
