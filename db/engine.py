@@ -82,11 +82,19 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def one_statement_engine(engine: AsyncEngine) -> AsyncEngine:
+    """The engine for writes of one statement each (or one executemany). On PostgreSQL in autocommit:
+    the statement is its own transaction, one round trip instead of three (no BEGIN, no COMMIT). On
+    SQLite the engine itself (there a transaction costs no round trip)."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def one_statement_sessions(factory: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
-    """Sessions for writes of one statement each (the inbox's, the dialog state's). On PostgreSQL in
-    autocommit: the statement is its own transaction, one round trip instead of three (no BEGIN, no
-    COMMIT). On SQLite the factory itself (there a transaction costs no round trip)."""
+    """Sessions on ``one_statement_engine`` (the inbox's store and done marks); on SQLite the factory
+    itself."""
     bind = factory.kw.get("bind")
     if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
         return factory
-    return async_sessionmaker(bind.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False)
+    return async_sessionmaker(one_statement_engine(bind), expire_on_commit=False)

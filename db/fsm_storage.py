@@ -33,6 +33,7 @@ from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from db import upsert
+from db.engine import one_statement_engine
 from db.errors import database_unreachable
 from db.models import FsmRecord
 from db.types import Undecryptable
@@ -74,11 +75,12 @@ class _Pending:
     state: Any = UNKNOWN
     data: Any = UNKNOWN
 
-    def merge(self, later: _Pending) -> None:
-        if later.state is not UNKNOWN:
-            self.state = later.state
-        if later.data is not UNKNOWN:
-            self.data = later.data
+    def onto(self, record: _Record | _Pending) -> None:
+        """The columns this change touches, over what ``record`` holds."""
+        if self.state is not UNKNOWN:
+            record.state = self.state
+        if self.data is not UNKNOWN:
+            record.data = self.data
 
     @property
     def deletes(self) -> bool:
@@ -96,11 +98,9 @@ class SqlStorage(BaseStorage):
     ) -> None:
         self._factory = session_factory
         self._engine = engine
-        # Each write is one statement, on a connection of its own (no ORM session: the upsert is the
-        # most frequent statement of all, a session's bookkeeping cost more than the statement). On
-        # PostgreSQL in autocommit, as db.engine.one_statement_sessions explains.
-        postgres = engine.dialect.name == "postgresql"
-        self._writer = engine.execution_options(isolation_level="AUTOCOMMIT") if postgres else engine
+        # A batch is written on a connection of its own (no ORM session: the upsert is the most
+        # frequent statement of all, a session's bookkeeping cost more than the statement).
+        self._writer = one_statement_engine(engine)
         self._upserts = _Upserts(engine)
         self._pending: dict[str, _Pending] = {}  # written to the cache, not yet to the database
         self._writing: dict[str, _Pending] = {}  # the batch on its way there
@@ -157,10 +157,7 @@ class SqlStorage(BaseStorage):
         fresh = _Record(state, _dump(data) if data else None, user_id)
         for waiting in (self._writing.get(built), self._pending.get(built)):
             if waiting is not None:  # written here and maybe not yet there (after forget_cached)
-                if waiting.state is not UNKNOWN:
-                    fresh.state = waiting.state
-                if waiting.data is not UNKNOWN:
-                    fresh.data = waiting.data
+                waiting.onto(fresh)
         current = self._cache.get(built)
         if current is not None:
             # Written while we read: what was written wins, the read fills only what is still unknown.
@@ -204,7 +201,7 @@ class SqlStorage(BaseStorage):
         if pending is None:
             self._pending[built] = change
         else:
-            pending.merge(change)
+            change.onto(pending)
         self._remember(built, new)
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.get_running_loop().create_task(self._flush_behind(), name="dialog-state")
@@ -225,7 +222,7 @@ class SqlStorage(BaseStorage):
                         for built, change in batch.items():  # back in line, under what came since
                             later = self._pending.get(built)
                             if later is not None:
-                                change.merge(later)
+                                later.onto(change)
                             self._pending[built] = change
                         raise
                     log.error("dialog state: %d record(s) not written: %s", len(batch), type(exc).__name__)

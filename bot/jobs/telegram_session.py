@@ -202,11 +202,11 @@ class _Kept:
 
     @classmethod
     def of(cls, message: Message) -> _Kept:
-        html_text = message.html_text if message.text is not None or message.caption is not None else None
+        shape = _shape(message.html_text) if message.text is not None or message.caption is not None else None
         return cls(
             _markup(message.reply_markup),
-            _shape(html_text) if message.text is not None else None,
-            _shape(html_text) if message.caption is not None else None,
+            shape if message.text is not None else None,
+            shape if message.caption is not None else None,
             message.model_dump_json(exclude_unset=True).encode(),
         )
 
