@@ -31,9 +31,15 @@ def configure(*, enabled: bool) -> None:
 
 
 class TableCache:
-    def __init__(self, *models: type[Any]) -> None:
+    """``models``: any change to their rows empties the cache. ``gone``: only a row of theirs deleted
+    does (a deletion that the database carries on to a watched table, ``ON DELETE SET NULL``; a new
+    row or a changed one there cannot change what the cache holds)."""
+
+    def __init__(self, *models: type[Any], gone: tuple[type[Any], ...] = ()) -> None:
         self._models = models
+        self._gone = gone
         self._tables = frozenset(m.__tablename__ for m in models)
+        self._gone_tables = frozenset(m.__tablename__ for m in gone)
         self._stores: weakref.WeakKeyDictionary[Engine, dict[Hashable, Any]] = weakref.WeakKeyDictionary()
         self.version = 0
         _all.append(self)
@@ -63,7 +69,12 @@ class TableCache:
             store.clear()
 
     def _touched_by(self, session: Session) -> bool:
-        return any(isinstance(obj, self._models) for obj in (*session.new, *session.dirty, *session.deleted))
+        return any(isinstance(obj, self._models) for obj in (*session.new, *session.dirty, *session.deleted)) or (
+            bool(self._gone) and any(isinstance(obj, self._gone) for obj in session.deleted)
+        )
+
+    def _watches(self, table: str | None, *, delete: bool) -> bool:
+        return table in self._tables or (delete and table in self._gone_tables)
 
 
 _all: list[TableCache] = []
@@ -84,7 +95,7 @@ def _bulk(state: ORMExecuteState) -> None:
     table = getattr(state.statement, "table", None)
     name = getattr(table, "name", None)
     for cache in _all:
-        if name in cache._tables:
+        if cache._watches(name, delete=state.is_delete):
             cache.clear()
             state.session.info.setdefault("caches_changed", set()).add(id(cache))
 

@@ -6,8 +6,9 @@ check-then-write race between two bot instances, and an interrupted dialog (aiog
 its stacks here too) continues after a restart. The data column is encrypted: dialogs may hold
 what a person typed.
 
-Every read and write goes through a cache in the process: a record is read from the database once,
-a write that changes nothing is not made, and a record left holding nothing is deleted. Writes are
+Every read and write goes through a cache in the process: a person's records are read from the
+database once, all together (one statement, on a connection of its own), a write that changes
+nothing is not made, and a record left holding nothing is deleted. Writes are
 made **behind** the update, in batches (one statement for all the records changed meanwhile, by a
 task of the storage's own), and the durable inbox waits for them (``flush``) before it marks an
 update done: a crash loses no dialog state that a finished update made, and an update whose state
@@ -56,6 +57,7 @@ UNKNOWN: Any = _Unknown()
 # needs no read to learn whether a state would be left behind.
 _DIALOG_DESTINY = "aiogd:"
 CACHE_KEYS = 20_000  # records kept in memory (a chat has a few); the least recently used go first
+USER_RECORDS = 64  # read together for one person at most; one with more has hers read one by one
 
 
 @dataclass(slots=True)
@@ -101,6 +103,7 @@ class SqlStorage(BaseStorage):
         # A batch is written on a connection of its own (no ORM session: the upsert is the most
         # frequent statement of all, a session's bookkeeping cost more than the statement).
         self._writer = one_statement_engine(engine)
+        self._reader = self._writer  # reads too: one statement each, no session, no transaction
         self._upserts = _Upserts(engine)
         self._pending: dict[str, _Pending] = {}  # written to the cache, not yet to the database
         self._writing: dict[str, _Pending] = {}  # the batch on its way there
@@ -113,6 +116,9 @@ class SqlStorage(BaseStorage):
         self._cache: OrderedDict[str, _Record] = OrderedDict()
         self._cache_keys = cache_keys
         self._epoch = 0  # moves on every forget, so a read that raced it does not bring her state back
+        # The people all of whose records are in the cache (read together): a key of theirs that is not
+        # there has no record. One of theirs leaving the cache takes them off.
+        self._whole: set[int | None] = set()
 
     def _key(self, key: StorageKey) -> str | None:
         """The record's key, or None when it cannot name a record (an id out of 64-bit range, a NUL,
@@ -129,32 +135,65 @@ class SqlStorage(BaseStorage):
         while len(self._cache) > self._cache_keys:
             # The least recently used goes, unless it waits to be written: the cache is then the
             # only place that holds it, and a read from the database could miss it.
-            for candidate in self._cache:
+            for candidate, record in self._cache.items():
                 if candidate not in self._pending and candidate not in self._writing:
+                    self._whole.discard(record.user_id)
                     del self._cache[candidate]
                     break
             else:
                 break  # every record waits to be written; the bound holds again once they are
 
     async def _record(self, built: str, user_id: int | None) -> _Record:
-        """The record from the cache, or read once from the database (both columns)."""
+        """The record from the cache, or read from the database (both columns) with every other
+        record of hers: a chat has several (aiogram's own and aiogram_dialog's stack and contexts),
+        and one read then answers them all, the records she does not have included."""
         record = self._cache.get(built)
         if record is not None and record.state is not UNKNOWN and record.data is not UNKNOWN:
             self._cache.move_to_end(built)
             return record
+        if record is None and user_id is not None and user_id in self._whole:
+            # Every record of hers in the database is in the cache, and this one is not: it was never written.
+            fresh = _Record(None, None, user_id)
+            self._remember(built, fresh)
+            return fresh
         epoch = self._epoch
-        async with self._factory() as session:
+        rows: list[tuple[str, str | None, Any]] | None = None
+        if user_id is not None:
             try:
-                row = (
-                    await session.execute(select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == built))
-                ).first()
-                state, data = (row.state, row.data) if row is not None else (None, None)
+                async with self._reader.connect() as conn:
+                    found = (await conn.execute(_BY_USER, {"user_id": user_id, "most": USER_RECORDS + 1})).all()
+                rows = [(row.key, row.state, row.data) for row in found]
+            except Undecryptable:
+                rows = None  # one of her records cannot be read: each is read alone below
+        whole = rows is not None and len(rows) <= USER_RECORDS
+        if rows is None or not whole:
+            rows = [*(rows or []), (built, *await self._read_one(built))]
+        elif built not in {key for key, _, _ in rows}:
+            rows.append((built, None, None))  # she has records, not this one
+        if whole and epoch == self._epoch:
+            self._whole.add(user_id)  # before her records go in: one pushed out of the cache takes it back
+        asked: _Record | None = None
+        for key, state, data in rows:
+            kept = self._settle(key, _Record(state, _dump(data) if data else None, user_id), epoch)
+            if key == built:
+                asked = kept
+        assert asked is not None
+        return asked
+
+    async def _read_one(self, built: str) -> tuple[str | None, Any]:
+        async with self._reader.connect() as conn:
+            try:
+                row = (await conn.execute(_BY_KEY, {"key": built})).first()
+                return (row.state, row.data) if row is not None else (None, None)
             except Undecryptable:
                 # ENCRYPTION_KEY was replaced without keeping the old one: the dialog starts afresh
                 # instead of failing for this person forever.
                 log.warning("dialog state of one chat could not be decrypted; starting it afresh")
-                state, data = await session.scalar(select(FsmRecord.state).where(FsmRecord.key == built)), None
-        fresh = _Record(state, _dump(data) if data else None, user_id)
+                return await conn.scalar(select(_TABLE.c.state).where(_TABLE.c.key == built)), None
+
+    def _settle(self, built: str, fresh: _Record, epoch: int) -> _Record:
+        """A record as read, under what this process wrote since (which wins); kept unless a forget
+        came in between."""
         for waiting in (self._writing.get(built), self._pending.get(built)):
             if waiting is not None:  # written here and maybe not yet there (after forget_cached)
                 waiting.onto(fresh)
@@ -226,9 +265,10 @@ class SqlStorage(BaseStorage):
                             self._pending[built] = change
                         raise
                     log.error("dialog state: %d record(s) not written: %s", len(batch), type(exc).__name__)
-                    for built in batch:
+                    for built, change in batch.items():
                         if built not in self._pending:
                             self._cache.pop(built, None)
+                            self._whole.discard(change.user_id)
                 finally:
                     self._writing = {}
 
@@ -298,6 +338,7 @@ class SqlStorage(BaseStorage):
                 del self._pending[built]
             for built in [k for k, r in self._cache.items() if r.user_id == user_id]:
                 del self._cache[built]
+            self._whole.discard(user_id)
             async with self._factory() as session, session.begin():
                 await session.execute(delete(FsmRecord).where(FsmRecord.user_id == user_id))
 
@@ -306,6 +347,7 @@ class SqlStorage(BaseStorage):
         who changed the table by hand."""
         self._epoch += 1
         self._cache.clear()
+        self._whole.clear()
 
     async def close(self) -> None:
         """Writes what waits (the Dispatcher calls this at shutdown, after the last update). The
@@ -323,6 +365,12 @@ class SqlStorage(BaseStorage):
 
 _TABLE = cast(Table, FsmRecord.__table__)
 _DELETE = delete(_TABLE).where(_TABLE.c.key == bindparam("key"))
+_BY_KEY = select(_TABLE.c.state, _TABLE.c.data).where(_TABLE.c.key == bindparam("key"))
+_BY_USER = (
+    select(_TABLE.c.key, _TABLE.c.state, _TABLE.c.data)
+    .where(_TABLE.c.user_id == bindparam("user_id"))
+    .limit(bindparam("most"))
+)
 
 
 class _Upserts:

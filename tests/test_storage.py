@@ -330,3 +330,46 @@ async def test_the_cache_is_bounded(engine: AsyncEngine, session_factory: async_
     assert len(storage._cache) == 2  # written: the bound holds again
     for n in range(5):  # the ones dropped from memory are read back from the database
         assert await storage.get_data(key(uid, f"d{n}")) == {"n": n}
+
+
+async def test_one_read_answers_every_record_of_hers(engine: AsyncEngine, session_factory: async_sessionmaker) -> None:
+    """Her records (aiogram's own, aiogram_dialog's stack and contexts) come in one read, and a record
+    she does not have costs no statement: a person new to the process is read once, not once a key."""
+    uid, other, newcomer = next(_ids), next(_ids), next(_ids)
+    before = SqlStorage(engine, session_factory)
+    await before.set_state(key(uid), Form.asking)
+    await before.set_data(key(uid, "aiogd:stack:"), {"intents": ["a"]})
+    await before.set_data(key(other), {"n": 1})
+    await before.flush()
+    storage = SqlStorage(engine, session_factory)
+    with Counter(engine) as seen:
+        assert await storage.get_state(key(uid)) == "Form:asking"
+        assert await storage.get_data(key(uid, "aiogd:stack:")) == {"intents": ["a"]}
+        assert await storage.get_data(key(uid, "aiogd:context:x")) == {}
+        assert await storage.get_state(key(uid, "aiogd:context:x")) is None
+        assert seen.statements == ["SELECT"]
+        seen.statements.clear()
+        assert await storage.get_state(key(newcomer)) is None
+        assert await storage.get_data(key(newcomer, "aiogd:stack:")) == {}
+        assert seen.statements == ["SELECT"]
+    assert await storage.get_data(key(other)) == {"n": 1}  # nobody else's came with hers
+
+
+async def test_a_person_with_many_records_is_read_one_by_one(
+    engine: AsyncEngine, session_factory: async_sessionmaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ``USER_RECORDS`` her read is cut short: what it brought is kept, the rest is read key by
+    key, and a record missing from a cut read is never taken for one she does not have."""
+    import db.fsm_storage
+
+    monkeypatch.setattr(db.fsm_storage, "USER_RECORDS", 2)
+    uid = next(_ids)
+    before = SqlStorage(engine, session_factory)
+    for n in range(5):
+        await before.set_data(key(uid, f"d{n}"), {"n": n})
+    await before.flush()
+    storage = SqlStorage(engine, session_factory)
+    for n in range(5):
+        assert await storage.get_data(key(uid, f"d{n}")) == {"n": n}
+    assert await storage.get_data(key(uid, "none")) == {}
+    assert uid not in storage._whole

@@ -193,6 +193,24 @@ async def test_profile_is_cached_until_her_row_changes(session: AsyncSession, se
     await session.commit()
 
 
+async def test_a_speaker_not_in_memory_is_read_outside_the_update_session(session: AsyncSession) -> None:
+    """Her row read (or made) in a statement of its own, with no transaction of the update's session
+    (on PostgreSQL its BEGIN and COMMIT were two more round trips); the session only for a write."""
+    uid = new_id()
+    begun: list[object] = []
+    event.listen(session.sync_session, "after_begin", lambda *_args: begun.append(1))
+    first = await users.touch(session, uid, now=NOW)
+    users.profiles(session).clear()
+    again = await users.touch(session, uid, now=NOW + timedelta(minutes=1))
+    assert first.is_new and not again.is_new and again.first_seen == NOW
+    assert begun == []
+    await users.touch(session, uid, now=NOW + timedelta(hours=1))  # last_seen to write: in the session
+    assert begun == [1]
+    row = await session.get(User, uid, populate_existing=True)
+    assert row is not None and row.last_seen == NOW + timedelta(hours=1)
+    await session.commit()
+
+
 async def test_profile_cache_forgets_with_her(session: AsyncSession) -> None:
     uid = new_id()
     await users.touch(session, uid)

@@ -6,16 +6,17 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, event, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Engine, Row, Table, bindparam, event, func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from bot.config import SUPPORTED_LOCALES
 from bot.services import audit, forgetting
 from db import cache as db_cache
 from db import upsert
+from db.engine import one_statement_engine
 from db.models import Region, Role, User
 
 TEAM_ROLES = frozenset({Role.CURATOR, Role.FACILITATOR, Role.STAFF, Role.ADMIN})
@@ -51,7 +52,7 @@ class Profile:
         return self.role in roles
 
 
-def _profile(user: User, *, is_new: bool = False) -> Profile:
+def _profile(user: User | Row[Any], *, is_new: bool = False) -> Profile:
     return Profile(
         user_id=user.id,
         role=Role(user.role) if user.role else None,
@@ -111,6 +112,28 @@ def _pending_users(session: AsyncSession) -> bool:
     return any(isinstance(obj, User) for obj in (*session.new, *session.dirty, *session.deleted))
 
 
+_USERS = cast(Table, User.__table__)
+# What a profile is made of, read and written by ``touch`` as plain rows (no ORM object: the speaker is
+# looked up on every update the cache cannot answer, and the ORM's loading cost more than the query).
+_PROFILE_ROW = tuple(
+    _USERS.c[name]
+    for name in (
+        "id",
+        "role",
+        "locale",
+        "timezone",
+        "region",
+        "first_seen",
+        "last_seen",
+        "blocked_bot",
+        "scope_region",
+        "app_language",
+        "discreet",
+    )
+)
+_READ_ROW = select(*_PROFILE_ROW).where(_USERS.c.id == bindparam("id"))
+
+
 class ProfileCache:
     """The speakers' profiles as last read, so an update reads the ``users`` row only when something
     may have changed: a change to a ``users`` row flushed by any session of this process drops that
@@ -121,10 +144,17 @@ class ProfileCache:
 
     SIZE = 20_000
 
-    def __init__(self) -> None:
+    def __init__(self, engine: AsyncEngine) -> None:
         self._items: OrderedDict[int, tuple[Profile, datetime]] = OrderedDict()
         self._versions: dict[int, int] = {}
         self._epoch = 0
+        # A speaker's row read or made in one statement of its own: on PostgreSQL in autocommit, one
+        # round trip where a session's transaction takes three.
+        self.one_statement = one_statement_engine(engine)
+        new_row = upsert.insert(engine, _USERS).values(
+            {name: bindparam(name) for name in ("id", "first_seen", "last_seen", "blocked_bot", "app_language")}
+        )
+        self.insert_row = new_row.on_conflict_do_nothing(index_elements=[_USERS.c.id]).returning(*_PROFILE_ROW)
 
     def version(self, user_id: int) -> tuple[int, int]:
         return self._epoch, self._versions.get(user_id, 0)
@@ -166,7 +196,9 @@ def profiles(session: AsyncSession) -> ProfileCache:
     assert isinstance(engine, Engine)
     cache = _caches.get(engine)
     if cache is None:
-        cache = _caches[engine] = ProfileCache()
+        bind = session.bind
+        assert isinstance(bind, AsyncEngine)
+        cache = _caches[engine] = ProfileCache(bind)
     return cache
 
 
@@ -222,12 +254,27 @@ async def touch(
     cached = cache.get(user_id)
     if cached is not None:
         profile, last_seen = cached
-        if (
-            timedelta(0) <= now - last_seen < _SEEN_RESOLUTION
-            and (not app_language or profile.app_language == _short(app_language))
-            and not (wrote and profile.blocked_bot)
-        ):
+        if _up_to_date(profile, last_seen, now=now, app_language=app_language, wrote=wrote):
             return profile  # nothing to write and nothing changed: no statement at all
+    elif not session.in_transaction():
+        # Not in memory: her row read (or made) in one statement; the ORM only when it must change.
+        version = cache.version(user_id)
+        row = await _one_statement(cache, _READ_ROW, {"id": user_id})
+        if row is None:
+            params = {"id": user_id, "first_seen": now, "last_seen": now, "blocked_bot": False}
+            row = await _one_statement(cache, cache.insert_row, {**params, "app_language": _short(app_language)})
+            if row is not None:
+                # Her row did not exist until this statement wrote it, so no other session can have
+                # changed it in between: kept as written, and the screens that follow (the menu) do
+                # not read it again.
+                cache.put(_profile(row), row.last_seen, cache.version(user_id))
+                return _profile(row, is_new=True)
+            row = await _one_statement(cache, _READ_ROW, {"id": user_id})  # made at this moment elsewhere
+        if row is not None:
+            profile = _profile(row)
+            if _up_to_date(profile, row.last_seen, now=now, app_language=app_language, wrote=wrote):
+                cache.put(profile, row.last_seen, version)
+                return profile
     version = cache.version(user_id)
     user = await session.get(User, user_id)
     if user is None:
@@ -251,6 +298,24 @@ async def touch(
     await session.commit()
     cache.put(profile, last_seen, version)  # kept only if nothing (this touch included) changed her row
     return profile
+
+
+def _up_to_date(profile: Profile, last_seen: datetime, *, now: datetime, app_language: str | None, wrote: bool) -> bool:
+    """Nothing of hers to write: last_seen recent enough, the same app language, not marked blocked
+    while she writes."""
+    return (
+        timedelta(0) <= now - last_seen < _SEEN_RESOLUTION
+        and (not app_language or profile.app_language == _short(app_language))
+        and not (wrote and profile.blocked_bot)
+    )
+
+
+async def _one_statement(cache: ProfileCache, statement: Any, params: dict[str, Any]) -> Row[Any] | None:
+    """The statement on a connection of its own, committed (the caller's session holds none)."""
+    async with cache.one_statement.connect() as conn:
+        row = (await conn.execute(statement, params)).first()
+        await conn.commit()
+    return row
 
 
 async def ensure(

@@ -18,14 +18,19 @@ from dialogs.common.widgets import Tr, crisis_button, human_button
 from dialogs.states import AboutSG, CasesSG, JoinSG, MenuSG, PrivacySG, ProgrammeSG, RegionSG, SettingsSG, SupportSG
 
 # "Has she a place in an open programme?" is asked on every menu and changes a few times in a case's
-# life: kept in memory, emptied by any change to participants or cases made in this process, and to
-# users (deleting her row unlinks her places through the database's ON DELETE SET NULL).
-_in_programme = TableCache(Participant, Case, User)
+# life: kept in memory, emptied by any change to participants or cases made in this process. Her user
+# row matters only when it goes (her places then lose her through the database's ON DELETE SET NULL):
+# a first contact, or her last_seen written, does not empty it for everyone.
+_in_programme = TableCache(Participant, Case, gone=(User,))
 
 
-async def _has_programme(session: AsyncSession, user_id: int) -> bool:
+async def _has_programme(session: AsyncSession, user_id: int, *, new: bool) -> bool:
+    """``new``: her row was made by this very update, so no case had her when it began; an invitation
+    that binds her opens the consent screens, not this menu. Not kept: her next menu asks once."""
     found = _in_programme.get(session, user_id)
     if found is None:
+        if new:
+            return False
         version = _in_programme.version
         found = await programme.has_programme(session, user_id=user_id)
         _in_programme.put(session, user_id, found, version)
@@ -37,7 +42,9 @@ async def menu_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]
     comes first: which one is assumed, and one tap to change it."""
     async with reading(dialog_manager) as session:
         profile = await users.get_profile(session, user_id_of(dialog_manager))
-        in_programme = await _has_programme(session, user_id_of(dialog_manager))
+        speaker: users.Profile | None = dialog_manager.middleware_data.get("profile")
+        new = speaker is not None and speaker.is_new and speaker.user_id == user_id_of(dialog_manager)
+        in_programme = await _has_programme(session, user_id_of(dialog_manager), new=new)
         _code, region = await current_region(dialog_manager, session)
     team = bool(profile and profile.is_team)
     chosen = bool(profile and profile.region)

@@ -49,10 +49,16 @@ async def test_next_is_one_write_of_dialog_state_and_no_profile_read(bot, fake) 
 
 
 async def test_the_menu_asks_the_database_nothing_it_already_knows(bot, fake) -> None:
-    """Whether she has a programme is read once; the menu shown again reads no participants."""
+    """Whether she has a programme is read once: not at her first contact (her row was made by that
+    update, no case can have her), once at her next menu, and never again."""
     user = fake.user(language_code="en")
-    await user.send("/start")
-    await user.expect("What would you like", predicate=lambda m: m.has_button("What is the programme"))
+    reads = []
+    for _ in range(3):
+        with Statements(bot) as seen:
+            await user.send("/start")
+            await user.expect("What would you like", predicate=lambda m: m.has_button("What is the programme"))
+        reads.append(seen.on("participants"))
+    assert reads == [[], ["SELECT"], []]
     await user.press("What is the programme")
     await user.expect("What is a restorative programme", predicate=lambda m: m.has_button("Menu"))
     with Statements(bot) as seen:
