@@ -47,7 +47,7 @@ from bot.services import catalog, outbox, surveys, users
 from bot.services.crisis import CrisisDetector
 from db import cache as db_cache
 from db import migrate
-from db.engine import create_engine, create_session_factory
+from db.engine import create_engine, create_session_factory, one_statement_sessions
 from db.fsm_storage import SqlStorage
 from db.types import configure_encryption, configure_pseudonyms, pseudonym
 from dialogs.common.keyboards import SOS_LABEL, labels_in_all_locales
@@ -200,7 +200,8 @@ def build(settings: Settings, *, clock: Callable[[], datetime] = utcnow) -> Appl
     )
     pacer = _pacer(settings, engine)
     bot = _bot(settings, pacer, retries=True)
-    trail = MessageTrail(factory, clock)  # ids of recent messages in private chats, for "hide the chat"
+    # Ids of recent messages in private chats, for "hide the chat"; each write one statement of its own.
+    trail = MessageTrail(one_statement_sessions(factory), clock)
     activity = Activity()  # one INFO line a minute: updates handled, Bot API calls (bot/jobs/activity.py)
     for session_middleware in (trail.outgoing, activity.requests):
         bot.session.middleware(session_middleware)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+import weakref
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, Executable, Row, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -88,7 +90,32 @@ def one_statement_engine(engine: AsyncEngine) -> AsyncEngine:
     SQLite the engine itself (there a transaction costs no round trip)."""
     if engine.dialect.name != "postgresql":
         return engine
-    return engine.execution_options(isolation_level="AUTOCOMMIT")
+    autocommit = _autocommit.get(engine.sync_engine)
+    if autocommit is None:
+        autocommit = _autocommit[engine.sync_engine] = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return autocommit
+
+
+_autocommit: weakref.WeakKeyDictionary[Engine, AsyncEngine] = weakref.WeakKeyDictionary()
+
+
+async def run_alone(
+    session: AsyncSession, statement: Executable, params: Mapping[str, Any] | None = None
+) -> Sequence[Row[Any]]:
+    """One statement as a transaction of its own, and its rows: on a connection of its own when the
+    session holds none (``one_statement_engine``: on PostgreSQL one round trip where the session's
+    BEGIN, statement and COMMIT are three, and no ORM bookkeeping), else in the session, which is
+    then committed."""
+    if session.in_transaction():
+        rows = (await session.execute(statement, params)).all()
+        await session.commit()
+        return rows
+    bind = session.bind
+    assert isinstance(bind, AsyncEngine)
+    async with one_statement_engine(bind).connect() as conn:
+        rows = (await conn.execute(statement, params)).all()
+        await conn.commit()
+    return rows
 
 
 def one_statement_sessions(factory: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:

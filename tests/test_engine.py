@@ -4,7 +4,7 @@ before use (instead of pool_pre_ping on every checkout), SQLite's quick calls sk
 from pathlib import Path
 
 import aiosqlite
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from db import engine as engines
 from db.engine import create_engine, create_session_factory, one_statement_sessions
@@ -47,6 +47,29 @@ async def test_one_statement_sessions_autocommit_on_postgresql_only(backend: str
             assert kept == 1
         else:
             assert writes is factory and kept == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_run_alone_uses_no_transaction_of_the_session_unless_it_has_one(backend: str, tmp_path: Path) -> None:
+    """Outside a transaction the statement runs (and commits) on a connection of its own, and the
+    session begins nothing; inside one it runs there and the session is committed."""
+    engine = create_engine(await fresh_database(backend, tmp_path))
+    try:
+        factory = create_session_factory(engine)
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        async with factory() as session:
+            begun: list[object] = []
+            event.listen(session.sync_session, "after_begin", lambda *_args: begun.append(1))
+            assert await engines.run_alone(session, text("INSERT INTO t VALUES (1) RETURNING x")) == [(1,)]
+            assert begun == [] and not session.in_transaction()
+            await session.execute(text("INSERT INTO t VALUES (2)"))
+            assert [tuple(r) for r in await engines.run_alone(session, text("SELECT count(*) FROM t"))] == [(2,)]
+            assert begun == [1] and not session.in_transaction()  # committed, with what it held
+        async with factory() as session:
+            assert await session.scalar(text("SELECT count(*) FROM t")) == 2
+        assert engines.one_statement_engine(engine) is engines.one_statement_engine(engine)
     finally:
         await engine.dispose()
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, Table, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import upsert
@@ -20,12 +20,22 @@ from db.models import RecentMessage
 DELETABLE_FOR = timedelta(hours=48)
 
 
+_RECENT = cast(Table, RecentMessage.__table__)
+_NOTE: dict[str, Any] = {}  # the statement of each dialect, built once (its construction cost more than running it)
+
+
 async def note(session: AsyncSession, rows: Iterable[tuple[int, int, datetime]]) -> None:
     """Records (chat id, message id, when); a message noted twice stays one row. Commits."""
     values = [{"chat_id": chat, "message_id": message, "sent_at": at} for chat, message, at in rows]
     if not values:
         return
-    await session.execute(upsert.insert(session, RecentMessage).values(values).on_conflict_do_nothing())
+    dialect = session.get_bind().dialect.name
+    statement = _NOTE.get(dialect)
+    if statement is None:
+        statement = _NOTE[dialect] = upsert.insert(session, _RECENT).on_conflict_do_nothing()
+    # Parameters apart from the statement (executemany): its compiled form is cached, where a
+    # multi-row VALUES clause is compiled anew for every number of rows.
+    await session.execute(statement, values)
     await session.commit()
 
 

@@ -16,7 +16,7 @@ from bot.config import SUPPORTED_LOCALES
 from bot.services import audit, forgetting
 from db import cache as db_cache
 from db import upsert
-from db.engine import one_statement_engine
+from db.engine import run_alone
 from db.models import Region, Role, User
 
 TEAM_ROLES = frozenset({Role.CURATOR, Role.FACILITATOR, Role.STAFF, Role.ADMIN})
@@ -148,9 +148,6 @@ class ProfileCache:
         self._items: OrderedDict[int, tuple[Profile, datetime]] = OrderedDict()
         self._versions: dict[int, int] = {}
         self._epoch = 0
-        # A speaker's row read or made in one statement of its own: on PostgreSQL in autocommit, one
-        # round trip where a session's transaction takes three.
-        self.one_statement = one_statement_engine(engine)
         new_row = upsert.insert(engine, _USERS).values(
             {name: bindparam(name) for name in ("id", "first_seen", "last_seen", "blocked_bot", "app_language")}
         )
@@ -259,17 +256,17 @@ async def touch(
     elif not session.in_transaction():
         # Not in memory: her row read (or made) in one statement; the ORM only when it must change.
         version = cache.version(user_id)
-        row = await _one_statement(cache, _READ_ROW, {"id": user_id})
+        row = await _one_row(session, _READ_ROW, {"id": user_id})
         if row is None:
             params = {"id": user_id, "first_seen": now, "last_seen": now, "blocked_bot": False}
-            row = await _one_statement(cache, cache.insert_row, {**params, "app_language": _short(app_language)})
+            row = await _one_row(session, cache.insert_row, {**params, "app_language": _short(app_language)})
             if row is not None:
                 # Her row did not exist until this statement wrote it, so no other session can have
                 # changed it in between: kept as written, and the screens that follow (the menu) do
                 # not read it again.
                 cache.put(_profile(row), row.last_seen, cache.version(user_id))
                 return _profile(row, is_new=True)
-            row = await _one_statement(cache, _READ_ROW, {"id": user_id})  # made at this moment elsewhere
+            row = await _one_row(session, _READ_ROW, {"id": user_id})  # made at this moment elsewhere
         if row is not None:
             profile = _profile(row)
             if _up_to_date(profile, row.last_seen, now=now, app_language=app_language, wrote=wrote):
@@ -310,12 +307,9 @@ def _up_to_date(profile: Profile, last_seen: datetime, *, now: datetime, app_lan
     )
 
 
-async def _one_statement(cache: ProfileCache, statement: Any, params: dict[str, Any]) -> Row[Any] | None:
-    """The statement on a connection of its own, committed (the caller's session holds none)."""
-    async with cache.one_statement.connect() as conn:
-        row = (await conn.execute(statement, params)).first()
-        await conn.commit()
-    return row
+async def _one_row(session: AsyncSession, statement: Any, params: dict[str, Any]) -> Row[Any] | None:
+    rows = await run_alone(session, statement, params)
+    return rows[0] if rows else None
 
 
 async def ensure(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import cast
+
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.cases import latest_decisions
 from bot.services.programme.model import MyProgramme, RelativeLine
+from db.engine import run_alone
 from db.models import (
     Case,
     ConsentPurpose,
@@ -15,16 +18,19 @@ from db.models import (
     User,
 )
 
+_PARTICIPANTS, _CASES = cast(Table, Participant.__table__), cast(Table, Case.__table__)
+# Asked on the first menus of every person: one statement of its own, built once.
+_IN_PROGRAMME = (
+    select(_PARTICIPANTS.c.id)
+    .select_from(_PARTICIPANTS.join(_CASES, _CASES.c.id == _PARTICIPANTS.c.case_id))
+    .where(_PARTICIPANTS.c.user_id == bindparam("user_id"), _CASES.c.closed_at.is_(None))
+    .limit(1)
+)
+
 
 async def has_programme(session: AsyncSession, *, user_id: int) -> bool:
-    found = await session.scalar(
-        select(Participant.id)
-        .join(Case, Case.id == Participant.case_id)
-        .where(Participant.user_id == user_id, Case.closed_at.is_(None))
-        .limit(1)
-    )
-    await session.commit()
-    return found is not None
+    """Whether she has a place in an open case. Ends the session's transaction, if it had one."""
+    return bool(await run_alone(session, _IN_PROGRAMME, {"user_id": user_id}))
 
 
 async def woman_of(session: AsyncSession, *, case_id: int) -> str | None:
