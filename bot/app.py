@@ -47,7 +47,7 @@ from bot.services import catalog, outbox, surveys, users
 from bot.services.crisis import CrisisDetector
 from db import cache as db_cache
 from db import migrate
-from db.engine import create_engine, create_session_factory, one_statement_sessions
+from db.engine import create_engine, create_session_factory, one_statement_sessions, open_pool
 from db.fsm_storage import SqlStorage
 from db.types import configure_encryption, configure_pseudonyms, pseudonym
 from dialogs.common.keyboards import SOS_LABEL, labels_in_all_locales
@@ -117,6 +117,7 @@ class Application:
                 await bot.session.close()
             raise
         tasks: list[asyncio.Task[None]] = []
+        opening: asyncio.Task[None] | None = None
         runner = None
         try:
             tasks.append(asyncio.create_task(self.inbox.run(), name="inbox"))
@@ -127,6 +128,8 @@ class Application:
                 tasks.append(asyncio.create_task(self.inbox.poll(dp.resolve_used_update_types()), name="polling"))
                 log.info("polling: started")
             self.ready.set()
+            # The pool's connections made now, beside the first updates, not by the first burst of them.
+            opening = asyncio.create_task(open_pool(self.engine), name="open-pool")
             waiter = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait({waiter, *tasks}, return_when=asyncio.FIRST_COMPLETED)
             waiter.cancel()
@@ -134,6 +137,8 @@ class Application:
                 if task is not waiter and (exc := task.exception()) is not None:
                     raise exc
         finally:
+            if opening is not None:
+                opening.cancel()
             for task in tasks:
                 if task.get_name() == "polling":
                     task.cancel()

@@ -74,6 +74,27 @@ async def test_run_alone_uses_no_transaction_of_the_session_unless_it_has_one(ba
         await engine.dispose()
 
 
+async def test_open_pool_makes_the_pools_connections_at_once(backend: str, tmp_path: Path) -> None:
+    """PostgreSQL: the pool's connections are made together (then wait in the pool), so the first
+    burst of updates does not make them one by one. SQLite: nothing to make. An unreachable server
+    leaves them to be made on demand, without an error."""
+    engine = create_engine(await fresh_database(backend, tmp_path))
+    try:
+        await engines.open_pool(engine)
+        if backend == "postgresql":
+            assert engine.pool.checkedin() == engine.pool.size() == 10  # type: ignore[attr-defined]
+        else:
+            assert engine.pool.checkedin() == 0  # type: ignore[attr-defined]
+    finally:
+        await engine.dispose()
+    away = create_engine("postgresql+asyncpg://nobody:secret@127.0.0.1:9/none")
+    try:
+        await engines.open_pool(away)
+        assert away.pool.checkedin() == 0  # type: ignore[attr-defined]
+    finally:
+        await away.dispose()
+
+
 async def test_sqlite_runs_statements_in_its_thread_and_the_rest_in_place(tmp_path: Path, monkeypatch) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/e.sqlite3")
     handed: list[str] = []
