@@ -23,7 +23,6 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand, BotCommandScopeDefault, Update
 from aiogram.utils.i18n import I18n
 from aiogram_dialog import setup_dialogs
-from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -431,6 +430,9 @@ async def _set_commands(bot: Bot, i18n: I18n) -> None:
 async def _start_webhook(app: Application) -> Any:
     """The webhook server: a wrong secret gets 401; a body that is not an Update gets 400; 200 only
     once the update is stored (otherwise 503, and Telegram sends it again later)."""
+    # aiohttp's server (1.6 MiB) is loaded only in webhook mode: a bot that polls never needs it.
+    from aiohttp import web  # noqa: PLC0415  (deferred: see above)
+
     settings = app.settings
     assert settings.webhook_secret is not None  # Settings refuses a webhook without a secret
     secret = settings.webhook_secret.get_secret_value()

@@ -34,6 +34,14 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             connect_args={"timeout": 30, "async_creator_fn": connect_sqlite},
             pool_size=1,
             max_overflow=0,
+            # An executemany with RETURNING (the inbox's store) is sent as INSERT … VALUES with one
+            # row per update, a page at a time. Each page size is another prepared statement, kept
+            # in the connection's cache of 128: with pages of up to 1 000 rows (the default) a
+            # getUpdates batch of n updates made a statement of its own for each n, some 2 KiB a
+            # row (100-200 KiB each; 5 MiB of the cache after the bench's 100-person load). Pages
+            # of 16 rows make at most 16 of them. Measured after that load: VmRSS 3.4 MiB less,
+            # CPU per update unchanged.
+            insertmanyvalues_page_size=16,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
