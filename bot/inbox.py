@@ -33,12 +33,13 @@ from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import Update
 from aiogram.utils.i18n import I18n
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.context import AppContext
 from bot.jobs.telegram_session import telegram_unavailable
 from bot.services import catalog
 from bot.services import inbox as store
-from db.engine import one_statement_sessions
+from db.engine import one_statement_engine
 from db.errors import database_unreachable
 
 log = logging.getLogger(__name__)
@@ -181,7 +182,11 @@ class Inbox:
         # What must be in the database before an update is marked done: the dialog state it changed
         # (db.fsm_storage writes it behind the update, in batches).
         self._before_done = before_done
-        self._writes = one_statement_sessions(context.db)  # storing and marking done: one statement each
+        # Storing and marking done: one statement each, on a connection (no ORM session: its bookkeeping
+        # cost more than the statement, about 90 of 450 µs a done mark on SQLite).
+        bind = context.db.kw["bind"]
+        assert isinstance(bind, AsyncEngine)
+        self._writes = one_statement_engine(bind).connect
         self._dp = dispatcher
         self._bot = bot
         self.offline = offline

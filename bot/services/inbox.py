@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from db import upsert
 from db.models import InboxUpdate
@@ -36,7 +36,7 @@ class Claimed:
 
 
 async def store(
-    session: AsyncSession,
+    session: AsyncSession | AsyncConnection,
     updates: Sequence[tuple[int, dict[str, Any]]],
     *,
     now: datetime,
@@ -115,19 +115,23 @@ async def claim(
     return claimed
 
 
-async def finish(session: AsyncSession, update_id: int | Collection[int], *, now: datetime) -> None:
+async def finish(session: AsyncSession | AsyncConnection, update_id: int | Collection[int], *, now: datetime) -> None:
     """The update (or updates) was handled: the payload goes at once, the mark stays (see ``KEEP_MARKS``)."""
     ids = [update_id] if isinstance(update_id, int) else list(update_id)
     if not ids:
         return
     async with rollback_on_error(session):
-        await session.execute(
-            update(InboxUpdate)
-            .where(InboxUpdate.update_id == ids[0] if len(ids) == 1 else InboxUpdate.update_id.in_(ids))
-            .values(payload=None, done_at=now, claimed_by=None, lease_until=None)
-            .execution_options(synchronize_session=False)
-        )
+        await session.execute(_FINISH, {"ids": ids, "now": now})
         await session.commit()
+
+
+# The table itself (Core: no ORM bulk-update path); the ids as one expanding parameter, so one
+# compiled form serves any number of them.
+_FINISH = (
+    update(_INBOX)
+    .where(_INBOX.c.update_id.in_(bindparam("ids", expanding=True)))
+    .values(payload=None, done_at=bindparam("now"), claimed_by=None, lease_until=None)
+)
 
 
 async def renew(session: AsyncSession, ids: Collection[int], *, worker: str, until: datetime) -> None:
