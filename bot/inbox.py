@@ -217,9 +217,9 @@ class Inbox:
         the database for ``run`` to claim them."""
         mine = len(self._held) + len(payloads) <= self._concurrency and not self._stopping.is_set()
         try:
-            async with self._writes() as session:
+            async with self._writes() as conn:
                 stored = await store.store(
-                    session,
+                    conn,
                     [(p["update_id"], p) for p in payloads],
                     now=self._context.now(),
                     worker=self._worker if mine else None,
@@ -396,8 +396,8 @@ class Inbox:
                 try:
                     if self._before_done is not None:
                         await self._before_done()
-                    async with self._writes() as session:
-                        await store.finish(session, ids, now=self._context.now())
+                    async with self._writes() as conn:
+                        await store.finish(conn, ids, now=self._context.now())
                     break
                 except Exception as exc:
                     if not database_unreachable(exc) or self._stopping.is_set():

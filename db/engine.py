@@ -143,8 +143,7 @@ async def run_alone(
 
 
 def one_statement_sessions(factory: async_sessionmaker[AsyncSession]) -> async_sessionmaker[AsyncSession]:
-    """Sessions on ``one_statement_engine`` (the inbox's store and done marks); on SQLite the factory
-    itself."""
+    """Sessions on ``one_statement_engine`` (the message trail's writes); on SQLite the factory itself."""
     bind = factory.kw.get("bind")
     if not isinstance(bind, AsyncEngine) or bind.dialect.name != "postgresql":
         return factory

@@ -253,7 +253,7 @@ async def touch(
         profile, last_seen = cached
         if _up_to_date(profile, last_seen, now=now, app_language=app_language, wrote=wrote):
             return profile  # nothing to write and nothing changed: no statement at all
-    elif not session.in_transaction():
+    else:
         # Not in memory: her row read (or made) in one statement; the ORM only when it must change.
         version = cache.version(user_id)
         row = await _one_row(session, _READ_ROW, {"id": user_id})
@@ -276,12 +276,8 @@ async def touch(
     user = await session.get(User, user_id)
     if user is None:
         user, created = await ensure(session, user_id, now=now, app_language=_short(app_language))
-        if created:
+        if created:  # her row went between the read above and this one ("delete my data"): made again
             await session.commit()
-            # Her row did not exist until this session wrote it, so no other session can have
-            # changed it in between, and nothing runs between the commit and this line: the row as
-            # written is kept, and the screens that follow (the menu) do not read it again.
-            cache.put(_profile(user), user.last_seen, cache.version(user_id))
             return _profile(user, is_new=True)
     if now - user.last_seen >= _SEEN_RESOLUTION:
         user.last_seen = now
